@@ -1,0 +1,123 @@
+// The one typed API between the renderer and src-main. Both transports (Electron IPC through the
+// preload, and the web shell over HTTP on 127.0.0.1) carry exactly these calls and events.
+// This file is imported by the renderer too: types and plain constants only, no Node imports.
+
+export type CaseStatus = 'new' | 'prelabelled' | 'in_progress' | 'submitted';
+export type SchemaName = 'kidney' | 'pancreas';
+
+export interface LabelClass {
+  value: number;
+  name: string;
+  /** sRGB colour, 0..255. */
+  color: [number, number, number];
+}
+
+export interface LabelSchema {
+  name: SchemaName;
+  title: string;
+  classes: LabelClass[];
+}
+
+export interface ProjectInfo {
+  name: string;
+  dir: string;
+  schema: LabelSchema;
+  caseCount: number;
+  /** True when the project was generated from synthetic phantoms (the demo). */
+  synthetic: boolean;
+}
+
+export interface CaseSummary {
+  id: string;
+  name: string;
+  status: CaseStatus;
+  dims: [number, number, number];
+  spacingMm: [number, number, number];
+  /** True for synthetic phantoms: the UI must say so. */
+  synthetic: boolean;
+  /** Short description of the source (file name, DICOM series description). */
+  source: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Geometry and storage of a volume whose voxels travel separately as binary. */
+export interface VolumeHeader {
+  caseId: string;
+  dims: [number, number, number];
+  spacingMm: [number, number, number];
+  /** LPS mm of the centre of voxel (0,0,0). */
+  originMm: [number, number, number];
+  /** i, j, k axis unit vectors in LPS (9 numbers). */
+  direction: number[];
+  /** Element type of the binary voxel payload (little-endian). */
+  dataType: 'int16' | 'float32' | 'uint8';
+  modality: string;
+  description: string;
+  synthetic: boolean;
+}
+
+export interface ImportRequest {
+  /** Files (.nii, .nii.gz) or DICOM folders on the machine running src-main. */
+  paths: string[];
+  /** When a DICOM folder holds several series: which SeriesInstanceUID to take. */
+  seriesInstanceUid?: string;
+}
+
+export interface ImportResult {
+  imported: CaseSummary[];
+  /** One clear sentence per input that could not be imported (names the file and problem). */
+  errors: string[];
+  /** DICOM folders with several series: the user must choose. */
+  choices: { path: string; series: { uid: string; description: string; slices: number }[] }[];
+}
+
+/**
+ * Request/response calls. Key = method name (also the IPC channel suffix and the HTTP path
+ * `/api/<method>`). Requests and responses are JSON; binary payloads use the binary calls below.
+ */
+export interface ApiCalls {
+  'project.info': { req: Record<string, never>; res: ProjectInfo };
+  'cases.list': { req: Record<string, never>; res: CaseSummary[] };
+  'cases.import': { req: ImportRequest; res: ImportResult };
+  'cases.open': { req: { caseId: string }; res: VolumeHeader };
+}
+
+/** Calls whose response is raw bytes (ArrayBuffer over IPC; application/octet-stream over HTTP). */
+export interface ApiBinaryCalls {
+  /** Voxels of the case's image, little-endian, of VolumeHeader.dataType, i fastest. */
+  'cases.volumeData': { req: { caseId: string } };
+}
+
+/** Events pushed from src-main to the renderer (IPC `deformux:event`; SSE on `/api/events`). */
+export interface ApiEvents {
+  'cases.changed': { caseIds: string[] };
+  'job.progress': { jobId: string; kind: string; caseId?: string; fraction: number; message: string };
+  'job.done': { jobId: string; kind: string; ok: boolean; message: string };
+}
+
+export type ApiMethod = keyof ApiCalls;
+export type ApiBinaryMethod = keyof ApiBinaryCalls;
+export type ApiEventName = keyof ApiEvents;
+
+export const API_METHODS = ['project.info', 'cases.list', 'cases.import', 'cases.open'] as const satisfies readonly ApiMethod[];
+export const API_BINARY_METHODS = ['cases.volumeData'] as const satisfies readonly ApiBinaryMethod[];
+
+export type ApiEvent = { [K in ApiEventName]: { name: K; payload: ApiEvents[K] } }[ApiEventName];
+
+/** What the renderer sees, whichever shell it runs in. */
+export interface DeformuxApi {
+  call<M extends ApiMethod>(method: M, req: ApiCalls[M]['req']): Promise<ApiCalls[M]['res']>;
+  binary<M extends ApiBinaryMethod>(method: M, req: ApiBinaryCalls[M]['req']): Promise<ArrayBuffer>;
+  /** Subscribes to all events; returns an unsubscribe function. */
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}
+
+/** Errors cross the transport as this shape; the client rethrows them as Error(message). */
+export interface ApiErrorBody {
+  error: string;
+}
+
+export const IPC_CALL_CHANNEL = 'deformux:call';
+export const IPC_BINARY_CHANNEL = 'deformux:binary';
+export const IPC_EVENT_CHANNEL = 'deformux:event';
