@@ -72,6 +72,18 @@ export interface ImportResult {
   choices: { path: string; series: { uid: string; description: string; slices: number }[] }[];
 }
 
+/** One saved label map of a case, with its provenance. */
+export interface LabelVersionInfo {
+  caseId: string;
+  version: number;
+  /** reference: ground truth (synthetic phantoms); prediction: a model's; edit: an annotator's; import: from a file. */
+  kind: 'reference' | 'prediction' | 'edit' | 'import';
+  modelId: string | null;
+  editor: string | null;
+  voxelsChanged: number | null;
+  createdAt: string;
+}
+
 /**
  * Request/response calls. Key = method name (also the IPC channel suffix and the HTTP path
  * `/api/<method>`). Requests and responses are JSON; binary payloads use the binary calls below.
@@ -81,12 +93,17 @@ export interface ApiCalls {
   'cases.list': { req: Record<string, never>; res: CaseSummary[] };
   'cases.import': { req: ImportRequest; res: ImportResult };
   'cases.open': { req: { caseId: string }; res: VolumeHeader };
+  /** Saved label maps of a case, oldest first (version 1 of a demo case is the phantom's truth). */
+  'cases.labelVersions': { req: { caseId: string }; res: LabelVersionInfo[] };
+  'cases.setStatus': { req: { caseId: string; status: CaseStatus }; res: CaseSummary };
 }
 
 /** Calls whose response is raw bytes (ArrayBuffer over IPC; application/octet-stream over HTTP). */
 export interface ApiBinaryCalls {
   /** Voxels of the case's image, little-endian, of VolumeHeader.dataType, i fastest. */
   'cases.volumeData': { req: { caseId: string } };
+  /** Voxels of one label version: uint8 class values on the image's exact grid, i fastest. */
+  'cases.labelData': { req: { caseId: string; version: number } };
 }
 
 /** Events pushed from src-main to the renderer (IPC `deformux:event`; SSE on `/api/events`). */
@@ -100,8 +117,20 @@ export type ApiMethod = keyof ApiCalls;
 export type ApiBinaryMethod = keyof ApiBinaryCalls;
 export type ApiEventName = keyof ApiEvents;
 
-export const API_METHODS = ['project.info', 'cases.list', 'cases.import', 'cases.open'] as const satisfies readonly ApiMethod[];
-export const API_BINARY_METHODS = ['cases.volumeData'] as const satisfies readonly ApiBinaryMethod[];
+export const API_METHODS = [
+  'project.info',
+  'cases.list',
+  'cases.import',
+  'cases.open',
+  'cases.labelVersions',
+  'cases.setStatus',
+] as const satisfies readonly ApiMethod[];
+export const API_BINARY_METHODS = ['cases.volumeData', 'cases.labelData'] as const satisfies readonly ApiBinaryMethod[];
+
+// Compile-time check that the lists above name every call (a missing one would be a 404 at run time).
+type AssertNever<T extends never> = T;
+export type AllApiMethodsListed = AssertNever<Exclude<ApiMethod, (typeof API_METHODS)[number]>>;
+export type AllApiBinaryMethodsListed = AssertNever<Exclude<ApiBinaryMethod, (typeof API_BINARY_METHODS)[number]>>;
 
 export type ApiEvent = { [K in ApiEventName]: { name: K; payload: ApiEvents[K] } }[ApiEventName];
 
@@ -117,6 +146,34 @@ export interface DeformuxApi {
 export interface ApiErrorBody {
   error: string;
 }
+
+/** Built-in label schemas (ARCHITECTURE.md "Label schemas"): KiTS classes and MSD Task07 classes. */
+export const LABEL_SCHEMAS: Readonly<Record<SchemaName, LabelSchema>> = {
+  kidney: {
+    name: 'kidney',
+    title: 'Kidney (kidney, tumor, cyst)',
+    classes: [
+      { value: 1, name: 'kidney', color: [220, 90, 70] },
+      { value: 2, name: 'tumor', color: [80, 200, 90] },
+      { value: 3, name: 'cyst', color: [70, 130, 230] },
+    ],
+  },
+  pancreas: {
+    name: 'pancreas',
+    title: 'Pancreas (pancreas, tumor)',
+    classes: [
+      { value: 1, name: 'pancreas', color: [230, 170, 60] },
+      { value: 2, name: 'tumor', color: [80, 200, 90] },
+    ],
+  },
+};
+
+/** Web shell: every request carries the per-run token in this header, `?token=`, or the cookie. */
+export const WEB_TOKEN_HEADER = 'x-deformux-token';
+export const WEB_TOKEN_QUERY = 'token';
+/** Web shell: POST `/api/<method>` with the JSON request as body; events as SSE on `/api/events`. */
+export const WEB_API_PREFIX = '/api/';
+export const WEB_EVENTS_PATH = '/api/events';
 
 export const IPC_CALL_CHANNEL = 'deformux:call';
 export const IPC_BINARY_CHANNEL = 'deformux:binary';

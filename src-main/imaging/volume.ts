@@ -9,14 +9,7 @@
 //   world = origin + i*spacing[0]*dir_i + j*spacing[1]*dir_j + k*spacing[2]*dir_k.
 
 export type VoxelArray =
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array;
+  Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 export type VoxelType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
 
@@ -84,6 +77,7 @@ export function affineLps(v: Pick<Volume, 'spacingMm' | 'originMm' | 'direction'
   const d = v.direction;
   const s = v.spacingMm;
   const o = v.originMm;
+  // prettier-ignore
   return [
     d[0] * s[0], d[3] * s[1], d[6] * s[2], o[0],
     d[1] * s[0], d[4] * s[1], d[7] * s[2], o[1],
@@ -160,7 +154,8 @@ export function checkGeometry(file: string, v: Pick<Volume, 'dims' | 'spacingMm'
     throw new InputError(file, `${v.dims.join('×')} voxels is more than this app can hold (${MAX_VOXELS} at most)`);
   }
   for (const s of v.spacingMm) {
-    if (!Number.isFinite(s) || s <= 0) throw new InputError(file, `voxel spacing ${s} mm is missing, zero or not a number`);
+    if (!Number.isFinite(s) || s <= 0)
+      throw new InputError(file, `voxel spacing ${s} mm is missing, zero or not a number`);
   }
   for (const o of v.originMm) {
     if (!Number.isFinite(o)) throw new InputError(file, 'origin is not a finite position');

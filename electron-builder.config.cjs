@@ -1,0 +1,39 @@
+// Packaging (electron-builder): Linux AppImage + deb, Windows NSIS, macOS dmg; asar; fuses after pack.
+// @ts-check
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS: electron-builder loads this config with require(). */
+'use strict';
+const { afterPack } = require('./scripts/electron-fuses.cjs');
+
+/** @type {import('electron-builder').Configuration} */
+const config = {
+  appId: 'org.deformux.annotator',
+  productName: 'DeformUX Annotator',
+  copyright: 'Copyright © DeformUX Annotator contributors',
+  directories: { output: 'dist', buildResources: 'resources/build' },
+  files: [
+    'out/**/*',
+    'package.json',
+    'resources/**/*',
+    'native/build/Release/*.node',
+    '!**/*.{map,ts,tsx,md}',
+    '!**/{test,tests,__tests__}/**',
+  ],
+  asar: true,
+  // Native addons cannot be loaded from inside an archive: keep them as real files.
+  asarUnpack: ['native/build/Release/*.node', '**/node_modules/better-sqlite3/build/Release/*.node'],
+  npmRebuild: true,
+  afterPack,
+  linux: {
+    target: ['AppImage', 'deb'],
+    category: 'Science;MedicalSoftware',
+    maintainer: 'DeformUX Annotator contributors',
+    synopsis: 'Offline kidney/pancreas CT annotator with a local DeformUX-Net',
+  },
+  deb: { depends: ['libnss3', 'libgtk-3-0', 'libxss1', 'libasound2'] },
+  win: { target: ['nsis'] },
+  nsis: { oneClick: false, perMachine: false, allowToChangeInstallationDirectory: true },
+  mac: { target: ['dmg'], category: 'public.app-category.medical', hardenedRuntime: true },
+  dmg: { sign: false },
+};
+
+module.exports = config;

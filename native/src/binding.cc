@@ -1,0 +1,439 @@
+// N-API glue of the deformux kernels: checks every argument (DX_CHECK -> JS exception), picks the ISA,
+// and runs each kernel synchronously (tfjs kernelFunc) or on the libuv pool (the *Async variants).
+#include <napi.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "cpu_features.h"
+#include "cuda_loader.h"
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace {
+
+#define DX_ADDON_VERSION "1.0.0"
+
+struct Arr {
+  float* p;
+  int64_t n;
+};
+
+// A prepared kernel call: run() returns "" or an error; `keep` holds the arrays alive for async calls.
+struct Job {
+  std::function<std::string()> run;
+  std::vector<Napi::Value> keep;
+};
+
+Arr f32(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, bool nullable = false) {
+  if (nullable && (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined())) return {nullptr, 0};
+  DX_CHECK(info.Length() > i && info[i].IsTypedArray(), op << ": argument " << name << " must be a Float32Array");
+  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+  DX_CHECK(ta.TypedArrayType() == napi_float32_array, op << ": argument " << name << " must be a Float32Array");
+  Napi::Float32Array fa = ta.As<Napi::Float32Array>();
+  return {fa.Data(), int64_t(fa.ElementLength())};
+}
+
+std::vector<int64_t> ints(const Napi::CallbackInfo& info, size_t i, const char* op, size_t count) {
+  DX_CHECK(info.Length() > i && info[i].IsArray(), op << ": the last argument must be an array of " << count << " sizes");
+  Napi::Array a = info[i].As<Napi::Array>();
+  DX_CHECK(a.Length() == count, op << ": expected " << count << " sizes, got " << a.Length());
+  std::vector<int64_t> out(count);
+  for (uint32_t j = 0; j < count; j++) {
+    Napi::Value v = a.Get(j);
+    DX_CHECK(v.IsNumber(), op << ": size " << j << " is not a number");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    DX_CHECK(d == d && d >= 0 && d < 9e15 && double(int64_t(d)) == d, op << ": size " << j << " must be a non-negative integer, got " << d);
+    out[j] = int64_t(d);
+  }
+  return out;
+}
+
+int64_t prod(const char* op, std::initializer_list<int64_t> xs) {
+  int64_t p = 1;
+  for (int64_t x : xs) DX_CHECK(!__builtin_mul_overflow(p, x, &p) && p < (int64_t(1) << 40), op << ": tensor too large");
+  return p;
+}
+
+void check_len(const char* op, const char* name, const Arr& a, int64_t want) {
+  DX_CHECK(a.n == want, op << ": " << name << " has " << a.n << " values, expected " << want);
+}
+
+std::string status_text(int st, const char* op) {
+  switch (st) {
+    case dx::kOk:
+      return "";
+    case dx::kNonFiniteOffset:
+      return std::string(op) + ": offset contains a non-finite value (NaN or Infinity)";
+    case dx::kNoMemory:
+      return std::string(op) + ": out of memory for kernel scratch buffers";
+    default:
+      return std::string(op) + ": kernel failed with status " + std::to_string(st);
+  }
+}
+
+#define DX_DISPATCH(fn, ...)                                                          \
+  (dx::current_isa() == dx::Isa::Avx512 ? dx_avx512::fn(__VA_ARGS__)                 \
+   : dx::current_isa() == dx::Isa::Avx2 ? dx_avx2::fn(__VA_ARGS__)                    \
+                                        : dx_generic::fn(__VA_ARGS__))
+
+// ---- DeformDwConv3D -------------------------------------------------------------------------------
+
+dx::DeformDims deform_dims(const char* op, const std::vector<int64_t>& v) {
+  dx::DeformDims s{v[0], v[1], v[2], v[3], v[4], int(v[5]), int(v[6])};
+  DX_CHECK(s.N > 0 && s.D > 0 && s.H > 0 && s.W > 0 && s.C > 0, op << ": sizes must be positive");
+  DX_CHECK(s.k >= 1 && s.k <= 7 && s.k % 2 == 1, op << ": kernel size must be odd and at most 7, got " << s.k);
+  DX_CHECK(s.G >= 1 && s.C % s.G == 0, op << ": channels C=" << s.C << " must be divisible by groups G=" << s.G);
+  return s;
+}
+
+enum class Impl { Cpu, Ref, Cuda };
+
+template <Impl I>
+Job deform_forward_job(const Napi::CallbackInfo& info) {
+  const char* op = "deformDwConv3d";
+  Arr y = f32(info, 0, op, "y"), x = f32(info, 1, op, "x"), off = f32(info, 2, op, "offset"),
+      w = f32(info, 3, op, "weight"), b = f32(info, 4, op, "bias");
+  const std::vector<int64_t> v = ints(info, 5, op, 7);
+  const dx::DeformDims s = deform_dims(op, v);
+  const int64_t K = int64_t(s.k) * s.k * s.k, nx = prod(op, {s.N, s.D, s.H, s.W, s.C});
+  check_len(op, "y", y, nx);
+  check_len(op, "x", x, nx);
+  check_len(op, "offset", off, prod(op, {s.N, s.D, s.H, s.W, s.G, K, 3}));
+  check_len(op, "weight", w, K * s.C);
+  check_len(op, "bias", b, s.C);
+  Job j;
+  j.run = [=]() -> std::string {
+    if (I == Impl::Ref) {
+      dx::deform_dwconv3d_forward_ref(y.p, x.p, off.p, w.p, b.p, s);
+      return "";
+    }
+    if (I == Impl::Cuda) return dx::cuda_deform_forward(y.p, x.p, off.p, w.p, b.p, v.data());
+    return status_text(DX_DISPATCH(deform_dwconv3d_forward, y.p, x.p, off.p, w.p, b.p, s), op);
+  };
+  for (size_t i = 0; i < 5; i++) j.keep.push_back(info[i]);
+  return j;
+}
+
+template <Impl I>
+Job deform_backward_job(const Napi::CallbackInfo& info) {
+  const char* op = "deformDwConv3d backward";
+  Arr dxa = f32(info, 0, op, "dx"), dof = f32(info, 1, op, "doffset"), dw = f32(info, 2, op, "dweight"),
+      db = f32(info, 3, op, "dbias"), dy = f32(info, 4, op, "dy"), x = f32(info, 5, op, "x"),
+      off = f32(info, 6, op, "offset"), w = f32(info, 7, op, "weight");
+  const std::vector<int64_t> v = ints(info, 8, op, 7);
+  const dx::DeformDims s = deform_dims(op, v);
+  const int64_t K = int64_t(s.k) * s.k * s.k, nx = prod(op, {s.N, s.D, s.H, s.W, s.C}),
+                noff = prod(op, {s.N, s.D, s.H, s.W, s.G, K, 3});
+  check_len(op, "dx", dxa, nx);
+  check_len(op, "doffset", dof, noff);
+  check_len(op, "dweight", dw, K * s.C);
+  check_len(op, "dbias", db, s.C);
+  check_len(op, "dy", dy, nx);
+  check_len(op, "x", x, nx);
+  check_len(op, "offset", off, noff);
+  check_len(op, "weight", w, K * s.C);
+  Job j;
+  j.run = [=]() -> std::string {
+    if (I == Impl::Ref) {
+      dx::deform_dwconv3d_backward_ref(dxa.p, dof.p, dw.p, db.p, dy.p, x.p, off.p, w.p, s);
+      return "";
+    }
+    if (I == Impl::Cuda) return dx::cuda_deform_backward(dxa.p, dof.p, dw.p, db.p, dy.p, x.p, off.p, w.p, v.data());
+    return status_text(DX_DISPATCH(deform_dwconv3d_backward, dxa.p, dof.p, dw.p, db.p, dy.p, x.p, off.p, w.p, s), op);
+  };
+  for (size_t i = 0; i < 8; i++) j.keep.push_back(info[i]);
+  return j;
+}
+
+// ---- Depthwise conv3d -------------------------------------------------------------------------------
+
+dx::DwDims dw_dims(const char* op, const std::vector<int64_t>& v) {
+  dx::DwDims s{v[0], v[1], v[2], v[3], v[4], int(v[5])};
+  DX_CHECK(s.N > 0 && s.D > 0 && s.H > 0 && s.W > 0 && s.C > 0, op << ": sizes must be positive");
+  DX_CHECK(s.k >= 1 && s.k <= 7 && s.k % 2 == 1, op << ": kernel size must be odd and at most 7, got " << s.k);
+  return s;
+}
+
+template <Impl I>
+Job depthwise_forward_job(const Napi::CallbackInfo& info) {
+  const char* op = "depthwiseConv3d";
+  Arr y = f32(info, 0, op, "y"), x = f32(info, 1, op, "x"), w = f32(info, 2, op, "weight"),
+      b = f32(info, 3, op, "bias", true);
+  const std::vector<int64_t> v = ints(info, 4, op, 6);
+  const dx::DwDims s = dw_dims(op, v);
+  const int64_t nx = prod(op, {s.N, s.D, s.H, s.W, s.C});
+  check_len(op, "y", y, nx);
+  check_len(op, "x", x, nx);
+  check_len(op, "weight", w, int64_t(s.k) * s.k * s.k * s.C);
+  if (b.p) check_len(op, "bias", b, s.C);
+  Job j;
+  j.run = [=]() -> std::string {
+    if (I == Impl::Ref) {
+      dx::depthwise_conv3d_forward_ref(y.p, x.p, w.p, b.p, s);
+      return "";
+    }
+    if (I == Impl::Cuda) return dx::cuda_depthwise_forward(y.p, x.p, w.p, b.p, v.data());
+    return status_text(DX_DISPATCH(depthwise_conv3d_forward, y.p, x.p, w.p, b.p, s), op);
+  };
+  for (size_t i = 0; i < 4; i++) j.keep.push_back(info[i]);
+  return j;
+}
+
+template <Impl I>
+Job depthwise_backward_job(const Napi::CallbackInfo& info) {
+  const char* op = "depthwiseConv3d backward";
+  Arr dxa = f32(info, 0, op, "dx"), dw = f32(info, 1, op, "dweight"), db = f32(info, 2, op, "dbias", true),
+      dy = f32(info, 3, op, "dy"), x = f32(info, 4, op, "x"), w = f32(info, 5, op, "weight");
+  const std::vector<int64_t> v = ints(info, 6, op, 6);
+  const dx::DwDims s = dw_dims(op, v);
+  const int64_t nx = prod(op, {s.N, s.D, s.H, s.W, s.C}), nw = int64_t(s.k) * s.k * s.k * s.C;
+  check_len(op, "dx", dxa, nx);
+  check_len(op, "dweight", dw, nw);
+  if (db.p) check_len(op, "dbias", db, s.C);
+  check_len(op, "dy", dy, nx);
+  check_len(op, "x", x, nx);
+  check_len(op, "weight", w, nw);
+  Job j;
+  j.run = [=]() -> std::string {
+    if (I == Impl::Ref) {
+      dx::depthwise_conv3d_backward_ref(dxa.p, dw.p, db.p, dy.p, x.p, w.p, s);
+      return "";
+    }
+    if (I == Impl::Cuda) return dx::cuda_depthwise_backward(dxa.p, dw.p, db.p, dy.p, x.p, w.p, v.data());
+    return status_text(DX_DISPATCH(depthwise_conv3d_backward, dxa.p, dw.p, db.p, dy.p, x.p, w.p, s), op);
+  };
+  for (size_t i = 0; i < 6; i++) j.keep.push_back(info[i]);
+  return j;
+}
+
+// ---- Dense conv3d -------------------------------------------------------------------------------------
+
+dx::ConvDims conv_dims(const char* op, const std::vector<int64_t>& v) {
+  dx::ConvDims s{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], int(v[9]), int(v[10]), int(v[11]),
+                 int(v[12]), int(v[13]), int(v[14]), int(v[15]), int(v[16]), int(v[17])};
+  DX_CHECK(s.N > 0 && s.inD > 0 && s.inH > 0 && s.inW > 0 && s.Cin > 0 && s.outD > 0 && s.outH > 0 && s.outW > 0 &&
+               s.Cout > 0,
+           op << ": sizes must be positive");
+  DX_CHECK(s.kd >= 1 && s.kh >= 1 && s.kw >= 1 && s.kd <= 15 && s.kh <= 15 && s.kw <= 15, op << ": filter size must be 1..15");
+  DX_CHECK(s.sd >= 1 && s.sh >= 1 && s.sw >= 1 && s.sd <= 8 && s.sh <= 8 && s.sw <= 8, op << ": strides must be 1..8");
+  DX_CHECK(s.pf >= 0 && s.pt >= 0 && s.pl >= 0 && s.pf < s.kd && s.pt < s.kh && s.pl < s.kw,
+           op << ": padding must be >= 0 and smaller than the filter");
+  // Output size must be what this padding gives (at most filter-1 zeros at the back).
+  DX_CHECK((s.outD - 1) * s.sd + s.kd - s.pf <= s.inD + s.kd - 1 && (s.outH - 1) * s.sh + s.kh - s.pt <= s.inH + s.kh - 1 &&
+               (s.outW - 1) * s.sw + s.kw - s.pl <= s.inW + s.kw - 1,
+           op << ": output size does not fit the input, filter, stride and padding");
+  return s;
+}
+
+struct ConvArrs {
+  dx::ConvDims s;
+  int64_t nx, ny, nf;
+};
+
+ConvArrs conv_sizes(const char* op, const Napi::CallbackInfo& info, size_t i) {
+  ConvArrs c;
+  c.s = conv_dims(op, ints(info, i, op, 18));
+  c.nx = prod(op, {c.s.N, c.s.inD, c.s.inH, c.s.inW, c.s.Cin});
+  c.ny = prod(op, {c.s.N, c.s.outD, c.s.outH, c.s.outW, c.s.Cout});
+  c.nf = prod(op, {c.s.kd, c.s.kh, c.s.kw, c.s.Cin, c.s.Cout});
+  return c;
+}
+
+template <Impl I>
+Job conv_forward_job(const Napi::CallbackInfo& info) {
+  const char* op = "conv3d";
+  Arr y = f32(info, 0, op, "y"), x = f32(info, 1, op, "x"), f = f32(info, 2, op, "filter");
+  const ConvArrs c = conv_sizes(op, info, 3);
+  check_len(op, "y", y, c.ny);
+  check_len(op, "x", x, c.nx);
+  check_len(op, "filter", f, c.nf);
+  const dx::ConvDims s = c.s;
+  Job j;
+  j.run = [=]() -> std::string {
+    if (I == Impl::Ref) {
+      dx::conv3d_forward_ref(y.p, x.p, f.p, s);
+      return "";
+    }
+    return status_text(DX_DISPATCH(conv3d_forward, y.p, x.p, f.p, s), op);
+  };
+  for (size_t i = 0; i < 3; i++) j.keep.push_back(info[i]);
+  return j;
+}
+
+template <Impl I>
+Job conv_input_job(const Napi::CallbackInfo& info) {
+  const char* op = "conv3dBackpropInput";
+  Arr dxa = f32(info, 0, op, "dx"), dy = f32(info, 1, op, "dy"), f = f32(info, 2, op, "filter");
+  const ConvArrs c = conv_sizes(op, info, 3);
+  check_len(op, "dx", dxa, c.nx);
+  check_len(op, "dy", dy, c.ny);
+  check_len(op, "filter", f, c.nf);
+  const dx::ConvDims s = c.s;
+  Job j;
+  j.run = [=]() -> std::string {
+    if (I == Impl::Ref) {
+      dx::conv3d_backprop_input_ref(dxa.p, dy.p, f.p, s);
+      return "";
+    }
+    return status_text(DX_DISPATCH(conv3d_backprop_input, dxa.p, dy.p, f.p, s), op);
+  };
+  for (size_t i = 0; i < 3; i++) j.keep.push_back(info[i]);
+  return j;
+}
+
+template <Impl I>
+Job conv_filter_job(const Napi::CallbackInfo& info) {
+  const char* op = "conv3dBackpropFilter";
+  Arr df = f32(info, 0, op, "dfilter"), x = f32(info, 1, op, "x"), dy = f32(info, 2, op, "dy");
+  const ConvArrs c = conv_sizes(op, info, 3);
+  check_len(op, "dfilter", df, c.nf);
+  check_len(op, "x", x, c.nx);
+  check_len(op, "dy", dy, c.ny);
+  const dx::ConvDims s = c.s;
+  Job j;
+  j.run = [=]() -> std::string {
+    if (I == Impl::Ref) {
+      dx::conv3d_backprop_filter_ref(df.p, x.p, dy.p, s);
+      return "";
+    }
+    return status_text(DX_DISPATCH(conv3d_backprop_filter, df.p, x.p, dy.p, s), op);
+  };
+  for (size_t i = 0; i < 3; i++) j.keep.push_back(info[i]);
+  return j;
+}
+
+// ---- Sync / async wrappers -----------------------------------------------------------------------------
+
+using Maker = Job (*)(const Napi::CallbackInfo&);
+
+[[noreturn]] void throw_js(Napi::Env env, const std::string& msg) { throw Napi::Error::New(env, msg); }
+
+template <Maker M>
+Napi::Value Sync(const Napi::CallbackInfo& info) {
+  std::string err;
+  try {
+    Job j = M(info);
+    err = j.run();
+  } catch (const dx::Error& e) {
+    err = e.what();
+  } catch (const std::bad_alloc&) {
+    err = "out of memory";
+  }
+  if (!err.empty()) throw_js(info.Env(), err);
+  return info.Env().Undefined();
+}
+
+class KernelWorker : public Napi::AsyncWorker {
+ public:
+  KernelWorker(Napi::Env env, Job job)
+      : Napi::AsyncWorker(env, "deformux-kernel"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
+    for (auto& v : job_.keep) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    job_.keep.clear();
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      std::string err = job_.run();
+      if (!err.empty()) SetError(err);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Job job_;
+  std::vector<Napi::ObjectReference> refs_;
+  Napi::Promise::Deferred deferred_;
+};
+
+template <Maker M>
+Napi::Value Async(const Napi::CallbackInfo& info) {
+  std::string err;
+  try {
+    Job j = M(info);
+    auto* w = new KernelWorker(info.Env(), std::move(j));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  } catch (const dx::Error& e) {
+    err = e.what();
+  }
+  throw_js(info.Env(), err);
+}
+
+// ---- Info and settings ---------------------------------------------------------------------------------
+
+Napi::Value GetIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dx::isa_name(dx::current_isa())); }
+Napi::Value GetMachineIsa(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), dx::isa_name(dx::detect_isa()));
+}
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), dx::pool_threads()); }
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) throw_js(info.Env(), "setThreads: expects a number (0 = machine size)");
+  dx::pool_set_threads(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), dx::pool_threads());
+}
+
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw_js(info.Env(), "setIsa: expects 'avx512', 'avx2' or 'scalar'");
+  const std::string s = info[0].As<Napi::String>().Utf8Value();
+  dx::Isa want = s == "avx512" ? dx::Isa::Avx512 : s == "avx2" ? dx::Isa::Avx2 : dx::Isa::Scalar;
+  if (s != "avx512" && s != "avx2" && s != "scalar") throw_js(info.Env(), "setIsa: expects 'avx512', 'avx2' or 'scalar', got '" + s + "'");
+  return Napi::String::New(info.Env(), dx::isa_name(dx::set_isa(want)));
+}
+
+Napi::Value CudaInit(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dx::cuda_init()); }
+Napi::Value CudaDeviceName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), dx::cuda_device_name());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto fn = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
+  exports.Set("version", Napi::String::New(env, DX_ADDON_VERSION));
+  exports.DefineProperty(Napi::PropertyDescriptor::Accessor<GetIsa>("isa", napi_enumerable));
+  exports.DefineProperty(Napi::PropertyDescriptor::Accessor<GetMachineIsa>("machineIsa", napi_enumerable));
+  exports.DefineProperty(Napi::PropertyDescriptor::Accessor<GetThreads>("threads", napi_enumerable));
+  fn("setThreads", SetThreads);
+  fn("setIsa", SetIsa);
+  fn("deformForward", Sync<deform_forward_job<Impl::Cpu>>);
+  fn("deformBackward", Sync<deform_backward_job<Impl::Cpu>>);
+  fn("depthwiseForward", Sync<depthwise_forward_job<Impl::Cpu>>);
+  fn("depthwiseBackward", Sync<depthwise_backward_job<Impl::Cpu>>);
+  fn("conv3dForward", Sync<conv_forward_job<Impl::Cpu>>);
+  fn("conv3dBackpropInput", Sync<conv_input_job<Impl::Cpu>>);
+  fn("conv3dBackpropFilter", Sync<conv_filter_job<Impl::Cpu>>);
+  fn("deformForwardAsync", Async<deform_forward_job<Impl::Cpu>>);
+  fn("deformBackwardAsync", Async<deform_backward_job<Impl::Cpu>>);
+  fn("depthwiseForwardAsync", Async<depthwise_forward_job<Impl::Cpu>>);
+  fn("depthwiseBackwardAsync", Async<depthwise_backward_job<Impl::Cpu>>);
+  fn("conv3dForwardAsync", Async<conv_forward_job<Impl::Cpu>>);
+  fn("conv3dBackpropInputAsync", Async<conv_input_job<Impl::Cpu>>);
+  fn("conv3dBackpropFilterAsync", Async<conv_filter_job<Impl::Cpu>>);
+  fn("deformForwardRef", Sync<deform_forward_job<Impl::Ref>>);
+  fn("deformBackwardRef", Sync<deform_backward_job<Impl::Ref>>);
+  fn("depthwiseForwardRef", Sync<depthwise_forward_job<Impl::Ref>>);
+  fn("depthwiseBackwardRef", Sync<depthwise_backward_job<Impl::Ref>>);
+  fn("conv3dForwardRef", Sync<conv_forward_job<Impl::Ref>>);
+  fn("conv3dBackpropInputRef", Sync<conv_input_job<Impl::Ref>>);
+  fn("conv3dBackpropFilterRef", Sync<conv_filter_job<Impl::Ref>>);
+  fn("cudaInit", CudaInit);
+  fn("cudaDeviceName", CudaDeviceName);
+  fn("deformForwardCuda", Sync<deform_forward_job<Impl::Cuda>>);
+  fn("deformBackwardCuda", Sync<deform_backward_job<Impl::Cuda>>);
+  fn("depthwiseForwardCuda", Sync<depthwise_forward_job<Impl::Cuda>>);
+  fn("depthwiseBackwardCuda", Sync<depthwise_backward_job<Impl::Cuda>>);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(deformux_native, Init)

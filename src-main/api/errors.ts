@@ -1,0 +1,21 @@
+// Errors the API reports to the renderer, with the HTTP status the web shell answers with.
+import { InputError } from '../imaging/volume';
+import { NotFoundError, StoreRequestError } from '../store/errors';
+
+export class ApiRequestError extends Error {
+  readonly status: number;
+  constructor(status: 400 | 404, message: string) {
+    super(message);
+    this.name = 'ApiRequestError';
+    this.status = status;
+  }
+}
+
+/** Maps any thrown value to a status and a sentence safe to show the user. */
+export function apiErrorOf(err: unknown): { status: number; message: string } {
+  if (err instanceof ApiRequestError) return { status: err.status, message: err.message };
+  if (err instanceof NotFoundError) return { status: 404, message: err.message };
+  if (err instanceof StoreRequestError || err instanceof InputError) return { status: 400, message: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { status: 500, message: `Internal error: ${message}` };
+}

@@ -1,0 +1,100 @@
+// The API's implementation over a project store: one object used by both the Electron and web shells.
+import { randomUUID } from 'node:crypto';
+import { importPaths } from '../store/import';
+import type { ProjectStore } from '../store/project';
+import { voxelBytesLE } from '../store/storage';
+import { API_BINARY_METHODS, API_METHODS } from './contract';
+import type { ApiBinaryCalls, ApiBinaryMethod, ApiCalls, ApiEvent, ApiMethod } from './contract';
+import { ApiRequestError } from './errors';
+import { validateRequest } from './validate';
+
+export interface ApiContext {
+  store: ProjectStore;
+}
+
+export interface ApiHandlers {
+  /** Runs a JSON call; `req` is untrusted and validated here. */
+  call<M extends ApiMethod>(method: M, req: unknown): Promise<ApiCalls[M]['res']>;
+  /** Runs a binary call; the bytes are little-endian voxels of the header's data type. */
+  binary<M extends ApiBinaryMethod>(method: M, req: unknown): Promise<Uint8Array>;
+  /** Subscribes a transport to events; returns the unsubscribe function. */
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+  emit(event: ApiEvent): void;
+}
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return (API_METHODS as readonly string[]).includes(name);
+}
+
+export function isApiBinaryMethod(name: string): name is ApiBinaryMethod {
+  return (API_BINARY_METHODS as readonly string[]).includes(name);
+}
+
+type CallImpls = { [M in ApiMethod]: (req: ApiCalls[M]['req']) => Promise<ApiCalls[M]['res']> | ApiCalls[M]['res'] };
+type BinaryImpls = { [M in ApiBinaryMethod]: (req: ApiBinaryCalls[M]['req']) => Promise<Uint8Array> };
+
+export function createApiHandlers(ctx: ApiContext): ApiHandlers {
+  const { store } = ctx;
+  const listeners = new Set<(event: ApiEvent) => void>();
+  const emit = (event: ApiEvent): void => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // One broken subscriber (a closed window, a dropped socket) must not stop the others.
+      }
+    }
+  };
+
+  const calls: CallImpls = {
+    'project.info': () => store.info(),
+    'cases.list': () => store.listCases(),
+    'cases.open': ({ caseId }) => store.caseHeader(caseId),
+    'cases.labelVersions': ({ caseId }) => store.listLabelVersions(caseId).map(({ id: _rowId, ...info }) => info),
+    'cases.setStatus': ({ caseId, status }) => {
+      const summary = store.setCaseStatus(caseId, status);
+      emit({ name: 'cases.changed', payload: { caseIds: [caseId] } });
+      return summary;
+    },
+    'cases.import': async (req) => {
+      const jobId = randomUUID();
+      const result = await importPaths(store, req, {
+        onProgress: (fraction, message) =>
+          emit({ name: 'job.progress', payload: { jobId, kind: 'import', fraction, message } }),
+      });
+      const ok = result.errors.length === 0;
+      emit({
+        name: 'job.done',
+        payload: { jobId, kind: 'import', ok, message: `Imported ${result.imported.length} case(s).` },
+      });
+      if (result.imported.length > 0)
+        emit({ name: 'cases.changed', payload: { caseIds: result.imported.map((c) => c.id) } });
+      return result;
+    },
+  };
+
+  const binaries: BinaryImpls = {
+    'cases.volumeData': async ({ caseId }) => voxelBytesLE((await store.loadImage(caseId)).data),
+    'cases.labelData': async ({ caseId, version }) => {
+      const { data } = await store.loadLabel(caseId, version);
+      return data instanceof Uint8Array ? data : Uint8Array.from(data);
+    },
+  };
+
+  return {
+    async call(method, req) {
+      if (!isApiMethod(method)) throw new ApiRequestError(404, `unknown API call '${String(method)}'.`);
+      const impl = calls[method] as (r: unknown) => Promise<ApiCalls[typeof method]['res']>;
+      return impl(validateRequest(method, req));
+    },
+    async binary(method, req) {
+      if (!isApiBinaryMethod(method)) throw new ApiRequestError(404, `unknown binary API call '${String(method)}'.`);
+      return binaries[method](validateRequest(method, req));
+    },
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    emit,
+  };
+}

@@ -1,0 +1,150 @@
+// `deformux train`: trains or fine-tunes a DeformUX-Net on image/label NIfTI pairs; progress on stderr (or JSON lines on stdout).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../index';
+import { InputError } from '../../imaging/volume';
+import { LABEL_SCHEMAS } from '../../api/contract';
+import type { SchemaName } from '../../api/contract';
+import { initEngine } from '../../engine/tf';
+import { defaultMeta, loadModelFolder } from '../../engine/io/model_folder';
+import type { ModelMeta } from '../../engine/io/model_folder';
+import { parseConfig, presetConfig } from '../../engine/model/config';
+import type { ModelConfig } from '../../engine/model/config';
+import { DeformUXNet } from '../../engine/model/network';
+import { trainRun } from '../../engine/train/run';
+import type { TrainProgress } from '../../engine/train/run';
+
+const HELP = `Usage: deformux train --data DIR --schema kidney|pancreas (--model DIR | --config lite|paper|FILE.json) --out DIR
+                      [--steps N] [--patch D,H,W|S] [--batch B] [--lr LR] [--seed S] [--checkpoint-every N]
+                      [--resume] [--ignore-label V] [--json]
+
+  --data DIR       NAME_image.nii.gz + NAME_label.nii.gz pairs (or imagesTr/ + labelsTr/)
+  --model DIR      fine-tune this model folder; --config starts from a fresh network instead
+  --out DIR        the trained model folder (checkpoints in DIR/checkpoint; --resume continues from there)
+  --steps N        training steps (default 250); --patch voxels, multiples of 16 (default 96)
+  --batch B        patches per step (default 2); --lr peak learning rate (default 1e-3, poly decay)
+  --json           one JSON object per step on stdout instead of the progress line on stderr
+Ctrl-C stops after the current step and saves a checkpoint.`;
+
+function num(v: unknown, flag: string, int: boolean, min: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min) throw new UsageError(`${flag} must be ${int ? 'a whole number' : 'a number'} >= ${min}, got '${String(v)}'`);
+  return n;
+}
+
+function parsePatch(v: string): [number, number, number] {
+  const parts = v.split(',').map((s) => Number(s.trim()));
+  const p = parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts;
+  if (p.length !== 3 || !p.every((n) => Number.isInteger(n) && n > 0 && n % 16 === 0)) {
+    throw new UsageError(`--patch must be one or three positive multiples of 16 (e.g. 96 or 64,96,96), got '${v}'`);
+  }
+  return p as [number, number, number];
+}
+
+function formatEta(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        data: { type: 'string' },
+        schema: { type: 'string' },
+        model: { type: 'string' },
+        config: { type: 'string' },
+        out: { type: 'string' },
+        steps: { type: 'string' },
+        patch: { type: 'string' },
+        batch: { type: 'string' },
+        lr: { type: 'string' },
+        seed: { type: 'string' },
+        'checkpoint-every': { type: 'string' },
+        'ignore-label': { type: 'string' },
+        resume: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${HELP}`);
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const dataDir = values.data as string | undefined;
+  const outDir = values.out as string | undefined;
+  const schemaName = values.schema as string | undefined;
+  if (!dataDir || !outDir || !schemaName) throw new UsageError(`--data, --schema and --out are required.\n${HELP}`);
+  if (!!values.model === !!values.config) throw new UsageError('give exactly one of --model DIR or --config lite|paper|FILE.json');
+  if (!(schemaName in LABEL_SCHEMAS)) throw new UsageError(`--schema must be one of ${Object.keys(LABEL_SCHEMAS).join(', ')}, got '${schemaName}'`);
+  const schema = LABEL_SCHEMAS[schemaName as SchemaName];
+  const classes = ['background', ...schema.classes.map((c) => c.name)];
+  const steps = num(values.steps ?? 250, '--steps', true, 1);
+  const batch = num(values.batch ?? 2, '--batch', true, 1);
+  const lr = num(values.lr ?? 1e-3, '--lr', false, 0);
+  const seed = num(values.seed ?? 0, '--seed', true, 0);
+  const checkpointEvery = num(values['checkpoint-every'] ?? 0, '--checkpoint-every', true, 0);
+  const ignoreLabel = values['ignore-label'] !== undefined ? num(values['ignore-label'], '--ignore-label', true, 0) : undefined;
+
+  await initEngine();
+  let net: DeformUXNet;
+  let meta: ModelMeta;
+  let base: string;
+  if (values.model) {
+    const loaded = await loadModelFolder(values.model as string);
+    if (loaded.config.out_channels !== classes.length) {
+      loaded.net.dispose();
+      throw new InputError(values.model as string, `has ${loaded.config.out_channels} outputs but schema '${schemaName}' needs ${classes.length}`);
+    }
+    ({ net, meta } = loaded);
+    base = values.model as string;
+  } else {
+    const c = values.config as string;
+    let config: ModelConfig;
+    if (c === 'lite' || c === 'paper') config = presetConfig(c);
+    else {
+      if (!existsSync(c)) throw new UsageError(`--config must be lite, paper or a config.json file; '${c}' is none of these`);
+      config = parseConfig(JSON.parse(readFileSync(c, 'utf8')), c);
+    }
+    config = { ...config, out_channels: classes.length };
+    net = DeformUXNet.create(config, seed);
+    meta = { ...defaultMeta(config, schemaName, classes), provenance: `random initialisation, seed ${seed}` };
+    base = c;
+  }
+  const patch = values.patch ? parsePatch(values.patch as string) : meta.patchSize;
+
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    process.stderr.write('\nstopping after this step; a checkpoint will be saved (Ctrl-C again to quit now)\n');
+    abort.abort();
+    process.off('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  const progress = (p: TrainProgress): void => {
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ step: p.step, steps: p.steps, loss: p.loss, lr: p.lr, grad_norm: p.gradNorm, elapsed_s: p.elapsedS, eta_s: p.etaS }) + '\n');
+    } else {
+      process.stderr.write(`step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ETA ${formatEta(p.etaS)}\n`);
+    }
+  };
+  try {
+    const r = await trainRun({ dataDir, outDir, net, meta, base, steps, batch, patch, lr, seed, ignoreLabel, checkpointEvery, resume: !!values.resume, signal: abort.signal, onProgress: progress });
+    if (r.cancelled) {
+      process.stderr.write(`cancelled at step ${r.steps}; checkpoint in ${join(outDir, 'checkpoint')} (continue with --resume)\n`);
+      return 130;
+    }
+    if (!values.json) process.stderr.write(`done: ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}; model folder ${outDir}\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    net.dispose();
+  }
+}

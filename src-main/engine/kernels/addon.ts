@@ -1,0 +1,89 @@
+// Loads the native addon (native/build/Release/deformux_native.node); never throws: callers fall back to JS loudly.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type F32 = Float32Array;
+
+/** The addon's functions: plain arrays + shape ints, outputs first (see native/src/binding.cc). */
+export interface NativeAddon {
+  version: string;
+  /** Instruction set the CPU kernels dispatched to: 'avx512', 'avx2' or 'scalar'. */
+  isa: string;
+  /** Threads in the persistent pool (including the caller). */
+  threads: number;
+  setThreads(n: number): void;
+  /** dims = [N,D,H,W,C,k,G]; throws on non-finite offsets. */
+  deformForward(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
+  deformBackward(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): void;
+  /** dims = [N,D,H,W,C,k]; bias/dbias may be null. */
+  depthwiseForward(y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]): void;
+  depthwiseBackward(dx: F32, dweight: F32, dbias: F32 | null, dy: F32, x: F32, weight: F32, dims: number[]): void;
+  /** p = [N, inD,inH,inW,Cin, outD,outH,outW,Cout, kd,kh,kw, sd,sh,sw, padFront,padTop,padLeft]. */
+  conv3dForward(y: F32, x: F32, filter: F32, p: number[]): void;
+  conv3dBackpropInput(dx: F32, dy: F32, filter: F32, p: number[]): void;
+  conv3dBackpropFilter(dfilter: F32, x: F32, dy: F32, p: number[]): void;
+  /** Same as the above, on the libuv pool; resolve when done (the arrays must stay untouched meanwhile). */
+  deformForwardAsync(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): Promise<void>;
+  deformBackwardAsync(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): Promise<void>;
+  conv3dForwardAsync(y: F32, x: F32, filter: F32, p: number[]): Promise<void>;
+  /** Loads the CUDA library and finds a GPU; returns '' on success, else why not. */
+  cudaInit(): string;
+  cudaDeviceName(): string;
+  deformForwardCuda(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
+  deformBackwardCuda(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): void;
+  depthwiseForwardCuda(y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]): void;
+  depthwiseBackwardCuda(dx: F32, dweight: F32, dbias: F32 | null, dy: F32, x: F32, weight: F32, dims: number[]): void;
+}
+
+export interface AddonStatus {
+  addon: NativeAddon | null;
+  /** The file that loaded, or the last one tried. */
+  path: string | null;
+  /** Why it did not load (null when it did). */
+  error: string | null;
+}
+
+const ADDON_FILE = join('native', 'build', 'Release', 'deformux_native.node');
+
+/** Where the addon may be: $DEFORMUX_NATIVE, then native/ in every folder above this module, then the cwd. */
+export function addonCandidates(env: Record<string, string | undefined> = process.env): string[] {
+  const out: string[] = [];
+  if (env.DEFORMUX_NATIVE && env.DEFORMUX_NATIVE !== 'off') out.push(resolve(env.DEFORMUX_NATIVE));
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    out.push(join(dir, ADDON_FILE));
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  out.push(join(process.cwd(), ADDON_FILE));
+  return [...new Set(out)];
+}
+
+let cached: AddonStatus | null = null;
+
+/** Loads the addon once. DEFORMUX_NATIVE=off forces the JS fallback (for tests of that path). */
+export function loadAddon(): AddonStatus {
+  if (cached) return cached;
+  if (process.env.DEFORMUX_NATIVE === 'off') {
+    cached = { addon: null, path: null, error: 'disabled by DEFORMUX_NATIVE=off' };
+    return cached;
+  }
+  const require = createRequire(import.meta.url);
+  let lastError = `not built (looked for ${ADDON_FILE}; run 'npm run build:native')`;
+  let lastPath: string | null = null;
+  for (const p of addonCandidates()) {
+    if (!existsSync(p)) continue;
+    lastPath = p;
+    try {
+      cached = { addon: require(p) as NativeAddon, path: p, error: null };
+      return cached;
+    } catch (err) {
+      lastError = `failed to load ${p}: ${(err as Error).message}`;
+    }
+  }
+  cached = { addon: null, path: lastPath, error: lastError };
+  return cached;
+}

@@ -1,0 +1,96 @@
+// The one module the engine imports tfjs from: picks tfjs-node-gpu when the user installed it, else tfjs on the cpu backend.
+import { createRequire } from 'node:module';
+import type * as TfjsNamespace from '@tensorflow/tfjs';
+
+export type Tf = typeof TfjsNamespace;
+
+/** The optional GPU build of tfjs (cannot be installed in this workplace: that path is unverified). */
+export const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
+export const TFJS = '@tensorflow/tfjs';
+
+export interface TfChoice {
+  /** The package the namespace came from. */
+  moduleName: string;
+  tf: Tf;
+  /** The backend that package is meant to run on: 'tensorflow' for tfjs-node-gpu, else 'cpu'. */
+  preferredBackend: 'tensorflow' | 'cpu';
+  /** Why the choice fell where it did when that was not the first choice (shown by initEngine). */
+  warnings: string[];
+}
+
+function isModuleNotFound(err: unknown, name: string): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes(name);
+}
+
+/**
+ * Chooses the tfjs namespace. `load` is `require` in production and a stub in tests.
+ * DEFORMUX_TF=cpu forces plain tfjs even when tfjs-node-gpu is installed.
+ */
+export function chooseTf(load: (name: string) => unknown, env: Record<string, string | undefined> = process.env): TfChoice {
+  const warnings: string[] = [];
+  const forced = env.DEFORMUX_TF?.trim().toLowerCase();
+  if (forced && forced !== 'cpu' && forced !== 'gpu' && forced !== 'auto') {
+    warnings.push(`DEFORMUX_TF='${env.DEFORMUX_TF}' is not one of cpu, gpu, auto; using auto.`);
+  }
+  if (forced !== 'cpu') {
+    try {
+      const tf = load(TFJS_NODE_GPU) as Tf;
+      return { moduleName: TFJS_NODE_GPU, tf, preferredBackend: 'tensorflow', warnings };
+    } catch (err) {
+      if (!isModuleNotFound(err, TFJS_NODE_GPU)) {
+        // Installed but broken (typically missing CUDA/cuDNN libraries): say so, then fall back.
+        warnings.push(`${TFJS_NODE_GPU} is installed but failed to load (${(err as Error).message}); using ${TFJS} on the cpu backend.`);
+      } else if (forced === 'gpu') {
+        warnings.push(`DEFORMUX_TF=gpu but ${TFJS_NODE_GPU} is not installed; using ${TFJS} on the cpu backend.`);
+      }
+    }
+  }
+  const tf = load(TFJS) as Tf;
+  return { moduleName: TFJS, tf, preferredBackend: 'cpu', warnings };
+}
+
+const requireHere = createRequire(import.meta.url);
+const choice = chooseTf((name) => requireHere(name));
+
+/** The tfjs namespace every engine module uses. */
+export const tf: Tf = choice.tf;
+/** Which package `tf` came from, and which backend it prefers. */
+export const tfChoice: Readonly<TfChoice> = choice;
+
+export interface EngineInfo {
+  backend: string;
+  /** True when the native addon backs the heavy kernels (false: pure-JS fallback, slow). */
+  native: boolean;
+  /** True when DeformDwConv3D/depthwise conv run on a CUDA GPU (native CUDA or tfjs-node-gpu). */
+  cuda: boolean;
+  warnings: string[];
+}
+
+/**
+ * Sets the backend and registers the native kernels (unregistering tfjs's originals first).
+ * device 'cpu' (default without tfjs-node-gpu): cpu backend + native CPU kernels.
+ * device 'cuda': tfjs-node-gpu's backend when installed, else cpu backend with the deformable and
+ * depthwise kernels on the addon's CUDA build when a GPU is present; otherwise a warning and CPU.
+ * Safe to call again (e.g. to switch device); each call re-registers.
+ */
+export async function initEngine(opts: { device?: 'cpu' | 'cuda' } = {}): Promise<EngineInfo> {
+  const { registerAllKernels } = await import('./kernels/register_all');
+  const warnings = [...choice.warnings];
+  const device = opts.device ?? (choice.preferredBackend === 'tensorflow' ? 'cuda' : 'cpu');
+  let backend = 'cpu';
+  if (device === 'cuda' && choice.preferredBackend === 'tensorflow') backend = 'tensorflow';
+  const ok = await tf.setBackend(backend);
+  if (!ok) {
+    warnings.push(`tfjs backend '${backend}' failed to initialise; using 'cpu'.`);
+    backend = 'cpu';
+    await tf.setBackend('cpu');
+  }
+  await tf.ready();
+  const reg = registerAllKernels(tf, backend, { preferCuda: device === 'cuda' });
+  warnings.push(...reg.warnings);
+  const cuda = backend === 'tensorflow' || reg.cuda;
+  if (device === 'cuda' && !cuda) warnings.push('CUDA was requested but no CUDA path is available; running on the CPU.');
+  for (const w of warnings) console.warn(`[deformux engine] ${w}`);
+  return { backend, native: reg.native, cuda, warnings };
+}

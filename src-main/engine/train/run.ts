@@ -1,0 +1,107 @@
+// A whole training run (CLI and app fine-tuning): data -> patches -> steps with progress, cancel, checkpoints, final model folder.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tf } from '../tf';
+import { saveModelFolder } from '../io/model_folder';
+import type { ModelMeta } from '../io/model_folder';
+import type { DeformUXNet } from '../model/network';
+import { Rng } from '../model/rng';
+import { findPairs, loadCase } from './data';
+import { sampleBatch } from './sampler';
+import { Trainer } from './trainer';
+
+export interface TrainRunOptions {
+  dataDir: string;
+  outDir: string;
+  net: DeformUXNet;
+  meta: ModelMeta;
+  /** Name of the base model folder or preset (recorded in model.json). */
+  base: string;
+  steps: number;
+  batch: number;
+  patch: [number, number, number];
+  lr: number;
+  seed: number;
+  foregroundProb?: number;
+  ignoreLabel?: number;
+  /** Save a checkpoint every this many steps (0: only at the end or when cancelled). */
+  checkpointEvery?: number;
+  /** Continue from outDir/checkpoint when it exists. */
+  resume?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface TrainProgress {
+  step: number;
+  steps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** Seconds left at the pace of this run so far. */
+  etaS: number;
+  elapsedS: number;
+}
+
+export interface TrainRunResult {
+  steps: number;
+  finalLoss: number;
+  cancelled: boolean;
+  losses: number[];
+}
+
+export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
+  const numClasses = o.net.config.out_channels;
+  const pairs = await findPairs(o.dataDir);
+  const cases = [];
+  for (const p of pairs) cases.push(await loadCase(p, o.meta.intensity, numClasses, o.ignoreLabel));
+  const trainer = new Trainer(o.net, { lr: o.lr, schedule: 'poly', totalSteps: o.steps, ignoreLabel: o.ignoreLabel });
+  const rng = new Rng(o.seed);
+  const ckptDir = join(o.outDir, 'checkpoint');
+  if (o.resume && existsSync(join(ckptDir, 'state.json'))) {
+    const extra = await trainer.loadCheckpoint(ckptDir);
+    if (typeof extra.rngState === 'number') rng.state = extra.rngState;
+  }
+  const losses: number[] = [];
+  const startStep = trainer.step;
+  const t0 = Date.now();
+  let cancelled = false;
+  try {
+    while (trainer.step < o.steps) {
+      if (o.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const { image, labels } = sampleBatch(cases, o.batch, o.patch, rng, o.foregroundProb ?? 0.33);
+      const r = trainer.trainStep(image, labels);
+      tf.dispose([image, labels]);
+      losses.push(r.loss);
+      const elapsedS = (Date.now() - t0) / 1000;
+      const done = trainer.step - startStep;
+      o.onProgress?.({ step: r.step, steps: o.steps, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, elapsedS, etaS: (elapsedS / done) * (o.steps - r.step) });
+      if (o.checkpointEvery && trainer.step % o.checkpointEvery === 0 && trainer.step < o.steps) {
+        await trainer.saveCheckpoint(ckptDir, { rngState: rng.state });
+      }
+      // Let cancellation and other events through between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (cancelled) {
+      await trainer.saveCheckpoint(ckptDir, { rngState: rng.state });
+    } else {
+      const finalLoss = losses.length ? losses[losses.length - 1] : NaN;
+      const meta: ModelMeta = {
+        ...o.meta,
+        patchSize: o.patch,
+        provenance: `trained by deformux train from ${o.base} on ${o.dataDir}`,
+        training: [
+          ...o.meta.training,
+          { at: new Date().toISOString(), steps: o.steps, patchSize: o.patch, batch: o.batch, lr: o.lr, finalLoss, data: o.dataDir, base: o.base, seed: o.seed },
+        ],
+      };
+      await saveModelFolder(o.outDir, o.net, meta);
+    }
+  } finally {
+    trainer.dispose();
+  }
+  return { steps: trainer.step, finalLoss: losses.length ? losses[losses.length - 1] : NaN, cancelled, losses };
+}

@@ -1,0 +1,99 @@
+// Training patches from image/label volumes: random crops with foreground oversampling (nnU-Net style), seeded.
+import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs';
+import { tf } from '../tf';
+import type { Rng } from '../model/rng';
+
+export interface TrainCase {
+  name: string;
+  /** Normalised intensities, [D, H, W] row-major (W fastest; the Volume's i-fastest order). */
+  image: Float32Array;
+  /** Class per voxel, same grid. */
+  labels: Uint8Array;
+  dimsDhw: [number, number, number];
+  /** Flat indices of foreground voxels (label > 0 and not ignored), for oversampling. */
+  foreground: Int32Array;
+  /** Image value used outside the volume (the normalised value of air). */
+  padValue: number;
+}
+
+export function foregroundIndices(labels: Uint8Array, ignoreLabel?: number): Int32Array {
+  let n = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] > 0 && labels[i] !== ignoreLabel) n++;
+  const out = new Int32Array(n);
+  let j = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] > 0 && labels[i] !== ignoreLabel) out[j++] = i;
+  return out;
+}
+
+/** Start of a crop of size p in an axis of size n, around `centre` (or uniformly when centre < 0). */
+function cropStart(n: number, p: number, centre: number, rng: Rng): number {
+  // Allowed starts keep the crop inside the volume; a volume smaller than the patch is centred and padded.
+  const lo = Math.min(0, Math.floor((n - p) / 2));
+  const hi = Math.max(lo, n - p);
+  if (centre < 0) return lo + rng.int(hi - lo + 1);
+  return Math.min(hi, Math.max(lo, centre - Math.floor(p / 2)));
+}
+
+/** Copies one patch into `img`/`lab` at offset `at` (values outside the volume: padValue / 0). */
+export function cropPatch(c: TrainCase, patch: [number, number, number], start: [number, number, number], img: Float32Array, lab: Int32Array, at: number): void {
+  const [D, H, W] = c.dimsDhw;
+  const [pd, ph, pw] = patch;
+  let o = at;
+  for (let z = 0; z < pd; z++) {
+    const sz = start[0] + z;
+    for (let y = 0; y < ph; y++) {
+      const sy = start[1] + y;
+      const rowInside = sz >= 0 && sz < D && sy >= 0 && sy < H;
+      for (let x = 0; x < pw; x++, o++) {
+        const sx = start[2] + x;
+        if (rowInside && sx >= 0 && sx < W) {
+          const i = (sz * H + sy) * W + sx;
+          img[o] = c.image[i];
+          lab[o] = c.labels[i];
+        } else {
+          img[o] = c.padValue;
+          lab[o] = 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A batch of `batch` patches: cases drawn uniformly; each patch is centred on a random foreground voxel
+ * with probability `foregroundProb` (when the case has any), else placed uniformly.
+ * Returns image [B, D, H, W, 1] and labels int32 [B, D, H, W].
+ */
+export function sampleBatch(
+  cases: TrainCase[],
+  batch: number,
+  patch: [number, number, number],
+  rng: Rng,
+  foregroundProb = 0.33,
+): { image: Tensor5D; labels: Tensor4D; picked: string[] } {
+  const vox = patch[0] * patch[1] * patch[2];
+  const img = new Float32Array(batch * vox);
+  const lab = new Int32Array(batch * vox);
+  const picked: string[] = [];
+  for (let b = 0; b < batch; b++) {
+    const c = cases[rng.int(cases.length)];
+    const [D, H, W] = c.dimsDhw;
+    let centre: [number, number, number] = [-1, -1, -1];
+    if (c.foreground.length > 0 && rng.next() < foregroundProb) {
+      const i = c.foreground[rng.int(c.foreground.length)];
+      centre = [Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];
+    }
+    const start: [number, number, number] = [
+      cropStart(D, patch[0], centre[0], rng),
+      cropStart(H, patch[1], centre[1], rng),
+      cropStart(W, patch[2], centre[2], rng),
+    ];
+    cropPatch(c, patch, start, img, lab, b * vox);
+    picked.push(`${c.name}@${start.join(',')}`);
+  }
+  return {
+    image: tf.tensor5d(img, [batch, patch[0], patch[1], patch[2], 1]),
+    labels: tf.tensor4d(lab, [batch, patch[0], patch[1], patch[2]], 'int32'),
+    picked,
+  };
+}

@@ -1,0 +1,94 @@
+// One entry point for opening CT: a NIfTI file, a DICOM folder (one series), or a DICOM file's series.
+import { promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Volume } from './volume';
+import { InputError } from './volume';
+import { assembleSeries, type AssembleOptions } from './dicom/assemble';
+import { isPart10 } from './dicom/header';
+import { readSliceHeader, scanDicomFolder, summarize, type DicomSeriesSummary } from './dicom/scan';
+import { readNifti } from './nifti';
+import { isGzip } from './nifti-header';
+
+export type { DicomSeriesSummary } from './dicom/scan';
+
+/** Thrown when a folder holds several image series and none was chosen; `series` lists the choices. */
+export class SeriesChoiceError extends InputError {
+  readonly series: DicomSeriesSummary[];
+  constructor(folder: string, series: DicomSeriesSummary[]) {
+    const lines = series.map(
+      (s) => `  ${s.uid}  #${s.seriesNumber ?? '?'} ${s.description || '(no description)'}: ${s.slices} slices`,
+    );
+    super(folder, `holds ${series.length} image series; choose one by its SeriesInstanceUID:\n${lines.join('\n')}`);
+    this.name = 'InputError'; // printed like any other input problem by the CLI
+    this.series = series;
+  }
+}
+
+export interface ReadVolumeOptions extends AssembleOptions {
+  /** Which DICOM series to read when a folder holds several. */
+  seriesInstanceUid?: string;
+}
+
+type Kind = { kind: 'dir' } | { kind: 'nifti' } | { kind: 'dicom-file' };
+
+async function classify(path: string): Promise<Kind> {
+  let stat;
+  try {
+    stat = await fs.stat(path);
+  } catch (err) {
+    throw new InputError(
+      path,
+      `does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  if (stat.isDirectory()) return { kind: 'dir' };
+  const handle = await fs.open(path, 'r');
+  const head = new Uint8Array(Math.min(stat.size, 132));
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  if (isPart10(head)) return { kind: 'dicom-file' };
+  if (isGzip(head) || /\.nii(\.gz)?$/i.test(path)) return { kind: 'nifti' };
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (head.length >= 4 && [348, 540].some((n) => v.getInt32(0, true) === n || v.getInt32(0, false) === n))
+    return { kind: 'nifti' };
+  throw new InputError(path, 'is neither a NIfTI file nor a DICOM file or folder');
+}
+
+/** Lists the series of a DICOM folder (or of a DICOM file's folder); empty for a NIfTI file. */
+export async function listSeries(path: string, opts: { signal?: AbortSignal } = {}): Promise<DicomSeriesSummary[]> {
+  const k = await classify(path);
+  if (k.kind === 'nifti') return [];
+  const folder = k.kind === 'dir' ? path : dirname(path);
+  return (await scanDicomFolder(folder, opts)).map(summarize);
+}
+
+/**
+ * Reads a CT volume from a NIfTI file (.nii/.nii.gz), a DICOM folder, or a DICOM file (its series,
+ * from the same folder). Several series without `seriesInstanceUid` → SeriesChoiceError.
+ */
+export async function readVolume(path: string, opts: ReadVolumeOptions = {}): Promise<Volume> {
+  const k = await classify(path);
+  if (k.kind === 'nifti') return readNifti(path);
+  let uid = opts.seriesInstanceUid;
+  let folder = path;
+  if (k.kind === 'dicom-file') {
+    folder = dirname(path);
+    uid ??= (await readSliceHeader(path))?.seriesUid;
+  }
+  const all = await scanDicomFolder(folder, { signal: opts.signal });
+  const images = all.filter((s) => s.slices > 0);
+  if (all.length === 0) throw new InputError(folder, 'contains no DICOM images');
+  let chosen;
+  if (uid !== undefined) {
+    chosen = all.find((s) => s.uid === uid);
+    if (!chosen) throw new InputError(folder, `has no series with SeriesInstanceUID ${uid}`);
+  } else if (images.length > 1) {
+    throw new SeriesChoiceError(folder, images.map(summarize));
+  } else {
+    chosen = images[0] ?? all[0];
+  }
+  return assembleSeries(chosen, folder, opts);
+}

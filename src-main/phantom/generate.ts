@@ -1,0 +1,223 @@
+// Synthetic abdominal CT phantoms with labels: `generatePhantom` builds one deterministic case per seed.
+import type { Direction, Vec3, Volume } from '../imaging/volume';
+import { MAX_VOXELS } from '../imaging/volume';
+import { type BodyPlan, paintBody, planBody } from './body';
+import { createCanvas } from './canvas';
+import { paintColon, paintSmallBowel } from './bowel';
+import { finishImage } from './finish';
+import { CONTRAST_PHASES, type ContrastPhase, tissueHuFor } from './hu';
+import { type LesionInfo, paintKidneys } from './kidney';
+import { paintLiver, paintSpleen, paintStomach, paintVessels } from './organs';
+import { paintPancreas } from './pancreas';
+import { Rng } from './random';
+import { paintBackMuscles, paintPelvis, paintRibs, paintSpine } from './skeleton';
+
+export type { ContrastPhase } from './hu';
+export type { LesionInfo } from './kidney';
+
+export type PhantomSchema = 'kidney' | 'pancreas';
+
+export const PHANTOM_SCHEMAS: readonly PhantomSchema[] = ['kidney', 'pancreas'];
+
+/** Class names per schema (KiTS-like and MSD Task07-like). */
+export const SCHEMA_LABELS: Record<PhantomSchema, Record<number, string>> = {
+  kidney: { 1: 'kidney', 2: 'tumor', 3: 'cyst' },
+  pancreas: { 1: 'pancreas', 2: 'tumor' },
+};
+
+export const DEFAULT_DIMS: Vec3 = [256, 256, 128];
+/** 1.5 mm in-plane (384 mm field of view) and 2.5 mm slices (320 mm): a typical abdomen scan. */
+export const DEFAULT_SPACING_MM: Vec3 = [1.5, 1.5, 2.5];
+/** Field of view (mm) kept when dims are given without spacing: a typical abdomen scan. */
+export const DEFAULT_FIELD_OF_VIEW_MM: Vec3 = [384, 384, 320];
+
+/** Knobs for domain-shift experiments (fine-tuning on data unlike the training set). */
+export interface DomainShift {
+  /** Contrast phase (default 'portal'). */
+  contrastPhase?: ContrastPhase;
+  /** Multiplies the case-to-case spread of kidney size, shape and rotation (default 1). */
+  kidneyShapeRange?: number;
+  /** Image noise standard deviation in HU (default: 10-20 HU, drawn per case). */
+  noiseSigmaHu?: number;
+  /** Multiplies body and organ size (default 1; e.g. 0.7 for a small patient). */
+  bodyScale?: number;
+}
+
+export interface PhantomOptions {
+  seed: number;
+  schema: PhantomSchema;
+  dims?: Vec3;
+  /** Voxel spacing (mm); default: the 384 × 384 × 320 mm field of view divided by dims. */
+  spacingMm?: Vec3;
+  domainShift?: DomainShift;
+  /** Checked between painting stages; an aborted signal throws its reason. */
+  signal?: AbortSignal;
+}
+
+export interface PhantomMeta {
+  seed: number;
+  schema: PhantomSchema;
+  synthetic: true;
+  generator: 'deformux-phantom';
+  generatorVersion: number;
+  labels: Record<number, string>;
+  contrastPhase: ContrastPhase;
+  noiseSigmaHu: number;
+  kidneyShapeRange: number;
+  bodyScale: number;
+  lesions: LesionInfo[];
+}
+
+export interface PhantomCase {
+  image: Volume;
+  label: Volume;
+  meta: PhantomMeta;
+}
+
+/** Bumped whenever the same seed would give a different case, so stored data sets can say which. */
+export const PHANTOM_GENERATOR_VERSION = 1;
+
+function checkOptions(opts: PhantomOptions, dims: Vec3, spacingMm: Vec3): void {
+  if (!Number.isSafeInteger(opts.seed) || opts.seed < 0) {
+    throw new RangeError(`phantom seed must be a whole number ≥ 0, got ${opts.seed}`);
+  }
+  if (!PHANTOM_SCHEMAS.includes(opts.schema)) {
+    throw new RangeError(`phantom schema must be one of ${PHANTOM_SCHEMAS.join(', ')}, got '${String(opts.schema)}'`);
+  }
+  if (dims.length !== 3 || dims.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 2048)) {
+    throw new RangeError(`phantom dims must be three whole numbers from 1 to 2048, got ${dims.join(',')}`);
+  }
+  if (dims[0] * dims[1] * dims[2] > MAX_VOXELS / 2) {
+    throw new RangeError(`phantom of ${dims.join('×')} voxels is too large (at most ${MAX_VOXELS / 2} voxels)`);
+  }
+  if (spacingMm.length !== 3 || spacingMm.some((s) => !Number.isFinite(s) || s < 0.05 || s > 200)) {
+    throw new RangeError(`phantom spacing must be three numbers from 0.05 to 200 mm, got ${spacingMm.join(',')}`);
+  }
+  const shift = opts.domainShift ?? {};
+  if (shift.contrastPhase !== undefined && !CONTRAST_PHASES.includes(shift.contrastPhase)) {
+    throw new RangeError(
+      `contrast phase must be one of ${CONTRAST_PHASES.join(', ')}, got '${String(shift.contrastPhase)}'`,
+    );
+  }
+  for (const [name, value, lo, hi] of [
+    ['kidneyShapeRange', shift.kidneyShapeRange, 0, 3],
+    ['noiseSigmaHu', shift.noiseSigmaHu, 0, 200],
+    ['bodyScale', shift.bodyScale, 0.5, 1.5],
+  ] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= lo && value <= hi)) {
+      throw new RangeError(`domainShift.${name} must be a number from ${lo} to ${hi}, got ${value}`);
+    }
+  }
+}
+
+/** Generates one synthetic abdominal CT (int16 HU) and its label map; the same options give the same case. */
+export function generatePhantom(opts: PhantomOptions): PhantomCase {
+  const dims: Vec3 = [...(opts.dims ?? DEFAULT_DIMS)];
+  const spacingMm: Vec3 = opts.spacingMm
+    ? [...opts.spacingMm]
+    : ([0, 1, 2].map((a) => DEFAULT_FIELD_OF_VIEW_MM[a] / dims[a]) as Vec3);
+  checkOptions(opts, dims, spacingMm);
+  const shift = opts.domainShift ?? {};
+  const phase = shift.contrastPhase ?? 'portal';
+  const kidneyShapeRange = shift.kidneyShapeRange ?? 1;
+  const bodyScale = shift.bodyScale ?? 1;
+  const checkpoint = () => opts.signal?.throwIfAborted();
+
+  // Independent streams per part: changing how one organ is drawn leaves the others as they were.
+  const root = new Rng(opts.seed, 'deformux-phantom');
+  const hu = tissueHuFor(phase, root.fork('hu'));
+  const plan: BodyPlan = planBody(root.fork('body'), bodyScale);
+  // The scan covers canonical z from about -150 (pelvic brim) to +170 (lung bases) at default size.
+  const centerZ = plan.zShiftMm + 10 * plan.scale[2];
+  const originMm: Vec3 = [
+    -((dims[0] - 1) / 2) * spacingMm[0],
+    -((dims[1] - 1) / 2) * spacingMm[1],
+    centerZ - ((dims[2] - 1) / 2) * spacingMm[2],
+  ];
+  const cv = createCanvas(dims, spacingMm, originMm);
+
+  paintBody(cv, plan, hu, root.fork('body-pass'));
+  checkpoint();
+  paintBackMuscles(cv, plan, hu, root.fork('muscles'));
+  paintSpine(cv, plan, hu, root.fork('spine'));
+  paintRibs(cv, plan, hu, root.fork('ribs'));
+  paintPelvis(cv, plan, hu, root.fork('pelvis'));
+  checkpoint();
+  const vessels = paintVessels(cv, plan, hu, root.fork('vessels'));
+  paintLiver(cv, plan, hu, root.fork('liver'), vessels);
+  paintSpleen(cv, plan, hu, root.fork('spleen'), vessels);
+  paintStomach(cv, plan, hu, root.fork('stomach'));
+  paintColon(cv, plan, hu, root.fork('colon'));
+  paintSmallBowel(cv, plan, hu, root.fork('small-bowel'));
+  checkpoint();
+  // The schema's organ is painted last so nothing covers its labels.
+  let lesions: LesionInfo[];
+  if (opts.schema === 'kidney') {
+    paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: false, lesions: false });
+    lesions = paintKidneys(cv, plan, hu, root.fork('kidneys'), vessels, {
+      labelled: true,
+      lesions: true,
+      shapeRange: kidneyShapeRange,
+    });
+  } else {
+    paintKidneys(cv, plan, hu, root.fork('kidneys'), vessels, {
+      labelled: false,
+      lesions: false,
+      shapeRange: kidneyShapeRange,
+    });
+    lesions = paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: true, lesions: true });
+  }
+  checkpoint();
+
+  const finishRng = root.fork('finish');
+  // Heavier patients are noisier at the same dose.
+  const noiseSigmaHu = shift.noiseSigmaHu ?? finishRng.range(10, 17) * (1 + plan.fatLatMm / 150);
+  const blurInPlaneMm = finishRng.range(0.6, 0.95);
+  const data = finishImage(
+    cv.hu,
+    dims,
+    spacingMm,
+    { blurSigmaMm: [blurInPlaneMm, blurInPlaneMm, 0.42 * spacingMm[2]], noiseSigmaHu },
+    finishRng,
+  );
+
+  const direction: Direction = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+  const geometry = { dims, spacingMm, originMm, direction };
+  const labels = SCHEMA_LABELS[opts.schema];
+  const labelNames = Object.entries(labels)
+    .map(([v, n]) => `${v} ${n}`)
+    .join(', ');
+  return {
+    image: {
+      ...geometry,
+      data,
+      modality: 'CT',
+      description: `SYNTHETIC phantom (not a patient): abdominal CT, ${phase} phase, seed ${opts.seed}`,
+      source: 'synthetic',
+    },
+    label: {
+      ...geometry,
+      dims: [...dims],
+      spacingMm: [...spacingMm],
+      originMm: [...originMm],
+      direction: [...direction],
+      data: cv.label,
+      modality: 'SEG',
+      description: `SYNTHETIC phantom labels, ${opts.schema} schema (${labelNames}), seed ${opts.seed}`,
+      source: 'synthetic',
+    },
+    meta: {
+      seed: opts.seed,
+      schema: opts.schema,
+      synthetic: true,
+      generator: 'deformux-phantom',
+      generatorVersion: PHANTOM_GENERATOR_VERSION,
+      labels,
+      contrastPhase: phase,
+      noiseSigmaHu,
+      kidneyShapeRange,
+      bodyScale,
+      lesions,
+    },
+  };
+}

@@ -1,0 +1,199 @@
+// predictVolume: a CT Volume in, a uint8 label Volume on exactly the same grid out (plus optional
+// uncertainty), through reorient → resample → normalise → sliding window → map back → post-process.
+import { checkGeometry, InputError, voxelCount } from '../imaging/volume';
+import type { Vec3, Volume } from '../imaging/volume';
+import { canonicalTransform } from './orient';
+import { resampledDims, resampleToGrid } from './resample';
+import { checkIntensity, normaliseInPlace, normalisedValue } from './intensity';
+import { slidingWindow } from './sliding-window';
+import type { UncertaintyKind } from './sliding-window';
+import { mapBackToOriginal } from './map-back';
+import { postprocessLabel, rulesForClassNames, rulesForSchema } from './postprocess';
+import type { PostprocessRules, PostprocessStats } from './postprocess';
+import { ProgressReporter, throwIfAborted } from './progress';
+import type { ProgressCallback, SegmentationModel } from './types';
+
+export interface PredictOptions {
+  /** Patch overlap in [0, 1); default 0.5. */
+  overlap?: number;
+  /** Mirror test-time augmentation: true = all three axes, or the tensor axes (0 = D, 1 = H, 2 = W) to mirror. */
+  tta?: boolean | number[];
+  /** Default 'entropy'; 'tta-disagreement' falls back to entropy without TTA. */
+  uncertainty?: UncertaintyKind;
+  /** 'uint8' (0..255 = 0..1, default: a quarter of float32's memory on big scans) or 'float32'. */
+  uncertaintyFormat?: 'uint8' | 'float32';
+  /** true (default): rules from `schema` or the model's class names; false: off; an object overrides rule fields. */
+  postprocess?: boolean | Partial<PostprocessRules>;
+  schema?: 'kidney' | 'pancreas';
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+export interface PredictStats {
+  stageMs: {
+    resample: number;
+    normalise: number;
+    inference: number;
+    mapBack: number;
+    postprocess: number;
+    total: number;
+  };
+  /** Voxels of each label value 0..classes-1 in the final label. */
+  voxelsPerClass: number[];
+  /** Model grid, canonical axes (i, j, k). */
+  modelGridDims: Vec3;
+  patches: number;
+  runsPerPatch: number;
+  postprocess?: PostprocessStats;
+}
+
+export interface PredictResult {
+  label: Volume;
+  uncertainty?: Volume;
+  stats: PredictStats;
+}
+
+function checkModel(model: SegmentationModel): void {
+  const where = 'segmentation model';
+  if (!Number.isInteger(model.classes) || model.classes < 2 || model.classes > 255)
+    throw new Error(`${where}: classes must be 2..255, got ${model.classes}`);
+  if (model.patchSize.length !== 3 || !model.patchSize.every((p) => Number.isInteger(p) && p > 0)) {
+    throw new Error(`${where}: patchSize must be three positive whole numbers, got ${model.patchSize.join('×')}`);
+  }
+  if (model.targetSpacingMm.length !== 3 || !model.targetSpacingMm.every((s) => Number.isFinite(s) && s > 0)) {
+    throw new Error(
+      `${where}: targetSpacingMm must be three positive numbers, got ${model.targetSpacingMm.join(', ')}`,
+    );
+  }
+  checkIntensity(model.intensity, where);
+}
+
+function resolveRules(model: SegmentationModel, opts: PredictOptions): PostprocessRules | undefined {
+  if (opts.postprocess === false) return undefined;
+  const base = opts.schema
+    ? rulesForSchema(opts.schema)
+    : model.classNames
+      ? rulesForClassNames(model.classNames)
+      : undefined;
+  if (typeof opts.postprocess === 'object') {
+    if (!base && !opts.postprocess.organClasses) return undefined;
+    return { ...(base ?? rulesForSchema('kidney')), ...opts.postprocess };
+  }
+  return base;
+}
+
+export async function predictVolume(
+  image: Volume,
+  model: SegmentationModel,
+  opts: PredictOptions = {},
+): Promise<PredictResult> {
+  const t0 = performance.now();
+  checkGeometry(image.source || 'input volume', image);
+  if (image.data.length !== voxelCount(image.dims)) {
+    throw new InputError(
+      image.source || 'input volume',
+      `holds ${image.data.length} voxels, but its dims ${image.dims.join('×')} need ${voxelCount(image.dims)}`,
+    );
+  }
+  checkModel(model);
+  const progress = new ProgressReporter(opts.onProgress);
+  const rules = resolveRules(model, opts);
+  progress.report(0, 'preparing');
+  throwIfAborted(opts.signal);
+
+  // Reorientation is folded into the resampler (strided reads): no full-resolution copy.
+  let t = performance.now();
+  const transform = canonicalTransform(image, model.canonicalFrame ?? 'RAS');
+  const canonSpacing = transform.srcAxis.map((s) => image.spacingMm[s]) as Vec3;
+  const modelDims = resampledDims(transform.dims, canonSpacing, model.targetSpacingMm);
+  const input = resampleToGrid(image.data, transform, modelDims);
+  const resampleMs = performance.now() - t;
+  progress.report(0.04, 'resampled');
+  throwIfAborted(opts.signal);
+
+  t = performance.now();
+  normaliseInPlace(input, model.intensity);
+  const normaliseMs = performance.now() - t;
+  progress.report(0.05, 'normalised');
+
+  t = performance.now();
+  const tta = opts.tta === true ? [0, 1, 2] : opts.tta === false || opts.tta === undefined ? [] : opts.tta;
+  const sw = await slidingWindow(input, [modelDims[2], modelDims[1], modelDims[0]], model, {
+    overlap: opts.overlap,
+    ttaAxes: tta,
+    uncertainty: opts.uncertainty,
+    padValue: normalisedValue(-1024, model.intensity),
+    signal: opts.signal,
+    onProgress: progress.stage(0.05, 0.85),
+  });
+  const inferenceMs = performance.now() - t;
+
+  t = performance.now();
+  const back = await mapBackToOriginal(
+    { probs: sw.probs, classes: model.classes, modelDims, uncertainty: sw.uncertainty },
+    transform,
+    {
+      uncertaintyFormat: opts.uncertaintyFormat,
+      signal: opts.signal,
+      onProgress: progress.stage(0.85, 0.97),
+    },
+  );
+  const mapBackMs = performance.now() - t;
+
+  t = performance.now();
+  let ppStats: PostprocessStats | undefined;
+  if (rules) {
+    throwIfAborted(opts.signal);
+    progress.report(0.97, 'post-processing');
+    ppStats = postprocessLabel(back.label, image.dims, image.spacingMm, rules);
+  }
+  const postprocessMs = performance.now() - t;
+
+  const voxelsPerClass = new Array<number>(model.classes).fill(0);
+  const counts = new Float64Array(256);
+  for (let n = 0; n < back.label.length; n++) counts[back.label[n]]++;
+  for (let c = 0; c < model.classes; c++) voxelsPerClass[c] = counts[c];
+
+  const geometry = {
+    dims: image.dims.slice() as Vec3,
+    spacingMm: image.spacingMm.slice() as Vec3,
+    originMm: image.originMm.slice() as Vec3,
+    direction: image.direction.slice() as Volume['direction'],
+  };
+  const label: Volume = {
+    ...geometry,
+    data: back.label,
+    modality: 'SEG',
+    description: `pre-label of ${image.description || image.source}`,
+    source: image.source,
+  };
+  const uncertainty: Volume | undefined = back.uncertainty
+    ? {
+        ...geometry,
+        data: back.uncertainty,
+        modality: 'OT',
+        description: `pre-label uncertainty (${sw.runsPerPatch > 1 && opts.uncertainty === 'tta-disagreement' ? 'TTA disagreement' : 'normalised entropy'}${back.uncertainty instanceof Uint8Array ? ', 0..255 = 0..1' : ''})`,
+        source: image.source,
+      }
+    : undefined;
+  progress.report(1, 'done');
+  return {
+    label,
+    uncertainty,
+    stats: {
+      stageMs: {
+        resample: resampleMs,
+        normalise: normaliseMs,
+        inference: inferenceMs,
+        mapBack: mapBackMs,
+        postprocess: postprocessMs,
+        total: performance.now() - t0,
+      },
+      voxelsPerClass,
+      modelGridDims: modelDims,
+      patches: sw.patches,
+      runsPerPatch: sw.runsPerPatch,
+      postprocess: ppStats,
+    },
+  };
+}

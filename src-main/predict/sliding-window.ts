@@ -1,0 +1,319 @@
+// Sliding-window inference on the model grid: overlapping patches, Gaussian importance weights
+// (sigma = patch / 8), optional mirror test-time augmentation, softmax and per-voxel uncertainty.
+//
+// The importance map is a product of 1-D Gaussians and the patch starts form a Cartesian grid, so
+// the sum of weights at a voxel is the product of three 1-D sums: no weight volume is stored.
+// Logits (not probabilities) are averaged, then one softmax is taken.
+import type { SegmentationModel } from './types';
+import { throwIfAborted, Yielder } from './progress';
+
+export type UncertaintyKind = 'entropy' | 'tta-disagreement' | 'none';
+
+export interface SlidingWindowOptions {
+  /** Fraction of a patch that neighbouring patches share, in [0, 1); default 0.5. */
+  overlap?: number;
+  /** Tensor axes (0 = D, 1 = H, 2 = W) that test-time augmentation mirrors; empty = no TTA. */
+  ttaAxes?: number[];
+  /** 'entropy': normalised entropy of the softmax; 'tta-disagreement': share of mirrored runs
+   *  whose argmax differs from the consensus (needs ttaAxes); 'none'. Default 'entropy'. */
+  uncertainty?: UncertaintyKind;
+  /** Value (already normalised) outside the volume, where a patch overhangs it. */
+  padValue: number;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, message: string) => void;
+}
+
+export interface SlidingWindowResult {
+  /** Softmax probabilities [C, D, H, W]. */
+  probs: Float32Array;
+  /** [D, H, W] in [0, 1], absent for uncertainty 'none'. */
+  uncertainty?: Float32Array;
+  patches: number;
+  /** Network runs per patch (1 without TTA). */
+  runsPerPatch: number;
+}
+
+/** Patch start positions along one axis; a volume smaller than the patch gets one centred start. */
+export function windowStarts(n: number, p: number, overlap: number): number[] {
+  if (n <= p) {
+    const pad = Math.floor((p - n) / 2);
+    return [pad === 0 ? 0 : -pad];
+  }
+  const step = Math.max(1, p * (1 - overlap));
+  const count = Math.ceil((n - p) / step) + 1;
+  const starts: number[] = [];
+  for (let s = 0; s < count; s++) starts.push(Math.round((s * (n - p)) / (count - 1)));
+  return starts;
+}
+
+export function gaussian1d(p: number): Float64Array {
+  const g = new Float64Array(p);
+  const c = (p - 1) / 2;
+  const sigma = p / 8;
+  for (let t = 0; t < p; t++) g[t] = Math.exp(-((t - c) * (t - c)) / (2 * sigma * sigma));
+  return g;
+}
+
+function axisWeightSum(n: number, p: number, starts: number[], g: Float64Array): Float64Array {
+  const w = new Float64Array(n);
+  for (const s of starts) {
+    for (let t = 0; t < p; t++) {
+      const x = s + t;
+      if (x >= 0 && x < n) w[x] += g[t];
+    }
+  }
+  return w;
+}
+
+/** All subsets of the allowed axes as bit masks (bit a = mirror tensor axis a); 0 first. */
+export function flipMasks(axes: number[] | undefined): number[] {
+  const allowed = [...new Set(axes ?? [])].filter((a) => a === 0 || a === 1 || a === 2);
+  const masks = [0];
+  for (const a of allowed) {
+    const n = masks.length;
+    for (let m = 0; m < n; m++) masks.push(masks[m] | (1 << a));
+  }
+  return masks;
+}
+
+/** Mirrors a [C, D, H, W] buffer along the axes in `mask` (its own inverse). */
+export function mirror(
+  src: Float32Array,
+  dst: Float32Array,
+  shape: [number, number, number],
+  channels: number,
+  mask: number,
+): void {
+  const [pd, ph, pw] = shape;
+  const fz = (mask & 1) !== 0;
+  const fy = (mask & 2) !== 0;
+  const fx = (mask & 4) !== 0;
+  const plane = ph * pw;
+  const vol = pd * plane;
+  for (let c = 0; c < channels; c++) {
+    const base = c * vol;
+    for (let z = 0; z < pd; z++) {
+      const zo = base + (fz ? pd - 1 - z : z) * plane;
+      for (let y = 0; y < ph; y++) {
+        let i = base + z * plane + y * pw;
+        const row = zo + (fy ? ph - 1 - y : y) * pw;
+        if (fx) for (let x = pw - 1; x >= 0; x--) dst[row + x] = src[i++];
+        else for (let x = 0; x < pw; x++) dst[row + x] = src[i++];
+      }
+    }
+  }
+}
+
+function extractPatch(
+  input: Float32Array,
+  dims: [number, number, number],
+  start: [number, number, number],
+  shape: [number, number, number],
+  padValue: number,
+  out: Float32Array,
+): void {
+  const [nd, nh, nw] = dims;
+  const [pd, ph, pw] = shape;
+  const x0 = Math.max(0, -start[2]);
+  const x1 = Math.min(pw, nw - start[2]);
+  let o = 0;
+  for (let z = 0; z < pd; z++) {
+    const iz = start[0] + z;
+    for (let y = 0; y < ph; y++, o += pw) {
+      const iy = start[1] + y;
+      if (iz < 0 || iz >= nd || iy < 0 || iy >= nh || x1 <= x0) {
+        out.fill(padValue, o, o + pw);
+        continue;
+      }
+      if (x0 > 0) out.fill(padValue, o, o + x0);
+      const row = (iz * nh + iy) * nw + start[2];
+      out.set(input.subarray(row + x0, row + x1), o + x0);
+      if (x1 < pw) out.fill(padValue, o + x1, o + pw);
+    }
+  }
+}
+
+/** Runs the model over `input` ([D, H, W], normalised) and returns probabilities and uncertainty. */
+export async function slidingWindow(
+  input: Float32Array,
+  dims: [number, number, number],
+  model: SegmentationModel,
+  opts: SlidingWindowOptions,
+): Promise<SlidingWindowResult> {
+  const shape = model.patchSize.slice() as [number, number, number];
+  const C = model.classes;
+  const overlap = opts.overlap ?? 0.5;
+  if (!(overlap >= 0 && overlap < 1)) throw new Error(`overlap must be in [0, 1), got ${overlap}`);
+  if (!shape.every((p) => Number.isInteger(p) && p > 0)) throw new Error(`patch size ${shape.join('×')} is not valid`);
+  if (!Number.isInteger(C) || C < 1 || C > 255) throw new Error(`model class count ${C} must be 1..255`);
+  const kind: UncertaintyKind = opts.uncertainty ?? 'entropy';
+  const masks = flipMasks(opts.ttaAxes);
+  const disagreement = kind === 'tta-disagreement' && masks.length > 1;
+
+  const [nd, nh, nw] = dims;
+  const N = nd * nh * nw;
+  const P = shape[0] * shape[1] * shape[2];
+  const starts = [0, 1, 2].map((a) => windowStarts(dims[a], shape[a], overlap));
+  const g = [0, 1, 2].map((a) => gaussian1d(shape[a]));
+  const wsum = [0, 1, 2].map((a) => axisWeightSum(dims[a], shape[a], starts[a], g[a]));
+
+  const acc = new Float32Array(C * N);
+  const uacc = disagreement ? new Float32Array(N) : undefined;
+  const patch = new Float32Array(P);
+  const flipped = new Float32Array(P);
+  const mean = new Float32Array(C * P);
+  const unflipped = masks.length > 1 ? new Float32Array(C * P) : mean;
+  const votes = disagreement ? masks.map(() => new Uint8Array(P)) : [];
+  const gyx = new Float32Array(shape[1] * shape[2]);
+
+  const total = starts[0].length * starts[1].length * starts[2].length;
+  const yielder = new Yielder(opts.signal);
+  let done = 0;
+  for (const sz of starts[0]) {
+    for (const sy of starts[1]) {
+      for (const sx of starts[2]) {
+        await yielder.maybeYield();
+        const start: [number, number, number] = [sz, sy, sx];
+        extractPatch(input, dims, start, shape, opts.padValue, patch);
+        if (masks.length > 1) mean.fill(0);
+        for (let f = 0; f < masks.length; f++) {
+          throwIfAborted(opts.signal);
+          const m = masks[f];
+          let inp = patch;
+          if (m !== 0) {
+            mirror(patch, flipped, shape, 1, m);
+            inp = flipped;
+          }
+          const logits = await model.predictPatch(inp, opts.signal);
+          if (!(logits instanceof Float32Array) || logits.length !== C * P) {
+            throw new Error(
+              `the model returned ${logits?.length ?? 'no'} logits for a ${shape.join('×')} patch; expected ${C}×${P}`,
+            );
+          }
+          if (masks.length === 1) {
+            mean.set(logits);
+            continue;
+          }
+          let back = logits;
+          if (m !== 0) {
+            mirror(logits, unflipped, shape, C, m);
+            back = unflipped;
+          }
+          for (let n = 0; n < C * P; n++) mean[n] += back[n];
+          if (disagreement) argmaxInto(back, C, P, votes[f]);
+        }
+        if (masks.length > 1) {
+          const inv = 1 / masks.length;
+          for (let n = 0; n < C * P; n++) mean[n] *= inv;
+        }
+        let dis: Float32Array | undefined;
+        if (disagreement) {
+          const consensus = new Uint8Array(P);
+          argmaxInto(mean, C, P, consensus);
+          dis = new Float32Array(P);
+          for (const v of votes) for (let n = 0; n < P; n++) if (v[n] !== consensus[n]) dis[n] += 1;
+          for (let n = 0; n < P; n++) dis[n] /= masks.length;
+        }
+        accumulate(acc, uacc, mean, dis, dims, start, shape, g, gyx, C);
+        done++;
+        opts.onProgress?.(
+          done / total,
+          `patch ${done} of ${total}${masks.length > 1 ? ` (×${masks.length} mirrored)` : ''}`,
+        );
+      }
+    }
+  }
+
+  // Normalise by the weight sums, softmax in place, uncertainty.
+  const unc = kind === 'none' ? undefined : (uacc ?? new Float32Array(N));
+  const logC = C > 1 ? Math.log(C) : 1;
+  const tmp = new Float64Array(C);
+  let v = 0;
+  for (let z = 0; z < nd; z++) {
+    for (let y = 0; y < nh; y++) {
+      const wzy = wsum[0][z] * wsum[1][y];
+      for (let x = 0; x < nw; x++, v++) {
+        const inv = 1 / (wzy * wsum[2][x]);
+        let max = -Infinity;
+        for (let c = 0; c < C; c++) {
+          const l = acc[c * N + v] * inv;
+          tmp[c] = l;
+          if (l > max) max = l;
+        }
+        let sum = 0;
+        let dot = 0;
+        for (let c = 0; c < C; c++) {
+          const d = tmp[c] - max;
+          const e = Math.exp(d);
+          tmp[c] = e;
+          sum += e;
+          dot += e * d;
+        }
+        const invSum = 1 / sum;
+        for (let c = 0; c < C; c++) acc[c * N + v] = tmp[c] * invSum;
+        // Entropy with one log per voxel: -sum p log p = log S - sum p (l - max).
+        const ent = Math.log(sum) - dot * invSum;
+        if (unc) unc[v] = uacc ? uacc[v] * inv : Math.min(1, Math.max(0, ent / logC));
+      }
+    }
+    if ((z & 7) === 7) await yielder.maybeYield();
+  }
+  if (C === 1 && unc && !uacc) unc.fill(0);
+  return { probs: acc, uncertainty: unc, patches: total, runsPerPatch: masks.length };
+}
+
+function argmaxInto(logits: Float32Array, C: number, P: number, out: Uint8Array): void {
+  for (let n = 0; n < P; n++) {
+    let best = 0;
+    let bv = logits[n];
+    for (let c = 1; c < C; c++) {
+      const l = logits[c * P + n];
+      if (l > bv) {
+        bv = l;
+        best = c;
+      }
+    }
+    out[n] = best;
+  }
+}
+
+function accumulate(
+  acc: Float32Array,
+  uacc: Float32Array | undefined,
+  logits: Float32Array,
+  dis: Float32Array | undefined,
+  dims: [number, number, number],
+  start: [number, number, number],
+  shape: [number, number, number],
+  g: Float64Array[],
+  gyx: Float32Array,
+  C: number,
+): void {
+  const [nd, nh, nw] = dims;
+  const [pd, ph, pw] = shape;
+  const N = nd * nh * nw;
+  const P = pd * ph * pw;
+  const z0 = Math.max(0, -start[0]);
+  const z1 = Math.min(pd, nd - start[0]);
+  const y0 = Math.max(0, -start[1]);
+  const y1 = Math.min(ph, nh - start[1]);
+  const x0 = Math.max(0, -start[2]);
+  const x1 = Math.min(pw, nw - start[2]);
+  for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) gyx[y * pw + x] = g[1][y] * g[2][x];
+  const wrow = new Float32Array(pw);
+  for (let z = z0; z < z1; z++) {
+    const gz = g[0][z];
+    for (let y = y0; y < y1; y++) {
+      const vrow = ((start[0] + z) * nh + start[1] + y) * nw + start[2];
+      const prow = (z * ph + y) * pw;
+      const grow = y * pw;
+      for (let x = x0; x < x1; x++) wrow[x] = gz * gyx[grow + x];
+      for (let c = 0; c < C; c++) {
+        const vo = c * N + vrow;
+        const po = c * P + prow;
+        for (let x = x0; x < x1; x++) acc[vo + x] += wrow[x] * logits[po + x];
+      }
+      if (uacc && dis) for (let x = x0; x < x1; x++) uacc[vrow + x] += wrow[x] * dis[prow + x];
+    }
+  }
+}

@@ -1,0 +1,47 @@
+// The contract between the pre-segmentation pipeline and whatever network produces logits.
+//
+// Axis conventions (see src-main/imaging/volume.ts and MODEL.md):
+// - Tensors are [C, D, H, W] with W fastest; for a volume on its voxel grid that is [C, nk, nj, ni].
+// - `targetSpacingMm` is given per voxel axis (i, j, k) = (W, H, D) of the CANONICAL frame, like
+//   Volume.spacingMm; `patchSize` is in tensor order (D, H, W), like every tensor shape.
+// - The canonical frame is the voxel grid permuted/flipped so that i, j, k point (as nearly as the
+//   grid allows) along +x, +y, +z of RAS (NIfTI convention, the default) or LPS.
+
+export type CanonicalFrame = 'RAS' | 'LPS';
+
+/** How raw CT values become network input: clip to [lo, hi] HU, then (x - mean) / std. */
+export interface IntensityPreprocessing {
+  clipHu: [number, number];
+  mean: number;
+  std: number;
+}
+
+/**
+ * What the pipeline needs from a model beside its weights. model.json carries exactly these fields
+ * (see model-json.ts for the on-disk form and its validation).
+ */
+export interface InferenceSpec {
+  /** Number of output channels including background (class value = channel index). */
+  classes: number;
+  /** Optional class names, index = label value, [0] = 'background'; used to pick post-processing rules. */
+  classNames?: string[];
+  /** Patch the network sees, tensor order [D, H, W]. */
+  patchSize: [number, number, number];
+  /** Voxel spacing the network was trained at, per canonical axis (i, j, k), mm. */
+  targetSpacingMm: [number, number, number];
+  intensity: IntensityPreprocessing;
+  /** Frame the network was trained in; default 'RAS'. */
+  canonicalFrame?: CanonicalFrame;
+}
+
+export interface SegmentationModel extends InferenceSpec {
+  /**
+   * Runs the network on one normalised patch [1, D, H, W] (D, H, W = patchSize) and resolves to
+   * logits [classes, D, H, W]. The pipeline never keeps a reference to `patch` after the promise
+   * resolves and may reuse its buffer; the model must not keep it either.
+   */
+  predictPatch(patch: Float32Array, signal?: AbortSignal): Promise<Float32Array>;
+}
+
+/** Called with a fraction in [0, 1] that never decreases, and a short human message. */
+export type ProgressCallback = (fraction: number, message: string) => void;

@@ -1,0 +1,67 @@
+// Imports CT files and DICOM folders into a project as cases, one clear sentence per failure.
+import { promises as fs } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { ImportRequest, ImportResult } from '../api/contract';
+import type { ProjectStore } from './project';
+
+export interface ImportOptions {
+  signal?: AbortSignal;
+  /** fraction 0..1 over all inputs, and what is being read. */
+  onProgress?: (fraction: number, message: string) => void;
+}
+
+/** A case name from a file or folder name: `kidney_003.nii.gz` → `kidney_003`. */
+export function caseNameFromPath(path: string): string {
+  return basename(path).replace(/\.nii(\.gz)?$/i, '') || path;
+}
+
+export async function importPaths(
+  store: ProjectStore,
+  req: ImportRequest,
+  opts: ImportOptions = {},
+): Promise<ImportResult> {
+  const result: ImportResult = { imported: [], errors: [], choices: [] };
+  const io = await store.io();
+  for (let n = 0; n < req.paths.length; n++) {
+    opts.signal?.throwIfAborted();
+    const path = resolve(req.paths[n]);
+    opts.onProgress?.(n / req.paths.length, `Reading ${basename(path)}`);
+    try {
+      const stat = await fs.stat(path).catch(() => null);
+      if (!stat) {
+        result.errors.push(`${path}: no such file or folder.`);
+        continue;
+      }
+      let seriesInstanceUid = req.seriesInstanceUid;
+      let name = caseNameFromPath(path);
+      if (stat.isDirectory()) {
+        const series = await io.listSeries(path);
+        if (series.length === 0) {
+          result.errors.push(`${path}: no DICOM image series found in this folder.`);
+          continue;
+        }
+        if (series.length > 1 && !seriesInstanceUid) {
+          result.choices.push({ path, series });
+          continue;
+        }
+        seriesInstanceUid ??= series[0].uid;
+        const chosen = series.find((s) => s.uid === seriesInstanceUid);
+        if (!chosen) {
+          result.errors.push(`${path}: has no series ${seriesInstanceUid}.`);
+          continue;
+        }
+        if (chosen.description) name = `${name} – ${chosen.description}`;
+      }
+      const volume = await io.read(path, stat.isDirectory() ? { seriesInstanceUid } : undefined);
+      opts.signal?.throwIfAborted();
+      result.imported.push(await store.addCase(volume, { name }));
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      // Reader errors (InputError) already name the file; others get it prefixed.
+      result.errors.push(message.includes(path) ? message : `${path}: ${message}`);
+    }
+  }
+  opts.onProgress?.(1, `Imported ${result.imported.length} of ${req.paths.length}`);
+  return result;
+}

@@ -1,0 +1,362 @@
+// A project folder: project.sqlite (cases, label versions, models, jobs) + content files under cases/.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, promises as fs } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { LABEL_SCHEMAS } from '../api/contract';
+import type { CaseStatus, CaseSummary, LabelVersionInfo, ProjectInfo, SchemaName, VolumeHeader } from '../api/contract';
+import { checkGeometry } from '../imaging/volume';
+import type { Volume } from '../imaging/volume';
+import { NotFoundError, StoreRequestError } from './errors';
+import { caseSummaryOf, volumeHeaderOf } from './rows';
+import type { CaseRow, LabelVersionRow } from './rows';
+import { openDatabase } from './schema';
+import { toStorageVolume } from './storage';
+import { sweepLeftovers } from './sweep';
+import type { SweepResult } from './sweep';
+import { defaultVolumeIo } from './volume-io';
+import type { VolumeIo } from './volume-io';
+
+export const PROJECT_DB_FILE = 'project.sqlite';
+/** Case ids are URL- and file-name-safe; anything else is refused before touching the disk. */
+export const CASE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const CASE_STATUSES: readonly CaseStatus[] = ['new', 'prelabelled', 'in_progress', 'submitted'];
+const OPEN_CACHE_SIZE = 2; // a case being viewed + the one before: bounded memory for big CTs
+
+export type LabelKind = LabelVersionRow['kind'];
+
+export type LabelVersionSummary = LabelVersionInfo & { id: number };
+
+export interface NewCase {
+  name?: string;
+  synthetic?: boolean;
+  status?: CaseStatus;
+}
+
+export interface NewLabelVersion {
+  kind: LabelKind;
+  modelId?: string;
+  editor?: string;
+  voxelsChanged?: number;
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+function newCaseId(): string {
+  return `c${randomBytes(6).toString('base64url')}`;
+}
+
+export function isProjectDir(dir: string): boolean {
+  return existsSync(join(dir, PROJECT_DB_FILE));
+}
+
+export class ProjectStore {
+  readonly dir: string;
+  private readonly db: SqliteDatabase;
+  private readonly ioPromise: Promise<VolumeIo>;
+  private readonly openCache = new Map<string, Promise<Volume>>();
+  /** Label writes of this process run one at a time, so version numbers never race. */
+  private writeChain: Promise<unknown> = Promise.resolve();
+
+  private constructor(dir: string, db: SqliteDatabase, io: VolumeIo | undefined) {
+    this.dir = dir;
+    this.db = db;
+    this.ioPromise = io ? Promise.resolve(io) : defaultVolumeIo();
+    // A failed lazy load is reported by the call that needs it, not as an unhandled rejection.
+    this.ioPromise.catch(() => undefined);
+  }
+
+  /** Creates a new project in `dir` (made if missing; must not already hold a project). */
+  static create(
+    dir: string,
+    opts: { name?: string; schema: SchemaName; synthetic?: boolean; io?: VolumeIo },
+  ): ProjectStore {
+    const root = resolve(dir);
+    if (isProjectDir(root)) throw new StoreRequestError(`${root}: already holds a project (${PROJECT_DB_FILE}).`);
+    if (!(opts.schema in LABEL_SCHEMAS))
+      throw new StoreRequestError(`unknown label schema '${opts.schema}' (kidney or pancreas).`);
+    mkdirSync(join(root, 'cases'), { recursive: true });
+    const db = openDatabase(join(root, PROJECT_DB_FILE), { create: true });
+    db.prepare('INSERT INTO project (id, name, schema_name, synthetic, created_at) VALUES (1, ?, ?, ?, ?)').run(
+      opts.name ?? basename(root),
+      opts.schema,
+      opts.synthetic ? 1 : 0,
+      nowIso(),
+    );
+    return new ProjectStore(root, db, opts.io);
+  }
+
+  /** Opens an existing project folder. */
+  static open(dir: string, opts: { io?: VolumeIo } = {}): ProjectStore {
+    const root = resolve(dir);
+    if (!isProjectDir(root)) throw new NotFoundError(`${root}: not a DeformUX project (no ${PROJECT_DB_FILE}).`);
+    const db = openDatabase(join(root, PROJECT_DB_FILE), { create: false });
+    const project = db.prepare('SELECT id FROM project WHERE id = 1').get();
+    if (!project) {
+      db.close();
+      throw new NotFoundError(`${root}: ${PROJECT_DB_FILE} has no project record.`);
+    }
+    return new ProjectStore(root, db, opts.io);
+  }
+
+  /** Clears what interrupted writes left (old temp files, case folders without a row). */
+  sweepLeftovers(nowMs?: number): Promise<SweepResult> {
+    const ids = new Set((this.db.prepare('SELECT id FROM cases').all() as { id: string }[]).map((r) => r.id));
+    return sweepLeftovers(this.dir, ids, nowMs);
+  }
+
+  close(): void {
+    this.openCache.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  io(): Promise<VolumeIo> {
+    return this.ioPromise;
+  }
+
+  info(): ProjectInfo {
+    const p = this.db.prepare('SELECT name, schema_name, synthetic FROM project WHERE id = 1').get() as {
+      name: string;
+      schema_name: SchemaName;
+      synthetic: number;
+    };
+    const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM cases').get() as { n: number };
+    return {
+      name: p.name,
+      dir: this.dir,
+      schema: LABEL_SCHEMAS[p.schema_name],
+      caseCount: n,
+      synthetic: p.synthetic === 1,
+    };
+  }
+
+  listCases(): CaseSummary[] {
+    const rows = this.db.prepare('SELECT * FROM cases ORDER BY created_at, name, id').all() as CaseRow[];
+    return rows.map(caseSummaryOf);
+  }
+
+  getCase(caseId: string): CaseSummary {
+    return caseSummaryOf(this.caseRow(caseId));
+  }
+
+  caseHeader(caseId: string): VolumeHeader {
+    return volumeHeaderOf(this.caseRow(caseId));
+  }
+
+  setCaseStatus(caseId: string, status: CaseStatus): CaseSummary {
+    if (!CASE_STATUSES.includes(status)) throw new StoreRequestError(`unknown case status '${status}'.`);
+    this.caseRow(caseId);
+    this.db.prepare('UPDATE cases SET status = ?, updated_at = ? WHERE id = ?').run(status, nowIso(), caseId);
+    return this.getCase(caseId);
+  }
+
+  /** The case image in its stored type; the last few opened stay in memory. */
+  loadImage(caseId: string): Promise<Volume> {
+    const row = this.caseRow(caseId);
+    const cached = this.openCache.get(caseId);
+    if (cached) {
+      // Refresh its place: Map iteration order is the eviction order.
+      this.openCache.delete(caseId);
+      this.openCache.set(caseId, cached);
+      return cached;
+    }
+    const loading = this.readImage(row);
+    this.openCache.set(caseId, loading);
+    loading.catch(() => this.openCache.delete(caseId));
+    while (this.openCache.size > OPEN_CACHE_SIZE) {
+      const oldest = this.openCache.keys().next().value as string;
+      this.openCache.delete(oldest);
+    }
+    return loading;
+  }
+
+  private async readImage(row: CaseRow): Promise<Volume> {
+    const file = join(this.dir, row.image_file);
+    const volume = await (await this.ioPromise).read(file);
+    const header = volumeHeaderOf(row);
+    if (volume.dims.join() !== header.dims.join()) {
+      throw new StoreRequestError(
+        `${file}: holds ${volume.dims.join('×')} voxels but the project expects ${header.dims.join('×')}.`,
+      );
+    }
+    return toStorageVolume(volume).volume;
+  }
+
+  /**
+   * Adds an image as a new case: writes cases/<id>/image.nii.gz atomically, then records it in one
+   * transaction. A failure leaves neither a row nor a stray file.
+   */
+  async addCase(image: Volume, opts: NewCase = {}): Promise<CaseSummary> {
+    checkGeometry(image.source || 'image', image);
+    const { volume, dataType } = toStorageVolume(image);
+    const id = newCaseId();
+    const caseDir = join(this.dir, 'cases', id);
+    const imageFile = join('cases', id, 'image.nii.gz');
+    await fs.mkdir(join(caseDir, 'labels'), { recursive: true });
+    try {
+      await (await this.ioPromise).write(join(this.dir, imageFile), volume);
+      const now = nowIso();
+      this.db
+        .prepare(
+          `INSERT INTO cases (id, name, status, image_file, data_type, dims, spacing_mm, origin_mm, direction,
+             modality, description, source, synthetic, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          opts.name ?? (image.description || id),
+          opts.status ?? 'new',
+          imageFile,
+          dataType,
+          JSON.stringify(image.dims),
+          JSON.stringify(image.spacingMm),
+          JSON.stringify(image.originMm),
+          JSON.stringify(image.direction),
+          image.modality || 'CT',
+          image.description,
+          image.source,
+          opts.synthetic ? 1 : 0,
+          now,
+          now,
+        );
+    } catch (err) {
+      await fs.rm(caseDir, { recursive: true, force: true });
+      throw err;
+    }
+    return this.getCase(id);
+  }
+
+  /** Stores a label map as the case's next version; it must lie on the image's exact grid. */
+  addLabelVersion(caseId: string, label: Volume, meta: NewLabelVersion): Promise<LabelVersionSummary> {
+    const run = this.writeChain.then(() => this.writeLabelVersion(caseId, label, meta));
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeLabelVersion(caseId: string, label: Volume, meta: NewLabelVersion): Promise<LabelVersionSummary> {
+    const header = this.caseHeader(caseId);
+    assertSameGrid(header, label);
+    const data = labelVoxels(label, header.caseId);
+    const previous = this.db
+      .prepare('SELECT id, version FROM label_versions WHERE case_id = ? ORDER BY version DESC LIMIT 1')
+      .get(caseId) as { id: number; version: number } | undefined;
+    const version = (previous?.version ?? 0) + 1;
+    // A random suffix keeps two writers (say Electron and a web shell on one project) from ever
+    // replacing each other's file; the UNIQUE(case_id, version) constraint then refuses the loser.
+    const labelFile = join(
+      'cases',
+      caseId,
+      'labels',
+      `v${String(version).padStart(4, '0')}-${randomBytes(3).toString('hex')}.nii.gz`,
+    );
+    await (await this.ioPromise).write(join(this.dir, labelFile), { ...label, data, modality: 'SEG' });
+    try {
+      const insert = this.db.transaction(() => {
+        const info = this.db
+          .prepare(
+            `INSERT INTO label_versions (case_id, version, label_file, kind, parent_id, model_id, editor, voxels_changed, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            caseId,
+            version,
+            labelFile,
+            meta.kind,
+            previous?.id ?? null,
+            meta.modelId ?? null,
+            meta.editor ?? null,
+            meta.voxelsChanged ?? null,
+            nowIso(),
+          );
+        this.db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(nowIso(), caseId);
+        return Number(info.lastInsertRowid);
+      });
+      const id = insert();
+      return this.labelVersion(id);
+    } catch (err) {
+      await fs.rm(join(this.dir, labelFile), { force: true });
+      throw err;
+    }
+  }
+
+  listLabelVersions(caseId: string): LabelVersionSummary[] {
+    this.caseRow(caseId);
+    const rows = this.db
+      .prepare('SELECT * FROM label_versions WHERE case_id = ? ORDER BY version')
+      .all(caseId) as LabelVersionRow[];
+    return rows.map(labelVersionOf);
+  }
+
+  /** Reads one label version's voxels (uint8, on the image grid). */
+  async loadLabel(caseId: string, version: number): Promise<Volume> {
+    const image = volumeHeaderOf(this.caseRow(caseId));
+    const row = this.db
+      .prepare('SELECT * FROM label_versions WHERE case_id = ? AND version = ?')
+      .get(caseId, version) as LabelVersionRow | undefined;
+    if (!row) throw new NotFoundError(`case ${caseId} has no label version ${version}.`);
+    const label = await (await this.ioPromise).read(join(this.dir, row.label_file));
+    assertSameGrid(image, label);
+    return label;
+  }
+
+  private labelVersion(id: number): LabelVersionSummary {
+    return labelVersionOf(this.db.prepare('SELECT * FROM label_versions WHERE id = ?').get(id) as LabelVersionRow);
+  }
+
+  private caseRow(caseId: string): CaseRow {
+    if (typeof caseId !== 'string' || !CASE_ID_PATTERN.test(caseId)) {
+      throw new NotFoundError(`'${String(caseId).slice(0, 80)}' is not a case id.`);
+    }
+    const row = this.db.prepare('SELECT * FROM cases WHERE id = ?').get(caseId) as CaseRow | undefined;
+    if (!row) throw new NotFoundError(`no case with id '${caseId}' in this project.`);
+    return row;
+  }
+}
+
+/** Label voxels as uint8 class values; refuses values a label map cannot hold. */
+function labelVoxels(label: Volume, caseId: string): Uint8Array {
+  if (label.data instanceof Uint8Array) return label.data;
+  for (let n = 0; n < label.data.length; n++) {
+    const x = label.data[n];
+    if (!Number.isInteger(x) || x < 0 || x > 255) {
+      throw new StoreRequestError(
+        `label for case ${caseId}: voxel ${n} holds ${x}; class values must be whole numbers 0-255.`,
+      );
+    }
+  }
+  return Uint8Array.from(label.data);
+}
+
+function labelVersionOf(row: LabelVersionRow): LabelVersionSummary {
+  return {
+    id: row.id,
+    caseId: row.case_id,
+    version: row.version,
+    kind: row.kind,
+    modelId: row.model_id,
+    editor: row.editor,
+    voxelsChanged: row.voxels_changed,
+    createdAt: row.created_at,
+  };
+}
+
+/** Labels must share the image's dims and affine (1e-3 mm / 1e-4 direction tolerance for float noise). */
+function assertSameGrid(image: VolumeHeader, label: Volume): void {
+  const where = `label for case ${image.caseId}`;
+  if (label.dims.join() !== image.dims.join()) {
+    throw new StoreRequestError(`${where}: ${label.dims.join('×')} voxels, but the image has ${image.dims.join('×')}.`);
+  }
+  const close = (a: readonly number[], b: readonly number[], tol: number) =>
+    a.every((x, n) => Math.abs(x - b[n]) <= tol);
+  if (
+    !close(label.spacingMm, image.spacingMm, 1e-4) ||
+    !close(label.originMm, image.originMm, 1e-3) ||
+    !close(label.direction, image.direction, 1e-4)
+  ) {
+    throw new StoreRequestError(
+      `${where}: its spacing, origin or orientation differs from the image's; labels must lie on the image grid.`,
+    );
+  }
+}

@@ -1,0 +1,54 @@
+// Removes what an interrupted write leaves behind: temp files and case folders with no database row.
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+
+/** Only leftovers older than this are touched: a live writer (another process) may own newer ones. */
+export const LEFTOVER_AGE_MS = 10 * 60 * 1000;
+
+export interface SweepResult {
+  removedTempFiles: string[];
+  removedCaseFolders: string[];
+}
+
+async function olderThan(path: string, ageMs: number, nowMs: number): Promise<boolean> {
+  try {
+    return nowMs - (await fs.stat(path)).mtimeMs > ageMs;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `knownCaseIds`: the ids in the cases table. Folders under cases/ that no row names were left by an
+ * image write that never reached its INSERT; `.*.tmp` files by a write that never reached its rename.
+ */
+export async function sweepLeftovers(
+  projectDir: string,
+  knownCaseIds: ReadonlySet<string>,
+  nowMs = Date.now(),
+): Promise<SweepResult> {
+  const result: SweepResult = { removedTempFiles: [], removedCaseFolders: [] };
+  const casesDir = join(projectDir, 'cases');
+  const entries = await fs.readdir(casesDir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const path = join(casesDir, entry.name);
+    if (!entry.isDirectory()) continue;
+    if (!knownCaseIds.has(entry.name)) {
+      if (await olderThan(path, LEFTOVER_AGE_MS, nowMs)) {
+        await fs.rm(path, { recursive: true, force: true });
+        result.removedCaseFolders.push(path);
+      }
+      continue;
+    }
+    for (const sub of [path, join(path, 'labels')]) {
+      for (const name of await fs.readdir(sub).catch(() => [] as string[])) {
+        const file = join(sub, name);
+        if (name.startsWith('.') && name.endsWith('.tmp') && (await olderThan(file, LEFTOVER_AGE_MS, nowMs))) {
+          await fs.rm(file, { force: true });
+          result.removedTempFiles.push(file);
+        }
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,28 @@
+// The seam between the store and the imaging readers/writers, so tests can inject small fakes.
+import type { Volume } from '../imaging/volume';
+
+export interface SeriesChoice {
+  uid: string;
+  description: string;
+  slices: number;
+}
+
+export interface VolumeIo {
+  /** Reads a NIfTI file or a DICOM folder (one series). Throws InputError naming the file. */
+  read(path: string, opts?: { seriesInstanceUid?: string }): Promise<Volume>;
+  /** Lists the series of a DICOM folder (empty for files). */
+  listSeries(path: string): Promise<SeriesChoice[]>;
+  /** Writes a .nii.gz atomically. */
+  write(path: string, volume: Volume): Promise<void>;
+}
+
+/** The real readers/writers from src-main/imaging, loaded on first use (they pull in codecs). */
+export async function defaultVolumeIo(): Promise<VolumeIo> {
+  const [nifti, reader] = await Promise.all([import('../imaging/nifti'), import('../imaging/read')]);
+  return {
+    read: (path, opts) => reader.readVolume(path, opts),
+    listSeries: async (path) =>
+      (await reader.listSeries(path)).map((s) => ({ uid: s.uid, description: s.description, slices: s.slices })),
+    write: (path, volume) => nifti.writeNifti(path, volume),
+  };
+}

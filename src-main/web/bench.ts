@@ -1,0 +1,86 @@
+// Benchmark (JSON): storing a phantom case and serving its voxels through the web shell, cold and warm.
+// Run: node --import tsx src-main/web/bench.ts [--dims 512,512,300] [--spacing 0.75,0.75,1]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createApiHandlers } from '../api/handlers';
+import type { Vec3 } from '../imaging/volume';
+import { generatePhantom } from '../phantom';
+import { ProjectStore } from '../store/project';
+import { startWebServer } from './server';
+
+export interface WebBenchResult {
+  bench: 'web-volume';
+  dims: Vec3;
+  payloadMiB: number;
+  generateMs: number;
+  addCaseMs: number;
+  openMs: number;
+  volumeColdMs: number;
+  volumeWarmMs: number;
+  warmMiBPerS: number;
+}
+
+function tuple(text: string | undefined, fallback: Vec3): Vec3 {
+  if (!text) return fallback;
+  const v = text.split(',').map(Number);
+  if (v.length !== 3 || !v.every((x) => Number.isFinite(x) && x > 0))
+    throw new Error(`expected three positive numbers, got '${text}'`);
+  return v as Vec3;
+}
+
+export async function benchWebVolume(dims: Vec3, spacingMm: Vec3): Promise<WebBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'deformux-bench-web-'));
+  const store = ProjectStore.create(join(dir, 'p'), { schema: 'kidney', synthetic: true });
+  const server = await startWebServer({
+    handlers: createApiHandlers({ store }),
+    rendererDir: join(dir, 'none'),
+    port: 0,
+  });
+  try {
+    let t = performance.now();
+    const { image } = generatePhantom({ seed: 1, schema: 'kidney', dims, spacingMm });
+    const generateMs = performance.now() - t;
+    t = performance.now();
+    const { id } = await store.addCase(image, { synthetic: true });
+    const addCaseMs = performance.now() - t;
+    const post = async (method: string) => {
+      const started = performance.now();
+      const reply = await fetch(new URL(`/api/${method}`, server.url), {
+        method: 'POST',
+        headers: { 'x-deformux-token': server.token },
+        body: JSON.stringify({ caseId: id }),
+      });
+      const bytes = await reply.arrayBuffer();
+      if (!reply.ok) throw new Error(`${method}: HTTP ${reply.status}`);
+      return { ms: performance.now() - started, bytes: bytes.byteLength };
+    };
+    const open = await post('cases.open');
+    const cold = await post('cases.volumeData');
+    const warm = await post('cases.volumeData');
+    const payloadMiB = warm.bytes / 2 ** 20;
+    return {
+      bench: 'web-volume',
+      dims,
+      payloadMiB: Math.round(payloadMiB * 10) / 10,
+      generateMs: Math.round(generateMs),
+      addCaseMs: Math.round(addCaseMs),
+      openMs: Math.round(open.ms * 10) / 10,
+      volumeColdMs: Math.round(cold.ms),
+      volumeWarmMs: Math.round(warm.ms),
+      warmMiBPerS: Math.round(payloadMiB / (warm.ms / 1000)),
+    };
+  } finally {
+    await server.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const argv = process.argv.slice(2);
+  const at = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const result = await benchWebVolume(tuple(at('--dims'), [512, 512, 300]), tuple(at('--spacing'), [0.75, 0.75, 1]));
+  console.log(JSON.stringify(result));
+}

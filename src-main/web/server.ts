@@ -1,0 +1,202 @@
+// The web shell: serves the built renderer and the API handlers over HTTP on 127.0.0.1 only.
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { promises as fs } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { WEB_API_PREFIX, WEB_EVENTS_PATH, WEB_TOKEN_HEADER, WEB_TOKEN_QUERY } from '../api/contract';
+import type { ApiEvent } from '../api/contract';
+import { ApiRequestError, apiErrorOf } from '../api/errors';
+import { isApiBinaryMethod, isApiMethod } from '../api/handlers';
+import type { ApiHandlers } from '../api/handlers';
+import { contentSecurityPolicy } from '../electron/csp';
+import { checkRequest, newToken, tokenCookieName } from './auth';
+import { contentTypeOf, resolveInside } from './static';
+
+const MAX_JSON_BODY_BYTES = 1024 * 1024;
+const SSE_HEARTBEAT_MS = 15_000;
+
+export interface WebServerOptions {
+  handlers: ApiHandlers;
+  /** Folder holding the built renderer (index.html + assets); a placeholder page when missing. */
+  rendererDir: string;
+  /** 0 = any free port. */
+  port: number;
+  /** Fixed token (tests); a fresh random one otherwise. */
+  token?: string;
+}
+
+export interface WebServer {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const COMMON_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, {
+    ...COMMON_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': bytes.length,
+  });
+  res.end(bytes);
+}
+
+function sendError(res: ServerResponse, status: number, message: string): void {
+  sendJson(res, status, { error: message });
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_JSON_BODY_BYTES)
+      throw new ApiRequestError(400, `request body is larger than ${MAX_JSON_BODY_BYTES} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiRequestError(400, 'request body is not valid JSON.');
+  }
+}
+
+const PLACEHOLDER_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>DeformUX Annotator</title></head>
+<body><h1>DeformUX Annotator</h1><p>The renderer is not built yet: run <code>npm run build</code>, then reload.
+The API is live under <code>/api/</code>.</p></body></html>`;
+
+export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
+  const token = opts.token ?? newToken();
+  const csp = contentSecurityPolicy();
+  const sseClients = new Set<ServerResponse>();
+  let port = 0;
+
+  async function serveStatic(url: URL, res: ServerResponse, setCookie: boolean): Promise<void> {
+    const file = resolveInside(opts.rendererDir, url.pathname);
+    if (!file) return sendError(res, 403, `'${url.pathname}' is outside the app.`);
+    const headers: Record<string, string | number> = { ...COMMON_HEADERS };
+    // The page was opened with ?token=: later asset, worker and EventSource requests carry the cookie.
+    if (setCookie) headers['set-cookie'] = `${tokenCookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+    let body: Buffer;
+    let type = contentTypeOf(file);
+    try {
+      body = await fs.readFile(file);
+    } catch {
+      if (url.pathname !== '/' && url.pathname !== '/index.html')
+        return sendError(res, 404, `'${url.pathname}' not found.`);
+      body = Buffer.from(PLACEHOLDER_HTML);
+      type = 'text/html; charset=utf-8';
+    }
+    if (type.startsWith('text/html')) headers['content-security-policy'] = csp;
+    res.writeHead(200, { ...headers, 'content-type': type, 'content-length': body.length });
+    res.end(body);
+  }
+
+  function serveEvents(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      ...COMMON_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      connection: 'keep-alive',
+    });
+    res.write(': connected\n\n');
+    sseClients.add(res);
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
+    heartbeat.unref();
+    req.on('close', () => {
+      clearInterval(heartbeat);
+      sseClients.delete(res);
+    });
+  }
+
+  async function serveApi(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') return sendError(res, 405, `${method}: use POST with a JSON body.`);
+    const body = await readJsonBody(req);
+    if (isApiMethod(method)) return sendJson(res, 200, await opts.handlers.call(method, body));
+    if (isApiBinaryMethod(method)) {
+      const bytes = await opts.handlers.binary(method, body);
+      res.writeHead(200, {
+        ...COMMON_HEADERS,
+        'content-type': 'application/octet-stream',
+        'content-length': bytes.byteLength,
+      });
+      res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return;
+    }
+    throw new ApiRequestError(404, `unknown API call '${method}'.`);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    } catch {
+      return sendError(res, 400, 'malformed request URL.');
+    }
+    const header = req.headers[WEB_TOKEN_HEADER];
+    const verdict = checkRequest(
+      {
+        host: req.headers.host,
+        origin: req.headers.origin,
+        headerToken: Array.isArray(header) ? header[0] : header,
+        queryToken: url.searchParams.get(WEB_TOKEN_QUERY),
+        cookie: req.headers.cookie,
+      },
+      token,
+      port,
+    );
+    if (!verdict.ok) {
+      req.resume();
+      return sendError(res, verdict.status, verdict.reason);
+    }
+    try {
+      if (url.pathname === WEB_EVENTS_PATH) return serveEvents(req, res);
+      if (url.pathname.startsWith(WEB_API_PREFIX))
+        return await serveApi(url.pathname.slice(WEB_API_PREFIX.length), req, res);
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'only GET for app files.');
+      return await serveStatic(url, res, verdict.via === 'query');
+    } catch (err) {
+      const { status, message } = apiErrorOf(err);
+      if (status === 500) console.error(err);
+      if (!res.headersSent) sendError(res, status, message);
+      else res.destroy();
+    }
+  }
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  const unsubscribe = opts.handlers.onEvent((event: ApiEvent) => {
+    const frame = `data: ${JSON.stringify(event)}\n\n`;
+    for (const client of sseClients) client.write(frame);
+  });
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    // Loopback only: the web shell must never be reachable from the network.
+    server.listen(opts.port, '127.0.0.1', () => resolveListen());
+  });
+  port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}/?${WEB_TOKEN_QUERY}=${token}`,
+    port,
+    token,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        unsubscribe();
+        for (const client of sseClients) client.end();
+        sseClients.clear();
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,76 @@
+// The web shell transport of the typed API: POST /api/<method> on 127.0.0.1 with the per-run token,
+// JSON in and out, voxels as raw bytes, events over SSE. No DOM types, so Node tests can use it.
+import type {
+  ApiBinaryCalls,
+  ApiBinaryMethod,
+  ApiCalls,
+  ApiErrorBody,
+  ApiEvent,
+  ApiMethod,
+  DeformuxApi,
+} from '../../../src-main/api/contract';
+import { WEB_API_PREFIX, WEB_EVENTS_PATH, WEB_TOKEN_HEADER, WEB_TOKEN_QUERY } from '../../../src-main/api/contract';
+
+/** The part of the browser's EventSource used here. */
+type EventSourceLike = new (url: string) => { onmessage: ((msg: { data: string }) => void) | null; close(): void };
+
+async function errorMessage(res: Response, method: string): Promise<string> {
+  let detail = `${res.status} ${res.statusText}`;
+  try {
+    const body = (await res.json()) as Partial<ApiErrorBody>;
+    if (typeof body.error === 'string' && body.error) detail = body.error;
+  } catch {
+    // Not JSON: keep the status line.
+  }
+  return `${method} failed: ${detail}`;
+}
+
+/** HTTP transport of the web shell: token in the header on every call and in the query (EventSource cannot set headers). */
+export class HttpApi implements DeformuxApi {
+  readonly #base: string;
+  readonly #token: string;
+
+  constructor(baseUrl: string, token: string) {
+    this.#base = baseUrl.replace(/\/+$/, '');
+    this.#token = token;
+  }
+
+  #url(path: string): string {
+    return `${this.#base}${path}?${WEB_TOKEN_QUERY}=${encodeURIComponent(this.#token)}`;
+  }
+
+  async #post(method: string, req: unknown): Promise<Response> {
+    const res = await fetch(this.#url(`${WEB_API_PREFIX}${method}`), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [WEB_TOKEN_HEADER]: this.#token },
+      body: JSON.stringify(req ?? {}),
+    });
+    if (!res.ok) throw new Error(await errorMessage(res, method));
+    return res;
+  }
+
+  async call<M extends ApiMethod>(method: M, req: ApiCalls[M]['req']): Promise<ApiCalls[M]['res']> {
+    const res = await this.#post(method, req);
+    return (await res.json()) as ApiCalls[M]['res'];
+  }
+
+  async binary<M extends ApiBinaryMethod>(method: M, req: ApiBinaryCalls[M]['req']): Promise<ArrayBuffer> {
+    const res = await this.#post(method, req);
+    return res.arrayBuffer();
+  }
+
+  onEvent(listener: (event: ApiEvent) => void): () => void {
+    const EventSourceCtor = (globalThis as unknown as { EventSource?: EventSourceLike }).EventSource;
+    if (!EventSourceCtor) return () => {};
+    const source = new EventSourceCtor(this.#url(WEB_EVENTS_PATH));
+    source.onmessage = (msg) => {
+      try {
+        const event = JSON.parse(msg.data) as ApiEvent;
+        if (event && typeof event.name === 'string') listener(event);
+      } catch {
+        // A malformed event is dropped rather than breaking the UI.
+      }
+    };
+    return () => source.close();
+  }
+}

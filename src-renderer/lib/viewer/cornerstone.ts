@@ -1,0 +1,53 @@
+// One-time Cornerstone3D core + tools initialisation, and the tool bindings of the MPR views.
+import { init as coreInit } from '@cornerstonejs/core';
+import {
+  addTool,
+  init as toolsInit,
+  Enums as ToolEnums,
+  PanTool,
+  StackScrollTool,
+  ToolGroupManager,
+  WindowLevelTool,
+  ZoomTool,
+  type Types as ToolTypes,
+} from '@cornerstonejs/tools';
+
+let initialised = false;
+
+export function initCornerstone(): void {
+  if (initialised) return;
+  coreInit();
+  toolsInit();
+  for (const tool of [PanTool, ZoomTool, StackScrollTool, WindowLevelTool]) addTool(tool);
+  initialised = true;
+}
+
+/** What the left mouse button does: move the crosshair cursor (ITK-SNAP habit) or drag W/L. */
+export type PrimaryMode = 'cursor' | 'wl';
+
+const { MouseBindings } = ToolEnums;
+
+export function createViewerToolGroup(
+  id: string,
+  renderingEngineId: string,
+  viewportIds: string[],
+): ToolTypes.IToolGroup {
+  ToolGroupManager.destroyToolGroup(id);
+  const group = ToolGroupManager.createToolGroup(id);
+  if (!group) throw new Error(`could not create tool group ${id}`);
+  for (const tool of [PanTool, ZoomTool, StackScrollTool, WindowLevelTool]) group.addTool(tool.toolName);
+  for (const vp of viewportIds) group.addViewport(vp, renderingEngineId);
+  group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+  group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
+  group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+  setPrimaryMode(group, 'cursor');
+  return group;
+}
+
+export function setPrimaryMode(group: ToolTypes.IToolGroup, mode: PrimaryMode): void {
+  if (mode === 'wl') {
+    group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+  } else {
+    group.setToolPassive(WindowLevelTool.toolName);
+  }
+}

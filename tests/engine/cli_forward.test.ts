@@ -1,0 +1,67 @@
+// `deformux forward` end to end: model folder + .npy in, logits .npy and gradient safetensors out, checked against the PyTorch goldens.
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readNpy, writeNpy } from '../../src-main/engine/io/npy';
+import { readSafetensors } from '../../src-main/engine/io/safetensors';
+import { defaultMeta } from '../../src-main/engine/io/model_folder';
+import { parseConfig } from '../../src-main/engine/model/config';
+import { GRAD_L2_TOL, LOGITS_REL_TOL, maxRelErr, worstGradErr } from './compare';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..');
+const GOLD = join(ROOT, 'tests', 'goldens', 'model', 'tiny');
+const dir = mkdtempSync(join(tmpdir(), 'deformux-fwd-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [join(ROOT, 'bin', 'deformux.mjs'), ...args], { cwd: ROOT });
+    return { code: 0, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
+}
+
+describe('deformux forward', () => {
+  it('writes logits and gradients that match PyTorch', async () => {
+    const model = join(dir, 'model');
+    mkdirSync(model);
+    copyFileSync(join(GOLD, 'config.json'), join(model, 'config.json'));
+    copyFileSync(join(GOLD, 'weights.safetensors'), join(model, 'weights.safetensors'));
+    const config = parseConfig(JSON.parse(readFileSync(join(GOLD, 'config.json'), 'utf8')), 'config.json');
+    writeFileSync(join(model, 'model.json'), JSON.stringify(defaultMeta(config)));
+    const io = await readSafetensors(join(GOLD, 'io.safetensors'));
+    const input = io.get('input')!;
+    const g = io.get('grad_output')!;
+    await writeNpy(join(dir, 'x.npy'), { shape: input.shape, data: Float32Array.from(input.data) });
+    await writeNpy(join(dir, 'g.npy'), { shape: g.shape, data: Float32Array.from(g.data) });
+    const r = await cli('forward', '--model', model, '--input', join(dir, 'x.npy'), '--output', join(dir, 'y.npy'),
+      '--grad-output', join(dir, 'g.npy'), '--grads-out', join(dir, 'grads.safetensors'));
+    expect(r.code, r.stderr).toBe(0);
+    const y = await readNpy(join(dir, 'y.npy'));
+    expect(y.shape).toEqual([1, 3, 16, 32, 48]);
+    expect(maxRelErr(y.data, io.get('logits')!.data)).toBeLessThanOrEqual(LOGITS_REL_TOL);
+    const grads = await readSafetensors(join(dir, 'grads.safetensors'));
+    const ref = await readSafetensors(join(GOLD, 'grads_f64.safetensors'));
+    expect([...grads.keys()].sort()).toEqual([...ref.keys()].sort());
+    expect(worstGradErr(grads, ref).err).toBeLessThanOrEqual(GRAD_L2_TOL);
+  });
+
+  it('refuses a wrong input shape and a missing model with one clear line (exit 2)', async () => {
+    await writeNpy(join(dir, 'bad.npy'), { shape: [1, 1, 16, 16, 20], data: new Float32Array(16 * 16 * 20) });
+    const r = await cli('forward', '--model', join(dir, 'model'), '--input', join(dir, 'bad.npy'), '--output', join(dir, 'o.npy'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.npy: spatial size \[16, 16, 20\] must be three positive multiples of 16/);
+    const m = await cli('forward', '--model', join(dir, 'nope'), '--input', join(dir, 'bad.npy'), '--output', join(dir, 'o.npy'));
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/nope[/\\]config\.json: cannot be read/);
+    const u = await cli('forward', '--input', 'x.npy');
+    expect(u.code).toBe(2);
+    expect(u.stderr).toMatch(/--model, --input and --output are required/);
+  });
+});

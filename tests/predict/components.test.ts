@@ -1,0 +1,165 @@
+// Connected components (run-based union-find) against a brute-force voxel flood fill, and the
+// post-processing rules on hand-built label maps.
+import { describe, expect, it } from 'vitest';
+import type { Vec3 } from '../../src-main/imaging/volume';
+import { componentIdMap, connectedComponents } from '../../src-main/predict/components';
+import { postprocessLabel, rulesForSchema } from '../../src-main/predict/postprocess';
+import { rng } from './helpers';
+
+/** Brute-force flood fill over member voxels (any member class connects to any other). */
+function floodFill(label: Uint8Array, dims: Vec3, member: Uint8Array, conn: 6 | 26): Int32Array {
+  const [ni, nj, nk] = dims;
+  const ids = new Int32Array(label.length).fill(-1);
+  const offsets: number[][] = [];
+  for (let dz = -1; dz <= 1; dz++)
+    for (let dy = -1; dy <= 1; dy++)
+      for (let dx = -1; dx <= 1; dx++) {
+        const m = Math.abs(dx) + Math.abs(dy) + Math.abs(dz);
+        if (m === 0 || (conn === 6 && m > 1)) continue;
+        offsets.push([dx, dy, dz]);
+      }
+  let next = 0;
+  for (let s = 0; s < label.length; s++) {
+    if (!member[label[s]] || ids[s] >= 0) continue;
+    const stack = [s];
+    ids[s] = next;
+    while (stack.length) {
+      const v = stack.pop()!;
+      const i = v % ni;
+      const j = Math.floor(v / ni) % nj;
+      const k = Math.floor(v / (ni * nj));
+      for (const [dx, dy, dz] of offsets) {
+        const x = i + dx,
+          y = j + dy,
+          z = k + dz;
+        if (x < 0 || y < 0 || z < 0 || x >= ni || y >= nj || z >= nk) continue;
+        const w = x + ni * (y + nj * z);
+        if (member[label[w]] && ids[w] < 0) {
+          ids[w] = next;
+          stack.push(w);
+        }
+      }
+    }
+    next++;
+  }
+  return ids;
+}
+
+/** Same partition: a bijection between the two id sets. */
+function samePartition(a: Int32Array, b: Int32Array): boolean {
+  const ab = new Map<number, number>();
+  const ba = new Map<number, number>();
+  for (let n = 0; n < a.length; n++) {
+    if (a[n] < 0 !== b[n] < 0) return false;
+    if (a[n] < 0) continue;
+    if ((ab.get(a[n]) ?? b[n]) !== b[n] || (ba.get(b[n]) ?? a[n]) !== a[n]) return false;
+    ab.set(a[n], b[n]);
+    ba.set(b[n], a[n]);
+  }
+  return true;
+}
+
+describe('connected components', () => {
+  it.each([6, 26] as const)('match a brute-force flood fill (%i-connectivity, random labels)', (conn) => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const r = rng(seed);
+      const dims: Vec3 = [7 + (seed % 5), 6 + (seed % 3), 5 + (seed % 4)];
+      const density = 0.15 + 0.05 * (seed % 5);
+      const label = new Uint8Array(dims[0] * dims[1] * dims[2]).map(() =>
+        r() < density ? 1 + Math.floor(r() * 3) : 0,
+      );
+      const member = new Uint8Array(256);
+      member.fill(1, 1);
+      if (seed % 2 === 0) member[3] = 0; // a non-member class splits components
+      const cc = connectedComponents(label, dims, member, conn);
+      const ref = floodFill(label, dims, member, conn);
+      expect(samePartition(componentIdMap(cc), ref)).toBe(true);
+      expect(cc.count).toBe(Math.max(-1, ...ref) + 1);
+      // Per-class voxel counts add up per component.
+      const ids = componentIdMap(cc);
+      for (let c = 0; c < cc.count; c++) {
+        let total = 0;
+        for (let v = 1; v < cc.classStride; v++) total += cc.classVoxels[c * cc.classStride + v];
+        expect(total).toBe(cc.voxels[c]);
+        expect(ids.filter((x) => x === c).length).toBe(cc.voxels[c]);
+      }
+    }
+  });
+
+  it('distinguishes 6- from 26-connectivity on a diagonal contact', () => {
+    const dims: Vec3 = [3, 3, 3];
+    const label = new Uint8Array(27);
+    label[0] = 1;
+    label[1 + 3 + 9] = 1; // corner-to-corner
+    const member = new Uint8Array(256).fill(1, 1);
+    expect(connectedComponents(label, dims, member, 6).count).toBe(2);
+    expect(connectedComponents(label, dims, member, 26).count).toBe(1);
+  });
+});
+
+function box(label: Uint8Array, dims: Vec3, lo: Vec3, hi: Vec3, value: number): void {
+  for (let k = lo[2]; k < hi[2]; k++)
+    for (let j = lo[1]; j < hi[1]; j++)
+      for (let i = lo[0]; i < hi[0]; i++) label[i + dims[0] * (j + dims[1] * k)] = value;
+}
+
+describe('post-processing rules', () => {
+  const dims: Vec3 = [40, 20, 12];
+  const spacing: Vec3 = [1, 1, 2]; // 2 mm³ voxels
+
+  function kidneyScene() {
+    const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    box(label, dims, [2, 2, 2], [10, 10, 10], 1); // kidney A: 512 voxels
+    box(label, dims, [4, 4, 4], [7, 7, 7], 2); // tumour inside A
+    box(label, dims, [14, 2, 2], [21, 9, 9], 1); // kidney B: 343 voxels
+    box(label, dims, [21, 4, 4], [24, 7, 7], 3); // cyst touching B from outside
+    box(label, dims, [26, 2, 2], [32, 8, 8], 1); // third "kidney": 216 voxels, dropped
+    box(label, dims, [34, 12, 2], [38, 16, 6], 2); // tumour far from any kidney: 64 voxels
+    box(label, dims, [36, 2, 9], [38, 3, 10], 1); // island: 2 voxels = 4 mm³
+    return label;
+  }
+
+  it('keeps two kidneys with their lesions and drops the rest (kidney schema)', () => {
+    const label = kidneyScene();
+    const expected = new Uint8Array(label.length);
+    box(expected, dims, [2, 2, 2], [10, 10, 10], 1);
+    box(expected, dims, [4, 4, 4], [7, 7, 7], 2);
+    box(expected, dims, [14, 2, 2], [21, 9, 9], 1);
+    box(expected, dims, [21, 4, 4], [24, 7, 7], 3);
+    const stats = postprocessLabel(label, dims, spacing, rulesForSchema('kidney'));
+    expect(stats.components).toBe(5);
+    expect(stats.removedComponents).toBe(3);
+    expect(Array.from(label)).toEqual(Array.from(expected));
+  });
+
+  it('applies each rule on its own when the others are off', () => {
+    const base = { ...rulesForSchema('kidney'), minIslandMm3: 0, maxOrganComponents: 0, lesionsMustTouchOrgan: false };
+    const untouched = kidneyScene();
+    postprocessLabel(untouched, dims, spacing, base);
+    expect(Array.from(untouched)).toEqual(Array.from(kidneyScene()));
+
+    const islands = kidneyScene();
+    postprocessLabel(islands, dims, spacing, { ...base, minIslandMm3: 10 }); // removes only the 4 mm³ island
+    const noIsland = kidneyScene();
+    box(noIsland, dims, [36, 2, 9], [38, 3, 10], 0);
+    expect(Array.from(islands)).toEqual(Array.from(noIsland));
+
+    const lesions = kidneyScene();
+    postprocessLabel(lesions, dims, spacing, { ...base, lesionsMustTouchOrgan: true });
+    const noFarTumour = kidneyScene();
+    box(noFarTumour, dims, [34, 12, 2], [38, 16, 6], 0);
+    expect(Array.from(lesions)).toEqual(Array.from(noFarTumour));
+  });
+
+  it('keeps the largest pancreas component only (pancreas schema)', () => {
+    const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    box(label, dims, [2, 2, 2], [12, 8, 8], 1);
+    box(label, dims, [5, 4, 4], [8, 6, 6], 2);
+    box(label, dims, [20, 2, 2], [26, 8, 8], 1);
+    const expected = new Uint8Array(label.length);
+    box(expected, dims, [2, 2, 2], [12, 8, 8], 1);
+    box(expected, dims, [5, 4, 4], [8, 6, 6], 2);
+    postprocessLabel(label, dims, spacing, rulesForSchema('pancreas'));
+    expect(Array.from(label)).toEqual(Array.from(expected));
+  });
+});

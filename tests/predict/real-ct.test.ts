@@ -1,0 +1,62 @@
+// Smoke test on the real abdomen CT (skipped when ../shared/data/real is absent): geometry is kept
+// exactly, a per-voxel threshold model is reproduced voxel for voxel, post-processing rules hold.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readNifti } from '../../src-main/imaging/nifti';
+import { connectedComponents } from '../../src-main/predict/components';
+import { predictVolume } from '../../src-main/predict/predict';
+import { fakeModel, pointwise } from './helpers';
+
+const CT = resolve(__dirname, '../../../shared/data/real/totalseg_example_ct_sm_kidney_pancreas_3mm.nii.gz');
+
+describe.skipIf(!existsSync(CT))('real CT (30-slice crop)', () => {
+  // Soft tissue 100..300 HU (enhancing kidney cortex-ish) as class 1, brighter as class 2.
+  const f = (hu: number, c: number): number =>
+    c === 0 ? 0 : c === 1 ? (hu > 100 && hu < 300 ? 1 : -1) : hu >= 300 ? 1 : -1;
+  const opts = {
+    classes: 3,
+    classNames: ['background', 'kidney', 'tumor'],
+    patchSize: [32, 64, 64] as [number, number, number],
+    intensity: { clipHu: [-1000, 2000] as [number, number], mean: 0, std: 1 },
+  };
+
+  it('keeps the exact grid and reproduces a per-voxel model at the scan spacing', async () => {
+    const image = await readNifti(CT);
+    const model = fakeModel(pointwise(3, f), {
+      ...opts,
+      targetSpacingMm: [image.spacingMm[0], image.spacingMm[1], image.spacingMm[2]],
+    });
+    const res = await predictVolume(image, model, { postprocess: false });
+    expect(res.label.dims).toEqual(image.dims);
+    expect(res.label.spacingMm).toEqual(image.spacingMm);
+    expect(res.label.originMm).toEqual(image.originMm);
+    expect(res.label.direction).toEqual(image.direction);
+    let wrong = 0;
+    for (let n = 0; n < image.data.length; n++) {
+      const hu = Math.min(2000, Math.max(-1000, image.data[n]));
+      const l = [0, 1, 2].map((c) => f(hu, c));
+      if (res.label.data[n] !== l.indexOf(Math.max(...l))) wrong++;
+    }
+    expect(wrong).toBe(0);
+  });
+
+  it('post-processes to at most two kidney bodies, none below the island size, at another spacing', async () => {
+    const image = await readNifti(CT);
+    const model = fakeModel(pointwise(3, f), { ...opts, targetSpacingMm: [2, 2, 2.5] });
+    const res = await predictVolume(image, model, { schema: 'kidney', tta: [2] });
+    expect(res.label.dims).toEqual(image.dims);
+    expect(res.stats.postprocess!.removedComponents).toBeGreaterThan(0);
+    const member = new Uint8Array(256).fill(1, 1);
+    const cc = connectedComponents(res.label.data as Uint8Array, image.dims, member, 26);
+    const voxelMm3 = image.spacingMm[0] * image.spacingMm[1] * image.spacingMm[2];
+    let bodies = 0;
+    for (let c = 0; c < cc.count; c++) {
+      expect(cc.voxels[c] * voxelMm3).toBeGreaterThanOrEqual(250);
+      if (cc.classVoxels[c * cc.classStride + 1] > 0) bodies++;
+      else expect.fail('a lesion component does not touch the organ');
+    }
+    expect(bodies).toBeLessThanOrEqual(2);
+    expect(bodies).toBeGreaterThan(0);
+  });
+});

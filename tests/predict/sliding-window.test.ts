@@ -1,0 +1,190 @@
+// Sliding-window inference: Gaussian weighting leaves no seams, padding, mirror TTA un-flips
+// correctly, uncertainty, cancellation and progress.
+import { describe, expect, it } from 'vitest';
+import { flipMasks, gaussian1d, slidingWindow, windowStarts } from '../../src-main/predict/sliding-window';
+import { fakeModel, pointwise, positional, rng } from './helpers';
+
+function smoothInput(dims: [number, number, number], seed: number): Float32Array {
+  const r = rng(seed);
+  const [a, b, c] = [r() * 0.5, r() * 0.7, r() * 0.9];
+  const out = new Float32Array(dims[0] * dims[1] * dims[2]);
+  let n = 0;
+  for (let z = 0; z < dims[0]; z++)
+    for (let y = 0; y < dims[1]; y++)
+      for (let x = 0; x < dims[2]; x++)
+        out[n++] = Math.sin(a * z + 1) + Math.cos(b * y) + Math.sin(c * x + 2) + 0.1 * r();
+  return out;
+}
+
+describe('window placement', () => {
+  it('covers the axis with the requested overlap and centres a too-small volume', () => {
+    expect(windowStarts(8, 8, 0.5)).toEqual([0]);
+    expect(windowStarts(20, 8, 0.5)).toEqual([0, 4, 8, 12]);
+    expect(windowStarts(17, 8, 0)).toEqual([0, 5, 9]);
+    expect(windowStarts(5, 8, 0.5)).toEqual([-1]);
+    const g = gaussian1d(16);
+    expect(g[7]).toBeCloseTo(g[8], 12);
+    expect(g[7] / g[0]).toBeCloseTo(Math.exp((7.5 * 7.5 - 0.25) / (2 * 2 * 2)), 6); // sigma = 16 / 8
+    expect(flipMasks([0, 2])).toEqual([0, 1, 4, 5]);
+  });
+});
+
+describe('sliding-window inference', () => {
+  const dims: [number, number, number] = [13, 11, 17];
+
+  it('gives constant output for a constant-logit model (no seams), also with padding', async () => {
+    const model = fakeModel(
+      positional(3, (_z, _y, _x, c) => [0.3, 1.1, -0.4][c]),
+      { classes: 3, patchSize: [6, 8, 5] },
+    );
+    const e = [0.3, 1.1, -0.4].map(Math.exp);
+    const s = e[0] + e[1] + e[2];
+    for (const d of [dims, [3, 5, 2]] as [number, number, number][]) {
+      const res = await slidingWindow(new Float32Array(d[0] * d[1] * d[2]), d, model, { padValue: 0 });
+      const N = d[0] * d[1] * d[2];
+      for (let c = 0; c < 3; c++)
+        for (let n = 0; n < N; n++) expect(Math.abs(res.probs[c * N + n] - e[c] / s)).toBeLessThan(1e-6);
+      const ent = -e.reduce((acc, v) => acc + (v / s) * Math.log(v / s), 0) / Math.log(3);
+      for (let n = 0; n < N; n++) expect(Math.abs(res.uncertainty![n] - ent)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('reconstructs a position-dependent (input-driven) model exactly, with and without mirror TTA', async () => {
+    const f = (x: number, c: number) => (c === 0 ? 0 : c === 1 ? 2 * x : -x * x + 1);
+    const model = fakeModel(pointwise(3, f), { classes: 3, patchSize: [6, 8, 5] });
+    const input = smoothInput(dims, 3);
+    const N = input.length;
+    for (const ttaAxes of [[], [0, 1, 2]]) {
+      const res = await slidingWindow(input, dims, model, { padValue: -5, overlap: 0.4, ttaAxes });
+      expect(res.runsPerPatch).toBe(ttaAxes.length ? 8 : 1);
+      for (let n = 0; n < N; n++) {
+        const l = [0, 1, 2].map((c) => f(input[n], c));
+        const m = Math.max(...l);
+        const e = l.map((v) => Math.exp(v - m));
+        const s = e[0] + e[1] + e[2];
+        for (let c = 0; c < 3; c++)
+          if (Math.abs(res.probs[c * N + n] - e[c] / s) > 2e-5)
+            expect.fail(`voxel ${n} class ${c}: ${res.probs[c * N + n]} vs ${e[c] / s}`);
+      }
+    }
+  });
+
+  it('weights overlapping patches by the Gaussian importance map (vs a brute-force 3-D weight volume)', async () => {
+    const shape: [number, number, number] = [6, 8, 5];
+    const logit = (z: number, y: number, x: number) => 0.3 * z - 0.2 * y + 0.5 * x;
+    const model = fakeModel(
+      positional(2, (z, y, x, c) => (c === 1 ? logit(z, y, x) : 0)),
+      { patchSize: shape },
+    );
+    const res = await slidingWindow(new Float32Array(dims[0] * dims[1] * dims[2]), dims, model, {
+      padValue: 0,
+      overlap: 0.5,
+    });
+    const num = new Float64Array(dims[0] * dims[1] * dims[2]);
+    const den = new Float64Array(num.length);
+    const starts = [0, 1, 2].map((a) => windowStarts(dims[a], shape[a], 0.5));
+    const g = shape.map((p) => gaussian1d(p));
+    for (const sz of starts[0])
+      for (const sy of starts[1])
+        for (const sx of starts[2]) {
+          for (let z = 0; z < shape[0]; z++)
+            for (let y = 0; y < shape[1]; y++)
+              for (let x = 0; x < shape[2]; x++) {
+                const w = g[0][z] * g[1][y] * g[2][x];
+                const v = ((sz + z) * dims[1] + sy + y) * dims[2] + sx + x;
+                num[v] += w * logit(z, y, x);
+                den[v] += w;
+              }
+        }
+    const N = num.length;
+    let distinct = 0;
+    for (let v = 0; v < N; v++) {
+      const p1 = 1 / (1 + Math.exp(-num[v] / den[v]));
+      if (Math.abs(res.probs[N + v] - p1) > 1e-5) expect.fail(`voxel ${v}: ${res.probs[N + v]} vs ${p1}`);
+      if (Math.abs(p1 - res.probs[N]) > 1e-3) distinct++;
+    }
+    expect(distinct).toBeGreaterThan(N / 2); // the model really is position-dependent
+  });
+
+  it('un-mirrors TTA outputs on the right axes', async () => {
+    const shape: [number, number, number] = [6, 8, 4];
+    const d: [number, number, number] = [6, 8, 4]; // one patch: the raw average is visible
+    const N = 6 * 8 * 4;
+    // Logit = local x: mirroring W and averaging gives (pw - 1) / 2 everywhere; mirroring only D leaves it.
+    const model = fakeModel(
+      positional(2, (_z, _y, x, c) => (c === 1 ? x : 0)),
+      { patchSize: shape },
+    );
+    const sig = (v: number) => 1 / (1 + Math.exp(-v));
+    const w = await slidingWindow(new Float32Array(N), d, model, { padValue: 0, ttaAxes: [2] });
+    for (let n = 0; n < N; n++) expect(w.probs[N + n]).toBeCloseTo(sig(1.5), 6);
+    const z = await slidingWindow(new Float32Array(N), d, model, { padValue: 0, ttaAxes: [0] });
+    for (let n = 0; n < N; n++) expect(z.probs[N + n]).toBeCloseTo(sig(n % 4), 6);
+  });
+
+  it('measures TTA disagreement as the share of mirrored runs that differ from the consensus', async () => {
+    const shape: [number, number, number] = [4, 4, 8];
+    const c0 = 3.5 + 0.25;
+    const model = fakeModel(
+      positional(2, (_z, _y, x, c) => (c === 1 ? x - c0 : 0)),
+      { patchSize: shape },
+    );
+    const d: [number, number, number] = [4, 4, 8];
+    const res = await slidingWindow(new Float32Array(128), d, model, {
+      padValue: 0,
+      ttaAxes: [2],
+      uncertainty: 'tta-disagreement',
+    });
+    for (let n = 0; n < 128; n++) expect(res.uncertainty![n]).toBeCloseTo(0.5, 6);
+    const agree = await slidingWindow(
+      new Float32Array(128),
+      d,
+      fakeModel(
+        pointwise(2, (x, c) => c * x),
+        { patchSize: shape },
+      ),
+      {
+        padValue: 0,
+        ttaAxes: [0, 1, 2],
+        uncertainty: 'tta-disagreement',
+      },
+    );
+    expect(Math.max(...agree.uncertainty!)).toBe(0);
+  });
+
+  it('rejects a model that returns the wrong number of logits', async () => {
+    const model = fakeModel(() => new Float32Array(10), { patchSize: [4, 4, 4] });
+    await expect(slidingWindow(new Float32Array(64), [4, 4, 4], model, { padValue: 0 })).rejects.toThrow(
+      /returned 10 logits/,
+    );
+  });
+
+  it('stops promptly when cancelled and reports monotone progress', async () => {
+    const calls = { n: 0 };
+    const model = fakeModel(
+      pointwise(2, (x, c) => c * x),
+      { patchSize: [4, 4, 4], delayMs: 5, calls },
+    );
+    const d: [number, number, number] = [8, 16, 16];
+    const fractions: number[] = [];
+    const full = await slidingWindow(new Float32Array(2048), d, model, {
+      padValue: 0,
+      onProgress: (f) => fractions.push(f),
+    });
+    expect(full.patches).toBe(3 * 7 * 7);
+    expect(fractions.length).toBe(full.patches);
+    for (let n = 1; n < fractions.length; n++) expect(fractions[n]).toBeGreaterThanOrEqual(fractions[n - 1]);
+    expect(fractions.at(-1)).toBe(1);
+
+    calls.n = 0;
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 40);
+    const t0 = performance.now();
+    await expect(slidingWindow(new Float32Array(2048), d, model, { padValue: 0, signal: ac.signal })).rejects.toThrow(
+      /abort/i,
+    );
+    const afterMs = performance.now() - t0 - 40;
+    expect(afterMs).toBeLessThan(100);
+    expect(calls.n).toBeLessThan(full.patches / 2);
+  });
+});

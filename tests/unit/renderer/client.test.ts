@@ -1,0 +1,74 @@
+// The renderer's HTTP API client against the real web server (fake handlers): the token travels on
+// every call, binary payloads arrive intact, and server errors surface as readable messages.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpApi } from '../../../src-renderer/lib/api/httpApi';
+import { startWebServer, type WebServer } from '../../../src-main/web/server';
+import type { ApiHandlers } from '../../../src-main/api/handlers';
+import { ApiRequestError } from '../../../src-main/api/errors';
+import type { ApiEvent } from '../../../src-main/api/contract';
+
+const voxels = Int16Array.from({ length: 4 * 3 * 2 }, (_, n) => n * 37 - 400);
+const seen: { method: string; req: unknown }[] = [];
+
+const handlers: ApiHandlers = {
+  async call(method, req) {
+    seen.push({ method, req });
+    if (method === 'cases.open') {
+      const caseId = (req as { caseId?: string }).caseId;
+      if (caseId !== 'c1') throw new ApiRequestError(404, `no case '${caseId}' in this project.`);
+      return {
+        caseId: 'c1',
+        dims: [4, 3, 2],
+        spacingMm: [1, 1, 2],
+        originMm: [0, 0, 0],
+        direction: [1, 0, 0, 0, 1, 0, 0, 0, 1],
+        dataType: 'int16',
+        modality: 'CT',
+        description: 'test',
+        synthetic: true,
+      } as never;
+    }
+    return [] as never;
+  },
+  async binary(method, req) {
+    seen.push({ method, req });
+    return new Uint8Array(voxels.buffer);
+  },
+  onEvent: (_listener: (e: ApiEvent) => void) => () => {},
+  emit() {},
+};
+
+let server: WebServer;
+beforeAll(async () => {
+  server = await startWebServer({ handlers, rendererDir: '/nonexistent', port: 0 });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('HttpApi', () => {
+  it('makes typed calls with the token', async () => {
+    const api = new HttpApi(`http://127.0.0.1:${server.port}`, server.token);
+    const header = await api.call('cases.open', { caseId: 'c1' });
+    expect(header.dims).toEqual([4, 3, 2]);
+    expect(seen.at(-1)).toEqual({ method: 'cases.open', req: { caseId: 'c1' } });
+  });
+
+  it('receives voxels as bytes, unchanged', async () => {
+    const api = new HttpApi(`http://127.0.0.1:${server.port}`, server.token);
+    const buf = await api.binary('cases.volumeData', { caseId: 'c1' });
+    expect(Array.from(new Int16Array(buf))).toEqual(Array.from(voxels));
+  });
+
+  it("turns the server's error body into the message", async () => {
+    const api = new HttpApi(`http://127.0.0.1:${server.port}`, server.token);
+    await expect(api.call('cases.open', { caseId: 'nope' })).rejects.toThrow(
+      "cases.open failed: no case 'nope' in this project.",
+    );
+  });
+
+  it('is refused with a wrong token', async () => {
+    const api = new HttpApi(`http://127.0.0.1:${server.port}`, 'wrong-token');
+    await expect(api.call('cases.list', {})).rejects.toThrow(/cases\.list failed: Missing or wrong token/);
+  });
+});
