@@ -3,7 +3,7 @@
 # The CUDA library (cuda/*.cu) is built by scripts/build-native.mjs with nvcc, outside gyp.
 {
   "target_defaults": {
-    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fno-math-errno", "-Wall", "-Wno-maybe-uninitialized", "-Wno-unused-function"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wno-maybe-uninitialized", "-Wno-unused-function"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
     "cflags!": ["-fno-exceptions"],
     "xcode_settings": {

@@ -2,6 +2,7 @@
 // and runs each kernel synchronously (tfjs kernelFunc) or on the libuv pool (the *Async variants).
 #include <napi.h>
 
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -75,6 +76,12 @@ std::string status_text(int st, const char* op) {
   }
 }
 
+bool all_finite(const Arr& a) {
+  for (int64_t i = 0; i < a.n; i++)
+    if (!std::isfinite(a.p[i])) return false;
+  return true;
+}
+
 #define DX_DISPATCH(fn, ...)                                                          \
   (dx::current_isa() == dx::Isa::Avx512 ? dx_avx512::fn(__VA_ARGS__)                 \
    : dx::current_isa() == dx::Isa::Avx2 ? dx_avx2::fn(__VA_ARGS__)                    \
@@ -87,6 +94,8 @@ dx::DeformDims deform_dims(const char* op, const std::vector<int64_t>& v) {
   DX_CHECK(s.N > 0 && s.D > 0 && s.H > 0 && s.W > 0 && s.C > 0, op << ": sizes must be positive");
   DX_CHECK(s.k >= 1 && s.k <= 7 && s.k % 2 == 1, op << ": kernel size must be odd and at most 7, got " << s.k);
   DX_CHECK(s.G >= 1 && s.C % s.G == 0, op << ": channels C=" << s.C << " must be divisible by groups G=" << s.G);
+  // The kernels index x with 32-bit element offsets.
+  DX_CHECK(double(s.N) * s.D * s.H * s.W * (s.C + 1) < 2147483647.0, op << ": x is too large (2^31 values at most)");
   return s;
 }
 
@@ -111,7 +120,10 @@ Job deform_forward_job(const Napi::CallbackInfo& info) {
       dx::deform_dwconv3d_forward_ref(y.p, x.p, off.p, w.p, b.p, s);
       return "";
     }
-    if (I == Impl::Cuda) return dx::cuda_deform_forward(y.p, x.p, off.p, w.p, b.p, v.data());
+    if (I == Impl::Cuda) {
+      if (!all_finite(off)) return status_text(dx::kNonFiniteOffset, op);
+      return dx::cuda_deform_forward(y.p, x.p, off.p, w.p, b.p, v.data());
+    }
     return status_text(DX_DISPATCH(deform_dwconv3d_forward, y.p, x.p, off.p, w.p, b.p, s), op);
   };
   for (size_t i = 0; i < 5; i++) j.keep.push_back(info[i]);
@@ -142,7 +154,10 @@ Job deform_backward_job(const Napi::CallbackInfo& info) {
       dx::deform_dwconv3d_backward_ref(dxa.p, dof.p, dw.p, db.p, dy.p, x.p, off.p, w.p, s);
       return "";
     }
-    if (I == Impl::Cuda) return dx::cuda_deform_backward(dxa.p, dof.p, dw.p, db.p, dy.p, x.p, off.p, w.p, v.data());
+    if (I == Impl::Cuda) {
+      if (!all_finite(off)) return status_text(dx::kNonFiniteOffset, op);
+      return dx::cuda_deform_backward(dxa.p, dof.p, dw.p, db.p, dy.p, x.p, off.p, w.p, v.data());
+    }
     return status_text(DX_DISPATCH(deform_dwconv3d_backward, dxa.p, dof.p, dw.p, db.p, dy.p, x.p, off.p, w.p, s), op);
   };
   for (size_t i = 0; i < 8; i++) j.keep.push_back(info[i]);

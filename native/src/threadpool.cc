@@ -70,15 +70,21 @@ class Pool {
     }
     cv_.notify_all();
     fn(ctx, 0, n_);
-    // Wait for the workers: spin a little, then yield.
-    for (int i = 0; pending_.load(std::memory_order_acquire) != 0; i++) {
-      if (i > 4000) std::this_thread::yield();
+    // Wait for the workers: spin a little (they usually finish together), then sleep.
+    for (int i = 0; i < 4000 && pending_.load(std::memory_order_acquire) != 0; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if (pending_.load(std::memory_order_acquire) != 0) {
+      std::unique_lock<std::mutex> lk(m_);
+      done_cv_.wait(lk, [&] { return pending_.load(std::memory_order_acquire) == 0; });
     }
   }
 
  private:
   void loop(int tid) {
-    unsigned seen = gen_.load();
+    unsigned seen = 0;  // the generation at construction: a job queued before this thread ran is not lost
     for (;;) {
       // Spin briefly for the next job before sleeping (cheap on idle cores, keeps latency low).
       for (int i = 0; i < 2000 && gen_.load(std::memory_order_acquire) == seen; i++) {
@@ -93,7 +99,10 @@ class Pool {
         seen = gen_.load();
       }
       fn_(ctx_, tid, n_);
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(m_);  // pairs with the caller's predicate check
+        done_cv_.notify_one();
+      }
     }
   }
 
@@ -102,6 +111,7 @@ class Pool {
   std::mutex m_;
   std::mutex run_mutex_;
   std::condition_variable cv_;
+  std::condition_variable done_cv_;
   std::atomic<unsigned> gen_{0};
   std::atomic<int> pending_{0};
   PoolFn fn_ = nullptr;

@@ -96,6 +96,11 @@ export interface ApiCalls {
   /** Saved label maps of a case, oldest first (version 1 of a demo case is the phantom's truth). */
   'cases.labelVersions': { req: { caseId: string }; res: LabelVersionInfo[] };
   'cases.setStatus': { req: { caseId: string; status: CaseStatus }; res: CaseSummary };
+  'cases.stats': { req: { caseId: string }; res: CaseStats };
+  /** Writes a label version (latest when omitted) under the project's exports/ folder; returns the path. */
+  'cases.export': { req: { caseId: string; format: ExportFormat; version?: number }; res: { path: string } };
+  /** Writes an nnU-Net v2 dataset of the submitted cases under exports/; returns its folder. */
+  'project.exportNnunet': { req: Record<string, never>; res: { path: string; cases: number } };
 }
 
 /** Calls whose response is raw bytes (ArrayBuffer over IPC; application/octet-stream over HTTP). */
@@ -104,6 +109,38 @@ export interface ApiBinaryCalls {
   'cases.volumeData': { req: { caseId: string } };
   /** Voxels of one label version: uint8 class values on the image's exact grid, i fastest. */
   'cases.labelData': { req: { caseId: string; version: number } };
+}
+
+/** Saves label voxels (the request body: uint8 class values on the image's exact grid, i fastest). */
+export interface SaveLabelRequest {
+  caseId: string;
+  /** The version the edits started from (null for a first label); recorded as the parent. */
+  parentVersion: number | null;
+  /** True when the annotator submits the case: the version is marked submitted and becomes training data. */
+  submit: boolean;
+  /** Active editing seconds since the previous save (for the per-case minutes statistic). */
+  activeEditSeconds: number;
+}
+
+/** Per-case statistics shown in the worklist and the learning curve. */
+export interface CaseStats {
+  caseId: string;
+  status: CaseStatus;
+  /** Voxels that differ between the first prediction and the latest version (null without a prediction). */
+  voxelsChangedSincePrelabel: number | null;
+  /** Mean Dice over the schema's classes between the prediction and the submitted label (null until both exist). */
+  dicePrelabelVsSubmitted: number | null;
+  activeEditMinutes: number;
+}
+
+export type ExportFormat = 'nifti' | 'dicom-seg';
+
+/**
+ * Calls that send raw bytes with a JSON request (ArrayBuffer over IPC; over HTTP a POST to
+ * `/api/upload/<method>` with the JSON request in the `x-deformux-request` header, URI-encoded).
+ */
+export interface ApiUploadCalls {
+  'cases.saveLabel': { req: SaveLabelRequest; res: LabelVersionInfo };
 }
 
 /** Events pushed from src-main to the renderer (IPC `deformux:event`; SSE on `/api/events`). */
@@ -116,6 +153,11 @@ export interface ApiEvents {
 export type ApiMethod = keyof ApiCalls;
 export type ApiBinaryMethod = keyof ApiBinaryCalls;
 export type ApiEventName = keyof ApiEvents;
+export type ApiUploadMethod = keyof ApiUploadCalls;
+export const API_UPLOAD_METHODS = ['cases.saveLabel'] as const satisfies readonly ApiUploadMethod[];
+export const WEB_UPLOAD_PREFIX = '/api/upload/';
+export const WEB_REQUEST_HEADER = 'x-deformux-request';
+export const IPC_UPLOAD_CHANNEL = 'deformux:upload';
 
 export const API_METHODS = [
   'project.info',
@@ -134,12 +176,29 @@ export type AllApiBinaryMethodsListed = AssertNever<Exclude<ApiBinaryMethod, (ty
 
 export type ApiEvent = { [K in ApiEventName]: { name: K; payload: ApiEvents[K] } }[ApiEventName];
 
+/** Optional extras of a binary call; a transport may ignore them (IPC delivers in one piece). */
+export interface BinaryCallOptions {
+  /** Fraction 0..1 of the payload received, when the transport streams it. */
+  onProgress?: (fraction: number) => void;
+  /** Cancels the transfer; the promise then rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
 /** What the renderer sees, whichever shell it runs in. */
 export interface DeformuxApi {
   call<M extends ApiMethod>(method: M, req: ApiCalls[M]['req']): Promise<ApiCalls[M]['res']>;
-  binary<M extends ApiBinaryMethod>(method: M, req: ApiBinaryCalls[M]['req']): Promise<ArrayBuffer>;
+  binary<M extends ApiBinaryMethod>(
+    method: M,
+    req: ApiBinaryCalls[M]['req'],
+    options?: BinaryCallOptions,
+  ): Promise<ArrayBuffer>;
   /** Subscribes to all events; returns an unsubscribe function. */
   onEvent(listener: (event: ApiEvent) => void): () => void;
+  upload<M extends ApiUploadMethod>(
+    method: M,
+    req: ApiUploadCalls[M]['req'],
+    data: ArrayBuffer,
+  ): Promise<ApiUploadCalls[M]['res']>;
 }
 
 /** Errors cross the transport as this shape; the client rethrows them as Error(message). */

@@ -104,6 +104,7 @@ export async function run(argv: string[]): Promise<number> {
   let peakRss = rssBefore;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   let lastPct = -1;
+  const cpu0 = process.cpuUsage();
   try {
     const res = await predictVolume(image, model, {
       overlap,
@@ -116,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     });
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const cpu = process.cpuUsage(cpu0);
     if (!args.has('--json')) process.stderr.write('\n');
     const s = res.stats;
     const round = (v: number) => Math.round(v * 10) / 10;
@@ -135,6 +137,8 @@ export async function run(argv: string[]): Promise<number> {
       stageMs: Object.fromEntries(Object.entries(s.stageMs).map(([k, v]) => [k, round(v)])),
       fakeModelMs: round(timing.ms),
       pipelineMs: round(s.stageMs.total - timing.ms),
+      // CPU time of the whole call (this process): steadier than wall time on a shared machine.
+      cpuMs: round((cpu.user + cpu.system) / 1000),
       peakRssMb: Math.round(peakRss / 2 ** 20),
       rssBeforeMb: Math.round(rssBefore / 2 ** 20),
       voxelsPerClass: s.voxelsPerClass,

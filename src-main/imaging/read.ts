@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { Volume } from './volume';
 import { InputError } from './volume';
 import { assembleSeries, type AssembleOptions } from './dicom/assemble';
-import { isPart10 } from './dicom/header';
+import { looksLikeDicom } from './dicom/header';
 import { readSliceHeader, scanDicomFolder, summarize, type DicomSeriesSummary } from './dicom/scan';
 import { readNifti } from './nifti';
 import { isGzip } from './nifti-header';
@@ -19,7 +19,7 @@ export class SeriesChoiceError extends InputError {
       (s) => `  ${s.uid}  #${s.seriesNumber ?? '?'} ${s.description || '(no description)'}: ${s.slices} slices`,
     );
     super(folder, `holds ${series.length} image series; choose one by its SeriesInstanceUID:\n${lines.join('\n')}`);
-    this.name = 'InputError'; // printed like any other input problem by the CLI
+    this.name = 'SeriesChoiceError'; // still `instanceof InputError`: the CLI prints it as one input problem
     this.series = series;
   }
 }
@@ -49,7 +49,7 @@ async function classify(path: string): Promise<Kind> {
   } finally {
     await handle.close();
   }
-  if (isPart10(head)) return { kind: 'dicom-file' };
+  if (looksLikeDicom(head)) return { kind: 'dicom-file' };
   if (isGzip(head) || /\.nii(\.gz)?$/i.test(path)) return { kind: 'nifti' };
   const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
   if (head.length >= 4 && [348, 540].some((n) => v.getInt32(0, true) === n || v.getInt32(0, false) === n))

@@ -2,7 +2,7 @@
 // Run: npx tsx src-main/phantom/bench.ts [--cases N] [--dims I,J,K]   (or call benchPhantom from `deformux bench`)
 import { pathToFileURL } from 'node:url';
 import type { Vec3 } from '../imaging/volume';
-import { DEFAULT_DIMS, DEFAULT_SPACING_MM, type PhantomSchema, generatePhantom } from './generate';
+import { DEFAULT_DIMS, type PhantomSchema, generatePhantom } from './generate';
 
 export interface PhantomBenchResult {
   bench: 'phantom';
@@ -22,7 +22,8 @@ export function benchPhantom(opts: { cases?: number; dims?: Vec3; schema?: Phant
   const cases = opts.cases ?? 5;
   const dims = opts.dims ?? DEFAULT_DIMS;
   const schema = opts.schema ?? 'kidney';
-  generatePhantom({ seed: 1000, schema, dims }); // warm-up: JIT compilation is not what we measure
+  // Warm-up (JIT compilation is not what we measure); it also tells the spacing the dims imply.
+  const { spacingMm } = generatePhantom({ seed: 1000, schema, dims }).image;
   const times: number[] = [];
   const cpu: number[] = [];
   for (let n = 0; n < cases; n++) {
@@ -40,7 +41,7 @@ export function benchPhantom(opts: { cases?: number; dims?: Vec3; schema?: Phant
   return {
     bench: 'phantom',
     dims,
-    spacingMm: DEFAULT_SPACING_MM,
+    spacingMm,
     schema,
     cases,
     msPerCase: { median: round(median), min: round(sorted[0]), max: round(sorted[sorted.length - 1]) },

@@ -87,6 +87,9 @@ export function paintBody(cv: Canvas, plan: BodyPlan, hu: TissueHu, rng: Rng): v
   const strandAmount = rng.range(0.45, 0.7); // leaner patients show more mesenteric strands per fat
   const skinMm = 2;
   const table = rng.chance(0.8); // most scans show the CT table under the back
+  // Below this canonical z no voxel can be above the diaphragm (cheap test before the full one).
+  // Inside the cavity |x| and |y| stay below ~1.05 of the canonical trunk, so 1.5 is a safe bound.
+  const lowestDiaphragmZ = Math.min(plan.domeLeftZ, plan.domeRightZ) - 30 * 1.5 - 35 * 1.5 - 10 * 1.5;
   for (let k = 0; k < nk; k++) {
     const z = oz + k * sz;
     const zc = (z - plan.zShiftMm) / plan.scale[2];
@@ -137,7 +140,7 @@ export function paintBody(cv: Canvas, plan: BodyPlan, hu: TissueHu, rng: Rng): v
           continue;
         }
         const xc = x / plan.scale[0];
-        if (zc > diaphragmZ(plan, xc, yc)) {
+        if (zc > lowestDiaphragmZ && zc > diaphragmZ(plan, xc, yc)) {
           // Above the diaphragm: the heart sits on the central tendon, lungs around it.
           const heart = ((xc - 15) / 80) ** 2 + ((yc + 30) / 62) ** 2 + ((zc - 215) / 100) ** 2 < 1;
           // Posterior mediastinum (oesophagus, azygos, fat) between the lungs in front of the spine.

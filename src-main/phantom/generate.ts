@@ -41,6 +41,8 @@ export interface DomainShift {
   noiseSigmaHu?: number;
   /** Multiplies body and organ size (default 1; e.g. 0.7 for a small patient). */
   bodyScale?: number;
+  /** false gives lesion-free cases of the schema's organ (default true: tumors and cysts as drawn). */
+  lesions?: boolean;
 }
 
 export interface PhantomOptions {
@@ -121,6 +123,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
   const phase = shift.contrastPhase ?? 'portal';
   const kidneyShapeRange = shift.kidneyShapeRange ?? 1;
   const bodyScale = shift.bodyScale ?? 1;
+  const withLesions = shift.lesions ?? true;
   const checkpoint = () => opts.signal?.throwIfAborted();
 
   // Independent streams per part: changing how one organ is drawn leaves the others as they were.
@@ -156,7 +159,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
     paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: false, lesions: false });
     lesions = paintKidneys(cv, plan, hu, root.fork('kidneys'), vessels, {
       labelled: true,
-      lesions: true,
+      lesions: withLesions,
       shapeRange: kidneyShapeRange,
     });
   } else {
@@ -165,7 +168,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       lesions: false,
       shapeRange: kidneyShapeRange,
     });
-    lesions = paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: true, lesions: true });
+    lesions = paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: true, lesions: withLesions });
   }
   checkpoint();
 

@@ -14,3 +14,5 @@ export type { AxisTransform } from './orient';
 export { postprocessLabel, rulesForClassNames, rulesForSchema, DEFAULT_MIN_ISLAND_MM3 } from './postprocess';
 export type { PostprocessRules, PostprocessStats } from './postprocess';
 export type { UncertaintyKind } from './sliding-window';
+export { diceByClass } from './metrics';
+export type { DiceResult } from './metrics';

@@ -48,7 +48,7 @@ export async function mapBackToOriginal(
   const M = m0 * m1 * m2;
   if (probs.length !== C * M)
     throw new Error(`map-back: ${probs.length} probabilities for ${C} classes on ${modelDims.join('×')}`);
-  if (C > 254) throw new Error(`map-back: at most 254 classes, got ${C}`);
+  if (C > 255) throw new Error(`map-back: at most 255 classes, got ${C}`);
   const total = t.srcDims[0] * t.srcDims[1] * t.srcDims[2];
   const label = new Uint8Array(total);
   const unc = input.uncertainty;

@@ -3,11 +3,13 @@
 import { checkGeometry, InputError, voxelCount } from '../imaging/volume';
 import type { Vec3, Volume } from '../imaging/volume';
 import { canonicalTransform } from './orient';
+import type { AxisTransform } from './orient';
 import { resampledDims, resampleToGrid } from './resample';
 import { checkIntensity, normaliseInPlace, normalisedValue } from './intensity';
 import { slidingWindow } from './sliding-window';
 import type { UncertaintyKind } from './sliding-window';
 import { mapBackToOriginal } from './map-back';
+import type { MapBackOutput } from './map-back';
 import { postprocessLabel, rulesForClassNames, rulesForSchema } from './postprocess';
 import type { PostprocessRules, PostprocessStats } from './postprocess';
 import { ProgressReporter, throwIfAborted } from './progress';
@@ -101,46 +103,11 @@ export async function predictVolume(
   progress.report(0, 'preparing');
   throwIfAborted(opts.signal);
 
-  // Reorientation is folded into the resampler (strided reads): no full-resolution copy.
-  let t = performance.now();
   const transform = canonicalTransform(image, model.canonicalFrame ?? 'RAS');
-  const canonSpacing = transform.srcAxis.map((s) => image.spacingMm[s]) as Vec3;
-  const modelDims = resampledDims(transform.dims, canonSpacing, model.targetSpacingMm);
-  const input = resampleToGrid(image.data, transform, modelDims);
-  const resampleMs = performance.now() - t;
-  progress.report(0.04, 'resampled');
-  throwIfAborted(opts.signal);
+  const ms = { resample: 0, normalise: 0, inference: 0, mapBack: 0 };
+  const { back, patches, runsPerPatch, modelDims } = await modelGridStages(image, model, transform, opts, progress, ms);
 
-  t = performance.now();
-  normaliseInPlace(input, model.intensity);
-  const normaliseMs = performance.now() - t;
-  progress.report(0.05, 'normalised');
-
-  t = performance.now();
-  const tta = opts.tta === true ? [0, 1, 2] : opts.tta === false || opts.tta === undefined ? [] : opts.tta;
-  const sw = await slidingWindow(input, [modelDims[2], modelDims[1], modelDims[0]], model, {
-    overlap: opts.overlap,
-    ttaAxes: tta,
-    uncertainty: opts.uncertainty,
-    padValue: normalisedValue(-1024, model.intensity),
-    signal: opts.signal,
-    onProgress: progress.stage(0.05, 0.85),
-  });
-  const inferenceMs = performance.now() - t;
-
-  t = performance.now();
-  const back = await mapBackToOriginal(
-    { probs: sw.probs, classes: model.classes, modelDims, uncertainty: sw.uncertainty },
-    transform,
-    {
-      uncertaintyFormat: opts.uncertaintyFormat,
-      signal: opts.signal,
-      onProgress: progress.stage(0.85, 0.97),
-    },
-  );
-  const mapBackMs = performance.now() - t;
-
-  t = performance.now();
+  const t = performance.now();
   let ppStats: PostprocessStats | undefined;
   if (rules) {
     throwIfAborted(opts.signal);
@@ -172,7 +139,7 @@ export async function predictVolume(
         ...geometry,
         data: back.uncertainty,
         modality: 'OT',
-        description: `pre-label uncertainty (${sw.runsPerPatch > 1 && opts.uncertainty === 'tta-disagreement' ? 'TTA disagreement' : 'normalised entropy'}${back.uncertainty instanceof Uint8Array ? ', 0..255 = 0..1' : ''})`,
+        description: `pre-label uncertainty (${runsPerPatch > 1 && opts.uncertainty === 'tta-disagreement' ? 'TTA disagreement' : 'normalised entropy'}${back.uncertainty instanceof Uint8Array ? ', 0..255 = 0..1' : ''})`,
         source: image.source,
       }
     : undefined;
@@ -182,18 +149,63 @@ export async function predictVolume(
     uncertainty,
     stats: {
       stageMs: {
-        resample: resampleMs,
-        normalise: normaliseMs,
-        inference: inferenceMs,
-        mapBack: mapBackMs,
+        ...ms,
         postprocess: postprocessMs,
         total: performance.now() - t0,
       },
       voxelsPerClass,
       modelGridDims: modelDims,
-      patches: sw.patches,
-      runsPerPatch: sw.runsPerPatch,
+      patches,
+      runsPerPatch,
       postprocess: ppStats,
     },
   };
+}
+
+/**
+ * Resample, normalise, sliding window, map back. Kept in its own function so the model-grid image and
+ * probabilities go out of scope (and can be collected) as soon as the full-resolution label exists.
+ */
+async function modelGridStages(
+  image: Volume,
+  model: SegmentationModel,
+  transform: AxisTransform,
+  opts: PredictOptions,
+  progress: ProgressReporter,
+  ms: { resample: number; normalise: number; inference: number; mapBack: number },
+): Promise<{ back: MapBackOutput; patches: number; runsPerPatch: number; modelDims: Vec3 }> {
+  // Reorientation is folded into the resampler (strided reads): no full-resolution copy.
+  let t = performance.now();
+  const canonSpacing = transform.srcAxis.map((s) => image.spacingMm[s]) as Vec3;
+  const modelDims = resampledDims(transform.dims, canonSpacing, model.targetSpacingMm);
+  const sw = await (async () => {
+    const input = resampleToGrid(image.data, transform, modelDims);
+    ms.resample = performance.now() - t;
+    progress.report(0.04, 'resampled');
+    throwIfAborted(opts.signal);
+    t = performance.now();
+    normaliseInPlace(input, model.intensity);
+    ms.normalise = performance.now() - t;
+    progress.report(0.05, 'normalised');
+    t = performance.now();
+    const tta = opts.tta === true ? [0, 1, 2] : opts.tta === false || opts.tta === undefined ? [] : opts.tta;
+    const res = await slidingWindow(input, [modelDims[2], modelDims[1], modelDims[0]], model, {
+      overlap: opts.overlap,
+      ttaAxes: tta,
+      uncertainty: opts.uncertainty,
+      padValue: normalisedValue(-1024, model.intensity),
+      signal: opts.signal,
+      onProgress: progress.stage(0.05, 0.85),
+    });
+    ms.inference = performance.now() - t;
+    return res;
+  })();
+  t = performance.now();
+  const back = await mapBackToOriginal(
+    { probs: sw.probs, classes: model.classes, modelDims, uncertainty: sw.uncertainty },
+    transform,
+    { uncertaintyFormat: opts.uncertaintyFormat, signal: opts.signal, onProgress: progress.stage(0.85, 0.97) },
+  );
+  ms.mapBack = performance.now() - t;
+  return { back, patches: sw.patches, runsPerPatch: sw.runsPerPatch, modelDims };
 }

@@ -164,7 +164,11 @@ export async function slidingWindow(
   const mean = new Float32Array(C * P);
   const unflipped = masks.length > 1 ? new Float32Array(C * P) : mean;
   const votes = disagreement ? masks.map(() => new Uint8Array(P)) : [];
+  const consensus = new Uint8Array(disagreement ? P : 0);
+  const disBuf = new Float32Array(disagreement ? P : 0);
   const gyx = new Float32Array(shape[1] * shape[2]);
+  const channelsLast = model.logitsLayout === 'DHWC' && C > 1;
+  const planar = channelsLast ? new Float32Array(C * P) : mean;
 
   const total = starts[0].length * starts[1].length * starts[2].length;
   const yielder = new Yielder(opts.signal);
@@ -190,13 +194,17 @@ export async function slidingWindow(
               `the model returned ${logits?.length ?? 'no'} logits for a ${shape.join('×')} patch; expected ${C}×${P}`,
             );
           }
+          let back = logits;
+          if (channelsLast) {
+            channelsLastToFirst(logits, C, P, planar);
+            back = planar;
+          }
           if (masks.length === 1) {
-            mean.set(logits);
+            mean.set(back);
             continue;
           }
-          let back = logits;
           if (m !== 0) {
-            mirror(logits, unflipped, shape, C, m);
+            mirror(back, unflipped, shape, C, m);
             back = unflipped;
           }
           for (let n = 0; n < C * P; n++) mean[n] += back[n];
@@ -208,9 +216,9 @@ export async function slidingWindow(
         }
         let dis: Float32Array | undefined;
         if (disagreement) {
-          const consensus = new Uint8Array(P);
           argmaxInto(mean, C, P, consensus);
-          dis = new Float32Array(P);
+          dis = disBuf;
+          dis.fill(0);
           for (const v of votes) for (let n = 0; n < P; n++) if (v[n] !== consensus[n]) dis[n] += 1;
           for (let n = 0; n < P; n++) dis[n] /= masks.length;
         }
@@ -260,6 +268,14 @@ export async function slidingWindow(
   }
   if (C === 1 && unc && !uacc) unc.fill(0);
   return { probs: acc, uncertainty: unc, patches: total, runsPerPatch: masks.length };
+}
+
+/** [P, C] (channels last) → [C, P] (channels first). */
+export function channelsLastToFirst(src: Float32Array, C: number, P: number, dst: Float32Array): void {
+  for (let c = 0; c < C; c++) {
+    const o = c * P;
+    for (let n = 0, i = c; n < P; n++, i += C) dst[o + n] = src[i];
+  }
 }
 
 function argmaxInto(logits: Float32Array, C: number, P: number, out: Uint8Array): void {

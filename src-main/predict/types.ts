@@ -36,9 +36,15 @@ export interface InferenceSpec {
 
 export interface SegmentationModel extends InferenceSpec {
   /**
-   * Runs the network on one normalised patch [1, D, H, W] (D, H, W = patchSize) and resolves to
-   * logits [classes, D, H, W]. The pipeline never keeps a reference to `patch` after the promise
-   * resolves and may reuse its buffer; the model must not keep it either.
+   * Layout of the logits predictPatch returns: 'CDHW' (default, channels first) or 'DHWC'
+   * (channels last, what a tfjs network computes natively); the pipeline transposes as needed.
+   */
+  logitsLayout?: 'CDHW' | 'DHWC';
+  /**
+   * Runs the network on one normalised patch [1, D, H, W] (D, H, W = patchSize; with one channel
+   * this is also the channels-last layout) and resolves to logits [classes, D, H, W] (or
+   * [D, H, W, classes] for logitsLayout 'DHWC'). The pipeline never keeps a reference to `patch`
+   * after the promise resolves and may reuse its buffer; the model must not keep it either.
    */
   predictPatch(patch: Float32Array, signal?: AbortSignal): Promise<Float32Array>;
 }

@@ -32,15 +32,32 @@ interface MiniWin {
 
 /** In Chromium: all three views have rendered and the app has timed its first image. */
 function allRendered(): boolean {
+  // No named helpers inside: tsx would wrap them in a __name() call that Chromium does not have.
   const w = globalThis as unknown as MiniWin;
-  const count = (v: string) =>
-    Number(
-      w.document
-        .querySelector(`[data-testid="viewport-${v}"] [data-render-count]`)
-        ?.getAttribute('data-render-count') ?? 0,
-    );
   const ttfi = w.document.querySelector('[data-testid="ttfi"]')?.textContent ?? '';
-  return ['axial', 'sagittal', 'coronal'].every((v) => count(v) > 0) && ttfi.endsWith('ms');
+  return (
+    ttfi.endsWith('ms') &&
+    ['axial', 'sagittal', 'coronal'].every(
+      (v) =>
+        Number(
+          w.document
+            .querySelector(`[data-testid="viewport-${v}"] [data-render-count]`)
+            ?.getAttribute('data-render-count') ?? 0,
+        ) > 0,
+    )
+  );
+}
+
+/** In Chromium: the app's performance measures (case.open, case.download, volume.setup, case.firstImage). */
+function phases(): Record<string, number> {
+  const perf = (
+    globalThis as unknown as { performance: { getEntriesByType(t: string): { name: string; duration: number }[] } }
+  ).performance;
+  const out: Record<string, number> = {};
+  for (const e of perf.getEntriesByType('measure')) {
+    if (e.name.startsWith('deformux.')) out[e.name.slice('deformux.'.length)] = Math.round(e.duration);
+  }
+  return out;
 }
 
 /** In Chromium: ArrowUp n times, each time waiting for the axial view's IMAGE_RENDERED; ms per slice. */
@@ -80,6 +97,7 @@ try {
     await page.waitForFunction(allRendered, null, { timeout: 300_000, polling: 20 });
     const navigationToThreeViewsMs = Date.now() - t0;
     const ttfi = (await page.getByTestId('ttfi').textContent()) ?? '';
+    const phasesMs = await page.evaluate(phases);
     const box = (await page.getByTestId('viewport-axial').boundingBox())!;
     await page.evaluate(scroll, 3); // warm-up
     const msPerSlice = await page.evaluate(scroll, slices);
@@ -88,6 +106,7 @@ try {
       label,
       timeToFirstImageMs: Number.parseInt(ttfi, 10),
       navigationToThreeViewsMs,
+      phasesMs,
       msPerSlice: Math.round(msPerSlice * 10) / 10,
       slicesScrolled: slices,
     });

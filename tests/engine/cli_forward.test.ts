@@ -19,7 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
   try {
-    const r = await run(process.execPath, [join(ROOT, 'bin', 'deformux.mjs'), ...args], { cwd: ROOT });
+    const r = await run(process.execPath, [join(ROOT, 'bin', 'deformux.mjs'), ...args], { cwd: ROOT, timeout: 60_000 });
     return { code: 0, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stderr: string };

@@ -17,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, [join(ROOT, 'bin', 'deformux.mjs'), ...args], { cwd: ROOT });
+    const r = await exec(process.execPath, [join(ROOT, 'bin', 'deformux.mjs'), ...args], { cwd: ROOT, timeout: 45_000 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -2,13 +2,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs';
+import type { Tensor, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../src-main/engine/tf';
 import type { ModelConfig } from '../../src-main/engine/model/config';
 import { DeformUXNet } from '../../src-main/engine/model/network';
 import { Rng } from '../../src-main/engine/model/rng';
-import { diceCeLoss } from '../../src-main/engine/train/loss';
+import { diceCeLoss, diceCeLossOps } from '../../src-main/engine/train/loss';
 import { AdamW, clipGradsByGlobalNorm } from '../../src-main/engine/train/adamw';
 import { Trainer } from '../../src-main/engine/train/trainer';
 
@@ -96,6 +96,25 @@ describe('DiceCE loss', () => {
       diceCeLoss(tf.tensor5d(changed, [n, d, h, w, c]), tf.tensor4d(labels, [n, d, h, w], 'int32'), tf.tensor4d(weights, [n, d, h, w]), { ignoreLabel: 255 }).dataSync()[0],
     );
     expect(Math.abs(got2 - got)).toBeLessThan(1e-6);
+  });
+
+  it('fused gradient matches the op-built loss gradient (N=2, C=3, weights, ignore)', () => {
+    const rng = new Rng(8);
+    const [n, d, h, w, c] = [2, 2, 3, 4, 3];
+    const z = tf.tensor5d(Float32Array.from({ length: n * d * h * w * c }, () => 2 * rng.normal()), [n, d, h, w, c]);
+    const lab = tf.tensor4d(Int32Array.from({ length: n * d * h * w }, () => [0, 1, 2, 7][rng.int(4)]), [n, d, h, w], 'int32');
+    const wt = tf.tensor4d(Float32Array.from({ length: n * d * h * w }, () => rng.uniform(0.5, 1.5)), [n, d, h, w]);
+    const opts = { ignoreLabel: 7, diceWeight: 0.7, ceWeight: 1.3 };
+    const fused = tf.grad((x: Tensor) => tf.mul(diceCeLoss(x as Tensor5D, lab, wt, opts), 2.5))(z).dataSync();
+    const ref = tf.grad((x: Tensor) => tf.mul(diceCeLossOps(x as Tensor5D, lab, wt, opts), 2.5))(z).dataSync();
+    let worst = 0;
+    let big = 0;
+    for (let i = 0; i < ref.length; i++) {
+      worst = Math.max(worst, Math.abs(fused[i] - ref[i]));
+      big = Math.max(big, Math.abs(ref[i]));
+    }
+    expect(worst / big).toBeLessThan(1e-4);
+    tf.dispose([z, lab, wt]);
   });
 });
 

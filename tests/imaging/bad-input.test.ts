@@ -1,5 +1,5 @@
 // Bad input never crashes or over-allocates: each case gives an InputError naming the file and the problem.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +245,12 @@ describe.skipIf(!havePydicom)('bad DICOM input', () => {
   it('truncated file', async () => {
     const e = await refusal(variant(join(dir, 'ct12'), 'truncated', (b) => b.subarray(0, b.length - 100)));
     expect(e.message).toMatch(/truncated/);
+  });
+  it('a slice file far bigger than one frame, refused before reading it', async () => {
+    const dst = variant(join(dir, 'ct12'), 'oversized', (b) => b);
+    const victim = join(dst, readdirSync(dst).sort()[2]);
+    truncateSync(victim, 80 * 1024 * 1024); // sparse: costs no disk
+    expect((await refusal(dst)).message).toMatch(/far more than one 40×32 frame/);
   });
   it('garbage after the DICM marker', async () => {
     const e = await refusal(

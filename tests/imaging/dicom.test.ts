@@ -1,9 +1,9 @@
 // DICOM series reader: synthetic oblique series (pydicom), every transfer syntax (dcmtk/gdcm transcodes), dcm2niix agreement.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNifti } from '../../src-main/imaging/nifti';
-import { listSeries, readVolume } from '../../src-main/imaging/read';
+import { listSeries, readVolume, SeriesChoiceError } from '../../src-main/imaging/read';
 import type { Volume } from '../../src-main/imaging/volume';
 import { affineLps, affineRas } from '../../src-main/imaging/volume';
 import {
@@ -71,6 +71,33 @@ describe.skipIf(!havePydicom)('synthetic oblique series written by pydicom', () 
     });
   }
 
+  it.skipIf(!haveDcmtk)('reads bare data sets (no preamble, no meta header), implicit and explicit VR', async () => {
+    const implicit = transcode('ct12', 'implicit_for_bare', 'dcmconv', ['+ti']);
+    for (const [name, src] of [
+      ['bare_implicit', implicit],
+      ['bare_explicit', join(tmp.dir, 'ct12')],
+    ]) {
+      const dst = join(tmp.dir, name);
+      mkdirSync(dst);
+      for (const f of readdirSync(src)) {
+        const b = readFileSync(join(src, f));
+        const metaEnd = 132 + 12 + b.readUInt32LE(132 + 8); // (0002,0000) UL group length
+        writeFileSync(join(dst, f), b.subarray(metaEnd));
+      }
+      const v = await readVolume(dst);
+      expect(affineDiff(affineLps(v), expected.ct12.affineLps), name).toBeLessThan(1e-4);
+      expect(maxAbsDiff(v.data, voxels('ct12')), name).toBe(0);
+    }
+  });
+
+  it("given one DICOM file, reads that file's series from its folder", async () => {
+    const dir = join(tmp.dir, 'two_series');
+    const second = (await listSeries(dir))[1];
+    const file = readdirSync(dir).find((f) => f.startsWith('B'))!;
+    const v = await readVolume(join(dir, file));
+    expect(v.dims[2]).toBe(second.slices);
+  });
+
   it('keeps 12-bit CT with intercept -1024 as int16', async () => {
     expect((await readVolume(join(tmp.dir, 'ct12'))).data).toBeInstanceOf(Int16Array);
   });
@@ -79,7 +106,10 @@ describe.skipIf(!havePydicom)('synthetic oblique series written by pydicom', () 
     const series = await listSeries(join(tmp.dir, 'two_series'));
     expect(series.map((s) => s.slices)).toEqual([7, 3]);
     expect(series.map((s) => s.description)).toEqual(['first', 'second']);
-    await expect(readVolume(join(tmp.dir, 'two_series'))).rejects.toThrow(/holds 2 image series/);
+    const err = await readVolume(join(tmp.dir, 'two_series')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SeriesChoiceError);
+    expect((err as SeriesChoiceError).message).toMatch(/holds 2 image series/);
+    expect((err as SeriesChoiceError).series.map((s) => s.uid)).toEqual(series.map((s) => s.uid));
     const second = await readVolume(join(tmp.dir, 'two_series'), { seriesInstanceUid: series[1].uid });
     expect(second.dims[2]).toBe(3);
   });

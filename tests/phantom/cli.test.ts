@@ -58,6 +58,8 @@ describe('deformux phantom', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.synthetic).toBe(true);
     expect(manifest.schema).toBe('pancreas');
+    expect(manifest.dims).toEqual(dims);
+    expect(manifest.spacingMm).toEqual(spacingMm);
     expect(manifest.cases.map((c: { id: string }) => c.id)).toEqual(['case_000', 'case_001']);
     for (const [n, entry] of manifest.cases.entries()) {
       expect(entry.image).toBe(`case_00${n}_image.nii.gz`);

@@ -131,6 +131,43 @@ describe('generatePhantom', () => {
     }
   });
 
+  it('names lesion sides in patient terms: left kidney lesions at +x, right at −x (LPS)', () => {
+    const sides = { left: 0, right: 0 };
+    for (let seed = 1; seed <= 15; seed++) {
+      const { lesions } = generatePhantom({ seed, schema: 'kidney', dims: [4, 4, 4], spacingMm: [1, 1, 1] }).meta;
+      for (const lesion of lesions) {
+        // The lesion centre lies in its kidney, 40-110 mm from the midline.
+        if (lesion.organ === 'left kidney') {
+          expect(lesion.centerMm[0]).toBeGreaterThan(25);
+          sides.left++;
+        } else {
+          expect(lesion.organ).toBe('right kidney');
+          expect(lesion.centerMm[0]).toBeLessThan(-25);
+          sides.right++;
+        }
+      }
+    }
+    expect(sides.left).toBeGreaterThan(2);
+    expect(sides.right).toBeGreaterThan(2);
+  });
+
+  it('puts the liver on the patient right (−x in LPS)', () => {
+    const c = phantom(6, 'kidney', { domainShift: { noiseSigmaHu: 0 } });
+    const topZ = c.image.originMm[2] + 0.65 * (c.image.dims[2] - 1) * c.image.spacingMm[2];
+    let liverX = 0,
+      liverN = 0;
+    for (let q = 0; q < c.image.data.length; q++) {
+      const h = c.image.data[q];
+      if (h < 85 || h > 112) continue;
+      const [x, , z] = worldOf(c.image, q);
+      if (z < topZ) continue;
+      liverX += x;
+      liverN++;
+    }
+    expect(liverN).toBeGreaterThan(2000);
+    expect(liverX / liverN).toBeLessThan(-20);
+  });
+
   it('usually places the left kidney higher than the right, with seed-to-seed variation', () => {
     const meanZ: { left: number; right: number }[] = [];
     for (let seed = 21; seed < 29; seed++) {
@@ -271,6 +308,39 @@ describe('generatePhantom', () => {
     expect(kidney.mean).toBeGreaterThan(10);
     expect(kidney.mean).toBeLessThan(60);
     expect(plain.meta.contrastPhase).toBe('noncontrast');
+  });
+
+  it('widens the spread of kidney sizes with domainShift.kidneyShapeRange', () => {
+    /** Coefficient of variation of single-kidney volumes (voxels) over a few seeds. */
+    const spreadOf = (kidneyShapeRange: number) => {
+      const volumes: number[] = [];
+      for (let seed = 31; seed < 37; seed++) {
+        const c = generatePhantom({
+          seed,
+          schema: 'kidney',
+          dims: [64, 64, 32],
+          spacingMm: [6, 6, 10],
+          domainShift: { kidneyShapeRange, lesions: false },
+        });
+        let left = 0,
+          right = 0,
+          lesionVoxels = 0;
+        for (let q = 0; q < c.label.data.length; q++) {
+          const v = c.label.data[q];
+          if (v > 1) lesionVoxels++;
+          else if (v === 1 && worldOf(c.label, q)[0] > 0) left++;
+          else if (v === 1) right++;
+        }
+        expect(lesionVoxels).toBe(0); // no lesions asked for
+        volumes.push(left, right);
+      }
+      const mean = volumes.reduce((a, b) => a + b, 0) / volumes.length;
+      return Math.sqrt(volumes.reduce((a, b) => a + (b - mean) ** 2, 0) / volumes.length) / mean;
+    };
+    const narrow = spreadOf(0);
+    const wide = spreadOf(3);
+    // Measured here: about 0.08 (body size alone) against 0.27.
+    expect(wide).toBeGreaterThan(narrow * 2);
   });
 
   it('refuses bad options with a clear message', () => {

@@ -81,6 +81,7 @@ export function fakeModel(
     // Identity normalisation over a wide window: the "model" sees raw values.
     intensity: overrides.intensity ?? { clipHu: [-1e6, 1e6], mean: 0, std: 1 },
     canonicalFrame: overrides.canonicalFrame,
+    logitsLayout: overrides.logitsLayout,
     async predictPatch(patch: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
       if (overrides.calls) overrides.calls.n++;
       if (overrides.delayMs) {

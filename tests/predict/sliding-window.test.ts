@@ -152,6 +152,34 @@ describe('sliding-window inference', () => {
     expect(Math.max(...agree.uncertainty!)).toBe(0);
   });
 
+  it('accepts channels-last logits (DHWC) with the same result as channels-first', async () => {
+    const shape: [number, number, number] = [6, 8, 5];
+    const f = (z: number, y: number, x: number, c: number) => Math.sin(z * 1.3 + c) + 0.4 * y * (c - 1) - 0.2 * x * c;
+    const first = fakeModel(positional(3, f), { classes: 3, patchSize: shape });
+    const last = fakeModel(
+      (patch, [pd, ph, pw]) => {
+        const out = new Float32Array(3 * pd * ph * pw);
+        let n = 0;
+        for (let z = 0; z < pd; z++)
+          for (let y = 0; y < ph; y++)
+            for (let x = 0; x < pw; x++, n++) for (let c = 0; c < 3; c++) out[n * 3 + c] = f(z, y, x, c);
+        return out;
+      },
+      { classes: 3, patchSize: shape, logitsLayout: 'DHWC' },
+    );
+    for (const ttaAxes of [[], [0, 2]]) {
+      const a = await slidingWindow(new Float32Array(dims[0] * dims[1] * dims[2]), dims, first, {
+        padValue: 0,
+        ttaAxes,
+      });
+      const b = await slidingWindow(new Float32Array(dims[0] * dims[1] * dims[2]), dims, last, {
+        padValue: 0,
+        ttaAxes,
+      });
+      expect(Array.from(b.probs)).toEqual(Array.from(a.probs));
+    }
+  });
+
   it('rejects a model that returns the wrong number of logits', async () => {
     const model = fakeModel(() => new Float32Array(10), { patchSize: [4, 4, 4] });
     await expect(slidingWindow(new Float32Array(64), [4, 4, 4], model, { padValue: 0 })).rejects.toThrow(

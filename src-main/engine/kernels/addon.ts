@@ -11,9 +11,14 @@ export interface NativeAddon {
   version: string;
   /** Instruction set the CPU kernels dispatched to: 'avx512', 'avx2' or 'scalar'. */
   isa: string;
+  /** The best instruction set this CPU has. */
+  machineIsa: string;
   /** Threads in the persistent pool (including the caller). */
   threads: number;
-  setThreads(n: number): void;
+  /** Resizes the pool (0: the machine's size); returns the new size. Not while kernels run. */
+  setThreads(n: number): number;
+  /** Caps the instruction set ('avx512', 'avx2', 'scalar'; never above the machine's); returns the one in effect. */
+  setIsa(isa: string): string;
   /** dims = [N,D,H,W,C,k,G]; throws on non-finite offsets. */
   deformForward(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
   deformBackward(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): void;
@@ -27,7 +32,17 @@ export interface NativeAddon {
   /** Same as the above, on the libuv pool; resolve when done (the arrays must stay untouched meanwhile). */
   deformForwardAsync(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): Promise<void>;
   deformBackwardAsync(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): Promise<void>;
+  depthwiseForwardAsync(y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]): Promise<void>;
+  depthwiseBackwardAsync(dx: F32, dweight: F32, dbias: F32 | null, dy: F32, x: F32, weight: F32, dims: number[]): Promise<void>;
   conv3dForwardAsync(y: F32, x: F32, filter: F32, p: number[]): Promise<void>;
+  conv3dBackpropInputAsync(dx: F32, dy: F32, filter: F32, p: number[]): Promise<void>;
+  conv3dBackpropFilterAsync(dfilter: F32, x: F32, dy: F32, p: number[]): Promise<void>;
+  /** The readable C++ references (slow; for the dev harness and tests). */
+  deformForwardRef(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
+  deformBackwardRef(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): void;
+  conv3dForwardRef(y: F32, x: F32, filter: F32, p: number[]): void;
+  conv3dBackpropInputRef(dx: F32, dy: F32, filter: F32, p: number[]): void;
+  conv3dBackpropFilterRef(dfilter: F32, x: F32, dy: F32, p: number[]): void;
   /** Loads the CUDA library and finds a GPU; returns '' on success, else why not. */
   cudaInit(): string;
   cudaDeviceName(): string;

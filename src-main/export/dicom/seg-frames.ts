@@ -72,7 +72,10 @@ export function slicePresence(
   for (const v of allowed) if (v > 0 && v < width) allowedTable[v] = 1;
   const data = label.data;
   // Background dominates: with uint8 labels, skip 4 zero voxels at a time through a 32-bit view.
-  const words = data instanceof Uint8Array && data.byteOffset % 4 === 0 && slice % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2) : null;
+  const words =
+    data instanceof Uint8Array && data.byteOffset % 4 === 0 && slice % 4 === 0
+      ? new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2)
+      : null;
   for (let k = 0; k < nk; k++) {
     const row = k * width;
     for (let p = k * slice, end = p + slice; p < end; p++) {

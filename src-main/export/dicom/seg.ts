@@ -89,7 +89,8 @@ function segmentItem(number: number, schema: LabelSchema, classValue: number, op
   return item;
 }
 
-function perFrameItem(f: SegFrame): DicomItem {
+/** `positionIndex` numbers the distinct plane positions used by the frames, 1-based, in slice order. */
+function perFrameItem(f: SegFrame, positionIndex: number): DicomItem {
   return [
     el(0x00089124, 'SQ', [
       [
@@ -103,7 +104,7 @@ function perFrameItem(f: SegFrame): DicomItem {
         el(0x00089215, 'SQ', [code(DCM('113076', 'Segmentation'))]),
       ],
     ]),
-    el(0x00209111, 'SQ', [[el(0x00209157, 'UL', [f.segmentNumber, f.slice + 1])]]),
+    el(0x00209111, 'SQ', [[el(0x00209157, 'UL', [f.segmentNumber, positionIndex])]]),
     el(0x00209113, 'SQ', [[el(0x00200032, 'DS', f.positionMm)]]),
     el(0x0062000a, 'SQ', [[el(0x0062000b, 'US', f.segmentNumber)]]),
   ];
@@ -160,6 +161,9 @@ export function encodeDicomSeg(
   if (frames.length === 0)
     throw new Error(`${what}: the label is empty; a DICOM SEG needs at least one labelled voxel`);
 
+  // Dimension index values count the distinct positions present, not all slices of the volume.
+  const usedSlices = [...new Set(frames.map((f) => f.slice))].sort((a, b) => a - b);
+  const positionIndex = new Map(usedSlices.map((k, n) => [k, n + 1]));
   const now = opts.now ?? new Date();
   const sopInstanceUid = opts.sopInstanceUid ?? newUid();
   const seriesInstanceUid = opts.seriesInstanceUid ?? newUid();
@@ -245,7 +249,11 @@ export function encodeDicomSeg(
         ]),
       ],
     ]),
-    el(0x52009230, 'SQ', frames.map(perFrameItem)),
+    el(
+      0x52009230,
+      'SQ',
+      frames.map((f) => perFrameItem(f, positionIndex.get(f.slice)!)),
+    ),
     el(0x7fe00010, 'OB', packFrames(label, frames)),
   ];
   const bytes = encodeDicomFile(

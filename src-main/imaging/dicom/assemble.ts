@@ -5,7 +5,7 @@ import { InputError, MAX_VOXELS, allocVoxels, checkGeometry } from '../volume';
 import { frameBytes, SUPPORTED_TRANSFER_SYNTAXES, transferSyntaxName, WASM_TRANSFER_SYNTAXES } from './codecs';
 import { DecodePool, defaultWorkerCount } from './decode-pool';
 import type { DicomSliceInfo } from './header';
-import { isLocalizer, parseDicom } from './header';
+import { isLocalizer, MAX_HEADER_BYTES, parseDicom } from './header';
 import type { DicomSeries } from './scan';
 
 export interface AssembleOptions {
@@ -298,9 +298,19 @@ export async function assembleSeries(series: DicomSeries, folder: string, opts: 
   const decodeSlice = async (k: number, pool?: DecodePool): Promise<void> => {
     let bytes: Uint8Array;
     try {
+      // One frame plus its header: a file far bigger than that is not what its header says.
+      const limit = sliceVoxels * (first.bitsAllocated / 8) * 2 + MAX_HEADER_BYTES;
+      const size = (await fs.stat(slices[k].file)).size;
+      if (size > limit) {
+        throw new InputError(
+          slices[k].file,
+          `is ${size} bytes, far more than one ${first.columns}×${first.rows} frame`,
+        );
+      }
       const b = await fs.readFile(slices[k].file);
       bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } catch (err) {
+      if (err instanceof InputError) throw err;
       throw new InputError(
         slices[k].file,
         `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,

@@ -71,6 +71,8 @@ export interface DicomSliceInfo {
 }
 
 const DICOMDIR_CLASS = '1.2.840.10008.1.3.10';
+/** Largest DICOM header (everything before the pixel data) we are willing to read. */
+export const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
 /** Whether bytes start like a DICOM Part 10 file ('DICM' after the 128-byte preamble). */
 export function isPart10(bytes: Uint8Array): boolean {
@@ -95,12 +97,30 @@ function inflaterFor(file: string) {
   };
 }
 
-/** Parses a Part 10 file; `headerOnly` stops before the pixel data. Errors become InputError. */
+/**
+ * For files without the Part 10 preamble and meta header (old archives write bare data sets): the
+ * transfer syntax guessed from the first element, or null when the bytes do not start like one.
+ * Explicit VR puts two upper-case letters after the tag; implicit VR puts a length there.
+ */
+export function bareDataSetSyntax(bytes: Uint8Array): string | null {
+  if (bytes.length < 8 || bytes[0] !== 0x08 || bytes[1] !== 0x00) return null; // group 0008 comes first
+  const upper = (c: number): boolean => c >= 65 && c <= 90;
+  return upper(bytes[4]) && upper(bytes[5]) ? TS.explicitLE : TS.implicitLE;
+}
+
+/** Whether bytes look like DICOM: Part 10, or a bare data set starting at group 0008. */
+export function looksLikeDicom(bytes: Uint8Array): boolean {
+  return isPart10(bytes) || bareDataSetSyntax(bytes) !== null;
+}
+
+/** Parses a DICOM file; `headerOnly` stops before the pixel data. Errors become InputError. */
 export function parseDicom(bytes: Uint8Array, file: string, headerOnly = false): DataSet {
-  if (!isPart10(bytes)) throw new InputError(file, "is not a DICOM Part 10 file ('DICM' marker missing)");
+  const bare = isPart10(bytes) ? null : bareDataSetSyntax(bytes);
+  if (!isPart10(bytes) && !bare) throw new InputError(file, "is not a DICOM file ('DICM' marker missing)");
   try {
     return dicomParser.parseDicom(bytes, {
       ...(headerOnly ? { untilTag: 'x7fe00010' } : {}),
+      ...(bare ? { TransferSyntaxUID: bare } : {}),
       inflater: inflaterFor(file),
     });
   } catch (err) {
@@ -140,7 +160,14 @@ export function sliceInfo(ds: DataSet, file: string): DicomSliceInfo | null {
   const intercept = optionalNumber(ds, 'x00281052');
   return {
     file,
-    transferSyntax: (ds.string('x00020010') ?? TS.implicitLE).replace(/\0/g, '').trim(),
+    // A bare data set's syntax was guessed by parseDicom and sits in the element's Value.
+    transferSyntax: (
+      (ds.elements.x00020010 as { Value?: string } | undefined)?.Value ??
+      ds.string('x00020010') ??
+      TS.implicitLE
+    )
+      .replace(/\0/g, '')
+      .trim(),
     sopClassUid,
     seriesUid: ds.string('x0020000e') ?? '(no series UID)',
     seriesDescription: ds.string('x0008103e') ?? '',

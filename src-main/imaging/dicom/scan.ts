@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../volume';
 import type { DicomSliceInfo } from './header';
-import { isLocalizer, isPart10, parseDicom, sliceInfo } from './header';
+import { isLocalizer, isPart10, looksLikeDicom, MAX_HEADER_BYTES, parseDicom, sliceInfo } from './header';
 import { transferSyntaxName } from './codecs';
 
 /** One series as the UI/CLI shows it when asking which to open. */
@@ -58,12 +58,27 @@ export async function readSliceHeader(file: string): Promise<DicomSliceInfo | nu
   } finally {
     await handle.close();
   }
-  if (!isPart10(probe)) return null;
+  if (!looksLikeDicom(probe)) return null;
+  const bare = !isPart10(probe);
   try {
-    return sliceInfo(parseDicom(probe, file, true), file);
+    try {
+      return sliceInfo(parseDicom(probe, file, true), file);
+    } catch (err) {
+      if (size <= probe.length) throw err;
+      // Long header (private tags, big sequences): read more, but never more than MAX_HEADER_BYTES.
+      const more = new Uint8Array(Math.min(size, MAX_HEADER_BYTES));
+      const again = await fs.open(file, 'r');
+      try {
+        await again.read(more, 0, more.length, 0);
+      } finally {
+        await again.close();
+      }
+      return sliceInfo(parseDicom(more, file, true), file);
+    }
   } catch (err) {
-    if (size <= probe.length) throw err;
-    return sliceInfo(parseDicom(new Uint8Array(await fs.readFile(file)), file, true), file);
+    // A Part 10 file that fails to parse is a broken DICOM file; a "bare" guess that fails is just not DICOM.
+    if (bare) return null;
+    throw err;
   }
 }
 

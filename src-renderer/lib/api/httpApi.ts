@@ -7,6 +7,7 @@ import type {
   ApiErrorBody,
   ApiEvent,
   ApiMethod,
+  BinaryCallOptions,
   DeformuxApi,
 } from '../../../src-main/api/contract';
 import { WEB_API_PREFIX, WEB_EVENTS_PATH, WEB_TOKEN_HEADER, WEB_TOKEN_QUERY } from '../../../src-main/api/contract';
@@ -39,11 +40,12 @@ export class HttpApi implements DeformuxApi {
     return `${this.#base}${path}?${WEB_TOKEN_QUERY}=${encodeURIComponent(this.#token)}`;
   }
 
-  async #post(method: string, req: unknown): Promise<Response> {
+  async #post(method: string, req: unknown, signal?: AbortSignal): Promise<Response> {
     const res = await fetch(this.#url(`${WEB_API_PREFIX}${method}`), {
       method: 'POST',
       headers: { 'content-type': 'application/json', [WEB_TOKEN_HEADER]: this.#token },
       body: JSON.stringify(req ?? {}),
+      signal,
     });
     if (!res.ok) throw new Error(await errorMessage(res, method));
     return res;
@@ -54,9 +56,28 @@ export class HttpApi implements DeformuxApi {
     return (await res.json()) as ApiCalls[M]['res'];
   }
 
-  async binary<M extends ApiBinaryMethod>(method: M, req: ApiBinaryCalls[M]['req']): Promise<ArrayBuffer> {
-    const res = await this.#post(method, req);
-    return res.arrayBuffer();
+  async binary<M extends ApiBinaryMethod>(
+    method: M,
+    req: ApiBinaryCalls[M]['req'],
+    options: BinaryCallOptions = {},
+  ): Promise<ArrayBuffer> {
+    const res = await this.#post(method, req, options.signal);
+    const total = Number(res.headers.get('content-length'));
+    if (!options.onProgress || !res.body || !(total > 0)) return res.arrayBuffer();
+    // Stream into one preallocated buffer so big volumes report progress without a second copy.
+    const out = new Uint8Array(total);
+    let received = 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (received + value.length > total) throw new Error(`${method} failed: more bytes than the announced ${total}`);
+      out.set(value, received);
+      received += value.length;
+      options.onProgress(received / total);
+    }
+    if (received !== total) throw new Error(`${method} failed: received ${received} of ${total} bytes`);
+    return out.buffer;
   }
 
   onEvent(listener: (event: ApiEvent) => void): () => void {

@@ -19,6 +19,7 @@ export class AppState {
   error = $state<string | null>(null);
   volume = $state.raw<OpenVolume | null>(null);
   #openSeq = 0;
+  #openAbort: AbortController | null = null;
 
   constructor(api: DeformuxApi) {
     this.api = api;
@@ -51,6 +52,10 @@ export class AppState {
 
   async openCase(caseId: string): Promise<void> {
     const seq = ++this.#openSeq;
+    // A newer choice cancels the transfer of the previous one (big volumes take seconds).
+    this.#openAbort?.abort();
+    const abort = new AbortController();
+    this.#openAbort = abort;
     const requestedAt = performance.now();
     this.selectedId = caseId;
     this.error = null;
@@ -58,7 +63,19 @@ export class AppState {
     this.loading = `Opening ${name}…`;
     try {
       const header = await this.api.call('cases.open', { caseId });
-      const buffer = await this.api.binary('cases.volumeData', { caseId });
+      const opened = performance.now();
+      performance.measure('deformux.case.open', { start: requestedAt, end: opened });
+      const buffer = await this.api.binary(
+        'cases.volumeData',
+        { caseId },
+        {
+          signal: abort.signal,
+          onProgress: (f) => {
+            if (seq === this.#openSeq) this.loading = `Opening ${name}… ${Math.floor(f * 100)}%`;
+          },
+        },
+      );
+      performance.measure('deformux.case.download', { start: opened, end: performance.now() });
       if (seq !== this.#openSeq) return; // The user picked another case meanwhile.
       this.volume = { header, voxels: voxelsFromBuffer(header, buffer), requestedAt };
       this.loading = null;

@@ -1,4 +1,5 @@
 // Packaging config content (electron-builder) and the fuse hook run on a fake Electron binary.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -18,7 +19,10 @@ interface BuilderConfig {
   mac: { target: string[] };
 }
 const config = require(join(REPO, 'electron-builder.config.cjs')) as BuilderConfig;
-const fusesHook = require(join(REPO, 'scripts/electron-fuses.cjs')) as { FUSE_SETTINGS: Record<string, boolean> };
+const fusesHook = require(join(REPO, 'scripts/electron-fuses.cjs')) as {
+  FUSE_SETTINGS: Record<string, boolean>;
+  electronBinaryPath: (context: unknown) => string;
+};
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -50,6 +54,34 @@ describe('electron-builder configuration', () => {
     });
   });
 
+  it('type-checks against electron-builder and @electron/fuses types (JSDoc, checkJs)', () => {
+    const tsc = join(REPO, 'node_modules/typescript/bin/tsc');
+    const args = [
+      '--allowJs',
+      '--checkJs',
+      '--noEmit',
+      '--skipLibCheck',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+    ];
+    args.push('--target', 'es2022', '--types', 'node', 'electron-builder.config.cjs', 'scripts/electron-fuses.cjs');
+    const result = spawnSync(process.execPath, [tsc, ...args], { cwd: REPO, encoding: 'utf8' });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('finds the Electron binary electron-builder wrote on each platform', () => {
+    const appInfo = { productFilename: 'DeformUX Annotator', sanitizedName: 'DeformUX Annotator' };
+    const at = (electronPlatformName: string, executableName?: string) =>
+      fusesHook.electronBinaryPath({ appOutDir: '/o', electronPlatformName, packager: { executableName, appInfo } });
+    expect(at('linux', 'deformux-annotator')).toBe(join('/o', 'deformux-annotator'));
+    expect(at('linux')).toBe(join('/o', 'deformux annotator'));
+    expect(at('win32')).toBe(join('/o', 'DeformUX Annotator.exe'));
+    expect(at('darwin')).toBe(join('/o', 'DeformUX Annotator.app'));
+  });
+
   it('writes those fuses into a (fake) Linux Electron binary', async () => {
     const t = tempDir('fuses');
     cleanups.push(t.cleanup);
@@ -68,7 +100,10 @@ describe('electron-builder configuration', () => {
     await config.afterPack({
       appOutDir: t.dir,
       electronPlatformName: 'linux',
-      packager: { executableName: 'deformux-annotator', appInfo: { productFilename: 'DeformUX Annotator' } },
+      packager: {
+        executableName: 'deformux-annotator',
+        appInfo: { productFilename: 'DeformUX Annotator', sanitizedName: 'DeformUX Annotator' },
+      },
     });
     const wire = readFileSync(exe)
       .subarray(wireAt, wireAt + 9)

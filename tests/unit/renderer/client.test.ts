@@ -60,6 +60,19 @@ describe('HttpApi', () => {
     expect(Array.from(new Int16Array(buf))).toEqual(Array.from(voxels));
   });
 
+  it('streams voxels with progress up to 1 and can be cancelled', async () => {
+    const api = new HttpApi(`http://127.0.0.1:${server.port}`, server.token);
+    const fractions: number[] = [];
+    const buf = await api.binary('cases.volumeData', { caseId: 'c1' }, { onProgress: (f) => fractions.push(f) });
+    expect(Array.from(new Int16Array(buf))).toEqual(Array.from(voxels));
+    expect(fractions.length).toBeGreaterThan(0);
+    expect(fractions.at(-1)).toBe(1);
+    expect(fractions.every((f, n) => f > 0 && (n === 0 || f >= fractions[n - 1]))).toBe(true);
+    const abort = new AbortController();
+    abort.abort();
+    await expect(api.binary('cases.volumeData', { caseId: 'c1' }, { signal: abort.signal })).rejects.toThrow(/abort/i);
+  });
+
   it("turns the server's error body into the message", async () => {
     const api = new HttpApi(`http://127.0.0.1:${server.port}`, server.token);
     await expect(api.call('cases.open', { caseId: 'nope' })).rejects.toThrow(
