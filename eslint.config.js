@@ -6,7 +6,15 @@ import globals from 'globals';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'out/**', 'dist/**', 'native/build/**', 'test-results/**', 'playwright-report/**', '.demo-project/**'],
+    ignores: [
+      'node_modules/**',
+      'out/**',
+      'dist/**',
+      'native/build/**',
+      'test-results/**',
+      'playwright-report/**',
+      '.demo-project/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -40,7 +40,9 @@ function newestMtime(dir, exts) {
 
 function upToDate(target, exts) {
   if (!existsSync(target)) return false;
-  return statSync(target).mtimeMs >= Math.max(newestMtime(nativeDir, exts), statSync(join(nativeDir, 'binding.gyp')).mtimeMs);
+  return (
+    statSync(target).mtimeMs >= Math.max(newestMtime(nativeDir, exts), statSync(join(nativeDir, 'binding.gyp')).mtimeMs)
+  );
 }
 
 /** node-gyp: the one npm runs scripts with, else the project's, else the copy bundled with npm. */
@@ -48,7 +50,17 @@ function findNodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
     join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
     '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
     '/usr/share/nodejs/node-gyp/bin/node-gyp.js',
   ];
@@ -70,7 +82,9 @@ function buildAddon() {
   }
   const gyp = findNodeGyp();
   if (!gyp) {
-    loud('deformux: node-gyp was not found, so the native kernels were not built.\nInstall node-gyp (npm i -g node-gyp) and run: npm run build:native');
+    loud(
+      'deformux: node-gyp was not found, so the native kernels were not built.\nInstall node-gyp (npm i -g node-gyp) and run: npm run build:native',
+    );
     return false;
   }
   const nodedir = findNodeDir();
@@ -80,7 +94,9 @@ function buildAddon() {
   const t0 = Date.now();
   const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
   if (res.status !== 0) {
-    loud(`deformux: building the native kernels failed (node-gyp exit ${res.status}).\nThe engine will fall back to pure-JS kernels (hundreds of times slower).\nFix the compiler error above and run: npm run build:native`);
+    loud(
+      `deformux: building the native kernels failed (node-gyp exit ${res.status}).\nThe engine will fall back to pure-JS kernels (hundreds of times slower).\nFix the compiler error above and run: npm run build:native`,
+    );
     return false;
   }
   log(`addon built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -142,7 +158,9 @@ function buildCuda() {
   const t0 = Date.now();
   const res = spawnSync(nvcc, args, { stdio: 'inherit', cwd: root });
   if (res.status !== 0) {
-    console.warn(`[build-native] WARNING: the CUDA build failed (nvcc exit ${res.status}); the CPU addon is unaffected and CUDA stays unavailable.`);
+    console.warn(
+      `[build-native] WARNING: the CUDA build failed (nvcc exit ${res.status}); the CPU addon is unaffected and CUDA stays unavailable.`,
+    );
     return;
   }
   log(`CUDA library built in ${((Date.now() - t0) / 1000).toFixed(1)} s (loaded only where a GPU is present)`);

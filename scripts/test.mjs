@@ -35,9 +35,10 @@ if (only !== 'unit') {
     failed += 1;
   } else {
     const out = join(reportDir, 'playwright.json');
-    ok = run('npx', ['playwright', 'test', '-c', 'tests/browser/playwright.config.ts', '--reporter=list,json'], {
-      PLAYWRIGHT_JSON_OUTPUT_NAME: out,
-    }) && ok;
+    ok =
+      run('npx', ['playwright', 'test', '-c', 'tests/browser/playwright.config.ts', '--reporter=list,json'], {
+        PLAYWRIGHT_JSON_OUTPUT_NAME: out,
+      }) && ok;
     try {
       const r = JSON.parse(readFileSync(out, 'utf8'));
       passed += r.stats.expected;

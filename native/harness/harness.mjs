@@ -50,7 +50,11 @@ addon.setIsa('avx512');
 function deform([N, D, H, W, C], k, G, offScale, timeIt) {
   const K = k ** 3;
   const nx = N * D * H * W * C;
-  const x = randn(nx), off = randn(N * D * H * W * G * K * 3, offScale), w = randn(K * C), b = randn(C), dy = randn(nx);
+  const x = randn(nx),
+    off = randn(N * D * H * W * G * K * 3, offScale),
+    w = randn(K * C),
+    b = randn(C),
+    dy = randn(nx);
   const dims = [N, D, H, W, C, k, G];
   console.log(`deform x=[${N},${D},${H},${W},${C}] k=${k} G=${G} offsets=±${offScale}`);
   const yr = new Float32Array(nx);
@@ -77,7 +81,10 @@ function deform([N, D, H, W, C], k, G, offScale, timeIt) {
 function depthwise([N, D, H, W, C], k, timeIt) {
   const K = k ** 3;
   const nx = N * D * H * W * C;
-  const x = randn(nx), w = randn(K * C), b = randn(C), dy = randn(nx);
+  const x = randn(nx),
+    w = randn(K * C),
+    b = randn(C),
+    dy = randn(nx);
   const dims = [N, D, H, W, C, k];
   console.log(`depthwise x=[${N},${D},${H},${W},${C}] k=${k}`);
   const yr = new Float32Array(nx);
@@ -110,16 +117,24 @@ function convParams([N, D, H, W, Cin], k, Cout, s, pad) {
 
 function conv(xs, k, Cout, s, pad, timeIt) {
   const p = convParams(xs, k, Cout, s, pad);
-  const nx = p[0] * p[1] * p[2] * p[3] * p[4], ny = p[0] * p[5] * p[6] * p[7] * p[8], nf = k ** 3 * p[4] * Cout;
-  const x = randn(nx), f = randn(nf), dy = randn(ny);
+  const nx = p[0] * p[1] * p[2] * p[3] * p[4],
+    ny = p[0] * p[5] * p[6] * p[7] * p[8],
+    nf = k ** 3 * p[4] * Cout;
+  const x = randn(nx),
+    f = randn(nf),
+    dy = randn(ny);
   console.log(`conv3d x=[${xs}] k=${k} Cout=${Cout} s=${s} ${pad} -> [${p.slice(5, 9)}]`);
-  const yr = new Float32Array(ny), dxr = new Float32Array(nx), dfr = new Float32Array(nf);
+  const yr = new Float32Array(ny),
+    dxr = new Float32Array(nx),
+    dfr = new Float32Array(nf);
   addon.conv3dForwardRef(yr, x, f, p);
   addon.conv3dBackpropInputRef(dxr, dy, f, p);
   addon.conv3dBackpropFilterRef(dfr, x, dy, p);
   for (const isa of ISAS) {
     addon.setIsa(isa);
-    const y = new Float32Array(ny), dx = new Float32Array(nx), df = new Float32Array(nf);
+    const y = new Float32Array(ny),
+      dx = new Float32Array(nx),
+      df = new Float32Array(nf);
     addon.conv3dForward(y, x, f, p);
     addon.conv3dBackpropInput(dx, dy, f, p);
     addon.conv3dBackpropFilter(df, x, dy, p);

@@ -78,9 +78,17 @@ export interface LabelVersionInfo {
   version: number;
   /** reference: ground truth (synthetic phantoms); prediction: a model's; edit: an annotator's; import: from a file. */
   kind: 'reference' | 'prediction' | 'edit' | 'import';
+  /** True for the version the annotator submitted (an 'edit' that became training data). */
+  submitted: boolean;
+  /** The version this one was edited from (null for a first label). */
+  parentVersion: number | null;
   modelId: string | null;
+  /** OS user name of the annotator for edits; null for predictions, imports and references. */
   editor: string | null;
+  /** Voxels that differ from the parent version (null without a parent). */
   voxelsChanged: number | null;
+  /** Active editing seconds spent on this version (0 for non-edits). */
+  activeEditSeconds: number;
   createdAt: string;
 }
 
@@ -155,6 +163,8 @@ export type ApiBinaryMethod = keyof ApiBinaryCalls;
 export type ApiEventName = keyof ApiEvents;
 export type ApiUploadMethod = keyof ApiUploadCalls;
 export const API_UPLOAD_METHODS = ['cases.saveLabel'] as const satisfies readonly ApiUploadMethod[];
+/** Largest upload body the web shell accepts (a 1024×1024×1024 uint8 label map). */
+export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 export const WEB_UPLOAD_PREFIX = '/api/upload/';
 export const WEB_REQUEST_HEADER = 'x-deformux-request';
 export const IPC_UPLOAD_CHANNEL = 'deformux:upload';
@@ -166,6 +176,9 @@ export const API_METHODS = [
   'cases.open',
   'cases.labelVersions',
   'cases.setStatus',
+  'cases.stats',
+  'cases.export',
+  'project.exportNnunet',
 ] as const satisfies readonly ApiMethod[];
 export const API_BINARY_METHODS = ['cases.volumeData', 'cases.labelData'] as const satisfies readonly ApiBinaryMethod[];
 
@@ -173,6 +186,7 @@ export const API_BINARY_METHODS = ['cases.volumeData', 'cases.labelData'] as con
 type AssertNever<T extends never> = T;
 export type AllApiMethodsListed = AssertNever<Exclude<ApiMethod, (typeof API_METHODS)[number]>>;
 export type AllApiBinaryMethodsListed = AssertNever<Exclude<ApiBinaryMethod, (typeof API_BINARY_METHODS)[number]>>;
+export type AllApiUploadMethodsListed = AssertNever<Exclude<ApiUploadMethod, (typeof API_UPLOAD_METHODS)[number]>>;
 
 export type ApiEvent = { [K in ApiEventName]: { name: K; payload: ApiEvents[K] } }[ApiEventName];
 

@@ -3,9 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { importPaths } from '../store/import';
 import type { ProjectStore } from '../store/project';
 import { voxelBytesLE } from '../store/storage';
-import { API_BINARY_METHODS, API_METHODS } from './contract';
-import type { ApiBinaryCalls, ApiBinaryMethod, ApiCalls, ApiEvent, ApiMethod } from './contract';
+import { API_BINARY_METHODS, API_METHODS, API_UPLOAD_METHODS } from './contract';
+import type {
+  ApiBinaryCalls,
+  ApiBinaryMethod,
+  ApiCalls,
+  ApiEvent,
+  ApiMethod,
+  ApiUploadCalls,
+  ApiUploadMethod,
+} from './contract';
 import { ApiRequestError } from './errors';
+import { caseStats, exportCase, exportNnunet, publicVersion, saveLabel } from './label-calls';
 import { validateRequest } from './validate';
 
 export interface ApiContext {
@@ -17,6 +26,14 @@ export interface ApiHandlers {
   call<M extends ApiMethod>(method: M, req: unknown): Promise<ApiCalls[M]['res']>;
   /** Runs a binary call; the bytes are little-endian voxels of the header's data type. */
   binary<M extends ApiBinaryMethod>(method: M, req: unknown): Promise<Uint8Array>;
+  /** Runs an upload call: `req` is untrusted JSON, `data` the raw body bytes. */
+  upload<M extends ApiUploadMethod>(
+    method: M,
+    req: unknown,
+    data: Uint8Array | ArrayBuffer,
+  ): Promise<ApiUploadCalls[M]['res']>;
+  /** Checks an upload's request before its body is read; returns the exact body size it needs. */
+  uploadSize<M extends ApiUploadMethod>(method: M, req: unknown): number;
   /** Subscribes a transport to events; returns the unsubscribe function. */
   onEvent(listener: (event: ApiEvent) => void): () => void;
   emit(event: ApiEvent): void;
@@ -30,8 +47,15 @@ export function isApiBinaryMethod(name: string): name is ApiBinaryMethod {
   return (API_BINARY_METHODS as readonly string[]).includes(name);
 }
 
+export function isApiUploadMethod(name: string): name is ApiUploadMethod {
+  return (API_UPLOAD_METHODS as readonly string[]).includes(name);
+}
+
 type CallImpls = { [M in ApiMethod]: (req: ApiCalls[M]['req']) => Promise<ApiCalls[M]['res']> | ApiCalls[M]['res'] };
 type BinaryImpls = { [M in ApiBinaryMethod]: (req: ApiBinaryCalls[M]['req']) => Promise<Uint8Array> };
+type UploadImpls = {
+  [M in ApiUploadMethod]: (req: ApiUploadCalls[M]['req'], data: Uint8Array) => Promise<ApiUploadCalls[M]['res']>;
+};
 
 export function createApiHandlers(ctx: ApiContext): ApiHandlers {
   const { store } = ctx;
@@ -50,7 +74,24 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'project.info': () => store.info(),
     'cases.list': () => store.listCases(),
     'cases.open': ({ caseId }) => store.caseHeader(caseId),
-    'cases.labelVersions': ({ caseId }) => store.listLabelVersions(caseId).map(({ id: _rowId, ...info }) => info),
+    'cases.labelVersions': ({ caseId }) => store.listLabelVersions(caseId).map(publicVersion),
+    'cases.stats': ({ caseId }) => caseStats(store, caseId),
+    'cases.export': (req) => exportCase(store, req),
+    'project.exportNnunet': async () => {
+      const jobId = randomUUID();
+      const kind = 'export-nnunet';
+      try {
+        const result = await exportNnunet(store, (fraction, message) =>
+          emit({ name: 'job.progress', payload: { jobId, kind, fraction, message } }),
+        );
+        emit({ name: 'job.done', payload: { jobId, kind, ok: true, message: `Exported ${result.cases} case(s).` } });
+        return result;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        emit({ name: 'job.done', payload: { jobId, kind, ok: false, message } });
+        throw err;
+      }
+    },
     'cases.setStatus': ({ caseId, status }) => {
       const summary = store.setCaseStatus(caseId, status);
       emit({ name: 'cases.changed', payload: { caseIds: [caseId] } });
@@ -81,6 +122,14 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     },
   };
 
+  const uploads: UploadImpls = {
+    'cases.saveLabel': async (req, data) => {
+      const saved = await saveLabel(store, req, data);
+      emit({ name: 'cases.changed', payload: { caseIds: [req.caseId] } });
+      return saved;
+    },
+  };
+
   return {
     async call(method, req) {
       if (!isApiMethod(method)) throw new ApiRequestError(404, `unknown API call '${String(method)}'.`);
@@ -90,6 +139,19 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     async binary(method, req) {
       if (!isApiBinaryMethod(method)) throw new ApiRequestError(404, `unknown binary API call '${String(method)}'.`);
       return binaries[method](validateRequest(method, req));
+    },
+    async upload(method, req, data) {
+      if (!isApiUploadMethod(method)) throw new ApiRequestError(404, `unknown upload API call '${String(method)}'.`);
+      // Callers inside src-main may hand over a bare ArrayBuffer; everything below works on bytes.
+      const bytes = data instanceof Uint8Array ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : null;
+      if (!bytes) throw new ApiRequestError(400, `${method}: the upload data must be bytes.`);
+      return uploads[method](validateRequest(method, req), bytes);
+    },
+    uploadSize(method, req) {
+      if (!isApiUploadMethod(method)) throw new ApiRequestError(404, `unknown upload API call '${String(method)}'.`);
+      const { caseId } = validateRequest(method, req);
+      const [i, j, k] = store.caseHeader(caseId).dims;
+      return i * j * k;
     },
     onEvent(listener) {
       listeners.add(listener);

@@ -1,10 +1,38 @@
 // Checks request bodies from the renderer (untrusted JSON) against the shapes in contract.ts.
-import type { ApiBinaryCalls, ApiCalls, ApiBinaryMethod, ApiMethod, CaseStatus } from './contract';
+import type {
+  ApiBinaryCalls,
+  ApiBinaryMethod,
+  ApiCalls,
+  ApiMethod,
+  ApiUploadCalls,
+  ApiUploadMethod,
+  CaseStatus,
+  ExportFormat,
+} from './contract';
 import { ApiRequestError } from './errors';
 
 const CASE_STATUSES: readonly CaseStatus[] = ['new', 'prelabelled', 'in_progress', 'submitted'];
+const EXPORT_FORMATS: readonly ExportFormat[] = ['nifti', 'dicom-seg'];
+/** A week of active editing on one save is clearly a broken client clock, not a measurement. */
+const MAX_ACTIVE_EDIT_SECONDS = 7 * 24 * 3600;
 
-type AnyReq = ApiCalls[ApiMethod]['req'] | ApiBinaryCalls[ApiBinaryMethod]['req'];
+type AnyMethod = ApiMethod | ApiBinaryMethod | ApiUploadMethod;
+type AnyReq =
+  ApiCalls[ApiMethod]['req'] | ApiBinaryCalls[ApiBinaryMethod]['req'] | ApiUploadCalls[ApiUploadMethod]['req'];
+type ReqOf<M extends AnyMethod> = M extends ApiMethod
+  ? ApiCalls[M]['req']
+  : M extends ApiBinaryMethod
+    ? ApiBinaryCalls[M]['req']
+    : M extends ApiUploadMethod
+      ? ApiUploadCalls[M]['req']
+      : never;
+
+function versionOf(method: string, value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ApiRequestError(400, `${method}: '${name}' must be a label version number (1, 2, ...).`);
+  }
+  return value;
+}
 
 function objectOf(method: string, req: unknown): Record<string, unknown> {
   if (req === undefined || req === null) return {};
@@ -20,7 +48,7 @@ function caseIdOf(method: string, body: Record<string, unknown>): { caseId: stri
   return { caseId: body.caseId };
 }
 
-const VALIDATORS: { [M in ApiMethod | ApiBinaryMethod]: (method: string, req: unknown) => AnyReq } = {
+const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq } = {
   'project.info': () => ({}),
   'cases.list': () => ({}),
   'cases.open': (m, req) => caseIdOf(m, objectOf(m, req)),
@@ -28,11 +56,35 @@ const VALIDATORS: { [M in ApiMethod | ApiBinaryMethod]: (method: string, req: un
   'cases.labelVersions': (m, req) => caseIdOf(m, objectOf(m, req)),
   'cases.labelData': (m, req) => {
     const body = objectOf(m, req);
-    const version = body.version;
-    if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-      throw new ApiRequestError(400, `${m}: 'version' must be a label version number (1, 2, ...).`);
+    return { ...caseIdOf(m, body), version: versionOf(m, body.version, 'version') };
+  },
+  'cases.stats': (m, req) => caseIdOf(m, objectOf(m, req)),
+  'cases.export': (m, req) => {
+    const body = objectOf(m, req);
+    if (typeof body.format !== 'string' || !EXPORT_FORMATS.includes(body.format as ExportFormat)) {
+      throw new ApiRequestError(400, `${m}: 'format' must be one of ${EXPORT_FORMATS.join(', ')}.`);
     }
-    return { ...caseIdOf(m, body), version };
+    const version = body.version === undefined ? undefined : versionOf(m, body.version, 'version');
+    return { ...caseIdOf(m, body), format: body.format as ExportFormat, ...(version ? { version } : {}) };
+  },
+  'project.exportNnunet': () => ({}),
+  'cases.saveLabel': (m, req) => {
+    const body = objectOf(m, req);
+    if (body.parentVersion === undefined)
+      throw new ApiRequestError(
+        400,
+        `${m}: 'parentVersion' must be given: a version number, or null for a first label.`,
+      );
+    const parentVersion = body.parentVersion === null ? null : versionOf(m, body.parentVersion, 'parentVersion');
+    if (typeof body.submit !== 'boolean') throw new ApiRequestError(400, `${m}: 'submit' must be true or false.`);
+    const seconds = body.activeEditSeconds;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_ACTIVE_EDIT_SECONDS) {
+      throw new ApiRequestError(
+        400,
+        `${m}: 'activeEditSeconds' must be a number of seconds from 0 to ${MAX_ACTIVE_EDIT_SECONDS}.`,
+      );
+    }
+    return { ...caseIdOf(m, body), parentVersion, submit: body.submit, activeEditSeconds: seconds };
   },
   'cases.setStatus': (m, req) => {
     const body = objectOf(m, req);
@@ -57,9 +109,6 @@ const VALIDATORS: { [M in ApiMethod | ApiBinaryMethod]: (method: string, req: un
   },
 };
 
-export function validateRequest<M extends ApiMethod | ApiBinaryMethod>(
-  method: M,
-  req: unknown,
-): M extends ApiMethod ? ApiCalls[M]['req'] : M extends ApiBinaryMethod ? ApiBinaryCalls[M]['req'] : never {
+export function validateRequest<M extends AnyMethod>(method: M, req: unknown): ReqOf<M> {
   return VALIDATORS[method](method, req) as never;
 }

@@ -17,14 +17,16 @@ class BenchUsageError extends Error {
 
 function ints(text: string, n: number, what: string): number[] {
   const v = text.split(',').map((s) => Number(s.trim()));
-  if (v.length !== n || v.some((x) => !Number.isInteger(x) || x < 1)) throw new BenchUsageError(`${what} must be ${n} positive integers separated by commas, got '${text}'.`);
+  if (v.length !== n || v.some((x) => !Number.isInteger(x) || x < 1))
+    throw new BenchUsageError(`${what} must be ${n} positive integers separated by commas, got '${text}'.`);
   return v;
 }
 
 function posInt(text: string | undefined, fallback: number, what: string): number {
   if (text === undefined) return fallback;
   const v = Number(text);
-  if (!Number.isInteger(v) || v < 0) throw new BenchUsageError(`${what} must be a non-negative integer, got '${text}'.`);
+  if (!Number.isInteger(v) || v < 0)
+    throw new BenchUsageError(`${what} must be a non-negative integer, got '${text}'.`);
   return v;
 }
 
@@ -96,11 +98,17 @@ export async function benchDeform(o: DeformBenchOptions): Promise<DeformBenchRes
   if (o.k % 2 === 0 || o.k > 7) throw new BenchUsageError(`--k must be odd and at most 7, got ${o.k}.`);
   const K = o.k ** 3;
   const nx = N * D * H * W * C;
-  const x = random(nx, 1, 1), offset = random(N * D * H * W * o.groups * K * 3, o.offsetScale, 2);
-  const weight = random(K * C, 0.2, 3), bias = random(C, 0.1, 4), dy = random(nx, 1, 5);
+  const x = random(nx, 1, 1),
+    offset = random(N * D * H * W * o.groups * K * 3, o.offsetScale, 2);
+  const weight = random(K * C, 0.2, 3),
+    bias = random(C, 0.1, 4),
+    dy = random(nx, 1, 5);
   const dims = [N, D, H, W, C, o.k, o.groups];
-  const y = new Float32Array(nx), dx = new Float32Array(nx), doff = new Float32Array(offset.length);
-  const dw = new Float32Array(K * C), db = new Float32Array(C);
+  const y = new Float32Array(nx),
+    dx = new Float32Array(nx),
+    doff = new Float32Array(offset.length);
+  const dw = new Float32Array(K * C),
+    db = new Float32Array(C);
   let device = 'cpu';
   let fwd = () => addon.deformForward(y, x, offset, weight, bias, dims);
   let bwd = () => addon.deformBackward(dx, doff, dw, db, dy, x, offset, weight, dims);
@@ -124,9 +132,18 @@ export async function benchDeform(o: DeformBenchOptions): Promise<DeformBenchRes
   if (o.baseline) {
     // The pure-JS reference (the fallback when the addon cannot load): tfjs has no deformable conv.
     const s = { N, D, H, W, C, k: o.k, G: o.groups };
-    result.js_reference_forward_ms = round(timeMs(() => deformDwConv3dForwardRef(y, x, offset, weight, bias, s), 1, 0), 1);
-    result.js_reference_backward_ms = round(timeMs(() => deformDwConv3dBackwardRef(dx, doff, dw, db, dy, x, offset, weight, s), 1, 0), 1);
-    result.speedup_vs_js = round((result.js_reference_forward_ms + result.js_reference_backward_ms) / (result.forward_ms + result.backward_ms), 1);
+    result.js_reference_forward_ms = round(
+      timeMs(() => deformDwConv3dForwardRef(y, x, offset, weight, bias, s), 1, 0),
+      1,
+    );
+    result.js_reference_backward_ms = round(
+      timeMs(() => deformDwConv3dBackwardRef(dx, doff, dw, db, dy, x, offset, weight, s), 1, 0),
+      1,
+    );
+    result.speedup_vs_js = round(
+      (result.js_reference_forward_ms + result.js_reference_backward_ms) / (result.forward_ms + result.backward_ms),
+      1,
+    );
   }
   return result;
 }
@@ -169,9 +186,15 @@ export async function benchConv3d(o: Conv3dBenchOptions): Promise<Conv3dBenchRes
   const fShape: [number, number, number, number, number] = [kd, kh, kw, xShape[4], cout];
   const ci = tf.backend_util.computeConv3DInfo(xShape, fShape, o.stride, 1, o.pad);
   const p = conv3dParams(ci);
-  const nx = xShape.reduce((a, b) => a * b), ny = ci.outShape.reduce((a, b) => a * b), nf = fShape.reduce((a, b) => a * b);
-  const x = random(nx, 1, 1), f = random(nf, 0.1, 2), dy = random(ny, 1, 3);
-  const y = new Float32Array(ny), dx = new Float32Array(nx), df = new Float32Array(nf);
+  const nx = xShape.reduce((a, b) => a * b),
+    ny = ci.outShape.reduce((a, b) => a * b),
+    nf = fShape.reduce((a, b) => a * b);
+  const x = random(nx, 1, 1),
+    f = random(nf, 0.1, 2),
+    dy = random(ny, 1, 3);
+  const y = new Float32Array(ny),
+    dx = new Float32Array(nx),
+    df = new Float32Array(nf);
   const flop = 2 * ny * kd * kh * kw * xShape[4];
   const tf_ = timeMs(() => addon.conv3dForward(y, x, f, p), o.runs, o.warmup);
   const ti = timeMs(() => addon.conv3dBackpropInput(dx, dy, f, p), o.runs, o.warmup);
@@ -192,13 +215,24 @@ export async function benchConv3d(o: Conv3dBenchOptions): Promise<Conv3dBenchRes
   if (o.baseline) {
     // tfjs's own cpu kernels, one run each (they are slow), through the same kernel interface.
     const strides: [number, number, number] = [o.stride, o.stride, o.stride];
-    const xt = tf.tensor5d(x, xShape), ft = tf.tensor5d(f, fShape), dyt = tf.tensor(dy, ci.outShape);
+    const xt = tf.tensor5d(x, xShape),
+      ft = tf.tensor5d(f, fShape),
+      dyt = tf.tensor(dy, ci.outShape);
     const run = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown>) =>
       timeMs(() => tf.tidy(() => (tf.engine().runKernel(name, inputs, attrs as never) as Tensor).dataSync()), 1, 0);
     withOriginalConv3dKernels(tf, () => {
-      result.tfjs_forward_ms = round(run('Conv3D', { x: xt, filter: ft }, { strides, pad: o.pad, dataFormat: 'NDHWC', dilations: 1 }), 1);
-      result.tfjs_backprop_input_ms = round(run('Conv3DBackpropInputV2', { dy: dyt, filter: ft }, { strides, pad: o.pad, inputShape: xShape }), 1);
-      result.tfjs_backprop_filter_ms = round(run('Conv3DBackpropFilterV2', { x: xt, dy: dyt }, { strides, pad: o.pad, filterShape: fShape }), 1);
+      result.tfjs_forward_ms = round(
+        run('Conv3D', { x: xt, filter: ft }, { strides, pad: o.pad, dataFormat: 'NDHWC', dilations: 1 }),
+        1,
+      );
+      result.tfjs_backprop_input_ms = round(
+        run('Conv3DBackpropInputV2', { dy: dyt, filter: ft }, { strides, pad: o.pad, inputShape: xShape }),
+        1,
+      );
+      result.tfjs_backprop_filter_ms = round(
+        run('Conv3DBackpropFilterV2', { x: xt, dy: dyt }, { strides, pad: o.pad, filterShape: fShape }),
+        1,
+      );
     });
     const tfjsTotal = result.tfjs_forward_ms! + result.tfjs_backprop_input_ms! + result.tfjs_backprop_filter_ms!;
     result.tfjs_gflops = round((3 * flop) / (tfjsTotal * 1e6), 2);
@@ -225,7 +259,8 @@ Defaults: --shape 1,48,48,48,16 --filter 3,3,3,16 --stride 1 --pad same.`;
 
 function print(result: object, json: boolean): void {
   if (json) console.log(JSON.stringify(result));
-  else for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(26)} ${Array.isArray(v) ? v.join(',') : v}`);
+  else
+    for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(26)} ${Array.isArray(v) ? v.join(',') : v}`);
 }
 
 export async function runDeform(argv: string[]): Promise<number> {
@@ -250,7 +285,8 @@ export async function runDeform(argv: string[]): Promise<number> {
     console.log(DEFORM_HELP);
     return 0;
   }
-  if (v.device && v.device !== 'cpu' && v.device !== 'cuda') throw new BenchUsageError(`--device must be cpu or cuda, got '${v.device}'.`);
+  if (v.device && v.device !== 'cpu' && v.device !== 'cuda')
+    throw new BenchUsageError(`--device must be cpu or cuda, got '${v.device}'.`);
   const result = await benchDeform({
     shape: ints(v.shape ?? '1,48,48,48,16', 5, '--shape'),
     k: posInt(v.k, 3, '--k'),
@@ -288,7 +324,8 @@ export async function runConv3d(argv: string[]): Promise<number> {
     console.log(CONV_HELP);
     return 0;
   }
-  if (v.pad && v.pad !== 'same' && v.pad !== 'valid') throw new BenchUsageError(`--pad must be same or valid, got '${v.pad}'.`);
+  if (v.pad && v.pad !== 'same' && v.pad !== 'valid')
+    throw new BenchUsageError(`--pad must be same or valid, got '${v.pad}'.`);
   const result = await benchConv3d({
     shape: ints(v.shape ?? '1,48,48,48,16', 5, '--shape'),
     filter: ints(v.filter ?? '3,3,3,16', 4, '--filter'),
@@ -307,7 +344,15 @@ export async function runConv3d(argv: string[]): Promise<number> {
 /** The named kernel set of `bench all`, each against the JS reference or tfjs's own kernel in the same run. */
 export async function kernelSuite(json: boolean): Promise<void> {
   const common = { runs: 5, warmup: 2, threads: 0 };
-  const deform = await benchDeform({ ...common, shape: [1, 48, 48, 48, 16], k: 3, groups: 1, device: 'cpu', offsetScale: 1, baseline: true });
+  const deform = await benchDeform({
+    ...common,
+    shape: [1, 48, 48, 48, 16],
+    k: 3,
+    groups: 1,
+    device: 'cpu',
+    offsetScale: 1,
+    baseline: true,
+  });
   print({ bench: 'deform 1,48,48,48,16 k=3 G=1', target: 'forward+backward <= 50 ms', ...deform }, json);
   const convs: [string, number[], number[], number, 'same' | 'valid', string][] = [
     ['conv3d 1,48,48,48,16 -> 16 k=3', [1, 48, 48, 48, 16], [3, 3, 3, 16], 1, 'same', '>= 200 GFLOP/s'],

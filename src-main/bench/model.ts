@@ -50,6 +50,8 @@ export interface ModelBenchResult {
   /** Milliseconds per kernel name over one forward and one training step (with --profile). */
   profile_forward_ms?: Record<string, number>;
   profile_train_step_ms?: Record<string, number>;
+  /** Milliseconds per network layer in one forward pass (with --profile). */
+  layers_forward_ms?: Record<string, number>;
 }
 
 async function profileOf(f: () => void): Promise<Record<string, number>> {
@@ -64,16 +66,28 @@ export async function run(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { config: { type: 'string' }, patch: { type: 'string' }, repeats: { type: 'string' }, profile: { type: 'boolean' }, json: { type: 'boolean' } },
+      options: {
+        config: { type: 'string' },
+        patch: { type: 'string' },
+        repeats: { type: 'string' },
+        profile: { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
       strict: true,
     }));
   } catch (err) {
-    throw new BenchUsageError(`${(err as Error).message}; usage: bench model [--config lite|paper|FILE.json] [--patch 96] [--repeats 3] [--profile] [--json]`);
+    throw new BenchUsageError(
+      `${(err as Error).message}; usage: bench model [--config lite|paper|FILE.json] [--patch 96] [--repeats 3] [--profile] [--json]`,
+    );
   }
   const configName = (values.config as string | undefined) ?? 'lite';
   const config: ModelConfig =
-    configName === 'lite' || configName === 'paper' ? presetConfig(configName) : parseConfig(JSON.parse(readFileSync(configName, 'utf8')), configName);
-  const p = String(values.patch ?? '96').split(',').map(Number);
+    configName === 'lite' || configName === 'paper'
+      ? presetConfig(configName)
+      : parseConfig(JSON.parse(readFileSync(configName, 'utf8')), configName);
+  const p = String(values.patch ?? '96')
+    .split(',')
+    .map(Number);
   const patch = (p.length === 1 ? [p[0], p[0], p[0]] : p) as [number, number, number];
   checkSpatial(patch, '--patch');
   const repeats = Math.max(1, Number(values.repeats ?? 3) | 0);
@@ -83,8 +97,15 @@ export async function run(argv: string[]): Promise<number> {
   const net = DeformUXNet.create(config, 0);
   perturbOffsets(net, rng);
   const vox = patch[0] * patch[1] * patch[2];
-  const image = tf.tensor5d(Float32Array.from({ length: vox * config.in_channels }, () => rng.normal()), [1, ...patch, config.in_channels]) as Tensor5D;
-  const labels = tf.tensor4d(Int32Array.from({ length: vox }, () => rng.int(config.out_channels)), [1, ...patch], 'int32') as Tensor4D;
+  const image = tf.tensor5d(
+    Float32Array.from({ length: vox * config.in_channels }, () => rng.normal()),
+    [1, ...patch, config.in_channels],
+  ) as Tensor5D;
+  const labels = tf.tensor4d(
+    Int32Array.from({ length: vox }, () => rng.int(config.out_channels)),
+    [1, ...patch],
+    'int32',
+  ) as Tensor4D;
 
   const forwardOnce = (): void => {
     tf.tidy(() => {
@@ -118,6 +139,11 @@ export async function run(argv: string[]): Promise<number> {
     repeats,
   };
   if (values.profile) {
+    const layers = new Map<string, number>();
+    tf.tidy(() => {
+      net.forward(image, layers).dataSync();
+    });
+    result.layers_forward_ms = Object.fromEntries([...layers].map(([n, ms]) => [n, Math.round(ms)]));
     result.profile_forward_ms = await profileOf(forwardOnce);
     result.profile_train_step_ms = await profileOf(() => void trainer.trainStep(image, labels));
   }
@@ -126,9 +152,15 @@ export async function run(argv: string[]): Promise<number> {
   tf.dispose([image, labels]);
   if (values.json) console.log(JSON.stringify(result));
   else {
-    console.log(`model ${configName} patch ${patch.join('x')} (${(result.params / 1e6).toFixed(2)} M params, backend ${result.backend}${result.native ? ' + native kernels' : ', NO native kernels'})`);
-    console.log(`  forward ${result.forward_ms} ms, training step ${result.train_step_ms} ms (median of ${repeats}), peak RSS ${result.peak_rss_mb} MB`);
-    if (result.profile_train_step_ms) console.log(`  training-step kernels (ms): ${JSON.stringify(result.profile_train_step_ms)}`);
+    console.log(
+      `model ${configName} patch ${patch.join('x')} (${(result.params / 1e6).toFixed(2)} M params, backend ${result.backend}${result.native ? ' + native kernels' : ', NO native kernels'})`,
+    );
+    console.log(
+      `  forward ${result.forward_ms} ms, training step ${result.train_step_ms} ms (median of ${repeats}), peak RSS ${result.peak_rss_mb} MB`,
+    );
+    if (result.layers_forward_ms) console.log(`  forward by layer (ms): ${JSON.stringify(result.layers_forward_ms)}`);
+    if (result.profile_train_step_ms)
+      console.log(`  training-step kernels (ms): ${JSON.stringify(result.profile_train_step_ms)}`);
   }
   return 0;
 }

@@ -13,11 +13,26 @@ interface CommandEntry {
 
 // Add a subcommand: one line here, one file in ./commands exporting `run`.
 const COMMANDS: Record<string, CommandEntry> = {
-  convert: { summary: 'convert a DICOM folder or NIfTI file to NIfTI (.nii.gz)', load: () => import('./commands/convert') },
-  phantom: { summary: 'write synthetic abdominal CT phantoms (image + label NIfTI pairs)', load: () => import('./commands/phantom') },
-  bench: { summary: 'benchmarks (deform, conv3d, model, predict, all) as JSON', load: () => import('./commands/bench') },
-  forward: { summary: 'run a model folder on an NCDHW .npy input (optionally with gradients)', load: () => import('./commands/forward') },
-  train: { summary: 'train or fine-tune a DeformUX-Net on image/label NIfTI pairs', load: () => import('./commands/train') },
+  convert: {
+    summary: 'convert a DICOM folder or NIfTI file to NIfTI (.nii.gz)',
+    load: () => import('./commands/convert'),
+  },
+  phantom: {
+    summary: 'write synthetic abdominal CT phantoms (image + label NIfTI pairs)',
+    load: () => import('./commands/phantom'),
+  },
+  bench: {
+    summary: 'benchmarks (deform, conv3d, model, predict, all) as JSON',
+    load: () => import('./commands/bench'),
+  },
+  forward: {
+    summary: 'run a model folder on an NCDHW .npy input (optionally with gradients)',
+    load: () => import('./commands/forward'),
+  },
+  train: {
+    summary: 'train or fine-tune a DeformUX-Net on image/label NIfTI pairs',
+    load: () => import('./commands/train'),
+  },
 };
 
 function usage(): string {

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BrowserWindow, app, dialog, ipcMain, net, protocol, session } from 'electron';
 import type { IpcMainInvokeEvent } from 'electron';
-import { IPC_BINARY_CHANNEL, IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../api/contract';
-import type { ApiBinaryMethod, ApiMethod } from '../api/contract';
-import { apiErrorOf } from '../api/errors';
+import { IPC_BINARY_CHANNEL, IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_UPLOAD_CHANNEL } from '../api/contract';
+import type { ApiBinaryMethod, ApiMethod, ApiUploadMethod } from '../api/contract';
+import { ApiRequestError, apiErrorOf } from '../api/errors';
 import { createApiHandlers } from '../api/handlers';
 import type { ApiHandlers } from '../api/handlers';
 import { openProjectOrDemo } from '../demo/open';
@@ -13,6 +13,7 @@ import type { ProjectStore } from '../store/project';
 import { contentTypeOf, resolveInside } from '../web/static';
 import { APP_ENTRY_URL, APP_SCHEME, isAllowedNavigation, isAppUrl } from './app-protocol';
 import { contentSecurityPolicy } from './csp';
+import { ipcBytes } from './ipc-envelope';
 import type { IpcResult } from './ipc-envelope';
 import { isTrustedSender } from './sender';
 import { mainWindowOptions } from './window-options';
@@ -86,6 +87,15 @@ function wireIpc(handlers: ApiHandlers): void {
   );
   ipcMain.handle(IPC_BINARY_CHANNEL, (event, method: unknown, req: unknown) =>
     senderOk(event) ? answer(() => handlers.binary(String(method) as ApiBinaryMethod, req)) : dropped,
+  );
+  ipcMain.handle(IPC_UPLOAD_CHANNEL, (event, method: unknown, req: unknown, data: unknown) =>
+    senderOk(event)
+      ? answer(async () => {
+          const bytes = ipcBytes(data);
+          if (!bytes) throw new ApiRequestError(400, `${String(method)}: the upload data must be an ArrayBuffer.`);
+          return handlers.upload(String(method) as ApiUploadMethod, req, bytes);
+        })
+      : dropped,
   );
   handlers.onEvent((apiEvent) => {
     for (const win of BrowserWindow.getAllWindows())

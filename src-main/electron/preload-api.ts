@@ -2,9 +2,11 @@
 import {
   API_BINARY_METHODS,
   API_METHODS,
+  API_UPLOAD_METHODS,
   IPC_BINARY_CHANNEL,
   IPC_CALL_CHANNEL,
   IPC_EVENT_CHANNEL,
+  IPC_UPLOAD_CHANNEL,
 } from '../api/contract';
 import type { ApiEvent, DeformuxApi } from '../api/contract';
 import { unwrapIpcResult } from './ipc-envelope';
@@ -33,6 +35,15 @@ export function createPreloadApi(ipc: PreloadIpc): DeformuxApi {
       return bytes.buffer.byteLength === bytes.byteLength
         ? (bytes.buffer as ArrayBuffer)
         : (bytes.slice().buffer as ArrayBuffer);
+    },
+    async upload(method, req, data) {
+      if (!(API_UPLOAD_METHODS as readonly string[]).includes(method))
+        throw new Error(`unknown upload API call '${String(method)}'.`);
+      // By tag, not instanceof: the buffer may come from the page's realm across the context bridge.
+      if (Object.prototype.toString.call(data) !== '[object ArrayBuffer]')
+        throw new Error(`${method}: the data must be an ArrayBuffer.`);
+      // Structured clone carries the ArrayBuffer as bytes; main receives it as an ArrayBuffer/Uint8Array.
+      return unwrapIpcResult((await ipc.invoke(IPC_UPLOAD_CHANNEL, method, req, data)) as IpcResult<never>);
     },
     onEvent(listener) {
       // The IPC event object (with its sender) is not passed on: only the typed payload.

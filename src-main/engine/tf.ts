@@ -27,7 +27,10 @@ function isModuleNotFound(err: unknown, name: string): boolean {
  * Chooses the tfjs namespace. `load` is `require` in production and a stub in tests.
  * DEFORMUX_TF=cpu forces plain tfjs even when tfjs-node-gpu is installed.
  */
-export function chooseTf(load: (name: string) => unknown, env: Record<string, string | undefined> = process.env): TfChoice {
+export function chooseTf(
+  load: (name: string) => unknown,
+  env: Record<string, string | undefined> = process.env,
+): TfChoice {
   const warnings: string[] = [];
   const forced = env.DEFORMUX_TF?.trim().toLowerCase();
   if (forced && forced !== 'cpu' && forced !== 'gpu' && forced !== 'auto') {
@@ -40,7 +43,9 @@ export function chooseTf(load: (name: string) => unknown, env: Record<string, st
     } catch (err) {
       if (!isModuleNotFound(err, TFJS_NODE_GPU)) {
         // Installed but broken (typically missing CUDA/cuDNN libraries): say so, then fall back.
-        warnings.push(`${TFJS_NODE_GPU} is installed but failed to load (${(err as Error).message}); using ${TFJS} on the cpu backend.`);
+        warnings.push(
+          `${TFJS_NODE_GPU} is installed but failed to load (${(err as Error).message}); using ${TFJS} on the cpu backend.`,
+        );
       } else if (forced === 'gpu') {
         warnings.push(`DEFORMUX_TF=gpu but ${TFJS_NODE_GPU} is not installed; using ${TFJS} on the cpu backend.`);
       }
@@ -90,7 +95,8 @@ export async function initEngine(opts: { device?: 'cpu' | 'cuda' } = {}): Promis
   const reg = registerAllKernels(tf, backend, { preferCuda: device === 'cuda' });
   warnings.push(...reg.warnings);
   const cuda = backend === 'tensorflow' || reg.cuda;
-  if (device === 'cuda' && !cuda) warnings.push('CUDA was requested but no CUDA path is available; running on the CPU.');
+  if (device === 'cuda' && !cuda)
+    warnings.push('CUDA was requested but no CUDA path is available; running on the CPU.');
   for (const w of warnings) console.warn(`[deformux engine] ${w}`);
   return { backend, native: reg.native, cuda, warnings };
 }

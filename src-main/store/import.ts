@@ -2,7 +2,9 @@
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { ImportRequest, ImportResult } from '../api/contract';
+import type { SourceSeriesRef } from '../export/dicom/source-ref';
 import type { ProjectStore } from './project';
+import type { VolumeIo } from './volume-io';
 
 export interface ImportOptions {
   signal?: AbortSignal;
@@ -13,6 +15,19 @@ export interface ImportOptions {
 /** A case name from a file or folder name: `kidney_003.nii.gz` → `kidney_003`. */
 export function caseNameFromPath(path: string): string {
   return basename(path).replace(/\.nii(\.gz)?$/i, '') || path;
+}
+
+/**
+ * The DICOM source series for SEG export. Best effort: a case whose references cannot be read still
+ * imports (its SEG export then says why it is unavailable).
+ */
+async function sourceRefOf(io: VolumeIo, path: string, seriesInstanceUid?: string): Promise<SourceSeriesRef | null> {
+  if (!io.sourceRef) return null;
+  try {
+    return await io.sourceRef(path, seriesInstanceUid ? { seriesInstanceUid } : {});
+  } catch {
+    return null;
+  }
 }
 
 export async function importPaths(
@@ -54,7 +69,8 @@ export async function importPaths(
       }
       const volume = await io.read(path, stat.isDirectory() ? { seriesInstanceUid } : undefined);
       opts.signal?.throwIfAborted();
-      result.imported.push(await store.addCase(volume, { name }));
+      const dicomSource = /\.nii(\.gz)?$/i.test(path) ? null : await sourceRefOf(io, path, seriesInstanceUid);
+      result.imported.push(await store.addCase(volume, { name, ...(dicomSource ? { dicomSource } : {}) }));
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       const message = err instanceof Error ? err.message : String(err);

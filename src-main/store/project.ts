@@ -7,7 +7,9 @@ import { LABEL_SCHEMAS } from '../api/contract';
 import type { CaseStatus, CaseSummary, LabelVersionInfo, ProjectInfo, SchemaName, VolumeHeader } from '../api/contract';
 import { checkGeometry } from '../imaging/volume';
 import type { Volume } from '../imaging/volume';
+import type { SourceSeriesRef } from '../export/dicom/source-ref';
 import { NotFoundError, StoreRequestError } from './errors';
+import { assertSameGrid, labelVersionOf, labelVoxels, sha256Hex } from './label-rows';
 import { caseSummaryOf, volumeHeaderOf } from './rows';
 import type { CaseRow, LabelVersionRow } from './rows';
 import { openDatabase } from './schema';
@@ -25,12 +27,15 @@ const OPEN_CACHE_SIZE = 2; // a case being viewed + the one before: bounded memo
 
 export type LabelKind = LabelVersionRow['kind'];
 
-export type LabelVersionSummary = LabelVersionInfo & { id: number };
+/** A version as the API sees it plus its row id and voxel checksum (kept inside src-main). */
+export type LabelVersionSummary = LabelVersionInfo & { id: number; voxelsSha256: string | null };
 
 export interface NewCase {
   name?: string;
   synthetic?: boolean;
   status?: CaseStatus;
+  /** The DICOM series the image came from (kept for DICOM SEG export). */
+  dicomSource?: SourceSeriesRef;
 }
 
 export interface NewLabelVersion {
@@ -38,6 +43,13 @@ export interface NewLabelVersion {
   modelId?: string;
   editor?: string;
   voxelsChanged?: number;
+  /** Marks the version as the submitted one (training data). */
+  submitted?: boolean;
+  /** The version the edits started from; the latest version when omitted, none when null. */
+  parentVersion?: number | null;
+  activeEditSeconds?: number;
+  /** Case status to set in the same transaction as the version row. */
+  status?: CaseStatus;
 }
 
 function nowIso(): string {
@@ -104,7 +116,12 @@ export class ProjectStore {
   /** Clears what interrupted writes left (old temp files, case folders without a row). */
   sweepLeftovers(nowMs?: number): Promise<SweepResult> {
     const ids = new Set((this.db.prepare('SELECT id FROM cases').all() as { id: string }[]).map((r) => r.id));
-    return sweepLeftovers(this.dir, ids, nowMs);
+    const labelFiles = new Set(
+      (this.db.prepare('SELECT label_file FROM label_versions').all() as { label_file: string }[]).map((r) =>
+        r.label_file.split('\\').join('/'),
+      ),
+    );
+    return sweepLeftovers(this.dir, ids, nowMs, labelFiles);
   }
 
   close(): void {
@@ -201,8 +218,8 @@ export class ProjectStore {
       this.db
         .prepare(
           `INSERT INTO cases (id, name, status, image_file, data_type, dims, spacing_mm, origin_mm, direction,
-             modality, description, source, synthetic, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             modality, description, source, synthetic, created_at, updated_at, dicom_source)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -220,6 +237,7 @@ export class ProjectStore {
           opts.synthetic ? 1 : 0,
           now,
           now,
+          opts.dicomSource ? JSON.stringify(opts.dicomSource) : null,
         );
     } catch (err) {
       await fs.rm(caseDir, { recursive: true, force: true });
@@ -243,6 +261,20 @@ export class ProjectStore {
       .prepare('SELECT id, version FROM label_versions WHERE case_id = ? ORDER BY version DESC LIMIT 1')
       .get(caseId) as { id: number; version: number } | undefined;
     const version = (previous?.version ?? 0) + 1;
+    let parentId = previous?.id ?? null;
+    if (meta.parentVersion !== undefined) {
+      parentId = null;
+      if (meta.parentVersion !== null) {
+        const parent = this.db
+          .prepare('SELECT id FROM label_versions WHERE case_id = ? AND version = ?')
+          .get(caseId, meta.parentVersion) as { id: number } | undefined;
+        if (!parent) throw new NotFoundError(`case ${caseId} has no label version ${meta.parentVersion} to edit from.`);
+        parentId = parent.id;
+      }
+    }
+    if (meta.status !== undefined && !CASE_STATUSES.includes(meta.status))
+      throw new StoreRequestError(`unknown case status '${meta.status}'.`);
+    const checksum = sha256Hex(data);
     // A random suffix keeps two writers (say Electron and a web shell on one project) from ever
     // replacing each other's file; the UNIQUE(case_id, version) constraint then refuses the loser.
     const labelFile = join(
@@ -256,21 +288,31 @@ export class ProjectStore {
       const insert = this.db.transaction(() => {
         const info = this.db
           .prepare(
-            `INSERT INTO label_versions (case_id, version, label_file, kind, parent_id, model_id, editor, voxels_changed, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO label_versions (case_id, version, label_file, kind, parent_id, model_id, editor,
+               voxels_changed, created_at, submitted, active_edit_seconds, voxels_sha256)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             caseId,
             version,
             labelFile,
             meta.kind,
-            previous?.id ?? null,
+            parentId,
             meta.modelId ?? null,
             meta.editor ?? null,
             meta.voxelsChanged ?? null,
             nowIso(),
+            meta.submitted ? 1 : 0,
+            meta.activeEditSeconds ?? 0,
+            checksum,
           );
-        this.db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(nowIso(), caseId);
+        // A model's pre-label moves a new case to 'prelabelled' (never back from in-progress work).
+        const status =
+          meta.status ??
+          (meta.kind === 'prediction' && this.caseRow(caseId).status === 'new' ? ('prelabelled' as const) : undefined);
+        if (status !== undefined)
+          this.db.prepare('UPDATE cases SET status = ?, updated_at = ? WHERE id = ?').run(status, nowIso(), caseId);
+        else this.db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(nowIso(), caseId);
         return Number(info.lastInsertRowid);
       });
       const id = insert();
@@ -284,9 +326,18 @@ export class ProjectStore {
   listLabelVersions(caseId: string): LabelVersionSummary[] {
     this.caseRow(caseId);
     const rows = this.db
-      .prepare('SELECT * FROM label_versions WHERE case_id = ? ORDER BY version')
-      .all(caseId) as LabelVersionRow[];
-    return rows.map(labelVersionOf);
+      .prepare(
+        `SELECT v.*, p.version AS parent_version FROM label_versions v
+         LEFT JOIN label_versions p ON p.id = v.parent_id WHERE v.case_id = ? ORDER BY v.version`,
+      )
+      .all(caseId) as (LabelVersionRow & { parent_version: number | null })[];
+    return rows.map((row) => labelVersionOf(row, row.parent_version));
+  }
+
+  /** The DICOM series a case was imported from; null for NIfTI and synthetic cases. */
+  dicomSource(caseId: string): SourceSeriesRef | null {
+    const row = this.caseRow(caseId);
+    return row.dicom_source ? (JSON.parse(row.dicom_source) as SourceSeriesRef) : null;
   }
 
   /** Reads one label version's voxels (uint8, on the image grid). */
@@ -302,7 +353,13 @@ export class ProjectStore {
   }
 
   private labelVersion(id: number): LabelVersionSummary {
-    return labelVersionOf(this.db.prepare('SELECT * FROM label_versions WHERE id = ?').get(id) as LabelVersionRow);
+    const row = this.db
+      .prepare(
+        `SELECT v.*, p.version AS parent_version FROM label_versions v
+         LEFT JOIN label_versions p ON p.id = v.parent_id WHERE v.id = ?`,
+      )
+      .get(id) as LabelVersionRow & { parent_version: number | null };
+    return labelVersionOf(row, row.parent_version);
   }
 
   private caseRow(caseId: string): CaseRow {
@@ -312,51 +369,5 @@ export class ProjectStore {
     const row = this.db.prepare('SELECT * FROM cases WHERE id = ?').get(caseId) as CaseRow | undefined;
     if (!row) throw new NotFoundError(`no case with id '${caseId}' in this project.`);
     return row;
-  }
-}
-
-/** Label voxels as uint8 class values; refuses values a label map cannot hold. */
-function labelVoxels(label: Volume, caseId: string): Uint8Array {
-  if (label.data instanceof Uint8Array) return label.data;
-  for (let n = 0; n < label.data.length; n++) {
-    const x = label.data[n];
-    if (!Number.isInteger(x) || x < 0 || x > 255) {
-      throw new StoreRequestError(
-        `label for case ${caseId}: voxel ${n} holds ${x}; class values must be whole numbers 0-255.`,
-      );
-    }
-  }
-  return Uint8Array.from(label.data);
-}
-
-function labelVersionOf(row: LabelVersionRow): LabelVersionSummary {
-  return {
-    id: row.id,
-    caseId: row.case_id,
-    version: row.version,
-    kind: row.kind,
-    modelId: row.model_id,
-    editor: row.editor,
-    voxelsChanged: row.voxels_changed,
-    createdAt: row.created_at,
-  };
-}
-
-/** Labels must share the image's dims and affine (1e-3 mm / 1e-4 direction tolerance for float noise). */
-function assertSameGrid(image: VolumeHeader, label: Volume): void {
-  const where = `label for case ${image.caseId}`;
-  if (label.dims.join() !== image.dims.join()) {
-    throw new StoreRequestError(`${where}: ${label.dims.join('×')} voxels, but the image has ${image.dims.join('×')}.`);
-  }
-  const close = (a: readonly number[], b: readonly number[], tol: number) =>
-    a.every((x, n) => Math.abs(x - b[n]) <= tol);
-  if (
-    !close(label.spacingMm, image.spacingMm, 1e-4) ||
-    !close(label.originMm, image.originMm, 1e-3) ||
-    !close(label.direction, image.direction, 1e-4)
-  ) {
-    throw new StoreRequestError(
-      `${where}: its spacing, origin or orientation differs from the image's; labels must lie on the image grid.`,
-    );
   }
 }

@@ -19,6 +19,8 @@ export interface CaseRow {
   synthetic: number;
   created_at: string;
   updated_at: string;
+  /** JSON of the DICOM SourceSeriesRef for cases imported from DICOM (schema 2); null otherwise. */
+  dicom_source: string | null;
 }
 
 export interface LabelVersionRow {
@@ -32,6 +34,10 @@ export interface LabelVersionRow {
   editor: string | null;
   voxels_changed: number | null;
   created_at: string;
+  submitted: number;
+  active_edit_seconds: number;
+  /** Hex SHA-256 of the uint8 voxels (schema 2; null for rows written before). */
+  voxels_sha256: string | null;
 }
 
 export function caseSummaryOf(row: CaseRow): CaseSummary {

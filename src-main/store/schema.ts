@@ -6,7 +6,7 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
  * Each entry migrates from version `index` to `index + 1`. Append only: never edit a shipped step,
  * because projects on users' disks were created by it.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE project (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
@@ -68,6 +68,14 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX label_versions_case ON label_versions(case_id, version);
   CREATE INDEX jobs_status ON jobs(status);
+  `,
+  // 2: saved edits (issue 6): submitted flag, active editing time, a checksum of the voxels so a
+  // restored version can be verified, and the DICOM source series of a case for SEG export.
+  `
+  ALTER TABLE label_versions ADD COLUMN submitted INTEGER NOT NULL DEFAULT 0 CHECK (submitted IN (0, 1));
+  ALTER TABLE label_versions ADD COLUMN active_edit_seconds REAL NOT NULL DEFAULT 0;
+  ALTER TABLE label_versions ADD COLUMN voxels_sha256 TEXT;
+  ALTER TABLE cases ADD COLUMN dicom_source TEXT;
   `,
 ];
 

@@ -8,7 +8,12 @@ export const LEFTOVER_AGE_MS = 10 * 60 * 1000;
 export interface SweepResult {
   removedTempFiles: string[];
   removedCaseFolders: string[];
+  /** Label files whose version row never committed (the process died between file and INSERT). */
+  removedLabelFiles: string[];
 }
+
+/** Names the store gives label files: cases/<id>/labels/vNNNN-<hex>.nii.gz. */
+const LABEL_FILE = /^v\d{4,}-[0-9a-f]+\.nii\.gz$/;
 
 async function olderThan(path: string, ageMs: number, nowMs: number): Promise<boolean> {
   try {
@@ -26,8 +31,10 @@ export async function sweepLeftovers(
   projectDir: string,
   knownCaseIds: ReadonlySet<string>,
   nowMs = Date.now(),
+  /** Label files (relative to the project, '/'-separated) that a version row names; others are orphans. */
+  knownLabelFiles?: ReadonlySet<string>,
 ): Promise<SweepResult> {
-  const result: SweepResult = { removedTempFiles: [], removedCaseFolders: [] };
+  const result: SweepResult = { removedTempFiles: [], removedCaseFolders: [], removedLabelFiles: [] };
   const casesDir = join(projectDir, 'cases');
   const entries = await fs.readdir(casesDir, { withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
@@ -46,6 +53,15 @@ export async function sweepLeftovers(
         if (name.startsWith('.') && name.endsWith('.tmp') && (await olderThan(file, LEFTOVER_AGE_MS, nowMs))) {
           await fs.rm(file, { force: true });
           result.removedTempFiles.push(file);
+        } else if (
+          knownLabelFiles &&
+          sub !== path &&
+          LABEL_FILE.test(name) &&
+          !knownLabelFiles.has(`cases/${entry.name}/labels/${name}`) &&
+          (await olderThan(file, LEFTOVER_AGE_MS, nowMs))
+        ) {
+          await fs.rm(file, { force: true });
+          result.removedLabelFiles.push(file);
         }
       }
     }

@@ -1,4 +1,5 @@
 // The seam between the store and the imaging readers/writers, so tests can inject small fakes.
+import type { SourceSeriesRef } from '../export/dicom/source-ref';
 import type { Volume } from '../imaging/volume';
 import { writeFileAtomic } from '../util/atomic';
 
@@ -15,17 +16,24 @@ export interface VolumeIo {
   listSeries(path: string): Promise<SeriesChoice[]>;
   /** Writes a .nii.gz atomically. */
   write(path: string, volume: Volume): Promise<void>;
+  /** What a DICOM SEG must reference about the series read from `path`; null for non-DICOM inputs. */
+  sourceRef?(path: string, opts?: { seriesInstanceUid?: string }): Promise<SourceSeriesRef | null>;
 }
 
 /** The real readers/writers from src-main/imaging, loaded on first use (they pull in codecs). */
 export async function defaultVolumeIo(): Promise<VolumeIo> {
-  const [nifti, reader] = await Promise.all([import('../imaging/nifti'), import('../imaging/read')]);
+  const [nifti, reader, dicomSource] = await Promise.all([
+    import('../imaging/nifti'),
+    import('../imaging/read'),
+    import('./dicom-source'),
+  ]);
   return {
     read: (path, opts) => reader.readVolume(path, opts),
     listSeries: async (path) =>
       (await reader.listSeries(path)).map((s) => ({ uid: s.uid, description: s.description, slices: s.slices })),
     // gzip level 1: CT noise barely compresses further at higher levels (measured 39.5 vs 38.5 MiB for
     // a 512×512×150 phantom) while level 6 takes 2.4× as long; saving a case should be quick.
+    sourceRef: (path, opts) => dicomSource.readDicomSourceRef(path, opts),
     write: (path, volume) =>
       writeFileAtomic(path, nifti.encodeNifti(volume, { gzip: path.toLowerCase().endsWith('.gz'), level: 1 })),
   };

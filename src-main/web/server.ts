@@ -3,10 +3,18 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { promises as fs } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { WEB_API_PREFIX, WEB_EVENTS_PATH, WEB_TOKEN_HEADER, WEB_TOKEN_QUERY } from '../api/contract';
+import {
+  MAX_UPLOAD_BYTES,
+  WEB_API_PREFIX,
+  WEB_EVENTS_PATH,
+  WEB_REQUEST_HEADER,
+  WEB_TOKEN_HEADER,
+  WEB_TOKEN_QUERY,
+  WEB_UPLOAD_PREFIX,
+} from '../api/contract';
 import type { ApiEvent } from '../api/contract';
 import { ApiRequestError, apiErrorOf } from '../api/errors';
-import { isApiBinaryMethod, isApiMethod } from '../api/handlers';
+import { isApiBinaryMethod, isApiMethod, isApiUploadMethod } from '../api/handlers';
 import type { ApiHandlers } from '../api/handlers';
 import { contentSecurityPolicy } from '../electron/csp';
 import { checkRequest, newToken, tokenCookieName } from './auth';
@@ -70,6 +78,45 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   } catch {
     throw new ApiRequestError(400, 'request body is not valid JSON.');
   }
+}
+
+/** The JSON request of an upload, from its URI-encoded header. */
+function uploadRequestOf(req: IncomingMessage, method: string): unknown {
+  const raw = req.headers[WEB_REQUEST_HEADER];
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  if (!text)
+    throw new ApiRequestError(400, `${method}: the '${WEB_REQUEST_HEADER}' header with the JSON request is missing.`);
+  try {
+    return JSON.parse(decodeURIComponent(text)) as unknown;
+  } catch {
+    throw new ApiRequestError(400, `${method}: the '${WEB_REQUEST_HEADER}' header is not URI-encoded JSON.`);
+  }
+}
+
+/**
+ * Reads exactly `size` body bytes into one buffer; a declared or actual length that differs is
+ * refused before (or as soon as) it shows, so a wrong client cannot make us buffer gigabytes.
+ */
+async function readExactBody(req: IncomingMessage, size: number, method: string): Promise<Uint8Array> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) !== size) {
+    throw new ApiRequestError(
+      Number(declared) > size ? 413 : 400,
+      `${method}: the body must be exactly ${size} bytes (one per voxel), but ${declared} were announced.`,
+    );
+  }
+  const out = new Uint8Array(size);
+  let received = 0;
+  for await (const chunk of req) {
+    const bytes = chunk as Buffer;
+    if (received + bytes.length > size)
+      throw new ApiRequestError(413, `${method}: the body is larger than the ${size} bytes the case needs.`);
+    out.set(bytes, received);
+    received += bytes.length;
+  }
+  if (received !== size)
+    throw new ApiRequestError(400, `${method}: the body must be exactly ${size} bytes, but ${received} arrived.`);
+  return out;
 }
 
 const PLACEHOLDER_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>DeformUX Annotator</title></head>
@@ -136,6 +183,18 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     throw new ApiRequestError(404, `unknown API call '${method}'.`);
   }
 
+  async function serveUpload(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') return sendError(res, 405, `${method}: use POST with the bytes as body.`);
+    if (!isApiUploadMethod(method)) throw new ApiRequestError(404, `unknown upload API call '${method}'.`);
+    const request = uploadRequestOf(req, method);
+    // Validates the request and finds the case before a byte of the body is read.
+    const size = opts.handlers.uploadSize(method, request);
+    if (size > MAX_UPLOAD_BYTES)
+      throw new ApiRequestError(413, `${method}: ${size} bytes is above the ${MAX_UPLOAD_BYTES}-byte upload limit.`);
+    const data = await readExactBody(req, size, method);
+    return sendJson(res, 200, await opts.handlers.upload(method, request, data));
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL;
     try {
@@ -161,6 +220,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
     try {
       if (url.pathname === WEB_EVENTS_PATH) return serveEvents(req, res);
+      if (url.pathname.startsWith(WEB_UPLOAD_PREFIX))
+        return await serveUpload(url.pathname.slice(WEB_UPLOAD_PREFIX.length), req, res);
       if (url.pathname.startsWith(WEB_API_PREFIX))
         return await serveApi(url.pathname.slice(WEB_API_PREFIX.length), req, res);
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'only GET for app files.');
@@ -168,6 +229,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     } catch (err) {
       const { status, message } = apiErrorOf(err);
       if (status === 500) console.error(err);
+      // An unread request body would otherwise stall the reply on a keep-alive connection.
+      if (!req.complete) req.resume();
       if (!res.headersSent) sendError(res, status, message);
       else res.destroy();
     }

@@ -40,8 +40,19 @@ describe('deformux forward', () => {
     const g = io.get('grad_output')!;
     await writeNpy(join(dir, 'x.npy'), { shape: input.shape, data: Float32Array.from(input.data) });
     await writeNpy(join(dir, 'g.npy'), { shape: g.shape, data: Float32Array.from(g.data) });
-    const r = await cli('forward', '--model', model, '--input', join(dir, 'x.npy'), '--output', join(dir, 'y.npy'),
-      '--grad-output', join(dir, 'g.npy'), '--grads-out', join(dir, 'grads.safetensors'));
+    const r = await cli(
+      'forward',
+      '--model',
+      model,
+      '--input',
+      join(dir, 'x.npy'),
+      '--output',
+      join(dir, 'y.npy'),
+      '--grad-output',
+      join(dir, 'g.npy'),
+      '--grads-out',
+      join(dir, 'grads.safetensors'),
+    );
     expect(r.code, r.stderr).toBe(0);
     const y = await readNpy(join(dir, 'y.npy'));
     expect(y.shape).toEqual([1, 3, 16, 32, 48]);
@@ -54,14 +65,64 @@ describe('deformux forward', () => {
 
   it('refuses a wrong input shape and a missing model with one clear line (exit 2)', async () => {
     await writeNpy(join(dir, 'bad.npy'), { shape: [1, 1, 16, 16, 20], data: new Float32Array(16 * 16 * 20) });
-    const r = await cli('forward', '--model', join(dir, 'model'), '--input', join(dir, 'bad.npy'), '--output', join(dir, 'o.npy'));
+    const r = await cli(
+      'forward',
+      '--model',
+      join(dir, 'model'),
+      '--input',
+      join(dir, 'bad.npy'),
+      '--output',
+      join(dir, 'o.npy'),
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/bad\.npy: spatial size \[16, 16, 20\] must be three positive multiples of 16/);
-    const m = await cli('forward', '--model', join(dir, 'nope'), '--input', join(dir, 'bad.npy'), '--output', join(dir, 'o.npy'));
+    const m = await cli(
+      'forward',
+      '--model',
+      join(dir, 'nope'),
+      '--input',
+      join(dir, 'bad.npy'),
+      '--output',
+      join(dir, 'o.npy'),
+    );
     expect(m.code).toBe(2);
     expect(m.stderr).toMatch(/nope[/\\]config\.json: cannot be read/);
     const u = await cli('forward', '--input', 'x.npy');
     expect(u.code).toBe(2);
     expect(u.stderr).toMatch(/--model, --input and --output are required/);
+  });
+});
+
+describe('model folder', () => {
+  it('saves and loads (PyTorch layouts on disk), and serves the prediction pipeline as a SegmentationModel', async () => {
+    const { DeformUXNet } = await import('../../src-main/engine/model/network');
+    const { loadModelFolder, saveModelFolder } = await import('../../src-main/engine/io/model_folder');
+    const { segmentationModelOf } = await import('../../src-main/engine/model/segmentation_model');
+    const { initEngine } = await import('../../src-main/engine/tf');
+    await initEngine();
+    const config = parseConfig(JSON.parse(readFileSync(join(GOLD, 'config.json'), 'utf8')), 'config.json');
+    const net = DeformUXNet.fromTorch(config, await readSafetensors(join(GOLD, 'weights.safetensors')), 'w');
+    const meta = {
+      ...defaultMeta(config, 'kidney'),
+      inference: { ...defaultMeta(config).inference, patchSize: [16, 32, 48] as [number, number, number] },
+    };
+    await saveModelFolder(join(dir, 'saved'), net, meta);
+    net.dispose();
+    const loaded = await loadModelFolder(join(dir, 'saved'));
+    const seg = segmentationModelOf(loaded);
+    const io = await readSafetensors(join(GOLD, 'io.safetensors'));
+    const logitsDhwc = await seg.predictPatch(Float32Array.from(io.get('input')!.data));
+    // Golden logits are [1, 3, D, H, W]; compare channel-last against channel-first.
+    const ref = io.get('logits')!.data;
+    const vox = 16 * 32 * 48;
+    const asCdhw = new Float32Array(3 * vox);
+    for (let v = 0; v < vox; v++) for (let c = 0; c < 3; c++) asCdhw[c * vox + v] = logitsDhwc[v * 3 + c];
+    expect(maxRelErr(asCdhw, ref)).toBeLessThanOrEqual(LOGITS_REL_TOL);
+    expect(seg.logitsLayout).toBe('DHWC');
+    loaded.net.dispose();
+    writeFileSync(join(dir, 'saved', 'model.json'), JSON.stringify({ ...meta, classes: ['background', 'a'] }));
+    await expect(loadModelFolder(join(dir, 'saved'))).rejects.toThrow(
+      /model\.json: lists 2 classes but the network has 3 outputs/,
+    );
   });
 });

@@ -17,7 +17,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, [join(ROOT, 'bin', 'deformux.mjs'), ...args], { cwd: ROOT, timeout: 45_000 });
+    const r = await exec(process.execPath, [join(ROOT, 'bin', 'deformux.mjs'), ...args], {
+      cwd: ROOT,
+      timeout: 45_000,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -40,9 +43,26 @@ async function writeCase(data: string, name: string, seed: number): Promise<void
         lab[v] = r < 3 ? 2 : r < 6 ? 1 : 0;
         hu[v] = Math.round((lab[v] === 2 ? 60 : lab[v] === 1 ? 180 : -50) + 20 * rng.normal());
       }
-  const geom = { dims, spacingMm: [1.5, 1.5, 2] as [number, number, number], originMm: [0, 0, 0] as [number, number, number], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] as Volume['direction'] };
-  await writeNifti(join(data, `${name}_image.nii.gz`), { ...geom, data: hu, modality: 'CT', description: 'test', source: 'synthetic' });
-  await writeNifti(join(data, `${name}_label.nii.gz`), { ...geom, data: lab, modality: 'SEG', description: 'test', source: 'synthetic' });
+  const geom = {
+    dims,
+    spacingMm: [1.5, 1.5, 2] as [number, number, number],
+    originMm: [0, 0, 0] as [number, number, number],
+    direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] as Volume['direction'],
+  };
+  await writeNifti(join(data, `${name}_image.nii.gz`), {
+    ...geom,
+    data: hu,
+    modality: 'CT',
+    description: 'test',
+    source: 'synthetic',
+  });
+  await writeNifti(join(data, `${name}_label.nii.gz`), {
+    ...geom,
+    data: lab,
+    modality: 'SEG',
+    description: 'test',
+    source: 'synthetic',
+  });
 }
 
 describe('deformux train', () => {
@@ -52,15 +72,50 @@ describe('deformux train', () => {
     await writeCase(data, 'case_000', 1);
     await writeCase(data, 'case_001', 2);
     const cfg = join(dir, 'tiny.json');
-    writeFileSync(cfg, JSON.stringify({ in_channels: 1, out_channels: 2, feature_sizes: [4, 4, 8, 8], depths: [1, 1, 1, 1], hidden_size: 8, kernel_size: 3, offset_kernel_size: 3, deform_groups: 1 }));
-    const common = ['--data', data, '--schema', 'kidney', '--config', cfg, '--steps', '3', '--patch', '16', '--batch', '1', '--lr', '0.01', '--seed', '5'];
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        in_channels: 1,
+        out_channels: 2,
+        feature_sizes: [4, 4, 8, 8],
+        depths: [1, 1, 1, 1],
+        hidden_size: 8,
+        kernel_size: 3,
+        offset_kernel_size: 3,
+        deform_groups: 1,
+      }),
+    );
+    const common = [
+      '--data',
+      data,
+      '--schema',
+      'kidney',
+      '--config',
+      cfg,
+      '--steps',
+      '3',
+      '--patch',
+      '16',
+      '--batch',
+      '1',
+      '--lr',
+      '0.01',
+      '--seed',
+      '5',
+    ];
 
     const a = await cli('train', ...common, '--out', join(dir, 'a'), '--json', '--checkpoint-every', '2');
     expect(a.code, a.stderr).toBe(0);
-    const lines = a.stdout.trim().split('\n').map((l) => JSON.parse(l) as { step: number; steps: number; loss: number; eta_s: number });
+    const lines = a.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; steps: number; loss: number; eta_s: number });
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3]);
     expect(lines.every((l) => Number.isFinite(l.loss) && l.steps === 3 && l.eta_s >= 0)).toBe(true);
-    const meta = JSON.parse(readFileSync(join(dir, 'a', 'model.json'), 'utf8')) as { classes: string[]; training: { steps: number }[] };
+    const meta = JSON.parse(readFileSync(join(dir, 'a', 'model.json'), 'utf8')) as {
+      classes: string[];
+      training: { steps: number }[];
+    };
     expect(meta.classes).toEqual(['background', 'kidney', 'tumor', 'cyst']);
     expect(meta.training[0].steps).toBe(3);
     const config = JSON.parse(readFileSync(join(dir, 'a', 'config.json'), 'utf8')) as { out_channels: number };
@@ -78,13 +133,37 @@ describe('deformux train', () => {
   });
 
   it('refuses bad arguments and bad data with one clear line', async () => {
-    const r = await cli('train', '--data', join(dir, 'nothing'), '--schema', 'kidney', '--config', 'lite', '--out', join(dir, 'x'), '--steps', '1');
+    const r = await cli(
+      'train',
+      '--data',
+      join(dir, 'nothing'),
+      '--schema',
+      'kidney',
+      '--config',
+      'lite',
+      '--out',
+      join(dir, 'x'),
+      '--steps',
+      '1',
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/nothing: cannot be listed/);
     const s = await cli('train', '--data', dir, '--schema', 'liver', '--config', 'lite', '--out', join(dir, 'x'));
     expect(s.code).toBe(2);
     expect(s.stderr).toMatch(/--schema must be one of kidney, pancreas/);
-    const p = await cli('train', '--data', dir, '--schema', 'kidney', '--config', 'lite', '--out', join(dir, 'x'), '--patch', '20');
+    const p = await cli(
+      'train',
+      '--data',
+      dir,
+      '--schema',
+      'kidney',
+      '--config',
+      'lite',
+      '--out',
+      join(dir, 'x'),
+      '--patch',
+      '20',
+    );
     expect(p.code).toBe(2);
     expect(p.stderr).toMatch(/--patch must be one or three positive multiples of 16/);
   });

@@ -31,7 +31,8 @@ export function worstGradErr(got: TensorMap, ref: TensorMap): { name: string; er
   for (const [name, r] of ref) {
     const g = got.get(name);
     if (!g) throw new Error(`gradient '${name}' is missing`);
-    if (g.shape.join(',') !== r.shape.join(',')) throw new Error(`gradient '${name}' has shape [${g.shape}] not [${r.shape}]`);
+    if (g.shape.join(',') !== r.shape.join(','))
+      throw new Error(`gradient '${name}' has shape [${g.shape}] not [${r.shape}]`);
     const err = l2RelErr(g.data, r.data);
     if (err > worst.err) worst = { name, err };
   }

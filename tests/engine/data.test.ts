@@ -9,10 +9,23 @@ import { findPairs, loadCase } from '../../src-main/engine/train/data';
 
 const dir = mkdtempSync(join(tmpdir(), 'deformux-data-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const INTENSITY = { huMin: -100, huMax: 100, mean: 0, std: 50 };
+const INTENSITY = { clipHu: [-100, 100] as [number, number], mean: 0, std: 50 };
 
-function vol(dims: [number, number, number], data: Int16Array | Uint8Array, spacingMm: [number, number, number] = [1, 1, 2]): Volume {
-  return { dims, spacingMm, originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], data, modality: 'CT', description: 't', source: 't' };
+function vol(
+  dims: [number, number, number],
+  data: Int16Array | Uint8Array,
+  spacingMm: [number, number, number] = [1, 1, 2],
+): Volume {
+  return {
+    dims,
+    spacingMm,
+    originMm: [0, 0, 0],
+    direction: [1, 0, 0, 0, 1, 0, 0, 0, 1],
+    data,
+    modality: 'CT',
+    description: 't',
+    source: 't',
+  };
 }
 
 describe('training data', () => {
@@ -21,7 +34,16 @@ describe('training data', () => {
     mkdirSync(join(d, 'imagesTr'), { recursive: true });
     mkdirSync(join(d, 'labelsTr'));
     const v = vol([4, 3, 2], new Int16Array(24));
-    for (const p of ['b_image.nii.gz', 'b_label.nii.gz', 'a_image.nii', 'a_label.nii', 'lonely_image.nii.gz', 'imagesTr/m_0000.nii.gz', 'labelsTr/m.nii.gz']) await writeNifti(join(d, p), v);
+    for (const p of [
+      'b_image.nii.gz',
+      'b_label.nii.gz',
+      'a_image.nii',
+      'a_label.nii',
+      'lonely_image.nii.gz',
+      'imagesTr/m_0000.nii.gz',
+      'labelsTr/m.nii.gz',
+    ])
+      await writeNifti(join(d, p), v);
     const pairs = await findPairs(d);
     expect(pairs.map((p) => p.name)).toEqual(['a', 'b', 'm']);
     expect(pairs[2].label).toBe(join(d, 'labelsTr', 'm.nii.gz'));
@@ -48,9 +70,17 @@ describe('training data', () => {
     await writeNifti(join(d, 'g_image.nii.gz'), vol([4, 3, 2], new Int16Array(24)));
     await writeNifti(join(d, 'g_label.nii.gz'), vol([4, 3, 2], new Uint8Array(24), [1, 1, 3]));
     await writeNifti(join(d, 'h_image.nii.gz'), vol([4, 3, 2], new Int16Array(24)));
-    await writeNifti(join(d, 'h_label.nii.gz'), vol([4, 3, 2], Uint8Array.from({ length: 24 }, (_, i) => (i === 5 ? 9 : 0))));
+    await writeNifti(
+      join(d, 'h_label.nii.gz'),
+      vol(
+        [4, 3, 2],
+        Uint8Array.from({ length: 24 }, (_, i) => (i === 5 ? 9 : 0)),
+      ),
+    );
     const [g, h] = await findPairs(d);
     await expect(loadCase(g, INTENSITY, 3)).rejects.toThrow(/g_label\.nii\.gz: is not on the grid of its image/);
-    await expect(loadCase(h, INTENSITY, 3)).rejects.toThrow(/h_label\.nii\.gz: holds the label value 9; the schema has classes 0\.\.2/);
+    await expect(loadCase(h, INTENSITY, 3)).rejects.toThrow(
+      /h_label\.nii\.gz: holds the label value 9; the schema has classes 0\.\.2/,
+    );
   });
 });

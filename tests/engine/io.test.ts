@@ -4,7 +4,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from '../../src-main/engine/io/safetensors';
+import {
+  parseSafetensors,
+  readSafetensors,
+  serializeSafetensors,
+  writeSafetensors,
+} from '../../src-main/engine/io/safetensors';
 import type { TensorMap } from '../../src-main/engine/io/safetensors';
 import { parseNpy, readNpy, serializeNpy, writeNpy } from '../../src-main/engine/io/npy';
 import { parseConfig, presetConfig } from '../../src-main/engine/model/config';
@@ -14,14 +19,16 @@ import { InputError } from '../../src-main/imaging/volume';
 const dir = mkdtempSync(join(tmpdir(), 'deformux-io-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const python = '/usr/bin/python3';
-const hasNumpy = existsSync(python) && (() => {
-  try {
-    execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasNumpy =
+  existsSync(python) &&
+  (() => {
+    try {
+      execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 
 describe('safetensors', () => {
   it('round-trips f32 and f64 tensors with names and shapes', async () => {
@@ -59,7 +66,9 @@ describe('safetensors', () => {
 
   it('names the file and the tensor in errors', () => {
     const good = serializeSafetensors(new Map([['w', { shape: [4], data: new Float32Array(4) }]]));
-    expect(() => parseSafetensors(good.subarray(0, good.length - 4), 'cut.safetensors')).toThrow(/cut\.safetensors: tensor 'w' has data offsets/);
+    expect(() => parseSafetensors(good.subarray(0, good.length - 4), 'cut.safetensors')).toThrow(
+      /cut\.safetensors: tensor 'w' has data offsets/,
+    );
     expect(() => parseSafetensors(new Uint8Array(3), 'tiny.safetensors')).toThrow(InputError);
     const bad = Buffer.from(good);
     bad.write('I', bad.indexOf('F32')); // dtype 'F32' -> 'I32'
@@ -70,11 +79,16 @@ describe('safetensors', () => {
     const golden = readFileSync(join(__dirname, '..', 'goldens', 'model', 'tiny', 'weights.safetensors'));
     const t = parseSafetensors(golden, 'weights');
     const name = 'out.conv.conv.weight';
-    const py = execFileSync(python, ['-c', `
+    const py = execFileSync(python, [
+      '-c',
+      `
 import json,struct,sys,numpy as np
 b=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',b[:8])[0]; h=json.loads(b[8:8+n]); e=h[sys.argv[2]]
 a=np.frombuffer(b[8+n+e['data_offsets'][0]:8+n+e['data_offsets'][1]],dtype='<f4')
-print(json.dumps([e['shape'], [float(x) for x in a[:5]]]))`, join(__dirname, '..', 'goldens', 'model', 'tiny', 'weights.safetensors'), name]).toString();
+print(json.dumps([e['shape'], [float(x) for x in a[:5]]]))`,
+      join(__dirname, '..', 'goldens', 'model', 'tiny', 'weights.safetensors'),
+      name,
+    ]).toString();
     const [shape, first] = JSON.parse(py) as [number[], number[]];
     expect(t.get(name)!.shape).toEqual(shape);
     expect([...t.get(name)!.data.subarray(0, 5)]).toEqual(first);
@@ -94,10 +108,20 @@ describe('npy', () => {
   it.skipIf(!hasNumpy)('is read by numpy and reads what numpy writes', async () => {
     const path = join(dir, 'b.npy');
     await writeNpy(path, { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) });
-    const seen = execFileSync(python, ['-c', 'import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, a[1,2])', path]).toString().trim();
+    const seen = execFileSync(python, [
+      '-c',
+      'import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, a[1,2])',
+      path,
+    ])
+      .toString()
+      .trim();
     expect(seen).toBe('float32 (2, 3) 6.0');
     const fromPy = join(dir, 'c.npy');
-    execFileSync(python, ['-c', 'import numpy as np,sys; np.save(sys.argv[1], np.arange(6, dtype=np.float64).reshape(3,2)*1.5)', fromPy]);
+    execFileSync(python, [
+      '-c',
+      'import numpy as np,sys; np.save(sys.argv[1], np.arange(6, dtype=np.float64).reshape(3,2)*1.5)',
+      fromPy,
+    ]);
     const c = await readNpy(fromPy);
     expect(c.shape).toEqual([3, 2]);
     expect([...c.data]).toEqual([0, 1.5, 3, 4.5, 6, 7.5]);
@@ -132,7 +156,12 @@ describe('config and parameter layouts', () => {
   });
 
   it('torch <-> engine conversion is a bijection and moves axes as documented', () => {
-    const specs = paramSpecs(parseConfig(JSON.parse(readFileSync(join(__dirname, '..', 'goldens', 'model', 'tiny', 'config.json'), 'utf8')), 'tiny'));
+    const specs = paramSpecs(
+      parseConfig(
+        JSON.parse(readFileSync(join(__dirname, '..', 'goldens', 'model', 'tiny', 'config.json'), 'utf8')),
+        'tiny',
+      ),
+    );
     for (const spec of specs) {
       const n = spec.torchShape.reduce((a, b) => a * b, 1);
       const data = Float32Array.from({ length: n }, (_, i) => i);

@@ -86,7 +86,8 @@ describe('tiny DeformUX-Net vs PyTorch (x=[1,1,16,32,48] G=2 offsets=random gamm
       const k = s[2];
       for (let c = 0; c < s[0]; c++)
         for (let i = 0; i < k; i++)
-          for (let j = 0; j < k; j++) for (let l = 0; l < k; l++) out[((c * k + i) * k + l) * k + j] = d[((c * k + i) * k + j) * k + l];
+          for (let j = 0; j < k; j++)
+            for (let l = 0; l < k; l++) out[((c * k + i) * k + l) * k + j] = d[((c * k + i) * k + j) * k + l];
       return out;
     });
     expect(maxRelErr(logitsOf(swapped), io.get('logits')!.data)).toBeGreaterThan(LOGITS_REL_TOL * 10);
@@ -104,13 +105,19 @@ describe('tiny DeformUX-Net vs PyTorch (x=[1,1,16,32,48] G=2 offsets=random gamm
   it('loading names the missing, extra or mis-shaped tensor', () => {
     const missing: TensorMap = new Map(weights);
     missing.delete('decoder1.layer.conv2.conv.weight');
-    expect(() => DeformUXNet.fromTorch(config, missing, 'w.safetensors')).toThrow(/w\.safetensors: is missing the tensor 'decoder1\.layer\.conv2\.conv\.weight'/);
+    expect(() => DeformUXNet.fromTorch(config, missing, 'w.safetensors')).toThrow(
+      /w\.safetensors: is missing the tensor 'decoder1\.layer\.conv2\.conv\.weight'/,
+    );
     const extra: TensorMap = new Map(weights);
     extra.set('decoder1.layer.conv3.conv.weight', { shape: [4, 4, 1, 1, 1], data: new Float32Array(16) });
-    expect(() => DeformUXNet.fromTorch(config, extra, 'w.safetensors')).toThrow(/does not use, first 'decoder1\.layer\.conv3\.conv\.weight'/);
+    expect(() => DeformUXNet.fromTorch(config, extra, 'w.safetensors')).toThrow(
+      /does not use, first 'decoder1\.layer\.conv3\.conv\.weight'/,
+    );
     const shaped: TensorMap = new Map(weights);
     shaped.set('out.conv.conv.bias', { shape: [4], data: new Float32Array(4) });
-    expect(() => DeformUXNet.fromTorch(config, shaped, 'w.safetensors')).toThrow(/'out\.conv\.conv\.bias' has shape \[4\]; this config needs \[3\]/);
+    expect(() => DeformUXNet.fromTorch(config, shaped, 'w.safetensors')).toThrow(
+      /'out\.conv\.conv\.bias' has shape \[4\]; this config needs \[3\]/,
+    );
   });
 
   it('toTorch returns exactly the loaded tensors (layout round trip)', () => {

@@ -24,7 +24,11 @@ describe('sampleBatch', () => {
     picked.forEach((p, b) => {
       const [z0, y0, x0] = p.split('@')[1].split(',').map(Number);
       expect(z0 >= 0 && z0 <= 4 && y0 >= 0 && y0 <= 24 && x0 >= 0 && x0 <= 20).toBe(true);
-      for (const [z, y, x] of [[0, 0, 0], [15, 15, 15], [3, 7, 11]]) {
+      for (const [z, y, x] of [
+        [0, 0, 0],
+        [15, 15, 15],
+        [3, 7, 11],
+      ]) {
         const o = b * 4096 + (z * 16 + y) * 16 + x;
         const i = ((z0 + z) * 40 + (y0 + y)) * 36 + (x0 + x);
         expect(img[o]).toBe(i);
@@ -60,6 +64,8 @@ describe('sampleBatch', () => {
     };
     expect(hits(1, 3)).toBe(40);
     expect(hits(0, 3)).toBeLessThan(30);
-    expect(sampleBatch([c], 4, [16, 16, 16], new Rng(9)).picked).toEqual(sampleBatch([c], 4, [16, 16, 16], new Rng(9)).picked);
+    expect(sampleBatch([c], 4, [16, 16, 16], new Rng(9)).picked).toEqual(
+      sampleBatch([c], 4, [16, 16, 16], new Rng(9)).picked,
+    );
   });
 });

@@ -37,7 +37,8 @@ function phantomPatch(d: number, h: number, w: number, seed: number): { image: T
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         const i = (z * h + y) * w + x;
-        const inside = ((z - d * 0.45) / (d * 0.3)) ** 2 + ((y - h * 0.55) / (h * 0.25)) ** 2 + ((x - w * 0.4) / (w * 0.3)) ** 2 < 1;
+        const inside =
+          ((z - d * 0.45) / (d * 0.3)) ** 2 + ((y - h * 0.55) / (h * 0.25)) ** 2 + ((x - w * 0.4) / (w * 0.3)) ** 2 < 1;
         lab[i] = inside ? 1 : 0;
         img[i] = (inside ? 1 : -0.5) + 0.3 * rng.normal();
       }
@@ -45,7 +46,14 @@ function phantomPatch(d: number, h: number, w: number, seed: number): { image: T
 }
 
 /** Plain-loop DiceCE in float64: the reference for the tensor implementation. */
-function diceCeRef(logits: Float32Array, labels: Int32Array, weights: Float32Array, n: number, c: number, ignore: number): number {
+function diceCeRef(
+  logits: Float32Array,
+  labels: Int32Array,
+  weights: Float32Array,
+  n: number,
+  c: number,
+  ignore: number,
+): number {
   const vox = labels.length / n;
   let ce = 0;
   let wsum = 0;
@@ -82,8 +90,14 @@ describe('DiceCE loss', () => {
     const logits = Float32Array.from({ length: n * d * h * w * c }, () => 3 * rng.normal());
     const labels = Int32Array.from({ length: n * d * h * w }, () => [0, 1, 2, 255][rng.int(4)]);
     const weights = Float32Array.from({ length: n * d * h * w }, () => rng.uniform(0.2, 2));
-    const got = tf.tidy(() =>
-      diceCeLoss(tf.tensor5d(logits, [n, d, h, w, c]), tf.tensor4d(labels, [n, d, h, w], 'int32'), tf.tensor4d(weights, [n, d, h, w]), { ignoreLabel: 255 }).dataSync()[0],
+    const got = tf.tidy(
+      () =>
+        diceCeLoss(
+          tf.tensor5d(logits, [n, d, h, w, c]),
+          tf.tensor4d(labels, [n, d, h, w], 'int32'),
+          tf.tensor4d(weights, [n, d, h, w]),
+          { ignoreLabel: 255 },
+        ).dataSync()[0],
     );
     const ref = diceCeRef(logits, labels, weights, n, c, 255);
     expect(Math.abs(got - ref)).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref)));
@@ -92,8 +106,14 @@ describe('DiceCE loss', () => {
     labels.forEach((l, i) => {
       if (l === 255) for (let k = 0; k < c; k++) changed[i * c + k] += 50;
     });
-    const got2 = tf.tidy(() =>
-      diceCeLoss(tf.tensor5d(changed, [n, d, h, w, c]), tf.tensor4d(labels, [n, d, h, w], 'int32'), tf.tensor4d(weights, [n, d, h, w]), { ignoreLabel: 255 }).dataSync()[0],
+    const got2 = tf.tidy(
+      () =>
+        diceCeLoss(
+          tf.tensor5d(changed, [n, d, h, w, c]),
+          tf.tensor4d(labels, [n, d, h, w], 'int32'),
+          tf.tensor4d(weights, [n, d, h, w]),
+          { ignoreLabel: 255 },
+        ).dataSync()[0],
     );
     expect(Math.abs(got2 - got)).toBeLessThan(1e-6);
   });
@@ -101,12 +121,26 @@ describe('DiceCE loss', () => {
   it('fused gradient matches the op-built loss gradient (N=2, C=3, weights, ignore)', () => {
     const rng = new Rng(8);
     const [n, d, h, w, c] = [2, 2, 3, 4, 3];
-    const z = tf.tensor5d(Float32Array.from({ length: n * d * h * w * c }, () => 2 * rng.normal()), [n, d, h, w, c]);
-    const lab = tf.tensor4d(Int32Array.from({ length: n * d * h * w }, () => [0, 1, 2, 7][rng.int(4)]), [n, d, h, w], 'int32');
-    const wt = tf.tensor4d(Float32Array.from({ length: n * d * h * w }, () => rng.uniform(0.5, 1.5)), [n, d, h, w]);
+    const z = tf.tensor5d(
+      Float32Array.from({ length: n * d * h * w * c }, () => 2 * rng.normal()),
+      [n, d, h, w, c],
+    );
+    const lab = tf.tensor4d(
+      Int32Array.from({ length: n * d * h * w }, () => [0, 1, 2, 7][rng.int(4)]),
+      [n, d, h, w],
+      'int32',
+    );
+    const wt = tf.tensor4d(
+      Float32Array.from({ length: n * d * h * w }, () => rng.uniform(0.5, 1.5)),
+      [n, d, h, w],
+    );
     const opts = { ignoreLabel: 7, diceWeight: 0.7, ceWeight: 1.3 };
-    const fused = tf.grad((x: Tensor) => tf.mul(diceCeLoss(x as Tensor5D, lab, wt, opts), 2.5))(z).dataSync();
-    const ref = tf.grad((x: Tensor) => tf.mul(diceCeLossOps(x as Tensor5D, lab, wt, opts), 2.5))(z).dataSync();
+    const fused = tf
+      .grad((x: Tensor) => tf.mul(diceCeLoss(x as Tensor5D, lab, wt, opts), 2.5))(z)
+      .dataSync();
+    const ref = tf
+      .grad((x: Tensor) => tf.mul(diceCeLossOps(x as Tensor5D, lab, wt, opts), 2.5))(z)
+      .dataSync();
     let worst = 0;
     let big = 0;
     for (let i = 0; i < ref.length; i++) {
@@ -125,7 +159,11 @@ describe('AdamW and clipping', () => {
     const p = [0.5, -1, 2];
     const m = [0, 0, 0];
     const s = [0, 0, 0];
-    const gs = [[1, -2, 0.5], [0.3, 0.1, -1], [-2, 4, 1]];
+    const gs = [
+      [1, -2, 0.5],
+      [0.3, 0.1, -1],
+      [-2, 4, 1],
+    ];
     for (let t = 1; t <= 3; t++) {
       tf.tidy(() => opt.apply(new Map([['p', tf.tensor1d(gs[t - 1])]])));
       for (let i = 0; i < 3; i++) {
@@ -144,7 +182,10 @@ describe('AdamW and clipping', () => {
   });
 
   it('clips the global norm and reports the norm before clipping', () => {
-    const grads = new Map([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([0, 4])]]);
+    const grads = new Map([
+      ['a', tf.tensor1d([3, 0])],
+      ['b', tf.tensor1d([0, 4])],
+    ]);
     expect(clipGradsByGlobalNorm(grads, 1)).toBeCloseTo(5, 5);
     const after = Math.hypot(...grads.get('a')!.dataSync(), ...grads.get('b')!.dataSync());
     expect(after).toBeCloseTo(1, 4);

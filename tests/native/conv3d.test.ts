@@ -35,7 +35,8 @@ describe('native conv3d vs tfjs kernels', () => {
       const f = tf.tensor5d(rnd(k ** 3 * xs[4] * cout), [k, k, k, xs[4], cout]);
       const y = tf.conv3d(x, f, stride, pad);
       const dy = tf.tensor5d(rnd(y.size), y.shape);
-      const lossGrads = () => tf.grads((a, b) => tf.sum(tf.mul(tf.conv3d(a as Tensor5D, b as Tensor5D, stride, pad), dy)))([x, f]);
+      const lossGrads = () =>
+        tf.grads((a, b) => tf.sum(tf.mul(tf.conv3d(a as Tensor5D, b as Tensor5D, stride, pad), dy)))([x, f]);
       const g = lossGrads();
       const [yRef, gRef] = withOriginalConv3dKernels(tf, () => [tf.conv3d(x, f, stride, pad), lossGrads()] as const);
       const scale = Math.sqrt(k ** 3 * xs[4]);
@@ -45,7 +46,7 @@ describe('native conv3d vs tfjs kernels', () => {
     });
   }
 
-  it('the registered kernels are the native ones, and tfjs\'s come back inside withOriginalConv3dKernels', () => {
+  it("the registered kernels are the native ones, and tfjs's come back inside withOriginalConv3dKernels", () => {
     // (Results can be bit-identical: both accumulate in the same order with one rounding per step.)
     for (const name of ['Conv3D', 'Conv3DBackpropInputV2', 'Conv3DBackpropFilterV2']) {
       const mine = tf.getKernel(name, 'cpu');
@@ -80,7 +81,8 @@ describe('native conv3d vs tfjs kernels', () => {
         const m = base.slice();
         p[i] += h;
         m[i] -= h;
-        const tp = tf.tensor(p, t.shape), tm = tf.tensor(m, t.shape);
+        const tp = tf.tensor(p, t.shape),
+          tm = tf.tensor(m, t.shape);
         const fd = which === 0 ? (loss(tp, f) - loss(tm, f)) / (2 * h) : (loss(x, tp) - loss(x, tm)) / (2 * h);
         expect(Math.abs(g.dataSync()[i] - fd)).toBeLessThan(2e-2 * (1 + Math.abs(fd)));
       }
@@ -91,8 +93,10 @@ describe('native conv3d vs tfjs kernels', () => {
     const addon = nativeAddon()!;
     const p = [1, 6, 6, 6, 4, 6, 6, 6, 8, 3, 3, 3, 1, 1, 1, 1, 1, 1];
     const rnd = seeded(12);
-    const x = rnd(6 ** 3 * 4), f = rnd(27 * 32);
-    const a = new Float32Array(6 ** 3 * 8), b = new Float32Array(6 ** 3 * 8);
+    const x = rnd(6 ** 3 * 4),
+      f = rnd(27 * 32);
+    const a = new Float32Array(6 ** 3 * 8),
+      b = new Float32Array(6 ** 3 * 8);
     addon.conv3dForward(a, x, f, p);
     await addon.conv3dForwardAsync(b, x, f, p);
     expect(Buffer.compare(Buffer.from(a.buffer), Buffer.from(b.buffer))).toBe(0);

@@ -11,7 +11,7 @@ import {
   type DeformShape,
 } from '../../src-main/engine/kernels/reference/deform_dwconv3d_ref';
 import { depthwiseConv3dForwardRef } from '../../src-main/engine/kernels/reference/depthwise_conv3d_ref';
-import { expectClose, goldenArray, loadGoldens, prod, seeded } from './helpers';
+import { expectClose, goldenArray, loadGoldens, seeded } from './helpers';
 
 let addon: NativeAddon;
 
@@ -40,7 +40,12 @@ function nativeRun(s: DeformShape, d: ReturnType<typeof makeCase>) {
   const dims = [s.N, s.D, s.H, s.W, s.C, s.k, s.G];
   const y = new Float32Array(d.x.length);
   addon.deformForward(y, d.x, d.offset, d.weight, d.bias, dims);
-  const g = [new Float32Array(d.x.length), new Float32Array(d.offset.length), new Float32Array(K * s.C), new Float32Array(s.C)] as const;
+  const g = [
+    new Float32Array(d.x.length),
+    new Float32Array(d.offset.length),
+    new Float32Array(K * s.C),
+    new Float32Array(s.C),
+  ] as const;
   addon.deformBackward(g[0], g[1], g[2], g[3], d.dy, d.x, d.offset, d.weight, dims);
   return { y, dx: g[0], doffset: g[1], dweight: g[2], dbias: g[3] };
 }
@@ -50,7 +55,12 @@ function refRun(s: DeformShape, d: ReturnType<typeof makeCase>) {
   const K = s.k ** 3;
   const y = new Float64Array(d.x.length);
   deformDwConv3dForwardRef(y, f64(d.x), f64(d.offset), f64(d.weight), f64(d.bias), s);
-  const g = [new Float64Array(d.x.length), new Float64Array(d.offset.length), new Float64Array(K * s.C), new Float64Array(s.C)] as const;
+  const g = [
+    new Float64Array(d.x.length),
+    new Float64Array(d.offset.length),
+    new Float64Array(K * s.C),
+    new Float64Array(s.C),
+  ] as const;
   deformDwConv3dBackwardRef(g[0], g[1], g[2], g[3], f64(d.dy), f64(d.x), f64(d.offset), f64(d.weight), s);
   return { y, dx: g[0], doffset: g[1], dweight: g[2], dbias: g[3] };
 }
@@ -107,7 +117,8 @@ describe('native DeformDwConv3D vs the JS reference', () => {
         for (let x = 0; x < s.W; x++) {
           const [zz, yy, xx] = [z + shift[0], y + shift[1], x + shift[2]];
           if (zz < 0 || zz >= s.D || yy < 0 || yy >= s.H || xx < 0 || xx >= s.W) continue;
-          for (let c = 0; c < s.C; c++) shifted[((z * s.H + y) * s.W + x) * s.C + c] = d.x[((zz * s.H + yy) * s.W + xx) * s.C + c];
+          for (let c = 0; c < s.C; c++)
+            shifted[((z * s.H + y) * s.W + x) * s.C + c] = d.x[((zz * s.H + yy) * s.W + xx) * s.C + c];
         }
     const want = new Float64Array(d.x.length);
     depthwiseConv3dForwardRef(want, shifted, Float64Array.from(d.weight), Float64Array.from(d.bias), s);
@@ -148,7 +159,12 @@ describe('native DeformDwConv3D vs the JS reference', () => {
     const y = new Float32Array(d.x.length);
     await addon.deformForwardAsync(y, d.x, d.offset, d.weight, d.bias, dims);
     expect(Buffer.compare(Buffer.from(y.buffer), Buffer.from(a.y.buffer))).toBe(0);
-    const g = [new Float32Array(d.x.length), new Float32Array(d.offset.length), new Float32Array(27 * s.C), new Float32Array(s.C)] as const;
+    const g = [
+      new Float32Array(d.x.length),
+      new Float32Array(d.offset.length),
+      new Float32Array(27 * s.C),
+      new Float32Array(s.C),
+    ] as const;
     await addon.deformBackwardAsync(g[0], g[1], g[2], g[3], d.dy, d.x, d.offset, d.weight, dims);
     expect(Buffer.compare(Buffer.from(g[1].buffer), Buffer.from(a.doffset.buffer))).toBe(0);
   });
@@ -188,7 +204,10 @@ describe('JS reference backward vs finite differences (float64)', () => {
       const d32 = makeCase(s, kind, 21);
       // Keep positions away from integer cell borders, where the offset derivative jumps.
       const offset = Float64Array.from(d32.offset, (v) => (Math.abs(v - Math.round(v)) < 0.05 ? v + 0.2 : v));
-      const x = Float64Array.from(d32.x), w = Float64Array.from(d32.weight), b = Float64Array.from(d32.bias), dy = Float64Array.from(d32.dy);
+      const x = Float64Array.from(d32.x),
+        w = Float64Array.from(d32.weight),
+        b = Float64Array.from(d32.bias),
+        dy = Float64Array.from(d32.dy);
       const loss = () => {
         const y = new Float64Array(x.length);
         deformDwConv3dForwardRef(y, x, offset, w, b, s);
@@ -197,7 +216,12 @@ describe('JS reference backward vs finite differences (float64)', () => {
         return l;
       };
       const K = s.k ** 3;
-      const g = [new Float64Array(x.length), new Float64Array(offset.length), new Float64Array(K * s.C), new Float64Array(s.C)];
+      const g = [
+        new Float64Array(x.length),
+        new Float64Array(offset.length),
+        new Float64Array(K * s.C),
+        new Float64Array(s.C),
+      ];
       deformDwConv3dBackwardRef(g[0], g[1], g[2], g[3], dy, x, offset, w, s);
       const h = 1e-6;
       [x, offset, w, b].forEach((arr, which) => {
@@ -245,7 +269,10 @@ describe('deformDwConv3d tfjs op', () => {
     const w = tf.variable(tf.tensor4d(rnd(27 * 4, 0.2), [3, 3, 3, 4]));
     const b = tf.variable(tf.zeros([4]) as Tensor1D);
     const opt = tf.train.adam(0.01);
-    const lossOf = () => tf.mean(tf.square(tf.sub(deformDwConv3d(x, off as Tensor5D, w as Tensor4D, b as Tensor1D, { groups: 1 }), target))) as Scalar;
+    const lossOf = () =>
+      tf.mean(
+        tf.square(tf.sub(deformDwConv3d(x, off as Tensor5D, w as Tensor4D, b as Tensor1D, { groups: 1 }), target)),
+      ) as Scalar;
     const before = tf.tidy(() => lossOf().dataSync()[0]);
     opt.minimize(lossOf); // warm-up creates the optimizer's slots
     const tensors = tf.memory().numTensors;

@@ -24,7 +24,9 @@ function run(s: DepthwiseShape, x: Float32Array, w: Float32Array, b: Float32Arra
   const dims = [s.N, s.D, s.H, s.W, s.C, s.k];
   const y = new Float32Array(x.length);
   addon.depthwiseForward(y, x, w, b, dims);
-  const dx = new Float32Array(x.length), dw = new Float32Array(w.length), db = b ? new Float32Array(s.C) : null;
+  const dx = new Float32Array(x.length),
+    dw = new Float32Array(w.length),
+    db = b ? new Float32Array(s.C) : null;
   addon.depthwiseBackward(dx, dw, db, dy, x, w, dims);
   return { y, dx, dweight: dw, dbias: db };
 }
@@ -33,7 +35,9 @@ function ref(s: DepthwiseShape, x: Float32Array, w: Float32Array, b: Float32Arra
   const f = (a: Float32Array) => Float64Array.from(a);
   const y = new Float64Array(x.length);
   depthwiseConv3dForwardRef(y, f(x), f(w), b ? f(b) : null, s);
-  const dx = new Float64Array(x.length), dw = new Float64Array(w.length), db = b ? new Float64Array(s.C) : null;
+  const dx = new Float64Array(x.length),
+    dw = new Float64Array(w.length),
+    db = b ? new Float64Array(s.C) : null;
   depthwiseConv3dBackwardRef(dx, dw, db, f(dy), f(x), f(w), s);
   return { y, dx, dweight: dw, dbias: db };
 }
@@ -54,7 +58,10 @@ describe('native depthwise conv3d vs the JS reference', () => {
           try {
             const rnd = seeded(s.C * 31 + s.k);
             const nx = s.N * s.D * s.H * s.W * s.C;
-            const x = rnd(nx), w = rnd(s.k ** 3 * s.C), b = withBias ? rnd(s.C) : null, dy = rnd(nx);
+            const x = rnd(nx),
+              w = rnd(s.k ** 3 * s.C),
+              b = withBias ? rnd(s.C) : null,
+              dy = rnd(nx);
             const got = run(s, x, w, b, dy);
             const want = ref(s, x, w, b, dy);
             expectClose(got.y, want.y, 1e-4, 1e-4, 'y');
@@ -87,7 +94,10 @@ describe('depthwise JS reference backward vs finite differences (float64)', () =
     const s = { N: 1, D: 3, H: 3, W: 4, C: 2, k: 3 };
     const rnd = seeded(5);
     const nx = 72;
-    const x = Float64Array.from(rnd(nx)), w = Float64Array.from(rnd(54)), b = Float64Array.from(rnd(2)), dy = Float64Array.from(rnd(nx));
+    const x = Float64Array.from(rnd(nx)),
+      w = Float64Array.from(rnd(54)),
+      b = Float64Array.from(rnd(2)),
+      dy = Float64Array.from(rnd(nx));
     const loss = () => {
       const y = new Float64Array(nx);
       depthwiseConv3dForwardRef(y, x, w, b, s);
@@ -125,7 +135,13 @@ describe('depthwiseConv3d tfjs op', () => {
     expectClose(y.dataSync(), want.dataSync(), 1e-4, 1e-4, 'y');
     const dy = tf.tensor5d(rnd(5 * 6 * 7 * 16), [1, 5, 6, 7, 16]);
     const g = tf.grads((a, ww, bb) => tf.sum(tf.mul(depthwiseConv3d(a, ww, bb), dy)))([x, w, b]);
-    const r = ref({ N: 1, D: 5, H: 6, W: 7, C: 16, k: 5 }, x.dataSync() as Float32Array, w.dataSync() as Float32Array, b.dataSync() as Float32Array, dy.dataSync() as Float32Array);
+    const r = ref(
+      { N: 1, D: 5, H: 6, W: 7, C: 16, k: 5 },
+      x.dataSync() as Float32Array,
+      w.dataSync() as Float32Array,
+      b.dataSync() as Float32Array,
+      dy.dataSync() as Float32Array,
+    );
     expectClose(g[0].dataSync(), r.dx, 1e-4, 1e-4, 'dx');
     expectClose(g[1].dataSync(), r.dweight, 2e-4, 1e-4, 'dweight');
     expectClose(g[2].dataSync(), r.dbias!, 1e-4, 1e-4, 'dbias');

@@ -18,7 +18,13 @@ export function seeded(seed: number): (n: number, scale?: number) => Float32Arra
 }
 
 /** Asserts |got - ref| <= tol + |ref| * eps everywhere, naming the first bad index. */
-export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol = 1e-4, eps = 1e-4, what = 'values'): void {
+export function expectClose(
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  tol = 1e-4,
+  eps = 1e-4,
+  what = 'values',
+): void {
   expect(got.length, `${what}: length`).toBe(ref.length);
   for (let i = 0; i < ref.length; i++) {
     const bound = tol + Math.abs(ref[i]) * eps;
@@ -53,7 +59,9 @@ export const GOLDEN_VERSION = 'kernel-goldens-v1';
 
 export function loadGoldens(): Goldens {
   const here = dirname(fileURLToPath(import.meta.url));
-  const doc = JSON.parse(readFileSync(join(here, '..', 'goldens', 'kernels', `${GOLDEN_VERSION}.json`), 'utf8')) as Goldens;
+  const doc = JSON.parse(
+    readFileSync(join(here, '..', 'goldens', 'kernels', `${GOLDEN_VERSION}.json`), 'utf8'),
+  ) as Goldens;
   expect(doc.version).toBe(GOLDEN_VERSION);
   return doc;
 }

@@ -45,10 +45,13 @@ describe('chooseTf', () => {
   });
 
   it('DEFORMUX_TF=gpu without tfjs-node-gpu says so', () => {
-    const c = chooseTf((n) => {
-      if (n === TFJS_NODE_GPU) throw notFound(n);
-      return fakeTfjs;
-    }, { DEFORMUX_TF: 'gpu' });
+    const c = chooseTf(
+      (n) => {
+        if (n === TFJS_NODE_GPU) throw notFound(n);
+        return fakeTfjs;
+      },
+      { DEFORMUX_TF: 'gpu' },
+    );
     expect(c.tf).toBe(fakeTfjs);
     expect(c.warnings.join('\n')).toMatch(/not installed/);
   });
@@ -72,7 +75,10 @@ describe('DeformDwConv3D on a non-cpu backend (host arrays, as for tfjs-node-gpu
       return { dataId, shape, dtype: 'float32' as const };
     };
     const C = 2;
-    const x = t([1, 2, 2, 2, C], Float32Array.from({ length: 16 }, (_, i) => i));
+    const x = t(
+      [1, 2, 2, 2, C],
+      Float32Array.from({ length: 16 }, (_, i) => i),
+    );
     const offset = t([1, 2, 2, 2, 81], new Float32Array(8 * 81));
     const weight = new Float32Array(27 * C);
     weight[13 * C] = 1; // centre tap of channel 0
@@ -80,7 +86,11 @@ describe('DeformDwConv3D on a non-cpu backend (host arrays, as for tfjs-node-gpu
     setActiveCompute(jsCompute);
     const cfg = deformDwConv3DConfig('tensorflow');
     expect(cfg.backendName).toBe('tensorflow');
-    cfg.kernelFunc({ inputs: { x, offset, weight: t([3, 3, 3, C], weight), bias: t([C], new Float32Array([0.5, 0])) }, backend, attrs: { groups: 1 } });
+    cfg.kernelFunc({
+      inputs: { x, offset, weight: t([3, 3, 3, C], weight), bias: t([C], new Float32Array([0.5, 0])) },
+      backend,
+      attrs: { groups: 1 },
+    });
     expect(made).toHaveLength(1);
     expect(made[0].shape).toEqual([1, 2, 2, 2, C]);
     // Zero offsets, centre tap only: y = w * x + b.

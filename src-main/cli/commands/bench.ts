@@ -22,7 +22,11 @@ const BENCHES: Record<string, BenchEntry> = {
     summary: 'native conv3d forward + both backprops (--shape N,D,H,W,Cin --filter kd,kh,kw,Cout --stride s)',
     load: async () => ({ run: (await import('../../bench/kernels')).runConv3d }),
   },
-  model: { summary: 'DeformUX-Net forward and training step', load: () => import('../../bench/model') },
+  model: {
+    summary: 'DeformUX-Net forward and training step (--config lite|paper|FILE --patch 96 --repeats N --profile)',
+    load: () => import('../../bench/model'),
+    inAll: ['--config', 'lite', '--patch', '96', '--repeats', '1'],
+  },
   predict: { summary: 'sliding-window prediction of a volume', load: () => import('../../bench/predict') },
 };
 

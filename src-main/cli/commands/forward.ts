@@ -44,7 +44,8 @@ export async function run(argv: string[]): Promise<number> {
   const outputPath = values.output as string | undefined;
   const gradOutPath = values['grad-output'] as string | undefined;
   const gradsPath = values['grads-out'] as string | undefined;
-  if (!modelDir || !inputPath || !outputPath) throw new UsageError(`--model, --input and --output are required.\n${HELP}`);
+  if (!modelDir || !inputPath || !outputPath)
+    throw new UsageError(`--model, --input and --output are required.\n${HELP}`);
   if (!!gradOutPath !== !!gradsPath) throw new UsageError('--grad-output and --grads-out go together.');
 
   await initEngine();
@@ -52,7 +53,10 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const x = await readNpy(inputPath);
     if (x.shape.length !== 5 || x.shape[0] !== 1 || x.shape[1] !== config.in_channels) {
-      throw new InputError(inputPath, `has shape (${x.shape.join(', ')}); expected (1, ${config.in_channels}, D, H, W)`);
+      throw new InputError(
+        inputPath,
+        `has shape (${x.shape.join(', ')}); expected (1, ${config.in_channels}, D, H, W)`,
+      );
     }
     checkSpatial(x.shape.slice(2), inputPath);
     const input = tf.tensor5d(Float32Array.from(x.data), x.shape as [number, number, number, number, number]);
@@ -60,7 +64,10 @@ export async function run(argv: string[]): Promise<number> {
     if (gradOutPath && gradsPath) {
       const g = await readNpy(gradOutPath);
       if (g.shape.join(',') !== outShape.join(',')) {
-        throw new InputError(gradOutPath, `has shape (${g.shape.join(', ')}); expected the output shape (${outShape.join(', ')})`);
+        throw new InputError(
+          gradOutPath,
+          `has shape (${g.shape.join(', ')}); expected the output shape (${outShape.join(', ')})`,
+        );
       }
       const gT = tf.tensor5d(Float32Array.from(g.data), g.shape as [number, number, number, number, number]);
       const { logits, grads } = forwardWithGrads(net, input, gT);

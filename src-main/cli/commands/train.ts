@@ -29,7 +29,8 @@ Ctrl-C stops after the current step and saves a checkpoint.`;
 
 function num(v: unknown, flag: string, int: boolean, min: number): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min) throw new UsageError(`${flag} must be ${int ? 'a whole number' : 'a number'} >= ${min}, got '${String(v)}'`);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min)
+    throw new UsageError(`${flag} must be ${int ? 'a whole number' : 'a number'} >= ${min}, got '${String(v)}'`);
   return n;
 }
 
@@ -83,8 +84,10 @@ export async function run(argv: string[]): Promise<number> {
   const outDir = values.out as string | undefined;
   const schemaName = values.schema as string | undefined;
   if (!dataDir || !outDir || !schemaName) throw new UsageError(`--data, --schema and --out are required.\n${HELP}`);
-  if (!!values.model === !!values.config) throw new UsageError('give exactly one of --model DIR or --config lite|paper|FILE.json');
-  if (!(schemaName in LABEL_SCHEMAS)) throw new UsageError(`--schema must be one of ${Object.keys(LABEL_SCHEMAS).join(', ')}, got '${schemaName}'`);
+  if (!!values.model === !!values.config)
+    throw new UsageError('give exactly one of --model DIR or --config lite|paper|FILE.json');
+  if (!(schemaName in LABEL_SCHEMAS))
+    throw new UsageError(`--schema must be one of ${Object.keys(LABEL_SCHEMAS).join(', ')}, got '${schemaName}'`);
   const schema = LABEL_SCHEMAS[schemaName as SchemaName];
   const classes = ['background', ...schema.classes.map((c) => c.name)];
   const steps = num(values.steps ?? 250, '--steps', true, 1);
@@ -92,7 +95,8 @@ export async function run(argv: string[]): Promise<number> {
   const lr = num(values.lr ?? 1e-3, '--lr', false, 0);
   const seed = num(values.seed ?? 0, '--seed', true, 0);
   const checkpointEvery = num(values['checkpoint-every'] ?? 0, '--checkpoint-every', true, 0);
-  const ignoreLabel = values['ignore-label'] !== undefined ? num(values['ignore-label'], '--ignore-label', true, 0) : undefined;
+  const ignoreLabel =
+    values['ignore-label'] !== undefined ? num(values['ignore-label'], '--ignore-label', true, 0) : undefined;
 
   await initEngine();
   let net: DeformUXNet;
@@ -102,7 +106,10 @@ export async function run(argv: string[]): Promise<number> {
     const loaded = await loadModelFolder(values.model as string);
     if (loaded.config.out_channels !== classes.length) {
       loaded.net.dispose();
-      throw new InputError(values.model as string, `has ${loaded.config.out_channels} outputs but schema '${schemaName}' needs ${classes.length}`);
+      throw new InputError(
+        values.model as string,
+        `has ${loaded.config.out_channels} outputs but schema '${schemaName}' needs ${classes.length}`,
+      );
     }
     ({ net, meta } = loaded);
     base = values.model as string;
@@ -111,7 +118,8 @@ export async function run(argv: string[]): Promise<number> {
     let config: ModelConfig;
     if (c === 'lite' || c === 'paper') config = presetConfig(c);
     else {
-      if (!existsSync(c)) throw new UsageError(`--config must be lite, paper or a config.json file; '${c}' is none of these`);
+      if (!existsSync(c))
+        throw new UsageError(`--config must be lite, paper or a config.json file; '${c}' is none of these`);
       config = parseConfig(JSON.parse(readFileSync(c, 'utf8')), c);
     }
     config = { ...config, out_channels: classes.length };
@@ -119,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     meta = { ...defaultMeta(config, schemaName, classes), provenance: `random initialisation, seed ${seed}` };
     base = c;
   }
-  const patch = values.patch ? parsePatch(values.patch as string) : meta.patchSize;
+  const patch = values.patch ? parsePatch(values.patch as string) : meta.inference.patchSize;
 
   const abort = new AbortController();
   const onSigint = (): void => {
@@ -130,18 +138,49 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const progress = (p: TrainProgress): void => {
     if (values.json) {
-      process.stdout.write(JSON.stringify({ step: p.step, steps: p.steps, loss: p.loss, lr: p.lr, grad_norm: p.gradNorm, elapsed_s: p.elapsedS, eta_s: p.etaS }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          step: p.step,
+          steps: p.steps,
+          loss: p.loss,
+          lr: p.lr,
+          grad_norm: p.gradNorm,
+          elapsed_s: p.elapsedS,
+          eta_s: p.etaS,
+        }) + '\n',
+      );
     } else {
-      process.stderr.write(`step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ETA ${formatEta(p.etaS)}\n`);
+      process.stderr.write(
+        `step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ETA ${formatEta(p.etaS)}\n`,
+      );
     }
   };
   try {
-    const r = await trainRun({ dataDir, outDir, net, meta, base, steps, batch, patch, lr, seed, ignoreLabel, checkpointEvery, resume: !!values.resume, signal: abort.signal, onProgress: progress });
+    const r = await trainRun({
+      dataDir,
+      outDir,
+      net,
+      meta,
+      base,
+      steps,
+      batch,
+      patch,
+      lr,
+      seed,
+      ignoreLabel,
+      checkpointEvery,
+      resume: !!values.resume,
+      signal: abort.signal,
+      onProgress: progress,
+    });
     if (r.cancelled) {
-      process.stderr.write(`cancelled at step ${r.steps}; checkpoint in ${join(outDir, 'checkpoint')} (continue with --resume)\n`);
+      process.stderr.write(
+        `cancelled at step ${r.steps}; checkpoint in ${join(outDir, 'checkpoint')} (continue with --resume)\n`,
+      );
       return 130;
     }
-    if (!values.json) process.stderr.write(`done: ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}; model folder ${outDir}\n`);
+    if (!values.json)
+      process.stderr.write(`done: ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}; model folder ${outDir}\n`);
     return 0;
   } finally {
     process.off('SIGINT', onSigint);

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../imaging/volume';
 import { writeFileAtomic } from '../../util/atomic';
+import { parseInferenceSpec } from '../../predict/model-json';
 import { parseConfig } from '../model/config';
 import type { ModelConfig } from '../model/config';
 import { DeformUXNet } from '../model/network';
@@ -33,12 +34,16 @@ export interface ModelMeta {
   schema: string;
   /** Class names by output channel; index 0 is background. */
   classes: string[];
-  /** CT intensity preprocessing: clip to [huMin, huMax], then (x - mean) / std. */
-  intensity: { huMin: number; huMax: number; mean: number; std: number };
-  /** The grid the network is run on, in millimetres (D, H, W order = slice, row, column). */
-  targetSpacingMm: [number, number, number];
-  /** Sliding-window / training patch size, voxels [D, H, W]. */
-  patchSize: [number, number, number];
+  /** What inference needs (the section src-main/predict/model-json.ts reads and validates). */
+  inference: {
+    canonicalFrame: 'RAS' | 'LPS';
+    /** Spacing the network runs at, per canonical voxel axis (i, j, k), mm. */
+    targetSpacingMm: [number, number, number];
+    /** Sliding-window / training patch, tensor order [D, H, W]. */
+    patchSize: [number, number, number];
+    /** CT preprocessing: clip to clipHu, then (x - mean) / std. */
+    intensity: { clipHu: [number, number]; mean: number; std: number };
+  };
   training: TrainingRecord[];
   metrics: Record<string, number>;
   /** Where the weights came from (e.g. 'random init seed 0', 'trained by deformux train', 'synthetic'). */
@@ -51,9 +56,12 @@ export function defaultMeta(config: ModelConfig, schema = 'custom', classes?: st
     version: MODEL_JSON_SCHEMA_VERSION,
     schema,
     classes: classes ?? ['background', ...Array.from({ length: config.out_channels - 1 }, (_, i) => `class${i + 1}`)],
-    intensity: { huMin: -200, huMax: 300, mean: 50, std: 125 },
-    targetSpacingMm: [2, 1.5, 1.5],
-    patchSize: [96, 96, 96],
+    inference: {
+      canonicalFrame: 'RAS',
+      targetSpacingMm: [1.5, 1.5, 2],
+      patchSize: [96, 96, 96],
+      intensity: { clipHu: [-200, 300], mean: 50, std: 125 },
+    },
     training: [],
     metrics: {},
     provenance: 'random initialisation',
@@ -77,10 +85,15 @@ async function readJson(path: string): Promise<unknown> {
 function checkMeta(raw: unknown, file: string, config: ModelConfig): ModelMeta {
   if (typeof raw !== 'object' || raw === null) throw new InputError(file, 'is not a JSON object');
   const m = raw as Partial<ModelMeta>;
-  if (m.format !== 'deformux-model') throw new InputError(file, "is not a DeformUX model description (format must be 'deformux-model')");
+  if (m.format !== 'deformux-model')
+    throw new InputError(file, "is not a DeformUX model description (format must be 'deformux-model')");
   if (!Array.isArray(m.classes) || m.classes.length !== config.out_channels) {
-    throw new InputError(file, `lists ${Array.isArray(m.classes) ? m.classes.length : 'no'} classes but the network has ${config.out_channels} outputs`);
+    throw new InputError(
+      file,
+      `lists ${Array.isArray(m.classes) ? m.classes.length : 'no'} classes but the network has ${config.out_channels} outputs`,
+    );
   }
+  parseInferenceSpec(raw, file); // the same checks the prediction pipeline applies
   const base = defaultMeta(config);
   return { ...base, ...m, training: m.training ?? [], metrics: m.metrics ?? {} } as ModelMeta;
 }

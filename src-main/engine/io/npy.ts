@@ -41,7 +41,10 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   if (!kind) throw new InputError(file, `has dtype ${descr}; use float32 (or float64, int8-32)`);
   const start = headerStart + headerLen;
   if (bytes.length - start < count * kind[0]) {
-    throw new InputError(file, `holds ${bytes.length - start} data bytes but shape (${shape.join(', ')}) needs ${count * kind[0]}`);
+    throw new InputError(
+      file,
+      `holds ${bytes.length - start} data bytes but shape (${shape.join(', ')}) needs ${count * kind[0]}`,
+    );
   }
   const raw = new Uint8Array(bytes.subarray(start, start + count * kind[0])); // aligned copy (Buffer.slice would not copy)
   if (descr === '<f4') return { shape, data: new Float32Array(raw.buffer) };

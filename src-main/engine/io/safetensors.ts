@@ -47,15 +47,24 @@ export function parseSafetensors(bytes: Uint8Array, file: string): TensorMap {
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = String(e.dtype);
     const width = BYTES[dtype];
-    if (!width) throw new InputError(file, `tensor '${name}' has dtype ${dtype}; only F32, F64, F16 and BF16 are readable`);
+    if (!width)
+      throw new InputError(file, `tensor '${name}' has dtype ${dtype}; only F32, F64, F16 and BF16 are readable`);
     if (!Array.isArray(e.shape) || !e.shape.every((n) => Number.isInteger(n) && n >= 0)) {
       throw new InputError(file, `tensor '${name}' has a malformed shape`);
     }
     const shape = e.shape as number[];
     const count = shape.reduce((a, b) => a * b, 1);
     const offs = e.data_offsets as [number, number] | undefined;
-    if (!Array.isArray(offs) || offs.length !== 2 || offs[1] - offs[0] !== count * width || dataStart + offs[1] > bytes.length) {
-      throw new InputError(file, `tensor '${name}' has data offsets that do not match its shape [${shape.join(', ')}] or the file size`);
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      offs[1] - offs[0] !== count * width ||
+      dataStart + offs[1] > bytes.length
+    ) {
+      throw new InputError(
+        file,
+        `tensor '${name}' has data offsets that do not match its shape [${shape.join(', ')}] or the file size`,
+      );
     }
     const start = dataStart + offs[0];
     // Copy into an aligned buffer: offsets inside the file need not be 4/8-byte aligned.
@@ -97,9 +106,16 @@ export function serializeSafetensors(tensors: TensorMap, metadata?: Record<strin
   for (const name of names) {
     const t = tensors.get(name)!;
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new Error(`tensor '${name}': shape [${t.shape.join(', ')}] holds ${count} values but data has ${t.data.length}`);
+    if (count !== t.data.length)
+      throw new Error(
+        `tensor '${name}': shape [${t.shape.join(', ')}] holds ${count} values but data has ${t.data.length}`,
+      );
     const width = t.data instanceof Float64Array ? 8 : 4;
-    header[name] = { dtype: width === 8 ? 'F64' : 'F32', shape: t.shape, data_offsets: [offset, offset + count * width] };
+    header[name] = {
+      dtype: width === 8 ? 'F64' : 'F32',
+      shape: t.shape,
+      data_offsets: [offset, offset + count * width],
+    };
     offset += count * width;
   }
   let headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
@@ -117,6 +133,10 @@ export function serializeSafetensors(tensors: TensorMap, metadata?: Record<strin
   return out;
 }
 
-export async function writeSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: TensorMap,
+  metadata?: Record<string, string>,
+): Promise<void> {
   await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

@@ -5,7 +5,11 @@ import type { NativeAddon } from './addon';
 import { conv3dParams, nativeSupports } from './conv3d_params';
 import { makeF32, readF32, sizeOf } from './io';
 
-export function conv3DConfig(addon: NativeAddon, original: KernelConfig | undefined, backendName = 'cpu'): KernelConfig {
+export function conv3DConfig(
+  addon: NativeAddon,
+  original: KernelConfig | undefined,
+  backendName = 'cpu',
+): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const { inputs, backend, attrs } = args;
     const { x, filter } = inputs;

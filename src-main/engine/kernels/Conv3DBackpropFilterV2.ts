@@ -14,9 +14,17 @@ export function conv3DBackpropFilterV2Config(addon: NativeAddon, backendName = '
       pad: 'same' | 'valid';
       filterShape: [number, number, number, number, number];
     };
-    const ci = tf.backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filterShape, strides, 1, pad);
+    const ci = tf.backend_util.computeConv3DInfo(
+      x.shape as [number, number, number, number, number],
+      filterShape,
+      strides,
+      1,
+      pad,
+    );
     if (ci.outShape.join(',') !== dy.shape.join(',')) {
-      throw new Error(`conv3dBackpropFilter: dy must be [${ci.outShape}] for x [${x.shape}] and filter [${filterShape}], got [${dy.shape}].`);
+      throw new Error(
+        `conv3dBackpropFilter: dy must be [${ci.outShape}] for x [${x.shape}] and filter [${filterShape}], got [${dy.shape}].`,
+      );
     }
     const dfilter = new Float32Array(sizeOf(filterShape));
     addon.conv3dBackpropFilter(dfilter, readF32(backend, x, 'x'), readF32(backend, dy, 'dy'), conv3dParams(ci));

@@ -14,9 +14,17 @@ export function conv3DBackpropInputV2Config(addon: NativeAddon, backendName = 'c
       pad: 'same' | 'valid';
       inputShape: [number, number, number, number, number];
     };
-    const ci = tf.backend_util.computeConv3DInfo(inputShape, filter.shape as [number, number, number, number, number], strides, 1, pad);
+    const ci = tf.backend_util.computeConv3DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number, number],
+      strides,
+      1,
+      pad,
+    );
     if (ci.outShape.join(',') !== dy.shape.join(',')) {
-      throw new Error(`conv3dBackpropInput: dy must be [${ci.outShape}] for input [${inputShape}] and filter [${filter.shape}], got [${dy.shape}].`);
+      throw new Error(
+        `conv3dBackpropInput: dy must be [${ci.outShape}] for input [${inputShape}] and filter [${filter.shape}], got [${dy.shape}].`,
+      );
     }
     const dx = new Float32Array(sizeOf(ci.inShape));
     addon.conv3dBackpropInput(dx, readF32(backend, dy, 'dy'), readF32(backend, filter, 'filter'), conv3dParams(ci));

@@ -11,7 +11,14 @@ export const conv3DBackpropInputV2GradConfig: GradConfig = {
     return {
       dy: () => tf.conv3d(ddx as Tensor5D, filter, strides, pad),
       // tfjs exports no conv3DBackpropFilter op: run the kernel directly.
-      filter: () => tf.engine().runKernel('Conv3DBackpropFilterV2', { x: ddx as Tensor5D, dy }, { strides, pad, filterShape: filter.shape }) as Tensor5D,
+      filter: () =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv3DBackpropFilterV2',
+            { x: ddx as Tensor5D, dy },
+            { strides, pad, filterShape: filter.shape },
+          ) as Tensor5D,
     };
   },
 };

@@ -8,10 +8,12 @@ import { checkDeformArgs } from './validate';
 export function deformDwConv3DGradConfig(backendName: string): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
     const { dy, x, offset, weight } = inputs;
-    if (!dy || !x || !offset || !weight) throw new Error('deformDwConv3d backward: needs inputs dy, x, offset and weight.');
+    if (!dy || !x || !offset || !weight)
+      throw new Error('deformDwConv3d backward: needs inputs dy, x, offset and weight.');
     const { groups } = attrs as unknown as DeformDwConv3DAttrs;
     const s = checkDeformArgs(x.shape, offset.shape, weight.shape, undefined, groups);
-    if (dy.shape.join(',') !== x.shape.join(',')) throw new Error(`deformDwConv3d backward: dy must have the shape of x [${x.shape}], got [${dy.shape}].`);
+    if (dy.shape.join(',') !== x.shape.join(','))
+      throw new Error(`deformDwConv3d backward: dy must have the shape of x [${x.shape}], got [${dy.shape}].`);
     const dx = new Float32Array(sizeOf(x.shape));
     const doffset = new Float32Array(sizeOf(offset.shape));
     const dweight = new Float32Array(sizeOf(weight.shape));

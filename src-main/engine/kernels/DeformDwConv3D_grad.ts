@@ -10,7 +10,9 @@ export const deformDwConv3DGradConfig: GradConfig = {
     const [x, offset, weight] = saved;
     // Computed eagerly, not inside a thunk: each thunk runs in its own tidy, which would dispose the
     // siblings. Unused ones are disposed by the enclosing 'backward' tidy.
-    const [dx, doffset, dweight, dbias] = tf.engine().runKernel(DeformDwConv3DGrad, { dy: dy as Tensor, x, offset, weight }, attrs) as Tensor[];
+    const [dx, doffset, dweight, dbias] = tf
+      .engine()
+      .runKernel(DeformDwConv3DGrad, { dy: dy as Tensor, x, offset, weight }, attrs) as Tensor[];
     return { x: () => dx, offset: () => doffset, weight: () => dweight, bias: () => dbias };
   },
 };

@@ -11,7 +11,13 @@ export function depthwiseConv3DConfig(backendName: string): KernelConfig {
     if (!x || !filter) throw new Error('depthwiseConv3d: needs inputs x and filter.');
     const s = checkDepthwiseArgs(x.shape, filter.shape, bias?.shape);
     const y = new Float32Array(sizeOf(x.shape));
-    activeCompute().depthwiseForward(y, readF32(backend, x, 'x'), readF32(backend, filter, 'filter'), bias ? readF32(backend, bias, 'bias') : null, s);
+    activeCompute().depthwiseForward(
+      y,
+      readF32(backend, x, 'x'),
+      readF32(backend, filter, 'filter'),
+      bias ? readF32(backend, bias, 'bias') : null,
+      s,
+    );
     return makeF32(backend, x.shape, y);
   };
   return { kernelName: DepthwiseConv3D, backendName, kernelFunc };

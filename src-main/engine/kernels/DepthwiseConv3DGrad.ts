@@ -10,11 +10,20 @@ export function depthwiseConv3DGradConfig(backendName: string): KernelConfig {
     const { dy, x, filter } = inputs;
     if (!dy || !x || !filter) throw new Error('depthwiseConv3d backward: needs inputs dy, x and filter.');
     const s = checkDepthwiseArgs(x.shape, filter.shape, undefined);
-    if (dy.shape.join(',') !== x.shape.join(',')) throw new Error(`depthwiseConv3d backward: dy must have the shape of x [${x.shape}], got [${dy.shape}].`);
+    if (dy.shape.join(',') !== x.shape.join(','))
+      throw new Error(`depthwiseConv3d backward: dy must have the shape of x [${x.shape}], got [${dy.shape}].`);
     const dx = new Float32Array(sizeOf(x.shape));
     const dfilter = new Float32Array(sizeOf(filter.shape));
     const dbias = new Float32Array(s.C);
-    activeCompute().depthwiseBackward(dx, dfilter, dbias, readF32(backend, dy, 'dy'), readF32(backend, x, 'x'), readF32(backend, filter, 'filter'), s);
+    activeCompute().depthwiseBackward(
+      dx,
+      dfilter,
+      dbias,
+      readF32(backend, dy, 'dy'),
+      readF32(backend, x, 'x'),
+      readF32(backend, filter, 'filter'),
+      s,
+    );
     return [makeF32(backend, x.shape, dx), makeF32(backend, filter.shape, dfilter), makeF32(backend, [s.C], dbias)];
   };
   return { kernelName: DepthwiseConv3DGrad, backendName, kernelFunc };

@@ -9,7 +9,9 @@ export const depthwiseConv3DGradConfig: GradConfig = {
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
     const [x, filter] = saved;
     // Eager for the same reason as DeformDwConv3D_grad: siblings must outlive each thunk's tidy.
-    const [dx, dfilter, dbias] = tf.engine().runKernel(DepthwiseConv3DGrad, { dy: dy as Tensor, x, filter }, {}) as Tensor[];
+    const [dx, dfilter, dbias] = tf
+      .engine()
+      .runKernel(DepthwiseConv3DGrad, { dy: dy as Tensor, x, filter }, {}) as Tensor[];
     return { x: () => dx, filter: () => dfilter, bias: () => dbias };
   },
 };

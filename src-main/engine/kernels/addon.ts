@@ -21,7 +21,17 @@ export interface NativeAddon {
   setIsa(isa: string): string;
   /** dims = [N,D,H,W,C,k,G]; throws on non-finite offsets. */
   deformForward(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
-  deformBackward(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): void;
+  deformBackward(
+    dx: F32,
+    doffset: F32,
+    dweight: F32,
+    dbias: F32,
+    dy: F32,
+    x: F32,
+    offset: F32,
+    weight: F32,
+    dims: number[],
+  ): void;
   /** dims = [N,D,H,W,C,k]; bias/dbias may be null. */
   depthwiseForward(y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]): void;
   depthwiseBackward(dx: F32, dweight: F32, dbias: F32 | null, dy: F32, x: F32, weight: F32, dims: number[]): void;
@@ -31,15 +41,43 @@ export interface NativeAddon {
   conv3dBackpropFilter(dfilter: F32, x: F32, dy: F32, p: number[]): void;
   /** Same as the above, on the libuv pool; resolve when done (the arrays must stay untouched meanwhile). */
   deformForwardAsync(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): Promise<void>;
-  deformBackwardAsync(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): Promise<void>;
+  deformBackwardAsync(
+    dx: F32,
+    doffset: F32,
+    dweight: F32,
+    dbias: F32,
+    dy: F32,
+    x: F32,
+    offset: F32,
+    weight: F32,
+    dims: number[],
+  ): Promise<void>;
   depthwiseForwardAsync(y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]): Promise<void>;
-  depthwiseBackwardAsync(dx: F32, dweight: F32, dbias: F32 | null, dy: F32, x: F32, weight: F32, dims: number[]): Promise<void>;
+  depthwiseBackwardAsync(
+    dx: F32,
+    dweight: F32,
+    dbias: F32 | null,
+    dy: F32,
+    x: F32,
+    weight: F32,
+    dims: number[],
+  ): Promise<void>;
   conv3dForwardAsync(y: F32, x: F32, filter: F32, p: number[]): Promise<void>;
   conv3dBackpropInputAsync(dx: F32, dy: F32, filter: F32, p: number[]): Promise<void>;
   conv3dBackpropFilterAsync(dfilter: F32, x: F32, dy: F32, p: number[]): Promise<void>;
   /** The readable C++ references (slow; for the dev harness and tests). */
   deformForwardRef(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
-  deformBackwardRef(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): void;
+  deformBackwardRef(
+    dx: F32,
+    doffset: F32,
+    dweight: F32,
+    dbias: F32,
+    dy: F32,
+    x: F32,
+    offset: F32,
+    weight: F32,
+    dims: number[],
+  ): void;
   conv3dForwardRef(y: F32, x: F32, filter: F32, p: number[]): void;
   conv3dBackpropInputRef(dx: F32, dy: F32, filter: F32, p: number[]): void;
   conv3dBackpropFilterRef(dfilter: F32, x: F32, dy: F32, p: number[]): void;
@@ -47,7 +85,17 @@ export interface NativeAddon {
   cudaInit(): string;
   cudaDeviceName(): string;
   deformForwardCuda(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
-  deformBackwardCuda(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, dims: number[]): void;
+  deformBackwardCuda(
+    dx: F32,
+    doffset: F32,
+    dweight: F32,
+    dbias: F32,
+    dy: F32,
+    x: F32,
+    offset: F32,
+    weight: F32,
+    dims: number[],
+  ): void;
   depthwiseForwardCuda(y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]): void;
   depthwiseBackwardCuda(dx: F32, dweight: F32, dbias: F32 | null, dy: F32, x: F32, weight: F32, dims: number[]): void;
 }

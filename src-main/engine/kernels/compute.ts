@@ -1,7 +1,11 @@
 // The compute provider behind the kernels: native CPU, native CUDA, or the pure-JS reference (slow fallback).
 import type { NativeAddon } from './addon';
 import { deformDwConv3dBackwardRef, deformDwConv3dForwardRef, type DeformShape } from './reference/deform_dwconv3d_ref';
-import { depthwiseConv3dBackwardRef, depthwiseConv3dForwardRef, type DepthwiseShape } from './reference/depthwise_conv3d_ref';
+import {
+  depthwiseConv3dBackwardRef,
+  depthwiseConv3dForwardRef,
+  type DepthwiseShape,
+} from './reference/depthwise_conv3d_ref';
 import { checkFinite } from './validate';
 
 type F32 = Float32Array;
@@ -9,7 +13,17 @@ type F32 = Float32Array;
 export interface Compute {
   name: 'native' | 'cuda' | 'js';
   deformForward(y: F32, x: F32, offset: F32, weight: F32, bias: F32, s: DeformShape): void;
-  deformBackward(dx: F32, doffset: F32, dweight: F32, dbias: F32, dy: F32, x: F32, offset: F32, weight: F32, s: DeformShape): void;
+  deformBackward(
+    dx: F32,
+    doffset: F32,
+    dweight: F32,
+    dbias: F32,
+    dy: F32,
+    x: F32,
+    offset: F32,
+    weight: F32,
+    s: DeformShape,
+  ): void;
   depthwiseForward(y: F32, x: F32, weight: F32, bias: F32 | null, s: DepthwiseShape): void;
   depthwiseBackward(dx: F32, dweight: F32, dbias: F32 | null, dy: F32, x: F32, weight: F32, s: DepthwiseShape): void;
 }
@@ -45,7 +59,8 @@ export function cudaCompute(a: NativeAddon): Compute {
   return {
     name: 'cuda',
     deformForward: (y, x, o, w, b, s) => a.deformForwardCuda(y, x, o, w, b, deformDims(s)),
-    deformBackward: (dx, dof, dw, db, dy, x, o, w, s) => a.deformBackwardCuda(dx, dof, dw, db, dy, x, o, w, deformDims(s)),
+    deformBackward: (dx, dof, dw, db, dy, x, o, w, s) =>
+      a.deformBackwardCuda(dx, dof, dw, db, dy, x, o, w, deformDims(s)),
     depthwiseForward: (y, x, w, b, s) => a.depthwiseForwardCuda(y, x, w, b, dwDims(s)),
     depthwiseBackward: (dx, dw, db, dy, x, w, s) => a.depthwiseBackwardCuda(dx, dw, db, dy, x, w, dwDims(s)),
   };

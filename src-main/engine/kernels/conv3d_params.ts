@@ -27,5 +27,7 @@ export function conv3dParams(ci: backend_util.Conv3DInfo): number[] {
 
 /** True when the native kernels handle this case (channels-last, no dilation). */
 export function nativeSupports(ci: backend_util.Conv3DInfo): boolean {
-  return ci.dilationDepth === 1 && ci.dilationHeight === 1 && ci.dilationWidth === 1 && ci.dataFormat === 'channelsLast';
+  return (
+    ci.dilationDepth === 1 && ci.dilationHeight === 1 && ci.dilationWidth === 1 && ci.dataFormat === 'channelsLast'
+  );
 }

@@ -21,7 +21,13 @@ function ensureKernels(): void {
  * x [N,D,H,W,C], offset [N,D,H,W,G*k^3*3] (channel g*K*3 + p*3 + a; a = 0 D, 1 H, 2 W),
  * weight [k,k,k,C] (= PyTorch weight[c,0,i,j,l] at [i,j,l,c]), bias [C]. Returns [N,D,H,W,C].
  */
-export function deformDwConv3d(x: Tensor, offset: Tensor, weight: Tensor, bias: Tensor, attrs: DeformDwConv3DAttrs): Tensor5D {
+export function deformDwConv3d(
+  x: Tensor,
+  offset: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  attrs: DeformDwConv3DAttrs,
+): Tensor5D {
   checkDeformArgs(x.shape, offset.shape, weight.shape, bias.shape, attrs?.groups);
   ensureKernels();
   return tf.engine().runKernel(DeformDwConv3D, { x, offset, weight, bias }, { groups: attrs.groups }) as Tensor5D;

@@ -15,8 +15,10 @@ function checkKernelSize(op: string, k: number): void {
 }
 
 function checkRank5(op: string, name: string, shape: readonly number[]): void {
-  if (shape.length !== 5) throw new Error(`${op}: ${name} must be 5-D [N,D,H,W,C] (channels-last), got shape ${fmt(shape)}.`);
-  if (shape.some((s) => !Number.isInteger(s) || s < 1)) throw new Error(`${op}: ${name} has an empty or invalid dimension: ${fmt(shape)}.`);
+  if (shape.length !== 5)
+    throw new Error(`${op}: ${name} must be 5-D [N,D,H,W,C] (channels-last), got shape ${fmt(shape)}.`);
+  if (shape.some((s) => !Number.isInteger(s) || s < 1))
+    throw new Error(`${op}: ${name} has an empty or invalid dimension: ${fmt(shape)}.`);
 }
 
 /** Checks DeformDwConv3D shapes and groups; returns the problem size. */
@@ -42,8 +44,17 @@ export function checkDeformArgs(
   }
   const K = k * k * k;
   const offC = groups * K * 3;
-  if (offsetShape.length !== 5 || offsetShape[0] !== N || offsetShape[1] !== D || offsetShape[2] !== H || offsetShape[3] !== W || offsetShape[4] !== offC) {
-    throw new Error(`${op}: offset must be [${N},${D},${H},${W},${offC}] (G*k^3*3 channels) for x ${fmt(xShape)}, k=${k}, G=${groups}; got ${fmt(offsetShape)}.`);
+  if (
+    offsetShape.length !== 5 ||
+    offsetShape[0] !== N ||
+    offsetShape[1] !== D ||
+    offsetShape[2] !== H ||
+    offsetShape[3] !== W ||
+    offsetShape[4] !== offC
+  ) {
+    throw new Error(
+      `${op}: offset must be [${N},${D},${H},${W},${offC}] (G*k^3*3 channels) for x ${fmt(xShape)}, k=${k}, G=${groups}; got ${fmt(offsetShape)}.`,
+    );
   }
   if (biasShape && (biasShape.length !== 1 || biasShape[0] !== C)) {
     throw new Error(`${op}: bias must be [${C}], got ${fmt(biasShape)}.`);
@@ -75,6 +86,7 @@ export function checkDepthwiseArgs(
 /** Throws when an offset is NaN or infinite (the sampling position would be meaningless). */
 export function checkFinite(op: string, name: string, values: ArrayLike<number>): void {
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new Error(`${op}: ${name} contains a non-finite value (${values[i]}) at flat index ${i}.`);
+    if (!Number.isFinite(values[i]))
+      throw new Error(`${op}: ${name} contains a non-finite value (${values[i]}) at flat index ${i}.`);
   }
 }

@@ -51,10 +51,27 @@ function positiveInt(v: unknown): v is number {
 export function parseConfig(raw: unknown, file: string): ModelConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InputError(file, 'is not a JSON object');
   const o = raw as Record<string, unknown>;
-  const need = ['in_channels', 'out_channels', 'feature_sizes', 'depths', 'hidden_size', 'kernel_size', 'offset_kernel_size', 'deform_groups'];
+  const need = [
+    'in_channels',
+    'out_channels',
+    'feature_sizes',
+    'depths',
+    'hidden_size',
+    'kernel_size',
+    'offset_kernel_size',
+    'deform_groups',
+  ];
   for (const key of need) if (!(key in o)) throw new InputError(file, `is missing the key '${key}'`);
-  for (const key of ['in_channels', 'out_channels', 'hidden_size', 'kernel_size', 'offset_kernel_size', 'deform_groups']) {
-    if (!positiveInt(o[key])) throw new InputError(file, `'${key}' must be a positive whole number, got ${JSON.stringify(o[key])}`);
+  for (const key of [
+    'in_channels',
+    'out_channels',
+    'hidden_size',
+    'kernel_size',
+    'offset_kernel_size',
+    'deform_groups',
+  ]) {
+    if (!positiveInt(o[key]))
+      throw new InputError(file, `'${key}' must be a positive whole number, got ${JSON.stringify(o[key])}`);
   }
   for (const key of ['feature_sizes', 'depths']) {
     const v = o[key];
@@ -73,7 +90,8 @@ export function parseConfig(raw: unknown, file: string): ModelConfig {
     deform_groups: o.deform_groups as number,
   };
   if (cfg.kernel_size % 2 === 0) throw new InputError(file, `'kernel_size' must be odd, got ${cfg.kernel_size}`);
-  if (cfg.offset_kernel_size % 2 === 0) throw new InputError(file, `'offset_kernel_size' must be odd, got ${cfg.offset_kernel_size}`);
+  if (cfg.offset_kernel_size % 2 === 0)
+    throw new InputError(file, `'offset_kernel_size' must be odd, got ${cfg.offset_kernel_size}`);
   for (const c of cfg.feature_sizes) {
     if (c % cfg.deform_groups !== 0) {
       throw new InputError(file, `feature size ${c} is not divisible by deform_groups ${cfg.deform_groups}`);
@@ -84,7 +102,8 @@ export function parseConfig(raw: unknown, file: string): ModelConfig {
 
 /** 'paper' / 'lite' or a config.json path's parsed content. */
 export function presetConfig(name: string): ModelConfig {
-  if (name !== 'paper' && name !== 'lite') throw new InputError(name, "is not a known config preset (use 'paper' or 'lite')");
+  if (name !== 'paper' && name !== 'lite')
+    throw new InputError(name, "is not a known config preset (use 'paper' or 'lite')");
   const p = PRESETS[name];
   return { ...p, feature_sizes: [...p.feature_sizes], depths: [...p.depths] };
 }
@@ -92,6 +111,9 @@ export function presetConfig(name: string): ModelConfig {
 /** Throws unless [D, H, W] are positive multiples of 16. */
 export function checkSpatial(shapeDhw: readonly number[], what: string): void {
   if (shapeDhw.length !== 3 || !shapeDhw.every((n) => positiveInt(n) && n % SPATIAL_MULTIPLE === 0)) {
-    throw new InputError(what, `spatial size [${shapeDhw.join(', ')}] must be three positive multiples of ${SPATIAL_MULTIPLE}`);
+    throw new InputError(
+      what,
+      `spatial size [${shapeDhw.join(', ')}] must be three positive multiples of ${SPATIAL_MULTIPLE}`,
+    );
   }
 }

@@ -96,7 +96,8 @@ export const instanceNormLast = (eps: number, slope?: number) =>
           sq[c] += d * d;
         }
       for (let c = 0; c < C; c++) rstd[n * C + c] = 1 / Math.sqrt(sq[c] / S + eps);
-      for (let s = 0, o = base; s < S; s++, o += C) for (let c = 0; c < C; c++) y[o + c] = (xv[o + c] - mean[c]) * rstd[n * C + c];
+      for (let s = 0, o = base; s < S; s++, o += C)
+        for (let c = 0; c < C; c++) y[o + c] = (xv[o + c] - mean[c]) * rstd[n * C + c];
     }
     const xhatT = tf.tensor(y, x.shape);
     save([xhatT, tf.tensor(rstd, [N, C])]);
@@ -185,7 +186,11 @@ export const expand4 = tf.customGrad((...args: unknown[]) => {
           dx[xo + c] = acc;
         }
       }
-      return [tf.tensor(dx, saved[0].shape), tf.tensor(Float32Array.from(dw), [C, 4]), tf.tensor(Float32Array.from(db), [4 * C])];
+      return [
+        tf.tensor(dx, saved[0].shape),
+        tf.tensor(Float32Array.from(dw), [C, 4]),
+        tf.tensor(Float32Array.from(db), [4 * C]),
+      ];
     },
   };
 }) as (x: Tensor, w: Tensor, b: Tensor) => Tensor;
@@ -223,7 +228,11 @@ function erf(x: number): number {
   if (a < 0.5) {
     const x2 = x * x;
     // x * (2/sqrt(pi)) * sum (-1)^n x^(2n) / (n! (2n+1)), n = 0..6: error < 1e-9 for |x| < 0.5.
-    return 1.1283791670955126 * x * (1 - x2 / 3 + (x2 * x2) / 10 - (x2 * x2 * x2) / 42 + (x2 * x2 * x2 * x2) / 216 - (x2 ** 5) / 1320 + (x2 ** 6) / 9360);
+    return (
+      1.1283791670955126 *
+      x *
+      (1 - x2 / 3 + (x2 * x2) / 10 - (x2 * x2 * x2) / 42 + (x2 * x2 * x2 * x2) / 216 - x2 ** 5 / 1320 + x2 ** 6 / 9360)
+    );
   }
   const t = 1 / (1 + 0.5 * a);
   const erfc =
@@ -231,7 +240,16 @@ function erf(x: number): number {
     Math.exp(
       -a * a -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? 1 - erfc : erfc - 1;
 }
@@ -320,7 +338,11 @@ export const reduce4 = tf.customGrad((...args: unknown[]) => {
           }
         }
       }
-      return [tf.tensor(dx, saved[0].shape), tf.tensor(Float32Array.from(dw), [C, 4]), tf.tensor(Float32Array.from(db), [C])];
+      return [
+        tf.tensor(dx, saved[0].shape),
+        tf.tensor(Float32Array.from(dw), [C, 4]),
+        tf.tensor(Float32Array.from(db), [C]),
+      ];
     },
   };
 }) as (x: Tensor, w: Tensor, b: Tensor) => Tensor;
@@ -352,3 +374,30 @@ export const scaledResidual = tf.customGrad((...args: unknown[]) => {
     },
   };
 }) as (x: Tensor, y: Tensor, gamma: Tensor) => Tensor;
+
+/**
+ * Input channels [off, off + count) of a conv weight [kd, kh, kw, in, out] (axis 3), with its gradient
+ * scattered back; a plain copy of rows (tfjs's 5-D slice converts every index and is ~100x slower).
+ */
+export function sliceInChannels(weight: Tensor, off: number, count: number): Tensor {
+  const [k0, k1, k2, cin, cout] = weight.shape as number[];
+  const taps = k0 * k1 * k2;
+  const f = tf.customGrad((...args: unknown[]) => {
+    const [w] = args as [Tensor];
+    const wv = f32(w);
+    const out = new Float32Array(taps * count * cout);
+    for (let t = 0; t < taps; t++)
+      out.set(wv.subarray((t * cin + off) * cout, (t * cin + off + count) * cout), t * count * cout);
+    return {
+      value: tf.tensor(out, [k0, k1, k2, count, cout]),
+      gradFunc: (dy: Tensor) => {
+        const dv = f32(dy);
+        const dw = new Float32Array(taps * cin * cout);
+        for (let t = 0; t < taps; t++)
+          dw.set(dv.subarray(t * count * cout, (t + 1) * count * cout), (t * cin + off) * cout);
+        return [tf.tensor(dw, [k0, k1, k2, cin, cout])];
+      },
+    };
+  }) as (w: Tensor) => Tensor;
+  return f(weight);
+}

@@ -3,7 +3,17 @@ import type { Tensor, Tensor5D } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import { deformDwConv3d, depthwiseConv3d } from '../kernels';
 import type { ModelConfig } from './config';
-import { addBias, addLeakyRelu, expand4, geluFused, instanceNormLast, layerNormLast, reduce4, scaledResidual } from './fused';
+import {
+  addBias,
+  addLeakyRelu,
+  expand4,
+  geluFused,
+  instanceNormLast,
+  layerNormLast,
+  reduce4,
+  scaledResidual,
+  sliceInChannels,
+} from './fused';
 
 /** Looks up a parameter by its PyTorch name (engine layout). */
 export type ParamLookup = (name: string) => Tensor;
@@ -68,7 +78,16 @@ export function conv(x: Tensor5D, weight: Tensor, bias: Tensor | undefined, stri
   return tf.tidy(() => {
     const k = weight.shape[0] as number;
     if (k === 1 && stride === 1) return pointwise(x, weight, bias);
-    const xp = pad > 0 ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [pad, pad], [0, 0]]) : x;
+    const xp =
+      pad > 0
+        ? tf.pad(x, [
+            [0, 0],
+            [pad, pad],
+            [pad, pad],
+            [pad, pad],
+            [0, 0],
+          ])
+        : x;
     const y = tf.conv3d(xp, weight as Tensor5D, stride, 'valid');
     return (bias ? addBias(y, bias) : y) as Tensor5D;
   });
@@ -85,8 +104,7 @@ function convParts(parts: Tensor5D[], weight: Tensor): Tensor5D {
   let acc: Tensor5D | undefined;
   for (const part of parts) {
     const c = part.shape[4];
-    const [k0, k1, k2, , cout] = weight.shape as number[];
-    const w = tf.slice(weight, [0, 0, 0, off, 0], [k0, k1, k2, c, cout]) as Tensor5D;
+    const w = sliceInChannels(weight, off, c) as Tensor5D;
     const y = tf.conv3d(part, w, 1, 'same');
     acc = acc ? (tf.add(acc, y) as Tensor5D) : y;
     off += c;
@@ -95,7 +113,13 @@ function convParts(parts: Tensor5D[], weight: Tensor): Tensor5D {
 }
 
 /** MONAI UnetResBlock (MODEL.md section 5) on the channel concatenation of `parts` (one part: plain input). */
-export function resBlock(parts: Tensor5D | Tensor5D[], p: ParamLookup, prefix: string, cin: number, cout: number): Tensor5D {
+export function resBlock(
+  parts: Tensor5D | Tensor5D[],
+  p: ParamLookup,
+  prefix: string,
+  cin: number,
+  cout: number,
+): Tensor5D {
   return tf.tidy(() => {
     const xs = Array.isArray(parts) ? parts : [parts];
     const a = instanceNormLrelu(convParts(xs, p(`${prefix}.conv1.conv.weight`))) as Tensor5D;
@@ -142,7 +166,9 @@ export function reduce4Ops(x: Tensor5D, weight: Tensor, bias: Tensor): Tensor5D 
 export function deformBlock(x: Tensor5D, p: ParamLookup, prefix: string, cfg: ModelConfig): Tensor5D {
   return tf.tidy(() => {
     const offset = offsetBranch(x, p, `${prefix}.ddc.offset`);
-    let y = deformDwConv3d(x, offset, p(`${prefix}.ddc.weight`), p(`${prefix}.ddc.bias`), { groups: cfg.deform_groups }) as Tensor5D;
+    let y = deformDwConv3d(x, offset, p(`${prefix}.ddc.weight`), p(`${prefix}.ddc.bias`), {
+      groups: cfg.deform_groups,
+    }) as Tensor5D;
     y = layerNormC(y, p, `${prefix}.norm`);
     y = gelu(expand4(y, p(`${prefix}.pwconv1.weight`), p(`${prefix}.pwconv1.bias`))) as Tensor5D;
     y = reduce4(y, p(`${prefix}.pwconv2.weight`), p(`${prefix}.pwconv2.bias`)) as Tensor5D;

@@ -52,12 +52,17 @@ export class DeformUXNet {
     const values = new Map<string, Float32Array>();
     for (const spec of specs) {
       const t = tensors.get(spec.name);
-      if (!t) throw new InputError(file, `is missing the tensor '${spec.name}' (shape [${spec.torchShape.join(', ')}])`);
+      if (!t)
+        throw new InputError(file, `is missing the tensor '${spec.name}' (shape [${spec.torchShape.join(', ')}])`);
       if (t.shape.length !== spec.torchShape.length || t.shape.some((n, i) => n !== spec.torchShape[i])) {
-        throw new InputError(file, `tensor '${spec.name}' has shape [${t.shape.join(', ')}]; this config needs [${spec.torchShape.join(', ')}]`);
+        throw new InputError(
+          file,
+          `tensor '${spec.name}' has shape [${t.shape.join(', ')}]; this config needs [${spec.torchShape.join(', ')}]`,
+        );
       }
       for (let i = 0; i < t.data.length; i++) {
-        if (!Number.isFinite(t.data[i])) throw new InputError(file, `tensor '${spec.name}' holds a non-finite value at index ${i}`);
+        if (!Number.isFinite(t.data[i]))
+          throw new InputError(file, `tensor '${spec.name}' holds a non-finite value at index ${i}`);
       }
       values.set(spec.name, torchToEngine(spec, t.data));
     }
@@ -83,11 +88,18 @@ export class DeformUXNet {
     fresh.dispose();
   }
 
-  /** Logits [N, D, H, W, classes] for input [N, D, H, W, in_channels]; sizes multiples of 16. */
-  forward(x: Tensor5D): Tensor5D {
+  /**
+   * Logits [N, D, H, W, classes] for input [N, D, H, W, in_channels]; sizes multiples of 16.
+   * `timingsMs`, when given, collects wall time per layer (the cpu backend runs ops synchronously, so
+   * wall time around a call is that layer's cost): the per-layer profile of `bench model --profile`.
+   */
+  forward(x: Tensor5D, timingsMs?: Map<string, number>): Tensor5D {
     const cfg = this.config;
     if (x.rank !== 5 || x.shape[4] !== cfg.in_channels) {
-      throw new InputError('input', `must be [N, D, H, W, ${cfg.in_channels}] channels-last, got [${x.shape.join(', ')}]`);
+      throw new InputError(
+        'input',
+        `must be [N, D, H, W, ${cfg.in_channels}] channels-last, got [${x.shape.join(', ')}]`,
+      );
     }
     checkSpatial(x.shape.slice(1, 4), 'input');
     const p: ParamLookup = (name) => {
@@ -96,36 +108,60 @@ export class DeformUXNet {
       return v;
     };
     const d = cfg.feature_sizes;
+    const timed = <T>(name: string, f: () => T): T => {
+      if (!timingsMs) return f();
+      const t0 = performance.now();
+      const out = f();
+      timingsMs.set(name, (timingsMs.get(name) ?? 0) + performance.now() - t0);
+      return out;
+    };
     return tf.tidy(() => {
-      const outs = this.encoder(x, p);
-      const enc1 = resBlock(x, p, 'encoder1.layer', cfg.in_channels, d[0]);
-      const enc2 = resBlock(outs[0], p, 'encoder2.layer', d[0], d[1]);
-      const enc3 = resBlock(outs[1], p, 'encoder3.layer', d[1], d[2]);
-      const enc4 = resBlock(outs[2], p, 'encoder4.layer', d[2], d[3]);
-      const hid = resBlock(outs[3], p, 'encoder5.layer', d[3], cfg.hidden_size);
-      const u3 = upBlock(hid, enc4, p, 'decoder5', d[3]);
-      const u2 = upBlock(u3, enc3, p, 'decoder4', d[2]);
-      const u1 = upBlock(u2, enc2, p, 'decoder3', d[1]);
-      const u0 = upBlock(u1, enc1, p, 'decoder2', d[0]);
-      const top = resBlock(u0, p, 'decoder1.layer', d[0], d[0]);
-      return conv(top, p('out.conv.conv.weight'), p('out.conv.conv.bias'), 1, 0);
+      const outs = this.encoder(x, p, timed);
+      const enc1 = timed('encoder1', () => resBlock(x, p, 'encoder1.layer', cfg.in_channels, d[0]));
+      const enc2 = timed('encoder2', () => resBlock(outs[0], p, 'encoder2.layer', d[0], d[1]));
+      const enc3 = timed('encoder3', () => resBlock(outs[1], p, 'encoder3.layer', d[1], d[2]));
+      const enc4 = timed('encoder4', () => resBlock(outs[2], p, 'encoder4.layer', d[2], d[3]));
+      const hid = timed('encoder5', () => resBlock(outs[3], p, 'encoder5.layer', d[3], cfg.hidden_size));
+      const u3 = timed('decoder5', () => upBlock(hid, enc4, p, 'decoder5', d[3]));
+      const u2 = timed('decoder4', () => upBlock(u3, enc3, p, 'decoder4', d[2]));
+      const u1 = timed('decoder3', () => upBlock(u2, enc2, p, 'decoder3', d[1]));
+      const u0 = timed('decoder2', () => upBlock(u1, enc1, p, 'decoder2', d[0]));
+      const top = timed('decoder1', () => resBlock(u0, p, 'decoder1.layer', d[0], d[0]));
+      return timed('out', () => conv(top, p('out.conv.conv.weight'), p('out.conv.conv.bias'), 1, 0));
     });
   }
 
   /** Encoder outputs out_0..out_3 (MODEL.md section 4). */
-  private encoder(x: Tensor5D, p: ParamLookup): Tensor5D[] {
+  private encoder(x: Tensor5D, p: ParamLookup, timed: <T>(name: string, f: () => T) => T): Tensor5D[] {
     const cfg = this.config;
     const e = 'deformuxnet_3d';
     const outs: Tensor5D[] = [];
-    let s = conv(x, p(`${e}.downsample_layers.0.0.weight`), p(`${e}.downsample_layers.0.0.bias`), 2, 3);
-    s = layerNormC(s, p, `${e}.downsample_layers.0.1`);
+    let s = timed('stem', () =>
+      layerNormC(
+        conv(x, p(`${e}.downsample_layers.0.0.weight`), p(`${e}.downsample_layers.0.0.bias`), 2, 3),
+        p,
+        `${e}.downsample_layers.0.1`,
+      ),
+    );
     for (let i = 0; i < 4; i++) {
       if (i > 0) {
-        s = layerNormC(s, p, `${e}.downsample_layers.${i}.0`);
-        s = conv(s, p(`${e}.downsample_layers.${i}.1.weight`), p(`${e}.downsample_layers.${i}.1.bias`), 2, 0);
+        const prev = s;
+        s = timed(`downsample${i}`, () =>
+          conv(
+            layerNormC(prev, p, `${e}.downsample_layers.${i}.0`),
+            p(`${e}.downsample_layers.${i}.1.weight`),
+            p(`${e}.downsample_layers.${i}.1.bias`),
+            2,
+            0,
+          ),
+        );
       }
-      for (let j = 0; j < cfg.depths[i]; j++) s = deformBlock(s, p, `${e}.stages.${i}.${j}`, cfg);
-      outs.push(layerNormC(s, p, `${e}.norm${i}`));
+      for (let j = 0; j < cfg.depths[i]; j++) {
+        const prev = s;
+        s = timed(`stage${i}.blocks`, () => deformBlock(prev, p, `${e}.stages.${i}.${j}`, cfg));
+      }
+      const last = s;
+      outs.push(timed(`stage${i}.norm`, () => layerNormC(last, p, `${e}.norm${i}`)));
     }
     return outs;
   }

@@ -27,10 +27,26 @@ export interface ParamSpec {
   lrMult: number;
 }
 
-function convSpecs(out: ParamSpec[], prefix: string, cin: number, cout: number, k: number, bias: boolean, lrMult = 1, groups = 1): void {
+function convSpecs(
+  out: ParamSpec[],
+  prefix: string,
+  cin: number,
+  cout: number,
+  k: number,
+  bias: boolean,
+  lrMult = 1,
+  groups = 1,
+): void {
   const fanIn = (cin / groups) * k * k * k;
-  out.push({ name: `${prefix}.weight`, torchShape: [cout, cin / groups, k, k, k], kind: 'conv', init: { kind: 'fanIn', fanIn }, lrMult });
-  if (bias) out.push({ name: `${prefix}.bias`, torchShape: [cout], kind: 'vector', init: { kind: 'fanIn', fanIn }, lrMult });
+  out.push({
+    name: `${prefix}.weight`,
+    torchShape: [cout, cin / groups, k, k, k],
+    kind: 'conv',
+    init: { kind: 'fanIn', fanIn },
+    lrMult,
+  });
+  if (bias)
+    out.push({ name: `${prefix}.bias`, torchShape: [cout], kind: 'vector', init: { kind: 'fanIn', fanIn }, lrMult });
 }
 
 function normSpecs(out: ParamSpec[], prefix: string, c: number): void {
@@ -48,20 +64,86 @@ function blockSpecs(out: ParamSpec[], prefix: string, c: number, cfg: ModelConfi
   const k = cfg.kernel_size;
   const ko = cfg.offset_kernel_size;
   const offCh = cfg.deform_groups * k * k * k * 3;
-  out.push({ name: `${prefix}.ddc.weight`, torchShape: [c, 1, k, k, k], kind: 'depthwise', init: { kind: 'fanIn', fanIn: k ** 3 }, lrMult: 1 });
-  out.push({ name: `${prefix}.ddc.bias`, torchShape: [c], kind: 'vector', init: { kind: 'fanIn', fanIn: k ** 3 }, lrMult: 1 });
+  out.push({
+    name: `${prefix}.ddc.weight`,
+    torchShape: [c, 1, k, k, k],
+    kind: 'depthwise',
+    init: { kind: 'fanIn', fanIn: k ** 3 },
+    lrMult: 1,
+  });
+  out.push({
+    name: `${prefix}.ddc.bias`,
+    torchShape: [c],
+    kind: 'vector',
+    init: { kind: 'fanIn', fanIn: k ** 3 },
+    lrMult: 1,
+  });
   convSpecs(out, `${prefix}.ddc.offset.pw1`, c, c, 1, true, 0.1);
-  out.push({ name: `${prefix}.ddc.offset.dw.weight`, torchShape: [c, 1, ko, ko, ko], kind: 'depthwise', init: { kind: 'fanIn', fanIn: ko ** 3 }, lrMult: 0.1 });
-  out.push({ name: `${prefix}.ddc.offset.dw.bias`, torchShape: [c], kind: 'vector', init: { kind: 'fanIn', fanIn: ko ** 3 }, lrMult: 0.1 });
+  out.push({
+    name: `${prefix}.ddc.offset.dw.weight`,
+    torchShape: [c, 1, ko, ko, ko],
+    kind: 'depthwise',
+    init: { kind: 'fanIn', fanIn: ko ** 3 },
+    lrMult: 0.1,
+  });
+  out.push({
+    name: `${prefix}.ddc.offset.dw.bias`,
+    torchShape: [c],
+    kind: 'vector',
+    init: { kind: 'fanIn', fanIn: ko ** 3 },
+    lrMult: 0.1,
+  });
   // Zero offset projection: a fresh block is a plain depthwise convolution (MODEL.md section 2).
-  out.push({ name: `${prefix}.ddc.offset.pw2.weight`, torchShape: [offCh, c, 1, 1, 1], kind: 'conv', init: { kind: 'const', value: 0 }, lrMult: 0.1 });
-  out.push({ name: `${prefix}.ddc.offset.pw2.bias`, torchShape: [offCh], kind: 'vector', init: { kind: 'const', value: 0 }, lrMult: 0.1 });
+  out.push({
+    name: `${prefix}.ddc.offset.pw2.weight`,
+    torchShape: [offCh, c, 1, 1, 1],
+    kind: 'conv',
+    init: { kind: 'const', value: 0 },
+    lrMult: 0.1,
+  });
+  out.push({
+    name: `${prefix}.ddc.offset.pw2.bias`,
+    torchShape: [offCh],
+    kind: 'vector',
+    init: { kind: 'const', value: 0 },
+    lrMult: 0.1,
+  });
   normSpecs(out, `${prefix}.norm`, c);
-  out.push({ name: `${prefix}.pwconv1.weight`, torchShape: [4 * c, 1, 1, 1, 1], kind: 'grouped4', init: { kind: 'fanIn', fanIn: 1 }, lrMult: 1 });
-  out.push({ name: `${prefix}.pwconv1.bias`, torchShape: [4 * c], kind: 'vector', init: { kind: 'fanIn', fanIn: 1 }, lrMult: 1 });
-  out.push({ name: `${prefix}.pwconv2.weight`, torchShape: [c, 4, 1, 1, 1], kind: 'grouped4', init: { kind: 'fanIn', fanIn: 4 }, lrMult: 1 });
-  out.push({ name: `${prefix}.pwconv2.bias`, torchShape: [c], kind: 'vector', init: { kind: 'fanIn', fanIn: 4 }, lrMult: 1 });
-  out.push({ name: `${prefix}.gamma`, torchShape: [c], kind: 'vector', init: { kind: 'const', value: 1e-6 }, lrMult: 1 });
+  out.push({
+    name: `${prefix}.pwconv1.weight`,
+    torchShape: [4 * c, 1, 1, 1, 1],
+    kind: 'grouped4',
+    init: { kind: 'fanIn', fanIn: 1 },
+    lrMult: 1,
+  });
+  out.push({
+    name: `${prefix}.pwconv1.bias`,
+    torchShape: [4 * c],
+    kind: 'vector',
+    init: { kind: 'fanIn', fanIn: 1 },
+    lrMult: 1,
+  });
+  out.push({
+    name: `${prefix}.pwconv2.weight`,
+    torchShape: [c, 4, 1, 1, 1],
+    kind: 'grouped4',
+    init: { kind: 'fanIn', fanIn: 4 },
+    lrMult: 1,
+  });
+  out.push({
+    name: `${prefix}.pwconv2.bias`,
+    torchShape: [c],
+    kind: 'vector',
+    init: { kind: 'fanIn', fanIn: 4 },
+    lrMult: 1,
+  });
+  out.push({
+    name: `${prefix}.gamma`,
+    torchShape: [c],
+    kind: 'vector',
+    init: { kind: 'const', value: 1e-6 },
+    lrMult: 1,
+  });
 }
 
 /** Every parameter of the network, in a fixed order. */
@@ -75,7 +157,8 @@ export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
     normSpecs(out, `${enc}.downsample_layers.${i}.0`, d[i - 1]);
     convSpecs(out, `${enc}.downsample_layers.${i}.1`, d[i - 1], d[i], 2, true);
   }
-  for (let i = 0; i < 4; i++) for (let j = 0; j < cfg.depths[i]; j++) blockSpecs(out, `${enc}.stages.${i}.${j}`, d[i], cfg);
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < cfg.depths[i]; j++) blockSpecs(out, `${enc}.stages.${i}.${j}`, d[i], cfg);
   for (let i = 0; i < 4; i++) normSpecs(out, `${enc}.norm${i}`, d[i]);
   resBlockSpecs(out, 'encoder1.layer', cfg.in_channels, d[0]);
   resBlockSpecs(out, 'encoder2.layer', d[0], d[1]);
@@ -90,7 +173,13 @@ export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
   ];
   for (const [name, cin, cout] of ups) {
     // PyTorch's ConvTranspose3d computes fan-in from weight.size(1) = out channels.
-    out.push({ name: `${name}.transp_conv.conv.weight`, torchShape: [cin, cout, 2, 2, 2], kind: 'convT', init: { kind: 'fanIn', fanIn: cout * 8 }, lrMult: 1 });
+    out.push({
+      name: `${name}.transp_conv.conv.weight`,
+      torchShape: [cin, cout, 2, 2, 2],
+      kind: 'convT',
+      init: { kind: 'fanIn', fanIn: cout * 8 },
+      lrMult: 1,
+    });
     resBlockSpecs(out, `${name}.conv_block`, 2 * cout, cout);
   }
   resBlockSpecs(out, 'decoder1.layer', d[0], d[0]);
@@ -140,7 +229,10 @@ export function permute5(src: Float32Array | Float64Array, shape: number[], perm
 const TO_ENGINE = [2, 3, 4, 1, 0];
 const TO_ENGINE_DW = [2, 3, 4, 0, 1];
 
-export function torchToEngine(spec: Pick<ParamSpec, 'torchShape' | 'kind'>, data: Float32Array | Float64Array): Float32Array {
+export function torchToEngine(
+  spec: Pick<ParamSpec, 'torchShape' | 'kind'>,
+  data: Float32Array | Float64Array,
+): Float32Array {
   if (spec.kind === 'conv' || spec.kind === 'convT') return permute5(data, spec.torchShape, TO_ENGINE);
   if (spec.kind === 'depthwise') return permute5(data, spec.torchShape, TO_ENGINE_DW);
   return Float32Array.from(data);
@@ -152,14 +244,25 @@ function inversePerm(p: number[]): number[] {
   return inv;
 }
 
-export function engineToTorch(spec: Pick<ParamSpec, 'torchShape' | 'kind'>, data: Float32Array | Float64Array): Float32Array {
+export function engineToTorch(
+  spec: Pick<ParamSpec, 'torchShape' | 'kind'>,
+  data: Float32Array | Float64Array,
+): Float32Array {
   if (spec.kind === 'conv' || spec.kind === 'convT') {
     const s = spec.torchShape;
-    return permute5(data, TO_ENGINE.map((p) => s[p]), inversePerm(TO_ENGINE));
+    return permute5(
+      data,
+      TO_ENGINE.map((p) => s[p]),
+      inversePerm(TO_ENGINE),
+    );
   }
   if (spec.kind === 'depthwise') {
     const s = spec.torchShape;
-    return permute5(data, TO_ENGINE_DW.map((p) => s[p]), inversePerm(TO_ENGINE_DW));
+    return permute5(
+      data,
+      TO_ENGINE_DW.map((p) => s[p]),
+      inversePerm(TO_ENGINE_DW),
+    );
   }
   return Float32Array.from(data);
 }

@@ -62,15 +62,26 @@ export class AdamW {
       const lr = this.lr * p.lrMult;
       const m = this.m.get(p.name)!;
       const v = this.v.get(p.name)!;
+      // One pass over plain arrays: tfjs would make ~10 full-size temporaries per parameter.
+      const gv = g.dataSync() as Float32Array;
+      const mv = m.dataSync() as Float32Array;
+      const vv = v.dataSync() as Float32Array;
+      const pv = p.variable.dataSync() as Float32Array;
+      const m1 = new Float32Array(mv.length);
+      const v1 = new Float32Array(vv.length);
+      const p1 = new Float32Array(pv.length);
+      const decay = p.decay && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1;
+      const sqrtBc2 = Math.sqrt(bc2);
+      for (let i = 0; i < gv.length; i++) {
+        const gi = gv[i];
+        m1[i] = this.beta1 * mv[i] + (1 - this.beta1) * gi;
+        v1[i] = this.beta2 * vv[i] + (1 - this.beta2) * gi * gi;
+        p1[i] = pv[i] * decay - ((lr / bc1) * m1[i]) / (Math.sqrt(v1[i]) / sqrtBc2 + this.eps);
+      }
       tf.tidy(() => {
-        const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        m.assign(m1);
-        v.assign(v1);
-        const denom = tf.add(tf.div(tf.sqrt(v1), Math.sqrt(bc2)), this.eps);
-        const stepT = tf.mul(tf.div(m1, denom), lr / bc1);
-        const decayed = p.decay && this.weightDecay > 0 ? tf.mul(p.variable, 1 - lr * this.weightDecay) : p.variable;
-        p.variable.assign(tf.sub(decayed, stepT));
+        m.assign(tf.tensor(m1, m.shape));
+        v.assign(tf.tensor(v1, v.shape));
+        p.variable.assign(tf.tensor(p1, p.variable.shape));
       });
     }
   }
@@ -79,7 +90,10 @@ export class AdamW {
   getState(): Map<string, MomentState> {
     const out = new Map<string, MomentState>();
     for (const p of this.params) {
-      out.set(p.name, { m: this.m.get(p.name)!.dataSync() as Float32Array, v: this.v.get(p.name)!.dataSync() as Float32Array });
+      out.set(p.name, {
+        m: this.m.get(p.name)!.dataSync() as Float32Array,
+        v: this.v.get(p.name)!.dataSync() as Float32Array,
+      });
     }
     return out;
   }
@@ -103,9 +117,12 @@ export class AdamW {
 
 /** Scales all gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
 export function clipGradsByGlobalNorm(grads: Map<string, Tensor>, maxNorm: number): number {
-  const sq = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
-  const norm = Math.sqrt(sq.dataSync()[0]);
-  sq.dispose();
+  let sq = 0;
+  for (const g of grads.values()) {
+    const v = g.dataSync();
+    for (let i = 0; i < v.length; i++) sq += v[i] * v[i];
+  }
+  const norm = Math.sqrt(sq);
   if (Number.isFinite(norm) && norm > maxNorm) {
     const scale = maxNorm / (norm + 1e-6);
     for (const [name, g] of grads) {

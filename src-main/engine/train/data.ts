@@ -44,35 +44,62 @@ export async function findPairs(dir: string): Promise<CasePair[]> {
     }
   }
   if (pairs.length === 0) {
-    throw new InputError(dir, 'holds no image/label pairs (expected NAME_image.nii.gz + NAME_label.nii.gz, or imagesTr/ + labelsTr/)');
+    throw new InputError(
+      dir,
+      'holds no image/label pairs (expected NAME_image.nii.gz + NAME_label.nii.gz, or imagesTr/ + labelsTr/)',
+    );
   }
   return pairs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function sameGrid(a: Volume, b: Volume): boolean {
   const close = (x: number[], y: number[], tol: number): boolean => x.every((v, i) => Math.abs(v - y[i]) <= tol);
-  return a.dims.every((d, i) => d === b.dims[i]) && close(a.spacingMm, b.spacingMm, 1e-3) && close(a.originMm, b.originMm, 1e-2) && close(a.direction, b.direction, 1e-4);
+  return (
+    a.dims.every((d, i) => d === b.dims[i]) &&
+    close(a.spacingMm, b.spacingMm, 1e-3) &&
+    close(a.originMm, b.originMm, 1e-2) &&
+    close(a.direction, b.direction, 1e-4)
+  );
 }
 
 /** Reads one pair; labels must lie on the image's exact grid and hold only classes [0, numClasses) or the ignore label. */
-export async function loadCase(pair: CasePair, intensity: ModelMeta['intensity'], numClasses: number, ignoreLabel?: number): Promise<TrainCase> {
+export async function loadCase(
+  pair: CasePair,
+  intensity: ModelMeta['inference']['intensity'],
+  numClasses: number,
+  ignoreLabel?: number,
+): Promise<TrainCase> {
   const [img, lab] = await Promise.all([readNifti(pair.image), readNifti(pair.label)]);
   if (!sameGrid(img, lab)) {
-    throw new InputError(pair.label, `is not on the grid of its image ${pair.image} (dims ${lab.dims.join('×')} vs ${img.dims.join('×')}, or spacing/origin/orientation differ)`);
+    throw new InputError(
+      pair.label,
+      `is not on the grid of its image ${pair.image} (dims ${lab.dims.join('×')} vs ${img.dims.join('×')}, or spacing/origin/orientation differ)`,
+    );
   }
   const n = img.data.length;
   const image = new Float32Array(n);
-  const { huMin, huMax, mean, std } = intensity;
+  const [huMin, huMax] = intensity.clipHu;
+  const { mean, std } = intensity;
   for (let i = 0; i < n; i++) image[i] = (Math.min(huMax, Math.max(huMin, img.data[i])) - mean) / std;
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const v = lab.data[i];
     if (!Number.isInteger(v) || ((v < 0 || v >= numClasses) && v !== ignoreLabel)) {
-      throw new InputError(pair.label, `holds the label value ${v}; the schema has classes 0..${numClasses - 1}${ignoreLabel !== undefined ? ` and ignore label ${ignoreLabel}` : ''}`);
+      throw new InputError(
+        pair.label,
+        `holds the label value ${v}; the schema has classes 0..${numClasses - 1}${ignoreLabel !== undefined ? ` and ignore label ${ignoreLabel}` : ''}`,
+      );
     }
     labels[i] = v;
   }
   // Volume dims are [ni, nj, nk] with i fastest, which is [D, H, W] = [nk, nj, ni] as a tensor.
   const dimsDhw: [number, number, number] = [img.dims[2], img.dims[1], img.dims[0]];
-  return { name: pair.name, image, labels, dimsDhw, foreground: foregroundIndices(labels, ignoreLabel), padValue: (huMin - mean) / std };
+  return {
+    name: pair.name,
+    image,
+    labels,
+    dimsDhw,
+    foreground: foregroundIndices(labels, ignoreLabel),
+    padValue: (huMin - mean) / std,
+  };
 }

@@ -20,7 +20,12 @@ export interface DiceCeOptions {
  * in [0, C) or the ignore label, `voxelWeights` [N, D, H, W] >= 0 (multiplies each voxel's CE term and
  * its contribution to the Dice sums). CE is the weighted mean over the counted voxels.
  */
-export function diceCeLossOps(logits: Tensor5D, labels: Tensor4D, voxelWeights?: Tensor4D, opts: DiceCeOptions = {}): Scalar {
+export function diceCeLossOps(
+  logits: Tensor5D,
+  labels: Tensor4D,
+  voxelWeights?: Tensor4D,
+  opts: DiceCeOptions = {},
+): Scalar {
   const smooth = opts.smooth ?? 1e-5;
   const numClasses = logits.shape[4];
   return tf.tidy(() => {
@@ -50,7 +55,12 @@ export function diceCeLossOps(logits: Tensor5D, labels: Tensor4D, voxelWeights?:
  * d/dz of CE: w (p - t) / sum(w); of Dice: through softmax, p_k (g_k - sum_c p_c g_c) with
  * g_c = -(1/(N*C)) * w * (2 t_c (S_c + s) - (2 I_c + s)) / (S_c + s)^2.
  */
-export function diceCeLoss(logits: Tensor5D, labels: Tensor4D, voxelWeights?: Tensor4D, opts: DiceCeOptions = {}): Scalar {
+export function diceCeLoss(
+  logits: Tensor5D,
+  labels: Tensor4D,
+  voxelWeights?: Tensor4D,
+  opts: DiceCeOptions = {},
+): Scalar {
   const smooth = opts.smooth ?? 1e-5;
   const wDice = opts.diceWeight ?? 1;
   const wCe = opts.ceWeight ?? 1;
@@ -58,7 +68,8 @@ export function diceCeLoss(logits: Tensor5D, labels: Tensor4D, voxelWeights?: Te
   const lab = labels.dataSync();
   const vw = voxelWeights ? (voxelWeights.dataSync() as Float32Array) : undefined;
   const V = lab.length / N;
-  const weightOf = (i: number): number => (opts.ignoreLabel !== undefined && lab[i] === opts.ignoreLabel ? 0 : vw ? vw[i] : 1);
+  const weightOf = (i: number): number =>
+    opts.ignoreLabel !== undefined && lab[i] === opts.ignoreLabel ? 0 : vw ? vw[i] : 1;
   for (let i = 0; i < lab.length; i++) {
     if (weightOf(i) !== 0 && (lab[i] < 0 || lab[i] >= C || !Number.isInteger(lab[i]))) {
       throw new Error(`label value ${lab[i]} is outside the ${C} classes of the network`);

@@ -54,7 +54,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const numClasses = o.net.config.out_channels;
   const pairs = await findPairs(o.dataDir);
   const cases = [];
-  for (const p of pairs) cases.push(await loadCase(p, o.meta.intensity, numClasses, o.ignoreLabel));
+  for (const p of pairs) cases.push(await loadCase(p, o.meta.inference.intensity, numClasses, o.ignoreLabel));
   const trainer = new Trainer(o.net, { lr: o.lr, schedule: 'poly', totalSteps: o.steps, ignoreLabel: o.ignoreLabel });
   const rng = new Rng(o.seed);
   const ckptDir = join(o.outDir, 'checkpoint');
@@ -78,7 +78,15 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
       losses.push(r.loss);
       const elapsedS = (Date.now() - t0) / 1000;
       const done = trainer.step - startStep;
-      o.onProgress?.({ step: r.step, steps: o.steps, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, elapsedS, etaS: (elapsedS / done) * (o.steps - r.step) });
+      o.onProgress?.({
+        step: r.step,
+        steps: o.steps,
+        loss: r.loss,
+        lr: r.lr,
+        gradNorm: r.gradNorm,
+        elapsedS,
+        etaS: (elapsedS / done) * (o.steps - r.step),
+      });
       if (o.checkpointEvery && trainer.step % o.checkpointEvery === 0 && trainer.step < o.steps) {
         await trainer.saveCheckpoint(ckptDir, { rngState: rng.state });
       }
@@ -91,11 +99,21 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
       const finalLoss = losses.length ? losses[losses.length - 1] : NaN;
       const meta: ModelMeta = {
         ...o.meta,
-        patchSize: o.patch,
+        inference: { ...o.meta.inference, patchSize: o.patch },
         provenance: `trained by deformux train from ${o.base} on ${o.dataDir}`,
         training: [
           ...o.meta.training,
-          { at: new Date().toISOString(), steps: o.steps, patchSize: o.patch, batch: o.batch, lr: o.lr, finalLoss, data: o.dataDir, base: o.base, seed: o.seed },
+          {
+            at: new Date().toISOString(),
+            steps: o.steps,
+            patchSize: o.patch,
+            batch: o.batch,
+            lr: o.lr,
+            finalLoss,
+            data: o.dataDir,
+            base: o.base,
+            seed: o.seed,
+          },
         ],
       };
       await saveModelFolder(o.outDir, o.net, meta);

@@ -35,7 +35,14 @@ function cropStart(n: number, p: number, centre: number, rng: Rng): number {
 }
 
 /** Copies one patch into `img`/`lab` at offset `at` (values outside the volume: padValue / 0). */
-export function cropPatch(c: TrainCase, patch: [number, number, number], start: [number, number, number], img: Float32Array, lab: Int32Array, at: number): void {
+export function cropPatch(
+  c: TrainCase,
+  patch: [number, number, number],
+  start: [number, number, number],
+  img: Float32Array,
+  lab: Int32Array,
+  at: number,
+): void {
   const [D, H, W] = c.dimsDhw;
   const [pd, ph, pw] = patch;
   let o = at;

@@ -46,7 +46,12 @@ export class Trainer {
       ignoreLabel: opts.ignoreLabel,
     };
     this.optimizer = new AdamW(
-      net.specs.map((s) => ({ name: s.name, variable: net.params.get(s.name)!, lrMult: s.lrMult, decay: s.torchShape.length > 1 })),
+      net.specs.map((s) => ({
+        name: s.name,
+        variable: net.params.get(s.name)!,
+        lrMult: s.lrMult,
+        decay: s.torchShape.length > 1,
+      })),
       { lr: this.opts.lr, weightDecay: this.opts.weightDecay },
     );
   }
@@ -97,7 +102,14 @@ export class Trainer {
     }
     await writeSafetensors(join(dir, 'optimizer.safetensors'), moments);
     // state.json last: its presence marks a complete checkpoint.
-    const state = { format: 'deformux-checkpoint', version: 1, step: this.optimizer.step, options: this.opts, config: this.net.config, extra };
+    const state = {
+      format: 'deformux-checkpoint',
+      version: 1,
+      step: this.optimizer.step,
+      options: this.opts,
+      config: this.net.config,
+      extra,
+    };
     await writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
   }
 
@@ -110,7 +122,8 @@ export class Trainer {
     } catch {
       throw new InputError(statePath, 'is missing or not valid JSON: not a complete checkpoint');
     }
-    if (state.format !== 'deformux-checkpoint' || typeof state.step !== 'number') throw new InputError(statePath, 'is not a DeformUX checkpoint');
+    if (state.format !== 'deformux-checkpoint' || typeof state.step !== 'number')
+      throw new InputError(statePath, 'is not a DeformUX checkpoint');
     if (JSON.stringify(state.config) !== JSON.stringify(this.net.config)) {
       throw new InputError(statePath, 'was saved for a different network configuration');
     }

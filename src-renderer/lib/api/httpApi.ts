@@ -7,10 +7,19 @@ import type {
   ApiErrorBody,
   ApiEvent,
   ApiMethod,
+  ApiUploadCalls,
+  ApiUploadMethod,
   BinaryCallOptions,
   DeformuxApi,
 } from '../../../src-main/api/contract';
-import { WEB_API_PREFIX, WEB_EVENTS_PATH, WEB_TOKEN_HEADER, WEB_TOKEN_QUERY } from '../../../src-main/api/contract';
+import {
+  WEB_API_PREFIX,
+  WEB_EVENTS_PATH,
+  WEB_REQUEST_HEADER,
+  WEB_TOKEN_HEADER,
+  WEB_TOKEN_QUERY,
+  WEB_UPLOAD_PREFIX,
+} from '../../../src-main/api/contract';
 
 /** The part of the browser's EventSource used here. */
 type EventSourceLike = new (url: string) => { onmessage: ((msg: { data: string }) => void) | null; close(): void };
@@ -78,6 +87,25 @@ export class HttpApi implements DeformuxApi {
     }
     if (received !== total) throw new Error(`${method} failed: received ${received} of ${total} bytes`);
     return out.buffer;
+  }
+
+  /** POSTs the raw bytes; the JSON request rides in a header so the body stays binary. */
+  async upload<M extends ApiUploadMethod>(
+    method: M,
+    req: ApiUploadCalls[M]['req'],
+    data: ArrayBuffer,
+  ): Promise<ApiUploadCalls[M]['res']> {
+    const res = await fetch(this.#url(`${WEB_UPLOAD_PREFIX}${method}`), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/octet-stream',
+        [WEB_TOKEN_HEADER]: this.#token,
+        [WEB_REQUEST_HEADER]: encodeURIComponent(JSON.stringify(req ?? {})),
+      },
+      body: data,
+    });
+    if (!res.ok) throw new Error(await errorMessage(res, method));
+    return (await res.json()) as ApiUploadCalls[M]['res'];
   }
 
   onEvent(listener: (event: ApiEvent) => void): () => void {

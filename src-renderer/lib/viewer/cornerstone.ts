@@ -22,8 +22,11 @@ export function initCornerstone(): void {
   initialised = true;
 }
 
-/** What the left mouse button does: move the crosshair cursor (ITK-SNAP habit) or drag W/L. */
-export type PrimaryMode = 'cursor' | 'wl';
+/**
+ * What the left mouse button does: move the crosshair cursor (ITK-SNAP habit), drag W/L, or edit
+ * labels (the MprViewer then hands pointer events to the label tools).
+ */
+export type PrimaryMode = 'cursor' | 'wl' | 'edit';
 
 const { MouseBindings } = ToolEnums;
 

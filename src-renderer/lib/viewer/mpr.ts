@@ -39,6 +39,11 @@ export interface VoxelReadout {
   value: number | null;
 }
 
+/** Left-button pointer events in edit mode, in continuous voxel coordinates of the shown case. */
+export interface EditPointerHandler {
+  (phase: 'down' | 'move' | 'up', view: ViewName, ijk: Vec3, canvas: [number, number]): void;
+}
+
 export interface MprCallbacks {
   onOverlay(view: ViewName, overlay: ViewOverlay): void;
   onWindowLevel(wl: WindowLevel): void;
@@ -70,6 +75,7 @@ export class MprViewer {
   #wl: WindowLevel = { width: 400, center: 40 };
   #mode: PrimaryMode = 'cursor';
   #syncingVoi = false;
+  #editHandler: EditPointerHandler | null = null;
 
   constructor(elements: Record<ViewName, HTMLDivElement>, callbacks: MprCallbacks) {
     initCornerstone();
@@ -127,20 +133,47 @@ export class MprViewer {
       const w = this.#canvasToWorld(name, e);
       if (w) this.setCursor(w);
     };
+    let editing = false;
+    const edit = (phase: 'down' | 'move' | 'up', e: PointerEvent) => {
+      const h = this.#header;
+      const w = this.#canvasToWorld(name, e);
+      if (!h || !w || !this.#editHandler) return;
+      const rect = el.getBoundingClientRect();
+      this.#editHandler(phase, name, worldToIjk(h, w), [e.clientX - rect.left, e.clientY - rect.top]);
+    };
     this.#listen(el, 'pointerdown', (e) => {
-      if (this.#mode !== 'cursor' || e.button !== 0 || !this.#header) return;
+      if (e.button !== 0 || !this.#header) return;
+      if (this.#mode === 'edit') {
+        editing = true;
+        // Keep receiving moves when the stroke leaves the view, so the stroke always ends.
+        el.setPointerCapture?.(e.pointerId);
+        edit('down', e);
+        return;
+      }
+      if (this.#mode !== 'cursor') return;
       dragging = true;
       moveCursor(e);
     });
     this.#listen(el, 'pointermove', (e) => {
       if (dragging && (e.buttons & 1) === 0) dragging = false;
       if (dragging) moveCursor(e);
+      if (editing) edit('move', e);
       const w = this.#canvasToWorld(name, e);
       this.#cb.onHover(w ? this.#readout(name, w) : null);
     });
-    this.#listen(el, 'pointerup', () => (dragging = false));
-    this.#listen(el, 'pointerleave', () => {
+    const endEdit = (e: PointerEvent) => {
+      if (!editing) return;
+      editing = false;
+      edit('up', e);
+    };
+    this.#listen(el, 'pointerup', (e) => {
       dragging = false;
+      endEdit(e);
+    });
+    this.#listen(el, 'pointercancel', endEdit);
+    this.#listen(el, 'pointerleave', (e) => {
+      dragging = false;
+      if (!el.hasPointerCapture?.(e.pointerId)) endEdit(e);
       this.#cb.onHover(null);
     });
   }
@@ -278,6 +311,42 @@ export class MprViewer {
       slice,
       cross: inside ? [c[0], c[1]] : null,
     });
+  }
+
+  setEditHandler(handler: EditPointerHandler | null): void {
+    this.#editHandler = handler;
+  }
+
+  /** The Cornerstone id of the shown image volume (labelmaps derive from it). */
+  get imageVolumeId(): string | null {
+    return this.#volume?.volumeId ?? null;
+  }
+
+  /** The voxel axis (i, j or k) most nearly along a view's plane normal: the axis a 2D tool keeps fixed. */
+  normalAxis(name: ViewName): 0 | 1 | 2 {
+    const d = this.#header?.direction ?? [1, 0, 0, 0, 1, 0, 0, 0, 1];
+    const n = this.#viewport(name).getCamera().viewPlaneNormal as Vec3;
+    let best: 0 | 1 | 2 = 0;
+    let bestDot = -1;
+    for (const a of [0, 1, 2] as const) {
+      const v = Math.abs(dot([d[a * 3], d[a * 3 + 1], d[a * 3 + 2]], n));
+      if (v > bestDot) {
+        bestDot = v;
+        best = a;
+      }
+    }
+    return best;
+  }
+
+  /** Canvas pixels (CSS) per mm in a view, for drawing the brush outline at its true size. */
+  pxPerMm(name: ViewName): number {
+    const scale = this.#viewport(name).getCamera().parallelScale ?? 1;
+    return this.#elements[name].clientHeight / (2 * scale);
+  }
+
+  /** Redraws all views (after label style changes). */
+  render(): void {
+    this.#engine.render();
   }
 
   /** Canvas position (CSS px) of an LPS point in a view: used by the browser tests. */

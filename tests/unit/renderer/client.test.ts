@@ -9,6 +9,8 @@ import type { ApiEvent } from '../../../src-main/api/contract';
 
 const voxels = Int16Array.from({ length: 4 * 3 * 2 }, (_, n) => n * 37 - 400);
 const seen: { method: string; req: unknown }[] = [];
+const uploaded: Uint8Array[] = [];
+const UPLOAD_BYTES = 4 * 3 * 2;
 
 const handlers: ApiHandlers = {
   async call(method, req) {
@@ -34,6 +36,12 @@ const handlers: ApiHandlers = {
     seen.push({ method, req });
     return new Uint8Array(voxels.buffer);
   },
+  async upload(method, req, data) {
+    seen.push({ method, req });
+    uploaded.push(Uint8Array.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data));
+    return { caseId: 'c1', version: uploaded.length } as never;
+  },
+  uploadSize: () => UPLOAD_BYTES,
   onEvent: (_listener: (e: ApiEvent) => void) => () => {},
   emit() {},
 };

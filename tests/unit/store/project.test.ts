@@ -171,9 +171,17 @@ describe('project store', () => {
     const staleTemp = join(dir, 'cases', c.id, 'labels', '.v0001.nii.gz.123.abcd.tmp');
     writeFileSync(staleTemp, 'partial');
     const now = Date.now();
-    expect(await store.sweepLeftovers(now)).toEqual({ removedTempFiles: [], removedCaseFolders: [] });
+    expect(await store.sweepLeftovers(now)).toEqual({
+      removedTempFiles: [],
+      removedCaseFolders: [],
+      removedLabelFiles: [],
+    });
     const later = now + LEFTOVER_AGE_MS + 1000;
-    expect(await store.sweepLeftovers(later)).toEqual({ removedTempFiles: [staleTemp], removedCaseFolders: [orphan] });
+    expect(await store.sweepLeftovers(later)).toEqual({
+      removedTempFiles: [staleTemp],
+      removedCaseFolders: [orphan],
+      removedLabelFiles: [],
+    });
     expect(existsSync(join(dir, 'cases', c.id, 'image.nii.gz'))).toBe(true);
     expect((await store.loadImage(c.id)).dims).toEqual([3, 3, 3]);
   });

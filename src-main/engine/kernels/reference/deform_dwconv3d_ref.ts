@@ -56,7 +56,13 @@ function cell(s: DeformShape, n: number, pd: number, ph: number, pw: number, out
 }
 
 function newCell(): Cell {
-  return { idx: new Array(8).fill(-1), wt: new Array(8).fill(0), dD: new Array(8).fill(0), dH: new Array(8).fill(0), dW: new Array(8).fill(0) };
+  return {
+    idx: new Array(8).fill(-1),
+    wt: new Array(8).fill(0),
+    dD: new Array(8).fill(0),
+    dH: new Array(8).fill(0),
+    dW: new Array(8).fill(0),
+  };
 }
 
 /** y[N,D,H,W,C] = bias + sum_p weight[p,c] * trilinear(x[n,:,:,:,c], position(p) + offset). */

@@ -1,0 +1,29 @@
+// Adapts a loaded model folder to the prediction pipeline's SegmentationModel (src-main/predict/types.ts).
+import { tf } from '../tf';
+import type { LoadedModel } from '../io/model_folder';
+import type { SegmentationModel } from '../../predict/types';
+
+/** The network runs channels-last, so logits come back [D, H, W, classes] ('DHWC'), no transpose needed. */
+export function segmentationModelOf(model: LoadedModel): SegmentationModel {
+  const { net, meta, config } = model;
+  const inf = meta.inference;
+  const [pd, ph, pw] = inf.patchSize;
+  return {
+    classes: config.out_channels,
+    classNames: [...meta.classes],
+    patchSize: [pd, ph, pw],
+    targetSpacingMm: [...inf.targetSpacingMm],
+    intensity: { clipHu: [...inf.intensity.clipHu], mean: inf.intensity.mean, std: inf.intensity.std },
+    canonicalFrame: inf.canonicalFrame,
+    logitsLayout: 'DHWC',
+    predictPatch(patch: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
+      if (signal?.aborted) return Promise.reject(new DOMException('prediction cancelled', 'AbortError'));
+      // Copy: the pipeline may reuse `patch` after we return.
+      const out = tf.tidy(() => {
+        const x = tf.tensor5d(Float32Array.from(patch), [1, pd, ph, pw, config.in_channels]);
+        return net.forward(x).dataSync() as Float32Array;
+      });
+      return Promise.resolve(Float32Array.from(out));
+    },
+  };
+}

@@ -1,0 +1,187 @@
+// The label editor's state and its one edit path: every tool stroke, undo, redo and restore goes
+// through #changed (strokes and restores push their undo step first), which syncs the overlay and fires onEdited.
+import type { LabelClass } from '../../../src-main/api/contract';
+import { diffLabels } from './diffLabels';
+import { fillRectangle } from './fillRectangle';
+import {
+  countClasses,
+  NO_CLASSES,
+  StrokeRecorder,
+  toggled,
+  type LabelChange,
+  type LabelGrid,
+  type PaintRules,
+  type Vec3,
+} from './labelGrid';
+import { LabelHistory } from './labelHistory';
+import type { LabelmapOverlay } from './labelmapOverlay';
+import { paintBrush } from './paintBrush';
+
+export type EditTool = 'brush' | 'eraser' | 'threshold' | 'scissors';
+export const BRUSH_RADIUS_MM = { min: 0.5, max: 50 } as const;
+
+/** Why the labels changed, for listeners (autosave counts strokes, restores are edits too). */
+export type EditEvent = { kind: 'stroke' | 'undo' | 'redo' | 'restore'; voxels: number };
+
+export class LabelEditor {
+  tool = $state<EditTool | null>(null);
+  brushRadiusMm = $state(4);
+  /** 3D ball instead of a disc on the shown plane. */
+  sphere = $state(false);
+  huLow = $state(-100);
+  huHigh = $state(300);
+  /** Scissors erase instead of fill. */
+  scissorsErase = $state(false);
+  activeSegment = $state(1);
+  locked = $state.raw<ReadonlySet<number>>(NO_CLASSES);
+  hidden = $state.raw<ReadonlySet<number>>(NO_CLASSES);
+  outline = $state(true);
+  fillAlpha = $state(0.45);
+  /** Voxels per class value (index = class). */
+  counts = $state.raw<number[]>([]);
+  canUndo = $state(false);
+  canRedo = $state(false);
+  /** Bumped on every change of the labels: autosave compares it with the last saved one. */
+  editSeq = $state(0);
+  classes = $state.raw<LabelClass[]>([]);
+  /** A case's labels are loaded and editable. */
+  attached = $state(false);
+
+  onEdited: ((e: EditEvent) => void) | null = null;
+  #grid: LabelGrid | null = null;
+  #image: ArrayLike<number> | null = null;
+  #overlay: LabelmapOverlay | null = null;
+  #history = new LabelHistory();
+  #counts: number[] = [];
+  #stroke: StrokeRecorder | null = null;
+
+  /** The live label array (read-only use: save copies it). */
+  get labels(): Uint8Array | null {
+    return this.#grid?.labels ?? null;
+  }
+
+  attach(grid: LabelGrid, image: ArrayLike<number>, overlay: LabelmapOverlay, classes: LabelClass[]): void {
+    this.detach();
+    this.#grid = grid;
+    this.#image = image;
+    this.#overlay = overlay;
+    this.classes = classes;
+    if (!classes.some((c) => c.value === this.activeSegment)) this.activeSegment = classes[0]?.value ?? 1;
+    this.#counts = countClasses(grid.labels);
+    this.#history.clear();
+    this.attached = true;
+    this.#publish();
+    this.applyStyle();
+  }
+
+  detach(): void {
+    this.#stroke = null;
+    this.#overlay?.destroy();
+    this.#overlay = null;
+    this.#grid = null;
+    this.#image = null;
+    this.attached = false;
+    this.#history.clear();
+    this.#counts = [];
+    this.#publish();
+  }
+
+  applyStyle(): void {
+    this.#overlay?.setStyle({ fillAlpha: this.fillAlpha, outline: this.outline, hidden: this.hidden }, this.classes);
+  }
+
+  toggleSet(which: 'locked' | 'hidden', value: number): void {
+    this[which] = toggled(this[which], value);
+    if (which === 'hidden') this.applyStyle();
+  }
+
+  setBrushRadius(mm: number): void {
+    this.brushRadiusMm = Math.round(Math.min(BRUSH_RADIUS_MM.max, Math.max(BRUSH_RADIUS_MM.min, mm)) * 100) / 100;
+  }
+
+  #rules(): PaintRules {
+    const tool = this.tool;
+    const erase = tool === 'eraser' || (tool === 'scissors' && this.scissorsErase);
+    const rules: PaintRules = { value: erase ? 0 : this.activeSegment, locked: this.locked };
+    if (tool === 'threshold' && this.#image) {
+      rules.huRange = [Math.min(this.huLow, this.huHigh), Math.max(this.huLow, this.huHigh)];
+      rules.image = this.#image;
+    }
+    return rules;
+  }
+
+  beginStroke(): void {
+    if (!this.#grid) return;
+    this.#stroke = new StrokeRecorder(this.#grid.labels, this.#counts);
+  }
+
+  /** One brush dab at continuous voxel coordinates; `normalAxis` is the shown plane's axis. */
+  dab(centerIjk: Vec3, normalAxis: 0 | 1 | 2): void {
+    const g = this.#grid;
+    const rec = this.#stroke;
+    if (!g || !rec || this.tool === null || this.tool === 'scissors') return;
+    const shape = this.sphere ? ({ kind: 'sphere' } as const) : ({ kind: 'circle', normalAxis } as const);
+    paintBrush(g, this.#rules(), centerIjk, this.brushRadiusMm, shape, rec);
+    this.#overlay?.sync(g.labels, rec.takeDirty());
+  }
+
+  /** Scissors: the rectangle between two corners on slice `sliceIndex` of the shown plane. */
+  rectangle(a: Vec3, b: Vec3, normalAxis: 0 | 1 | 2, sliceIndex: number): void {
+    const g = this.#grid;
+    const rec = this.#stroke;
+    if (!g || !rec) return;
+    fillRectangle(g, this.#rules(), a, b, normalAxis, sliceIndex, rec);
+    this.#overlay?.sync(g.labels, rec.takeDirty());
+  }
+
+  endStroke(): void {
+    const rec = this.#stroke;
+    this.#stroke = null;
+    const change = rec?.finish();
+    if (!change) return;
+    this.#history.push(change);
+    this.#changed('stroke', change);
+  }
+
+  undo(): void {
+    if (!this.#grid || this.#stroke) return;
+    const c = this.#history.undo(this.#grid.labels, this.#counts);
+    if (c) this.#changed('undo', c, true);
+  }
+
+  redo(): void {
+    if (!this.#grid || this.#stroke) return;
+    const c = this.#history.redo(this.#grid.labels, this.#counts);
+    if (c) this.#changed('redo', c, true);
+  }
+
+  /** Replaces the whole map (an earlier version) as one undoable step. */
+  restore(next: Uint8Array): void {
+    const g = this.#grid;
+    if (!g || this.#stroke) return;
+    const change = diffLabels(g.labels, next);
+    if (!change) return;
+    g.labels.set(next);
+    this.#counts = countClasses(g.labels);
+    this.#history.push(change);
+    this.#changed('restore', change, true);
+  }
+
+  #changed(kind: EditEvent['kind'], change: LabelChange, syncOverlay = false): void {
+    if (syncOverlay && this.#grid) this.#overlay?.sync(this.#grid.labels, change.indices);
+    this.editSeq++;
+    this.#publish();
+    this.onEdited?.({ kind, voxels: change.indices.length });
+  }
+
+  #publish(): void {
+    this.counts = this.#counts.slice(0, 16);
+    this.canUndo = this.#history.canUndo;
+    this.canRedo = this.#history.canRedo;
+  }
+
+  /** Test hook: Cornerstone's copy counted per class. */
+  overlayCounts(): number[] {
+    return this.#overlay?.counts().slice(0, 16) ?? [];
+  }
+}
