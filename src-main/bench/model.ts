@@ -72,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
         repeats: { type: 'string' },
         profile: { type: 'boolean' },
         json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }));
@@ -79,6 +80,12 @@ export async function run(argv: string[]): Promise<number> {
     throw new BenchUsageError(
       `${(err as Error).message}; usage: bench model [--config lite|paper|FILE.json] [--patch 96] [--repeats 3] [--profile] [--json]`,
     );
+  }
+  if (values.help) {
+    console.log(
+      'Usage: deformux bench model [--config lite|paper|FILE.json] [--patch 96 | D,H,W] [--repeats 3] [--profile] [--json]\n  --profile adds per-layer forward times and per-kernel times (slow at 96^3: use --patch 64)',
+    );
+    return 0;
   }
   const configName = (values.config as string | undefined) ?? 'lite';
   const config: ModelConfig =
