@@ -10,7 +10,13 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve(root, 'src-main/electron/main.ts') } },
+      rollupOptions: {
+        input: {
+          index: resolve(root, 'src-main/electron/main.ts'),
+          // The engine worker thread (src-main/jobs/worker-entry.ts finds it beside index.js).
+          'predict-worker': resolve(root, 'src-main/engine/worker/predict-worker.ts'),
+        },
+      },
     },
   },
   preload: {

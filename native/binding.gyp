@@ -51,7 +51,9 @@
         "src/cpu_features.cc",
         "src/reference.cc",
         "src/isa_generic.cc",
-        "src/cuda_loader.cc"
+        "src/cuda_loader.cc",
+        "src/fused_ops.cc",
+        "src/fused_ops_binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -173,6 +173,13 @@ if (which === 'conv' || which === 'all') {
   conv([2, 8, 6, 10, 5], 3, 20, 2, 'same', false);
   conv([1, 8, 8, 8, 16], 2, 32, 2, 'valid', false);
   conv([1, 9, 10, 11, 1], 7, 16, 2, 'same', false);
+  // Cin = 1 with lines of >= 8 dx rows per residue class: the one-output-channel dot kernel (stem backprop-input).
+  conv([1, 5, 4, 37, 1], 7, 16, 2, 'same', false);
+  conv([2, 4, 5, 21, 1], 3, 32, 1, 'same', false);
+  conv([1, 5, 6, 26, 1], 5, 16, 2, 'valid', false);
+  // One output channel (a head): the dot kernel in the forward direction, unit and strided rows.
+  conv([1, 4, 5, 19, 16], 3, 1, 1, 'same', false);
+  conv([1, 6, 6, 20, 32], 3, 1, 2, 'same', false);
   conv([1, 5, 6, 7, 8], 1, 24, 1, 'same', false);
   conv([1, 7, 7, 7, 3], 3, 5, 1, 'valid', false);
   conv([1, 6, 6, 6, 4], 2, 4, 1, 'same', false);

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "cpu_features.h"
 #include "cuda_loader.h"
+#include "fused_ops.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -446,6 +447,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("deformBackwardCuda", Sync<deform_backward_job<Impl::Cuda>>);
   fn("depthwiseForwardCuda", Sync<depthwise_forward_job<Impl::Cuda>>);
   fn("depthwiseBackwardCuda", Sync<depthwise_backward_job<Impl::Cuda>>);
+  dx::register_fused_ops(env, exports);
   return exports;
 }
 

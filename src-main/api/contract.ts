@@ -92,6 +92,47 @@ export interface LabelVersionInfo {
   createdAt: string;
 }
 
+/** A model folder the project knows (models table). */
+export interface ModelInfo {
+  /** e.g. 'kidney:kidney-lite@2000' (schema, folder name, training steps). */
+  id: string;
+  schema: string;
+  folder: string;
+  status: 'candidate' | 'active' | 'retired';
+  metrics: Record<string, number>;
+  createdAt: string;
+}
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** Long work run by the job manager (pre-labels); persisted, so it survives a restart as 'failed (interrupted)'. */
+export interface JobInfo {
+  id: string;
+  kind: string;
+  /** The case of a one-case job; null for jobs over several cases. */
+  caseId: string | null;
+  status: JobStatus;
+  fraction: number;
+  message: string;
+  params: Record<string, unknown>;
+  /** For a pre-label: { done: [caseIds], failed: [{ caseId, message }] }. */
+  result: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Where a prediction label version came from. */
+export interface PredictionProvenance {
+  modelId: string;
+  /** Model folder, training steps and provenance line of model.json. */
+  modelVersion: string;
+  /** Pipeline settings (overlap, TTA, post-processing, patch, spacing). */
+  settings: Record<string, unknown>;
+  seconds: number;
+  createdAt: string;
+  hasUncertainty: boolean;
+}
+
 /**
  * Request/response calls. Key = method name (also the IPC channel suffix and the HTTP path
  * `/api/<method>`). Requests and responses are JSON; binary payloads use the binary calls below.
@@ -109,6 +150,17 @@ export interface ApiCalls {
   'cases.export': { req: { caseId: string; format: ExportFormat; version?: number }; res: { path: string } };
   /** Writes an nnU-Net v2 dataset of the submitted cases under exports/; returns its folder. */
   'project.exportNnunet': { req: Record<string, never>; res: { path: string; cases: number } };
+  /** Pre-labels the given cases, or every case without any label version ('unlabelled'), in the engine worker. */
+  'jobs.prelabel': {
+    req: { caseIds: string[] | 'unlabelled'; tta?: boolean };
+    res: { jobId: string; caseIds: string[] };
+  };
+  'jobs.cancel': { req: { jobId: string }; res: JobInfo };
+  /** Newest first. */
+  'jobs.list': { req: Record<string, never>; res: JobInfo[] };
+  'models.list': { req: Record<string, never>; res: ModelInfo[] };
+  /** Provenance of a prediction label version (null for other kinds). */
+  'cases.provenance': { req: { caseId: string; version: number }; res: PredictionProvenance | null };
 }
 
 /** Calls whose response is raw bytes (ArrayBuffer over IPC; application/octet-stream over HTTP). */
@@ -117,6 +169,8 @@ export interface ApiBinaryCalls {
   'cases.volumeData': { req: { caseId: string } };
   /** Voxels of one label version: uint8 class values on the image's exact grid, i fastest. */
   'cases.labelData': { req: { caseId: string; version: number } };
+  /** Uncertainty of a prediction version (latest prediction when omitted): uint8, 0..255 = 0..1, image grid. */
+  'cases.uncertaintyData': { req: { caseId: string; version?: number } };
 }
 
 /** Saves label voxels (the request body: uint8 class values on the image's exact grid, i fastest). */
@@ -179,8 +233,17 @@ export const API_METHODS = [
   'cases.stats',
   'cases.export',
   'project.exportNnunet',
+  'jobs.prelabel',
+  'jobs.cancel',
+  'jobs.list',
+  'models.list',
+  'cases.provenance',
 ] as const satisfies readonly ApiMethod[];
-export const API_BINARY_METHODS = ['cases.volumeData', 'cases.labelData'] as const satisfies readonly ApiBinaryMethod[];
+export const API_BINARY_METHODS = [
+  'cases.volumeData',
+  'cases.labelData',
+  'cases.uncertaintyData',
+] as const satisfies readonly ApiBinaryMethod[];
 
 // Compile-time check that the lists above name every call (a missing one would be a 404 at run time).
 type AssertNever<T extends never> = T;

@@ -16,9 +16,19 @@ import type {
 import { ApiRequestError } from './errors';
 import { caseStats, exportCase, exportNnunet, publicVersion, saveLabel } from './label-calls';
 import { validateRequest } from './validate';
+import { JobManager } from '../jobs/manager';
+import { listModels } from '../store/model-rows';
+import { loadUncertainty, provenanceOf } from '../store/prediction-rows';
 
 export interface ApiContext {
   store: ProjectStore;
+}
+
+/** The job manager behind a set of handlers (for shutdown and tests). */
+const jobManagers = new WeakMap<ApiHandlers, JobManager>();
+
+export function jobManagerOf(handlers: ApiHandlers): JobManager | undefined {
+  return jobManagers.get(handlers);
 }
 
 export interface ApiHandlers {
@@ -70,8 +80,19 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     }
   };
 
+  // Marks jobs a previous run left unfinished as interrupted, then runs pre-labels in the engine worker.
+  const jobs = new JobManager(store, emit);
+
   const calls: CallImpls = {
     'project.info': () => store.info(),
+    'jobs.prelabel': (req) => jobs.prelabel(req),
+    'jobs.cancel': ({ jobId }) => jobs.cancel(jobId),
+    'jobs.list': () => jobs.list(),
+    'models.list': () => listModels(store),
+    'cases.provenance': ({ caseId, version }) => {
+      store.caseHeader(caseId); // NotFoundError for an unknown case
+      return provenanceOf(store, caseId, version);
+    },
     'cases.list': () => store.listCases(),
     'cases.open': ({ caseId }) => store.caseHeader(caseId),
     'cases.labelVersions': ({ caseId }) => store.listLabelVersions(caseId).map(publicVersion),
@@ -115,6 +136,7 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
   };
 
   const binaries: BinaryImpls = {
+    'cases.uncertaintyData': ({ caseId, version }) => loadUncertainty(store, caseId, version),
     'cases.volumeData': async ({ caseId }) => voxelBytesLE((await store.loadImage(caseId)).data),
     'cases.labelData': async ({ caseId, version }) => {
       const { data } = await store.loadLabel(caseId, version);
@@ -130,7 +152,7 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     },
   };
 
-  return {
+  const handlers: ApiHandlers = {
     async call(method, req) {
       if (!isApiMethod(method)) throw new ApiRequestError(404, `unknown API call '${String(method)}'.`);
       const impl = calls[method] as (r: unknown) => Promise<ApiCalls[typeof method]['res']>;
@@ -159,4 +181,6 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     },
     emit,
   };
+  jobManagers.set(handlers, jobs);
+  return handlers;
 }

@@ -68,6 +68,36 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
     return { ...caseIdOf(m, body), format: body.format as ExportFormat, ...(version ? { version } : {}) };
   },
   'project.exportNnunet': () => ({}),
+  'jobs.prelabel': (m, req) => {
+    const body = objectOf(m, req);
+    const ids = body.caseIds;
+    if (
+      ids !== 'unlabelled' &&
+      !(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id.length > 0))
+    ) {
+      throw new ApiRequestError(400, `${m}: 'caseIds' must be a non-empty list of case ids or 'unlabelled'.`);
+    }
+    if (body.tta !== undefined && typeof body.tta !== 'boolean')
+      throw new ApiRequestError(400, `${m}: 'tta' must be true or false when given.`);
+    return { caseIds: ids as string[] | 'unlabelled', ...(body.tta !== undefined ? { tta: body.tta } : {}) };
+  },
+  'jobs.cancel': (m, req) => {
+    const body = objectOf(m, req);
+    if (typeof body.jobId !== 'string' || body.jobId.length === 0)
+      throw new ApiRequestError(400, `${m}: 'jobId' must be a non-empty string.`);
+    return { jobId: body.jobId };
+  },
+  'jobs.list': () => ({}),
+  'models.list': () => ({}),
+  'cases.provenance': (m, req) => {
+    const body = objectOf(m, req);
+    return { ...caseIdOf(m, body), version: versionOf(m, body.version, 'version') };
+  },
+  'cases.uncertaintyData': (m, req) => {
+    const body = objectOf(m, req);
+    const version = body.version === undefined ? undefined : versionOf(m, body.version, 'version');
+    return { ...caseIdOf(m, body), ...(version ? { version } : {}) };
+  },
   'cases.saveLabel': (m, req) => {
     const body = objectOf(m, req);
     if (body.parentVersion === undefined)

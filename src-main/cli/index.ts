@@ -29,6 +29,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'run a model folder on an NCDHW .npy input (optionally with gradients)',
     load: () => import('./commands/forward'),
   },
+  predict: {
+    summary: 'pre-label a CT (NIfTI file or DICOM folder) or a worklist folder with a model',
+    load: () => import('./commands/predict'),
+  },
   train: {
     summary: 'train or fine-tune a DeformUX-Net on image/label NIfTI pairs',
     load: () => import('./commands/train'),

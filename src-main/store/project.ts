@@ -129,6 +129,11 @@ export class ProjectStore {
     if (this.db.open) this.db.close();
   }
 
+  /** The open database, for the store's row modules (model-rows, job-rows, prediction-rows). */
+  get database(): SqliteDatabase {
+    return this.db;
+  }
+
   io(): Promise<VolumeIo> {
     return this.ioPromise;
   }

@@ -77,6 +77,20 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE label_versions ADD COLUMN voxels_sha256 TEXT;
   ALTER TABLE cases ADD COLUMN dicom_source TEXT;
   `,
+  // 3: pre-labels (issue 5): what a job was asked (JSON), and per prediction version its provenance
+  // (model version, settings, timing) and the uncertainty volume stored beside the label.
+  `
+  ALTER TABLE jobs ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE jobs ADD COLUMN result TEXT NOT NULL DEFAULT '{}';
+  CREATE TABLE predictions (
+    label_version_id INTEGER PRIMARY KEY REFERENCES label_versions(id) ON DELETE CASCADE,
+    model_version    TEXT NOT NULL,
+    settings         TEXT NOT NULL,
+    uncertainty_file TEXT,
+    seconds          REAL NOT NULL,
+    job_id           TEXT REFERENCES jobs(id) ON DELETE SET NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,8 +4,13 @@
 // norm statistics) through a per-element index-conversion path that is ~50x slower than its plain
 // loop; a LayerNorm built from ops costs ~10 such passes. These single-pass loops keep norms cheap.
 // They are checked against the op-built versions (layers.ts *Ops functions) in tests/engine/fused.test.ts.
+// When the addon is loaded, each runs as a multithreaded native kernel (fused_native.ts, native/src/fused_ops.cc);
+// these JS loops stay as the reference and fallback (tests/native/fused_ops.test.ts compares the two).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../tf';
+import { nativeFor } from './fused_native';
+
+export { addBias, addLeakyRelu, geluFused, scaledResidual } from './fused_elementwise';
 
 function f32(t: Tensor): Float32Array {
   return t.dataSync() as Float32Array;
@@ -23,20 +28,23 @@ export const layerNormLast = (eps: number) =>
     const y = new Float32Array(xv.length);
     const xhat = new Float32Array(xv.length);
     const rstd = new Float32Array(rows);
-    for (let r = 0, o = 0; r < rows; r++, o += C) {
-      let mean = 0;
-      for (let c = 0; c < C; c++) mean += xv[o + c];
-      mean /= C;
-      let v = 0;
-      for (let c = 0; c < C; c++) v += (xv[o + c] - mean) ** 2;
-      const rs = 1 / Math.sqrt(v / C + eps);
-      rstd[r] = rs;
-      for (let c = 0; c < C; c++) {
-        const h = (xv[o + c] - mean) * rs;
-        xhat[o + c] = h;
-        y[o + c] = h * wv[c] + bv[c];
+    const nat = nativeFor(xv.length);
+    if (nat) nat.fusedLayerNormForward(y, xhat, rstd, xv, wv, bv, rows, C, eps);
+    else
+      for (let r = 0, o = 0; r < rows; r++, o += C) {
+        let mean = 0;
+        for (let c = 0; c < C; c++) mean += xv[o + c];
+        mean /= C;
+        let v = 0;
+        for (let c = 0; c < C; c++) v += (xv[o + c] - mean) ** 2;
+        const rs = 1 / Math.sqrt(v / C + eps);
+        rstd[r] = rs;
+        for (let c = 0; c < C; c++) {
+          const h = (xv[o + c] - mean) * rs;
+          xhat[o + c] = h;
+          y[o + c] = h * wv[c] + bv[c];
+        }
       }
-    }
     const xhatT = tf.tensor(xhat, x.shape);
     const rstdT = tf.tensor(rstd, [rows]);
     save([xhatT, rstdT, w]);
@@ -48,6 +56,13 @@ export const layerNormLast = (eps: number) =>
         const rsv = f32(saved[1]);
         const wv2 = f32(saved[2]);
         const dx = new Float32Array(dyv.length);
+        const nat = nativeFor(dyv.length);
+        if (nat) {
+          const dwN = new Float32Array(C);
+          const dbN = new Float32Array(C);
+          nat.fusedLayerNormBackward(dx, dwN, dbN, dyv, hv, rsv, wv2, rows, C);
+          return [tf.tensor(dx, dy.shape), tf.tensor(dwN, [C]), tf.tensor(dbN, [C])];
+        }
         const dw = new Float64Array(C);
         const db = new Float64Array(C);
         for (let r = 0, o = 0; r < rows; r++, o += C) {
@@ -82,6 +97,14 @@ export const instanceNormLast = (eps: number, slope?: number) =>
     const S = xv.length / (N * C);
     const y = new Float32Array(xv.length);
     const rstd = new Float32Array(N * C);
+    const nat = nativeFor(xv.length);
+    if (nat) {
+      const act = slope === undefined ? null : new Float32Array(y.length);
+      nat.fusedInstanceNormForward(act, y, rstd, xv, N, S, C, eps, slope ?? null);
+      const xhatN = tf.tensor(y, x.shape);
+      save([xhatN, tf.tensor(rstd, [N, C])]);
+      return { value: act ? tf.tensor(act, x.shape) : xhatN, gradFunc: instanceNormGrad(N, S, C, slope) };
+    }
     const mean = new Float64Array(C);
     const sq = new Float64Array(C);
     for (let n = 0; n < N; n++) {
@@ -107,41 +130,49 @@ export const instanceNormLast = (eps: number, slope?: number) =>
       for (let i = 0; i < y.length; i++) out[i] = y[i] > 0 ? y[i] : slope * y[i];
       value = tf.tensor(out, x.shape);
     }
-    return {
-      value,
-      gradFunc: (dyIn: Tensor, saved: Tensor[]) => {
-        let dyv = f32(dyIn);
-        const dy = dyIn;
-        const hv = f32(saved[0]);
-        const rsv = f32(saved[1]);
-        if (slope !== undefined) {
-          const masked = new Float32Array(dyv.length);
-          for (let i = 0; i < dyv.length; i++) masked[i] = hv[i] > 0 ? dyv[i] : slope * dyv[i];
-          dyv = masked;
-        }
-        const dx = new Float32Array(dyv.length);
-        const m1 = new Float64Array(C);
-        const m2 = new Float64Array(C);
-        for (let n = 0; n < N; n++) {
-          const base = n * S * C;
-          m1.fill(0);
-          m2.fill(0);
-          for (let s = 0, o = base; s < S; s++, o += C)
-            for (let c = 0; c < C; c++) {
-              m1[c] += dyv[o + c];
-              m2[c] += dyv[o + c] * hv[o + c];
-            }
-          for (let c = 0; c < C; c++) {
-            m1[c] /= S;
-            m2[c] /= S;
-          }
-          for (let s = 0, o = base; s < S; s++, o += C)
-            for (let c = 0; c < C; c++) dx[o + c] = rsv[n * C + c] * (dyv[o + c] - m1[c] - hv[o + c] * m2[c]);
-        }
-        return [tf.tensor(dx, dy.shape)];
-      },
-    };
+    return { value, gradFunc: instanceNormGrad(N, S, C, slope) };
   }) as (x: Tensor) => Tensor;
+
+/** The gradient of instanceNormLast (saved: xhat, rstd); native when available. */
+function instanceNormGrad(N: number, S: number, C: number, slope: number | undefined) {
+  return (dyIn: Tensor, saved: Tensor[]): Tensor[] => {
+    let dyv = f32(dyIn);
+    const dy = dyIn;
+    const hv = f32(saved[0]);
+    const rsv = f32(saved[1]);
+    const nat = nativeFor(dyv.length);
+    if (nat) {
+      const dxN = new Float32Array(dyv.length);
+      nat.fusedInstanceNormBackward(dxN, dyv, hv, rsv, N, S, C, slope ?? null);
+      return [tf.tensor(dxN, dy.shape)];
+    }
+    if (slope !== undefined) {
+      const masked = new Float32Array(dyv.length);
+      for (let i = 0; i < dyv.length; i++) masked[i] = hv[i] > 0 ? dyv[i] : slope * dyv[i];
+      dyv = masked;
+    }
+    const dx = new Float32Array(dyv.length);
+    const m1 = new Float64Array(C);
+    const m2 = new Float64Array(C);
+    for (let n = 0; n < N; n++) {
+      const base = n * S * C;
+      m1.fill(0);
+      m2.fill(0);
+      for (let s = 0, o = base; s < S; s++, o += C)
+        for (let c = 0; c < C; c++) {
+          m1[c] += dyv[o + c];
+          m2[c] += dyv[o + c] * hv[o + c];
+        }
+      for (let c = 0; c < C; c++) {
+        m1[c] /= S;
+        m2[c] /= S;
+      }
+      for (let s = 0, o = base; s < S; s++, o += C)
+        for (let c = 0; c < C; c++) dx[o + c] = rsv[n * C + c] * (dyv[o + c] - m1[c] - hv[o + c] * m2[c]);
+    }
+    return [tf.tensor(dx, dy.shape)];
+  };
+}
 
 /** Grouped 1x1x1 conv C -> 4C with bias: y[..., 4c + j] = x[..., c] * w[c, j] + b[4c + j]; w [C, 4]. */
 export const expand4 = tf.customGrad((...args: unknown[]) => {
@@ -152,14 +183,17 @@ export const expand4 = tf.customGrad((...args: unknown[]) => {
   const bv = f32(b);
   const rows = xv.length / C;
   const y = new Float32Array(xv.length * 4);
-  for (let r = 0; r < rows; r++) {
-    const xo = r * C;
-    const yo = r * 4 * C;
-    for (let c = 0; c < C; c++) {
-      const v = xv[xo + c];
-      for (let j = 0; j < 4; j++) y[yo + 4 * c + j] = v * wv[4 * c + j] + bv[4 * c + j];
+  const nat = nativeFor(xv.length);
+  if (nat) nat.fusedExpand4Forward(y, xv, wv, bv, rows, C);
+  else
+    for (let r = 0; r < rows; r++) {
+      const xo = r * C;
+      const yo = r * 4 * C;
+      for (let c = 0; c < C; c++) {
+        const v = xv[xo + c];
+        for (let j = 0; j < 4; j++) y[yo + 4 * c + j] = v * wv[4 * c + j] + bv[4 * c + j];
+      }
     }
-  }
   save([x, w]);
   const outShape = [...x.shape.slice(0, -1), 4 * C];
   return {
@@ -169,6 +203,13 @@ export const expand4 = tf.customGrad((...args: unknown[]) => {
       const xs = f32(saved[0]);
       const ws = f32(saved[1]);
       const dx = new Float32Array(xs.length);
+      const nat = nativeFor(xs.length);
+      if (nat) {
+        const dwN = new Float32Array(4 * C);
+        const dbN = new Float32Array(4 * C);
+        nat.fusedExpand4Backward(dx, dwN, dbN, dyv, xs, ws, rows, C);
+        return [tf.tensor(dx, saved[0].shape), tf.tensor(dwN, [C, 4]), tf.tensor(dbN, [4 * C])];
+      }
       const dw = new Float64Array(4 * C);
       const db = new Float64Array(4 * C);
       for (let r = 0; r < rows; r++) {
@@ -195,110 +236,6 @@ export const expand4 = tf.customGrad((...args: unknown[]) => {
   };
 }) as (x: Tensor, w: Tensor, b: Tensor) => Tensor;
 
-/** Exact GELU 0.5 x (1 + erf(x / sqrt 2)) in one pass; gradient Phi(x) + x phi(x). */
-export const geluFused = tf.customGrad((...args: unknown[]) => {
-  const [x, save] = args as [Tensor, (t: Tensor[]) => void];
-  const xv = f32(x);
-  const y = new Float32Array(xv.length);
-  for (let i = 0; i < xv.length; i++) y[i] = 0.5 * xv[i] * (1 + erf(xv[i] * Math.SQRT1_2));
-  save([x]);
-  return {
-    value: tf.tensor(y, x.shape),
-    gradFunc: (dy: Tensor, saved: Tensor[]) => {
-      const dyv = f32(dy);
-      const xs = f32(saved[0]);
-      const dx = new Float32Array(xs.length);
-      const k = 1 / Math.sqrt(2 * Math.PI);
-      for (let i = 0; i < xs.length; i++) {
-        const v = xs[i];
-        dx[i] = dyv[i] * (0.5 * (1 + erf(v * Math.SQRT1_2)) + v * k * Math.exp(-0.5 * v * v));
-      }
-      return [tf.tensor(dx, dy.shape)];
-    },
-  };
-}) as (x: Tensor) => Tensor;
-
-/**
- * erf to ~1e-7 absolute (float32 level): Abramowitz-Stegun 7.1.26 is only 1.5e-7 *relative to 1*, which is
- * not enough near 0 where GELU's gradient needs erf(x)/x; so use the Taylor series for |x| < 0.5 and a
- * continued-fraction-free complementary form (Numerical Recipes' erfc Chebyshev fit, 1.2e-7) beyond.
- */
-function erf(x: number): number {
-  const a = Math.abs(x);
-  if (a < 0.5) {
-    const x2 = x * x;
-    // x * (2/sqrt(pi)) * sum (-1)^n x^(2n) / (n! (2n+1)), n = 0..6: error < 1e-9 for |x| < 0.5.
-    return (
-      1.1283791670955126 *
-      x *
-      (1 - x2 / 3 + (x2 * x2) / 10 - (x2 * x2 * x2) / 42 + (x2 * x2 * x2 * x2) / 216 - x2 ** 5 / 1320 + x2 ** 6 / 9360)
-    );
-  }
-  const t = 1 / (1 + 0.5 * a);
-  const erfc =
-    t *
-    Math.exp(
-      -a * a -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? 1 - erfc : erfc - 1;
-}
-
-/** leaky_relu(a + b) in one pass (the ResBlock's output), gradient to both inputs. */
-export const addLeakyRelu = (slope: number) =>
-  tf.customGrad((...args: unknown[]) => {
-    const [a, b, save] = args as [Tensor, Tensor, (t: Tensor[]) => void];
-    const av = f32(a);
-    const bv = f32(b);
-    const y = new Float32Array(av.length);
-    for (let i = 0; i < av.length; i++) {
-      const s = av[i] + bv[i];
-      y[i] = s > 0 ? s : slope * s;
-    }
-    const yT = tf.tensor(y, a.shape);
-    save([yT]);
-    return {
-      value: yT,
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const dyv = f32(dy);
-        const yv = f32(saved[0]);
-        const dx = new Float32Array(dyv.length);
-        for (let i = 0; i < dyv.length; i++) dx[i] = yv[i] > 0 ? dyv[i] : slope * dyv[i];
-        const g = tf.tensor(dx, dy.shape);
-        return [g, g.clone()];
-      },
-    };
-  }) as (a: Tensor, b: Tensor) => Tensor;
-
-/** x + b with b [C] on the last axis; the bias gradient is a plain column sum (tfjs would transpose first). */
-export const addBias = tf.customGrad((...args: unknown[]) => {
-  const [x, b] = args as [Tensor, Tensor];
-  const C = b.size;
-  const xv = f32(x);
-  const bv = f32(b);
-  const y = new Float32Array(xv.length);
-  for (let o = 0; o < xv.length; o += C) for (let c = 0; c < C; c++) y[o + c] = xv[o + c] + bv[c];
-  return {
-    value: tf.tensor(y, x.shape),
-    gradFunc: (dy: Tensor) => {
-      const dyv = f32(dy);
-      const db = new Float64Array(C);
-      for (let o = 0; o < dyv.length; o += C) for (let c = 0; c < C; c++) db[c] += dyv[o + c];
-      return [dy.clone(), tf.tensor(Float32Array.from(db), [C])];
-    },
-  };
-}) as (x: Tensor, b: Tensor) => Tensor;
-
 /** Grouped 1x1x1 conv 4C -> C with bias: y[..., c] = sum_j x[..., 4c + j] * w[c, j] + b[c]; w [C, 4]. */
 export const reduce4 = tf.customGrad((...args: unknown[]) => {
   const [x, w, b, save] = args as [Tensor, Tensor, Tensor, (t: Tensor[]) => void];
@@ -309,14 +246,17 @@ export const reduce4 = tf.customGrad((...args: unknown[]) => {
   const bv = f32(b);
   const rows = xv.length / C4;
   const y = new Float32Array(rows * C);
-  for (let r = 0; r < rows; r++) {
-    const xo = r * C4;
-    for (let c = 0; c < C; c++) {
-      let acc = bv[c];
-      for (let j = 0; j < 4; j++) acc += xv[xo + 4 * c + j] * wv[4 * c + j];
-      y[r * C + c] = acc;
+  const nat = nativeFor(xv.length);
+  if (nat) nat.fusedReduce4Forward(y, xv, wv, bv, rows, C);
+  else
+    for (let r = 0; r < rows; r++) {
+      const xo = r * C4;
+      for (let c = 0; c < C; c++) {
+        let acc = bv[c];
+        for (let j = 0; j < 4; j++) acc += xv[xo + 4 * c + j] * wv[4 * c + j];
+        y[r * C + c] = acc;
+      }
     }
-  }
   save([x, w]);
   return {
     value: tf.tensor(y, [...x.shape.slice(0, -1), C]),
@@ -325,6 +265,13 @@ export const reduce4 = tf.customGrad((...args: unknown[]) => {
       const xs = f32(saved[0]);
       const ws = f32(saved[1]);
       const dx = new Float32Array(xs.length);
+      const nat = nativeFor(xs.length);
+      if (nat) {
+        const dwN = new Float32Array(C4);
+        const dbN = new Float32Array(C);
+        nat.fusedReduce4Backward(dx, dwN, dbN, dyv, xs, ws, rows, C);
+        return [tf.tensor(dx, saved[0].shape), tf.tensor(dwN, [C, 4]), tf.tensor(dbN, [C])];
+      }
       const dw = new Float64Array(C4);
       const db = new Float64Array(C);
       for (let r = 0; r < rows; r++) {
@@ -346,34 +293,6 @@ export const reduce4 = tf.customGrad((...args: unknown[]) => {
     },
   };
 }) as (x: Tensor, w: Tensor, b: Tensor) => Tensor;
-
-/** The block's layer-scaled residual x + gamma * y, gamma [C] on the last axis. */
-export const scaledResidual = tf.customGrad((...args: unknown[]) => {
-  const [x, y, gamma, save] = args as [Tensor, Tensor, Tensor, (t: Tensor[]) => void];
-  const C = gamma.size;
-  const xv = f32(x);
-  const yv = f32(y);
-  const gv = f32(gamma);
-  const out = new Float32Array(xv.length);
-  for (let o = 0; o < xv.length; o += C) for (let c = 0; c < C; c++) out[o + c] = xv[o + c] + gv[c] * yv[o + c];
-  save([y, gamma]);
-  return {
-    value: tf.tensor(out, x.shape),
-    gradFunc: (dout: Tensor, saved: Tensor[]) => {
-      const dv = f32(dout);
-      const ys = f32(saved[0]);
-      const gs = f32(saved[1]);
-      const dy = new Float32Array(dv.length);
-      const dg = new Float64Array(C);
-      for (let o = 0; o < dv.length; o += C)
-        for (let c = 0; c < C; c++) {
-          dy[o + c] = dv[o + c] * gs[c];
-          dg[c] += dv[o + c] * ys[o + c];
-        }
-      return [dout.clone(), tf.tensor(dy, dout.shape), tf.tensor(Float32Array.from(dg), [C])];
-    },
-  };
-}) as (x: Tensor, y: Tensor, gamma: Tensor) => Tensor;
 
 /**
  * Input channels [off, off + count) of a conv weight [kd, kh, kw, in, out] (axis 3), with its gradient

@@ -1,8 +1,13 @@
 // The label editor's state and its one edit path: every tool stroke, undo, redo and restore goes
 // through #changed (strokes and restores push their undo step first), which syncs the overlay and fires onEdited.
 import type { LabelClass } from '../../../src-main/api/contract';
+import { clearSegment } from './clearSegment';
 import { diffLabels } from './diffLabels';
+import { fillCircle } from './fillCircle';
+import { fillPolygon } from './fillPolygon';
 import { fillRectangle } from './fillRectangle';
+import { floodFill } from './floodFill';
+import { interpolateSlices } from './interpolateSlices';
 import {
   countClasses,
   NO_CLASSES,
@@ -16,8 +21,15 @@ import {
 import { LabelHistory } from './labelHistory';
 import type { LabelmapOverlay } from './labelmapOverlay';
 import { paintBrush } from './paintBrush';
+import { relabelSegment } from './relabelSegment';
+import { removeIslands } from './removeIslands';
+import { smoothSegment, type SmoothMethod } from './smoothSegment';
 
-export type EditTool = 'brush' | 'eraser' | 'threshold' | 'scissors';
+export type EditTool = 'brush' | 'eraser' | 'threshold' | 'scissors' | 'circle' | 'lasso' | 'fill';
+/** Tools that paint dabs along a drag (the others act on release or click). */
+export const BRUSH_TOOLS: readonly EditTool[] = ['brush', 'eraser', 'threshold'];
+/** Whole-segment operations run from a button or key (each one undo step). */
+export type SegmentAction = 'keepLargest' | 'removeSmall' | 'interpolate' | 'smooth' | 'clear' | 'relabel';
 export const BRUSH_RADIUS_MM = { min: 0.5, max: 50 } as const;
 
 /** Why the labels changed, for listeners (autosave counts strokes, restores are edits too). */
@@ -30,8 +42,19 @@ export class LabelEditor {
   sphere = $state(false);
   huLow = $state(-100);
   huHigh = $state(300);
-  /** Scissors erase instead of fill. */
+  /** Scissors (rectangle, circle, lasso) erase instead of fill. */
   scissorsErase = $state(false);
+  /** Circle and lasso scissors cut through every slice along the view axis. */
+  scissors3d = $state(false);
+  /** Paint-fill keeps to voxels inside the HU range too. */
+  fillUseHu = $state(false);
+  /** "Remove small islands": components under this many voxels go. */
+  islandMinVoxels = $state(100);
+  smoothMethod = $state<SmoothMethod>('median');
+  relabelFrom = $state(3);
+  relabelTo = $state(2);
+  /** What the last segment action did (or why it did nothing), for the panel. */
+  actionMessage = $state('');
   activeSegment = $state(1);
   locked = $state.raw<ReadonlySet<number>>(NO_CLASSES);
   hidden = $state.raw<ReadonlySet<number>>(NO_CLASSES);
@@ -101,9 +124,10 @@ export class LabelEditor {
 
   #rules(): PaintRules {
     const tool = this.tool;
-    const erase = tool === 'eraser' || (tool === 'scissors' && this.scissorsErase);
+    const scissors = tool === 'scissors' || tool === 'circle' || tool === 'lasso';
+    const erase = tool === 'eraser' || (scissors && this.scissorsErase);
     const rules: PaintRules = { value: erase ? 0 : this.activeSegment, locked: this.locked };
-    if (tool === 'threshold' && this.#image) {
+    if ((tool === 'threshold' || (tool === 'fill' && this.fillUseHu)) && this.#image) {
       rules.huRange = [Math.min(this.huLow, this.huHigh), Math.max(this.huLow, this.huHigh)];
       rules.image = this.#image;
     }
@@ -119,7 +143,7 @@ export class LabelEditor {
   dab(centerIjk: Vec3, normalAxis: 0 | 1 | 2): void {
     const g = this.#grid;
     const rec = this.#stroke;
-    if (!g || !rec || this.tool === null || this.tool === 'scissors') return;
+    if (!g || !rec || this.tool === null || !BRUSH_TOOLS.includes(this.tool)) return;
     const shape = this.sphere ? ({ kind: 'sphere' } as const) : ({ kind: 'circle', normalAxis } as const);
     paintBrush(g, this.#rules(), centerIjk, this.brushRadiusMm, shape, rec);
     this.#overlay?.sync(g.labels, rec.takeDirty());
@@ -132,6 +156,73 @@ export class LabelEditor {
     if (!g || !rec) return;
     fillRectangle(g, this.#rules(), a, b, normalAxis, sliceIndex, rec);
     this.#overlay?.sync(g.labels, rec.takeDirty());
+  }
+
+  /** Circle scissors: the in-plane circle on slice `sliceIndex`, or through the volume when 3D. */
+  circle(centerIjk: Vec3, radiusMm: number, normalAxis: 0 | 1 | 2, sliceIndex: number): void {
+    this.#oneStep((g, rec) =>
+      fillCircle(g, this.#rules(), centerIjk, radiusMm, normalAxis, sliceIndex, this.scissors3d, rec),
+    );
+  }
+
+  /** Lasso scissors: the closed freehand polygon (voxel coordinates) on the slice, or in 3D. */
+  lasso(points: Vec3[], normalAxis: 0 | 1 | 2, sliceIndex: number): void {
+    this.#oneStep((g, rec) => fillPolygon(g, this.#rules(), points, normalAxis, sliceIndex, this.scissors3d, rec));
+  }
+
+  /** Paint-fill of the region under `seedIjk` on the shown slice. */
+  fill(seedIjk: Vec3, normalAxis: 0 | 1 | 2): void {
+    this.#oneStep((g, rec) => floodFill(g, this.#rules(), seedIjk, normalAxis, rec));
+  }
+
+  /** Runs a whole-segment operation on the active segment as one undo step; `normalAxis` is the shown view's. */
+  segmentAction(action: SegmentAction, normalAxis: 0 | 1 | 2): void {
+    const seg = this.activeSegment;
+    const locked = this.locked;
+    const name = (v: number) => this.classes.find((c) => c.value === v)?.name ?? `class ${v}`;
+    if (!this.#grid || this.#stroke) return;
+    if (action !== 'relabel' && locked.has(seg)) {
+      this.actionMessage = `${name(seg)} is locked`;
+      return;
+    }
+    try {
+      const n = this.#oneStep((g, rec) => {
+        switch (action) {
+          case 'keepLargest':
+            return removeIslands(g, seg, { keep: 'largest' }, locked, rec);
+          case 'removeSmall':
+            return removeIslands(g, seg, { minVoxels: this.islandMinVoxels }, locked, rec);
+          case 'interpolate':
+            return interpolateSlices(g, seg, normalAxis, locked, rec);
+          case 'smooth':
+            return smoothSegment(g, seg, this.smoothMethod, locked, rec);
+          case 'clear':
+            return clearSegment(g, seg, locked, rec);
+          case 'relabel':
+            return relabelSegment(g, this.relabelFrom, this.relabelTo, locked, rec);
+        }
+      });
+      const what = action === 'relabel' ? `${name(this.relabelFrom)} → ${name(this.relabelTo)}` : `${name(seg)}`;
+      this.actionMessage = `${ACTION_NAMES[action]} (${what}): ${n} voxels changed`;
+    } catch (e) {
+      this.actionMessage = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /** One operation as one undo step, through the stroke recorder (locks, counts, overlay). */
+  #oneStep(op: (g: LabelGrid, rec: StrokeRecorder) => number): number {
+    const g = this.#grid;
+    if (!g || this.#stroke) return 0;
+    this.beginStroke();
+    const rec = this.#stroke as StrokeRecorder | null;
+    if (!rec) return 0;
+    try {
+      return op(g, rec);
+    } finally {
+      // Whatever was written before a throw is still one undo step.
+      this.#overlay?.sync(g.labels, rec.takeDirty());
+      this.endStroke();
+    }
   }
 
   endStroke(): void {
@@ -185,3 +276,12 @@ export class LabelEditor {
     return this.#overlay?.counts().slice(0, 16) ?? [];
   }
 }
+
+export const ACTION_NAMES: Record<SegmentAction, string> = {
+  keepLargest: 'Keep largest island',
+  removeSmall: 'Remove small islands',
+  interpolate: 'Interpolate slices',
+  smooth: 'Smooth',
+  clear: 'Clear segment',
+  relabel: 'Relabel',
+};

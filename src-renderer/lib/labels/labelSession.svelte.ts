@@ -1,6 +1,12 @@
 // The open case's label versions: loads the latest on open, autosaves 2 s after the last edit and
 // on case switch, submits, restores earlier versions and exports. Saves run one at a time.
-import type { DeformuxApi, LabelVersionInfo, VolumeHeader } from '../../../src-main/api/contract';
+import type {
+  CaseStats,
+  DeformuxApi,
+  ExportFormat,
+  LabelVersionInfo,
+  VolumeHeader,
+} from '../../../src-main/api/contract';
 import type { LabelEditor } from './labelEditor.svelte';
 
 export const AUTOSAVE_DELAY_MS = 2000;
@@ -20,6 +26,11 @@ export class LabelSession {
   saveState = $state<SaveState>('idle');
   saveMessage = $state('');
   exportPath = $state<string | null>(null);
+  /** Why the last export failed (e.g. DICOM SEG of a NIfTI-imported case), shown beside the button. */
+  exportError = $state<string | null>(null);
+  exportFormat = $state<ExportFormat>('nifti');
+  /** The case's statistics from the store, refreshed on open and after every save. */
+  stats = $state.raw<CaseStats | null>(null);
   submitted = $state(false);
 
   readonly #api: DeformuxApi;
@@ -55,8 +66,11 @@ export class LabelSession {
     this.saveState = 'idle';
     this.saveMessage = latest ? `Loaded v${latest.version}` : 'No label yet';
     this.exportPath = null;
+    this.exportError = null;
+    this.stats = null;
     this.submitted = false;
     this.#activeSeconds = 0;
+    void this.refreshStats();
     return labels;
   }
 
@@ -129,6 +143,7 @@ export class LabelSession {
         this.saveState = pending ? 'idle' : 'saved';
         this.saveMessage = pending ? 'Unsaved changes' : `${submit ? 'Submitted' : 'Saved'} v${info.version}`;
         this.versions = await this.#api.call('cases.labelVersions', { caseId });
+        void this.refreshStats();
       } catch (e) {
         this.#activeSeconds += activeEditSeconds;
         if (this.#caseId === caseId) {
@@ -159,17 +174,31 @@ export class LabelSession {
     }
   }
 
+  /** Fetches cases.stats for the open case (a failure leaves the last figures and says nothing: they are informative only). */
+  async refreshStats(): Promise<void> {
+    const caseId = this.#caseId;
+    if (!caseId) return;
+    try {
+      const stats = await this.#api.call('cases.stats', { caseId });
+      if (this.#caseId === caseId) this.stats = stats;
+    } catch {
+      // Keep the previous figures; the next save refreshes them again.
+    }
+  }
+
+  /** Exports the latest version in the chosen format (saving pending edits first). */
   async export(): Promise<void> {
     const caseId = this.#caseId;
     if (!caseId) return;
     this.exportPath = null;
+    this.exportError = null;
+    const format = this.exportFormat;
     try {
       await this.flush();
-      const res = await this.#api.call('cases.export', { caseId, format: 'nifti' });
+      const res = await this.#api.call('cases.export', { caseId, format });
       if (this.#caseId === caseId) this.exportPath = res.path;
     } catch (e) {
-      this.saveState = 'error';
-      this.saveMessage = `Export failed: ${e instanceof Error ? e.message : String(e)}`;
+      if (this.#caseId === caseId) this.exportError = `Export failed: ${e instanceof Error ? e.message : String(e)}`;
     }
   }
 

@@ -1,5 +1,5 @@
 // Turns edit-mode pointer events into label edits: brush dabs spaced along the drag on the slice
-// the stroke started on, or a scissors rectangle applied on release. Times each dab for the
+// the stroke started on, a scissors rectangle / circle / lasso applied on release, or a paint-fill click. Times each dab for the
 // benchmark (performance measures deformux.brush.dab / deformux.brush.feedback).
 import type { LabelEditor } from './labelEditor.svelte';
 import type { Vec3 } from './labelGrid';
@@ -15,11 +15,17 @@ export interface RectPreview<V extends string> {
   y1: number;
 }
 
+/** The circle or lasso scissors shape being dragged, in canvas px of its view. */
+export type ShapePreview<V extends string> =
+  | { view: V; kind: 'circle'; cx: number; cy: number; r: number }
+  | { view: V; kind: 'lasso'; points: [number, number][] };
+
 export interface StrokeHost<V extends string> {
   /** The voxel axis a view's plane keeps fixed. */
   normalAxis(view: V): 0 | 1 | 2;
   spacingMm(): [number, number, number];
   showRect(rect: RectPreview<V> | null): void;
+  showShape(shape: ShapePreview<V> | null): void;
 }
 
 export class StrokeController<V extends string> {
@@ -30,6 +36,8 @@ export class StrokeController<V extends string> {
   #rectStart: { ijk: Vec3; slice: number } | null = null;
   #rect: RectPreview<V> | null = null;
   #feedbackFrom: { view: V; t0: number } | null = null;
+  /** Circle centre or lasso points (voxel coordinates) of the shape being dragged, and its slice. */
+  #shape: { view: V; slice: number; ijk: Vec3[]; canvas: [number, number][] } | null = null;
 
   constructor(editor: LabelEditor, host: StrokeHost<V>) {
     this.#editor = editor;
@@ -41,7 +49,48 @@ export class StrokeController<V extends string> {
     if (!editor.tool) return;
     const axis = this.#host.normalAxis(view);
     if (editor.tool === 'scissors') this.#scissors(phase, view, ijk, canvas, axis);
-    else this.#brush(phase, view, ijk, axis);
+    else if (editor.tool === 'circle' || editor.tool === 'lasso') this.#cut(phase, view, ijk, canvas, axis);
+    else if (editor.tool === 'fill') {
+      if (phase === 'down') editor.fill(ijk, axis);
+    } else this.#brush(phase, view, ijk, axis);
+  }
+
+  /** Circle (centre then rim) and lasso (every pointer position) scissors, applied on release. */
+  #cut(phase: PointerPhase, view: V, ijk: Vec3, canvas: [number, number], axis: 0 | 1 | 2): void {
+    const circle = this.#editor.tool === 'circle';
+    if (phase === 'down') {
+      this.#shape = { view, slice: Math.round(ijk[axis]), ijk: [ijk], canvas: [canvas] };
+    } else if (this.#shape) {
+      if (circle) {
+        this.#shape.ijk[1] = ijk;
+        this.#shape.canvas[1] = canvas;
+      } else {
+        this.#shape.ijk.push(ijk);
+        this.#shape.canvas.push(canvas);
+      }
+    }
+    const s = this.#shape;
+    if (!s) return;
+    const sp = this.#host.spacingMm();
+    const radiusMm = (a: Vec3, b: Vec3) =>
+      Math.hypot(...[0, 1, 2].map((x) => (x === axis ? 0 : (b[x] - a[x]) * sp[x])));
+    if (phase === 'up') {
+      if (circle && s.ijk.length > 1) this.#editor.circle(s.ijk[0], radiusMm(s.ijk[0], s.ijk[1]), axis, s.slice);
+      else if (!circle) this.#editor.lasso(s.ijk, axis, s.slice);
+      this.#shape = null;
+      this.#host.showShape(null);
+      return;
+    }
+    if (circle) {
+      const [c0, c1] = [s.canvas[0], s.canvas[1] ?? s.canvas[0]];
+      this.#host.showShape({
+        view: s.view,
+        kind: 'circle',
+        cx: c0[0],
+        cy: c0[1],
+        r: Math.hypot(c1[0] - c0[0], c1[1] - c0[1]),
+      });
+    } else this.#host.showShape({ view: s.view, kind: 'lasso', points: [...s.canvas] });
   }
 
   #scissors(phase: PointerPhase, view: V, ijk: Vec3, canvas: [number, number], axis: 0 | 1 | 2): void {

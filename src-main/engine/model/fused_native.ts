@@ -1,0 +1,90 @@
+// Native (N-API, multithreaded) back end of the fused block ops of fused.ts; null when the addon is absent or older.
+import { loadAddon } from '../kernels/addon';
+
+type F32 = Float32Array;
+
+/** The fused* functions of native/src/fused_ops_binding.cc: outputs first, then inputs, then sizes. */
+export interface FusedNative {
+  fusedLayerNormForward(
+    y: F32,
+    xhat: F32,
+    rstd: F32,
+    x: F32,
+    w: F32,
+    b: F32,
+    rows: number,
+    C: number,
+    eps: number,
+  ): void;
+  fusedLayerNormBackward(
+    dx: F32,
+    dw: F32,
+    db: F32,
+    dy: F32,
+    xhat: F32,
+    rstd: F32,
+    w: F32,
+    rows: number,
+    C: number,
+  ): void;
+  /** y must be given exactly when slope is (the leaky ReLU output); xhat is always written. */
+  fusedInstanceNormForward(
+    y: F32 | null,
+    xhat: F32,
+    rstd: F32,
+    x: F32,
+    N: number,
+    S: number,
+    C: number,
+    eps: number,
+    slope: number | null,
+  ): void;
+  fusedInstanceNormBackward(
+    dx: F32,
+    dy: F32,
+    xhat: F32,
+    rstd: F32,
+    N: number,
+    S: number,
+    C: number,
+    slope: number | null,
+  ): void;
+  fusedGeluForward(y: F32, x: F32): void;
+  fusedGeluBackward(dx: F32, dy: F32, x: F32): void;
+  fusedExpand4Forward(y: F32, x: F32, w: F32, b: F32, rows: number, C: number): void;
+  fusedExpand4Backward(dx: F32, dw: F32, db: F32, dy: F32, x: F32, w: F32, rows: number, C: number): void;
+  fusedReduce4Forward(y: F32, x: F32, w: F32, b: F32, rows: number, C: number): void;
+  fusedReduce4Backward(dx: F32, dw: F32, db: F32, dy: F32, x: F32, w: F32, rows: number, C: number): void;
+  fusedResidualForward(out: F32, x: F32, y: F32, gamma: F32, rows: number, C: number): void;
+  fusedResidualBackward(dy: F32, dgamma: F32, dout: F32, y: F32, gamma: F32, rows: number, C: number): void;
+  fusedBiasForward(y: F32, x: F32, b: F32, rows: number, C: number): void;
+  fusedColumnSum(db: F32, dy: F32, rows: number, C: number): void;
+  fusedAddLeakyReluForward(y: F32, a: F32, b: F32, slope: number): void;
+  fusedLeakyReluBackward(dx: F32, dy: F32, y: F32, slope: number): void;
+  /** The scalar erf of the GELU kernels (for accuracy tests). */
+  fusedErf(x: number): number;
+}
+
+export type FusedMode = 'auto' | 'js';
+
+// 'js' forces the reference loops (tests compare the two; DEFORMUX_FUSED=js does it for a whole run).
+let mode: FusedMode = process.env.DEFORMUX_FUSED === 'js' ? 'js' : 'auto';
+
+/** Chooses native kernels when available ('auto') or the JS reference loops ('js'); returns the previous mode. */
+export function setFusedMode(m: FusedMode): FusedMode {
+  const prev = mode;
+  mode = m;
+  return prev;
+}
+
+/** The native fused kernels, or null (mode 'js', no addon, or an addon built before they existed). */
+export function fusedNative(): FusedNative | null {
+  if (mode === 'js') return null;
+  const a = loadAddon().addon as unknown as Partial<FusedNative> | null;
+  return a && typeof a.fusedLayerNormForward === 'function' ? (a as FusedNative) : null;
+}
+
+/** The native kernels for a problem of `n` values (none for empty tensors: the kernels reject zero sizes). */
+export function nativeFor(n: number): FusedNative | null {
+  return n > 0 ? fusedNative() : null;
+}

@@ -1,0 +1,245 @@
+// The job manager: pre-label jobs run one at a time in the engine worker thread, persisted in the jobs
+// table, with progress events, cancel, and results saved as prediction label versions.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import type { ApiEvent, JobInfo, SchemaName } from '../api/contract';
+import { ApiRequestError } from '../api/errors';
+import type { Volume } from '../imaging/volume';
+import type { ProjectStore } from '../store/project';
+import { NotFoundError } from '../store/errors';
+import { getJob, insertJob, listJobs, markInterruptedJobs, updateJob } from '../store/job-rows';
+import { activeModel, registerModel } from '../store/model-rows';
+import { savePrediction } from '../store/prediction-rows';
+import type { FromWorker, ModelSummary, ToWorker } from '../engine/worker/protocol';
+import { resolveModelDir } from './model-source';
+import { startPredictWorker } from './worker-entry';
+
+export const PRELABEL_KIND = 'prelabel';
+
+/** The model a project pre-labels with: its active model, else <project>/models/<schema>-lite, else the starter. */
+export function projectModelDir(store: ProjectStore, schema: SchemaName): string {
+  const active = activeModel(store, schema);
+  if (active && existsSync(join(active.folder, 'model.json'))) return active.folder;
+  const local = join(store.dir, 'models', `${schema}-lite`);
+  if (existsSync(join(local, 'model.json'))) return local;
+  return resolveModelDir(schema);
+}
+
+/** Cases nobody has labelled yet: status 'new' and no prediction, edit or import (a phantom's reference does not count). */
+export function unlabelledCaseIds(store: ProjectStore): string[] {
+  return store
+    .listCases()
+    .filter((c) => c.status === 'new')
+    .filter((c) => !store.listLabelVersions(c.id).some((v) => v.kind !== 'reference'))
+    .map((c) => c.id);
+}
+
+interface Running {
+  jobId: string;
+  worker: Worker;
+  cancelled: boolean;
+  /** Rejects the pending worker call when the worker is terminated. */
+  stop: () => void;
+}
+
+export class JobManager {
+  private chain: Promise<void> = Promise.resolve();
+  private running: Running | null = null;
+  private readonly cancelledQueued = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly store: ProjectStore,
+    private readonly emit: (e: ApiEvent) => void,
+  ) {
+    markInterruptedJobs(store);
+  }
+
+  /** Queues a pre-label job; throws at once when there is nothing to do or no model. */
+  prelabel(req: { caseIds: string[] | 'unlabelled'; tta?: boolean }): { jobId: string; caseIds: string[] } {
+    const caseIds = req.caseIds === 'unlabelled' ? unlabelledCaseIds(this.store) : [...new Set(req.caseIds)];
+    for (const id of caseIds) this.store.getCase(id); // NotFoundError for an unknown id
+    if (caseIds.length === 0)
+      throw new ApiRequestError(400, 'jobs.prelabel: there are no unlabelled cases to pre-label.');
+    const schema = this.store.info().schema.name;
+    let modelDir: string;
+    try {
+      modelDir = projectModelDir(this.store, schema);
+    } catch (err) {
+      throw new ApiRequestError(400, (err as Error).message);
+    }
+    const jobId = randomUUID();
+    const params = { caseIds, tta: !!req.tta, modelDir, schema };
+    insertJob(this.store, { id: jobId, kind: PRELABEL_KIND, caseId: caseIds.length === 1 ? caseIds[0] : null, params });
+    this.chain = this.chain.then(() => this.run(jobId, params));
+    return { jobId, caseIds };
+  }
+
+  cancel(jobId: string): JobInfo {
+    const job = getJob(this.store, jobId);
+    if (!job) throw new NotFoundError(`no job with id '${jobId}'.`);
+    if (this.running?.jobId === jobId) {
+      this.running.cancelled = true;
+      // Terminating the thread stops the network mid-patch; nothing of the case in flight was saved.
+      this.running.stop();
+    } else if (job.status === 'queued') this.cancelledQueued.add(jobId);
+    return getJob(this.store, jobId)!;
+  }
+
+  list(): JobInfo[] {
+    return listJobs(this.store);
+  }
+
+  /** Resolves when every queued job has finished (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.running) {
+      this.running.cancelled = true;
+      this.running.stop();
+    }
+    await this.chain;
+  }
+
+  private progress(jobId: string, fraction: number, message: string, caseId?: string): void {
+    updateJob(this.store, jobId, { fraction, message });
+    this.emit({ name: 'job.progress', payload: { jobId, kind: PRELABEL_KIND, caseId, fraction, message } });
+  }
+
+  private finish(
+    jobId: string,
+    status: 'done' | 'failed' | 'cancelled',
+    message: string,
+    result: Record<string, unknown>,
+  ): void {
+    updateJob(this.store, jobId, { status, message, result, ...(status === 'done' ? { fraction: 1 } : {}) });
+    this.emit({ name: 'job.done', payload: { jobId, kind: PRELABEL_KIND, ok: status === 'done', message } });
+  }
+
+  private async run(
+    jobId: string,
+    params: { caseIds: string[]; tta: boolean; modelDir: string; schema: SchemaName },
+  ): Promise<void> {
+    if (this.cancelledQueued.delete(jobId) || this.closed) {
+      this.finish(jobId, 'cancelled', 'cancelled before it started', {});
+      return;
+    }
+    updateJob(this.store, jobId, { status: 'running', message: 'starting the engine' });
+    const worker = startPredictWorker();
+    const done: string[] = [];
+    const failed: { caseId: string; message: string }[] = [];
+    let pending: { resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
+    const stopped = new Error('the engine worker stopped unexpectedly');
+    const running: Running = {
+      jobId,
+      worker,
+      cancelled: false,
+      stop: () => {
+        void worker.terminate();
+        pending?.reject(stopped);
+      },
+    };
+    this.running = running;
+    let progressOf: ((m: FromWorker & { type: 'progress' }) => void) | null = null;
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'progress') progressOf?.(m);
+      else pending?.resolve(m);
+    });
+    let exited = false;
+    worker.on('error', (err) => pending?.reject(err));
+    worker.on('exit', () => {
+      exited = true;
+      pending?.reject(stopped);
+    });
+    const ask = (msg: ToWorker): Promise<FromWorker> =>
+      new Promise<FromWorker>((resolve, reject) => {
+        if (running.cancelled || exited) return reject(stopped);
+        pending = { resolve, reject };
+        worker.postMessage(msg);
+      }).finally(() => (pending = null));
+    try {
+      this.progress(jobId, 0, 'loading the model');
+      const loaded = await ask({ type: 'load', modelDir: params.modelDir, schema: params.schema });
+      if (loaded.type !== 'loaded')
+        throw new Error(loaded.type === 'error' ? loaded.message : 'the model did not load');
+      const model: ModelSummary = loaded.model;
+      registerModel(this.store, { id: model.modelId, schema: params.schema, folder: params.modelDir });
+      const n = params.caseIds.length;
+      for (let c = 0; c < n; c++) {
+        const caseId = params.caseIds[c];
+        const name = this.store.getCase(caseId).name;
+        const prefix = n > 1 ? `case ${c + 1} of ${n} (${name}): ` : '';
+        this.progress(jobId, c / n, `${prefix}reading the image`, caseId);
+        let image: Volume;
+        try {
+          image = await this.store.loadImage(caseId);
+        } catch (err) {
+          failed.push({ caseId, message: (err as Error).message });
+          continue;
+        }
+        progressOf = (m) => this.progress(jobId, (c + m.fraction) / n, `${prefix}${m.message}`, caseId);
+        // Structured clone copies the voxels: the store caches the image, so it must not be transferred.
+        const res = await ask({ type: 'predict', id: c, image, tta: params.tta });
+        progressOf = null;
+        if (res.type === 'error') {
+          failed.push({ caseId, message: res.message });
+          continue;
+        }
+        if (res.type !== 'result') throw new Error(`unexpected worker answer '${res.type}'`);
+        const geometry = {
+          dims: image.dims,
+          spacingMm: image.spacingMm,
+          originMm: image.originMm,
+          direction: image.direction,
+        };
+        const source = image.source;
+        await savePrediction(
+          this.store,
+          caseId,
+          { ...geometry, data: res.label, modality: 'SEG', description: 'pre-label', source },
+          {
+            modelId: model.modelId,
+            modelVersion: model.modelVersion,
+            settings: {
+              tta: params.tta,
+              overlap: 0.5,
+              postprocess: true,
+              uncertainty: 'entropy',
+              patchSize: model.patchSize,
+              targetSpacingMm: model.targetSpacingMm,
+              voxelsPerClass: res.voxelsPerClass,
+            },
+            seconds: res.seconds,
+            jobId,
+            uncertainty: res.uncertainty
+              ? {
+                  ...geometry,
+                  data: res.uncertainty,
+                  modality: 'OT',
+                  description: 'pre-label uncertainty, 0..255 = 0..1',
+                  source,
+                }
+              : undefined,
+          },
+        );
+        done.push(caseId);
+        this.emit({ name: 'cases.changed', payload: { caseIds: [caseId] } });
+      }
+      const result = { done, failed };
+      const msg = `Pre-labelled ${done.length} of ${n} case(s)${failed.length ? `; ${failed.length} failed: ${failed.map((f) => f.message).join('; ')}` : ''}.`;
+      this.finish(jobId, failed.length === n ? 'failed' : 'done', msg, result);
+    } catch (err) {
+      const result = { done, failed };
+      if (running.cancelled) this.finish(jobId, 'cancelled', `Cancelled after ${done.length} case(s).`, result);
+      else this.finish(jobId, 'failed', (err as Error).message, result);
+    } finally {
+      this.running = null;
+      await worker.terminate();
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// Renderer state of pre-label jobs: starts them, follows their progress events, cancels them.
+import type { ApiEvent, DeformuxApi } from '../../../src-main/api/contract';
+
+export interface RunningJob {
+  jobId: string;
+  fraction: number;
+  message: string;
+}
+
+export class PrelabelJobs {
+  readonly #api: DeformuxApi;
+  running = $state<RunningJob | null>(null);
+  /** The last finished job's sentence (or a refusal), for the status line. */
+  lastMessage = $state<string | null>(null);
+  lastOk = $state(true);
+
+  constructor(api: DeformuxApi) {
+    this.#api = api;
+  }
+
+  async start(caseIds: string[] | 'unlabelled'): Promise<void> {
+    if (this.running) return;
+    this.lastMessage = null;
+    try {
+      const { jobId, caseIds: ids } = await this.#api.call('jobs.prelabel', { caseIds });
+      // Progress events may already have arrived; keep whatever they set.
+      const now = this.running as RunningJob | null; // events may have changed it during the await
+      if (!now || now.jobId !== jobId)
+        this.running = { jobId, fraction: 0, message: `Pre-labelling ${ids.length} case(s)…` };
+    } catch (e) {
+      this.lastOk = false;
+      this.lastMessage = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    const job = this.running;
+    if (!job) return;
+    try {
+      await this.#api.call('jobs.cancel', { jobId: job.jobId });
+    } catch (e) {
+      this.lastOk = false;
+      this.lastMessage = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /** Feeds API events in; returns true when a job finished (the caller refreshes the worklist). */
+  handle(event: ApiEvent): boolean {
+    if (event.name === 'job.progress' && event.payload.kind === 'prelabel') {
+      const { jobId, fraction, message } = event.payload;
+      if (!this.running || this.running.jobId === jobId) this.running = { jobId, fraction, message };
+      return false;
+    }
+    if (event.name === 'job.done' && event.payload.kind === 'prelabel') {
+      if (this.running?.jobId === event.payload.jobId || !this.running) this.running = null;
+      this.lastOk = event.payload.ok;
+      this.lastMessage = event.payload.message;
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,46 @@
+// The starter-model trainer (npm run train:starter) at its smoke settings: recorded settings, synthetic
+// provenance, held-out metrics, and bit-identical weights when run twice (reproducible).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { starterSettings, trainStarter } from '../../src-main/jobs/train-starter';
+import { loadModelFolder } from '../../src-main/engine/io/model_folder';
+
+const dir = mkdtempSync(join(tmpdir(), 'deformux-starter-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('train:starter (smoke settings)', () => {
+  it('writes a loadable model folder with synthetic provenance, settings and held-out Dice, reproducibly', async () => {
+    // Smaller phantoms than the smoke settings (12 mm voxels) keep this test quick on a shared 2-core machine.
+    const s = {
+      ...starterSettings('smoke', 'kidney'),
+      trainSeeds: [1],
+      phantomDims: [32, 32, 27] as [number, number, number],
+      targetSpacingMm: [12, 12, 12] as [number, number, number],
+    };
+    const log: string[] = [];
+    const a = await trainStarter('kidney', s, join(dir, 'a', 'kidney-lite'), join(dir, 'work-a'), (l) => log.push(l));
+    const b = await trainStarter('kidney', s, join(dir, 'b', 'kidney-lite'), join(dir, 'work-b'), () => undefined);
+    expect(log.some((l) => l.includes('step 2/2'))).toBe(true);
+
+    const json = JSON.parse(readFileSync(join(a.outDir, 'model.json'), 'utf8')) as Record<string, unknown>;
+    expect(json.syntheticTrainingData).toBe(true);
+    expect(String(json.provenance)).toMatch(/SYNTHETIC phantoms/);
+    expect((json.starterSettings as { trainSeeds: number[] }).trainSeeds).toEqual([1]);
+    for (const k of ['heldout_dice_kidney', 'heldout_dice_tumor']) {
+      const v = a.metrics[k];
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+    expect((json.metrics as Record<string, number>).heldout_cases).toBe(1);
+    // Same seeds and settings → the same weights, byte for byte, and the same metrics.
+    const wa = readFileSync(join(a.outDir, 'weights.safetensors'));
+    const wb = readFileSync(join(b.outDir, 'weights.safetensors'));
+    expect(wa.equals(wb)).toBe(true);
+    expect(b.metrics).toEqual(a.metrics);
+    const loaded = await loadModelFolder(a.outDir);
+    expect(loaded.meta.classes).toEqual(['background', 'kidney', 'tumor', 'cyst']);
+    loaded.net.dispose();
+  }, 90_000);
+});
