@@ -43,8 +43,23 @@
       ]
     },
     {
+      "target_name": "dx_fused_avx2",
+      "type": "static_library",
+      "sources": ["src/fused_ops_avx2.cc"],
+      "cflags_cc": ["-ffp-contract=off"],
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='ia32'", {
+          "cflags_cc": ["-mavx2", "-mfma"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma", "-ffp-contract=off"] },
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX2"] } }
+        }, {
+          "defines": ["DX_NO_X86=1"]
+        }]
+      ]
+    },
+    {
       "target_name": "deformux_native",
-      "dependencies": ["dx_kernels_avx512", "dx_kernels_avx2"],
+      "dependencies": ["dx_kernels_avx512", "dx_kernels_avx2", "dx_fused_avx2"],
       "sources": [
         "src/binding.cc",
         "src/threadpool.cc",

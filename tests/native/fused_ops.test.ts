@@ -122,6 +122,39 @@ describe('native fused kernels: determinism and accuracy', () => {
     for (let i = 0; i < one.length; i++) expect(Buffer.from(many[i].buffer).equals(Buffer.from(one[i].buffer))).toBe(true);
   });
 
+  it('the scalar and the AVX2 builds give bit-identical results (no reassociation, no FMA contraction)', () => {
+    const addon = nativeAddon()!;
+    const rows = 3000;
+    const C = 12;
+    const x = rand(rows * C, 3);
+    const dy = rand(rows * C);
+    const w = rand(4 * C);
+    const outs = (): Float32Array[] => {
+      const y = new Float32Array(rows * C), h = new Float32Array(rows * C), rs = new Float32Array(rows);
+      nat.fusedLayerNormForward(y, h, rs, x, w.subarray(0, C), w.subarray(C, 2 * C), rows, C, 1e-6);
+      const dx = new Float32Array(rows * C), dw = new Float32Array(C), db = new Float32Array(C);
+      nat.fusedLayerNormBackward(dx, dw, db, dy, h, rs, w.subarray(0, C), rows, C);
+      const ih = new Float32Array(rows * C), irs = new Float32Array(C), iy = new Float32Array(rows * C);
+      nat.fusedInstanceNormForward(iy, ih, irs, x, 1, rows, C, 1e-5, 0.01);
+      const idx = new Float32Array(rows * C);
+      nat.fusedInstanceNormBackward(idx, dy, ih, irs, 1, rows, C, 0.01);
+      const g = new Float32Array(rows * C), gd = new Float32Array(rows * C);
+      nat.fusedGeluForward(g, x);
+      nat.fusedGeluBackward(gd, dy, x);
+      const e = new Float32Array(4 * rows * C), edx = new Float32Array(rows * C), edw = new Float32Array(4 * C);
+      nat.fusedExpand4Forward(e, x, w, w, rows, C);
+      nat.fusedExpand4Backward(edx, edw, new Float32Array(4 * C), e, x, w, rows, C);
+      return [y, dx, dw, db, iy, idx, g, gd, e, edx, edw];
+    };
+    const before = addon.isa;
+    const best = outs();
+    expect(addon.setIsa('scalar')).toBe('scalar');
+    const scalar = outs();
+    addon.setIsa(before);
+    for (let i = 0; i < best.length; i++)
+      expect(Buffer.from(scalar[i].buffer).equals(Buffer.from(best[i].buffer)), `output ${i}`).toBe(true);
+  });
+
   it('GELU and its gradient are within 1e-6 relative of a high-precision erf on [-9, 9]', () => {
     const xs = new Float32Array(18001).map((_, i) => -9 + i * 0.001);
     const y = new Float32Array(xs.length);
