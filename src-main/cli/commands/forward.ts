@@ -1,6 +1,6 @@
 // `deformux forward`: runs a model folder on an NCDHW .npy input; optionally writes the gradients of sum(Y*G).
-import { parseArgs } from 'node:util';
 import { UsageError } from '../index';
+import { parseCliArgs } from '../args';
 import { InputError } from '../../imaging/volume';
 import { initEngine, tf } from '../../engine/tf';
 import { loadModelFolder } from '../../engine/io/model_folder';
@@ -18,27 +18,19 @@ const HELP = `Usage: deformux forward --model DIR --input X.npy --output Y.npy [
   --grads-out FILE     safetensors with PyTorch names and layouts, plus 'input'`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' },
-        input: { type: 'string' },
-        output: { type: 'string' },
-        'grad-output': { type: 'string' },
-        'grads-out': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${HELP}`);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCliArgs(
+    argv,
+    {
+      model: { type: 'string' },
+      input: { type: 'string' },
+      output: { type: 'string' },
+      'grad-output': { type: 'string' },
+      'grads-out': { type: 'string' },
+    },
+    HELP,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   const modelDir = values.model as string | undefined;
   const inputPath = values.input as string | undefined;
   const outputPath = values.output as string | undefined;

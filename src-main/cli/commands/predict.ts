@@ -1,8 +1,8 @@
 // `deformux predict`: pre-labels one CT (NIfTI file or DICOM folder) or a worklist folder with a model folder.
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../index';
+import { parseCliArgs } from '../args';
 import { InputError } from '../../imaging/volume';
 import { readVolume } from '../../imaging/read';
 import { writeNifti } from '../../imaging/nifti';
@@ -97,32 +97,23 @@ async function listWorklist(dir: string): Promise<string[]> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        schema: { type: 'string' },
-        model: { type: 'string' },
-        out: { type: 'string' },
-        uncertainty: { type: 'string' },
-        tta: { type: 'boolean' },
-        overlap: { type: 'string' },
-        'no-postprocess': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${HELP}`);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCliArgs(
+    argv,
+    {
+      schema: { type: 'string' },
+      model: { type: 'string' },
+      out: { type: 'string' },
+      uncertainty: { type: 'string' },
+      tta: { type: 'boolean' },
+      overlap: { type: 'string' },
+      'no-postprocess': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    HELP,
+    true,
+  );
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1 || !values.out)
     throw new UsageError(`give one input (file or folder) and --out.\n${HELP}`);
   const input = positionals[0];

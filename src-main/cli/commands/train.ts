@@ -1,8 +1,8 @@
 // `deformux train`: trains or fine-tunes a DeformUX-Net on image/label NIfTI pairs; progress on stderr (or JSON lines on stdout).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../index';
+import { parseCliArgs } from '../args';
 import { InputError } from '../../imaging/volume';
 import { LABEL_SCHEMAS } from '../../api/contract';
 import type { SchemaName } from '../../api/contract';
@@ -50,36 +50,28 @@ function formatEta(s: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        data: { type: 'string' },
-        schema: { type: 'string' },
-        model: { type: 'string' },
-        config: { type: 'string' },
-        out: { type: 'string' },
-        steps: { type: 'string' },
-        patch: { type: 'string' },
-        batch: { type: 'string' },
-        lr: { type: 'string' },
-        seed: { type: 'string' },
-        'checkpoint-every': { type: 'string' },
-        'ignore-label': { type: 'string' },
-        resume: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${HELP}`);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCliArgs(
+    argv,
+    {
+      data: { type: 'string' },
+      schema: { type: 'string' },
+      model: { type: 'string' },
+      config: { type: 'string' },
+      out: { type: 'string' },
+      steps: { type: 'string' },
+      patch: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      seed: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      'ignore-label': { type: 'string' },
+      resume: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    HELP,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   const dataDir = values.data as string | undefined;
   const outDir = values.out as string | undefined;
   const schemaName = values.schema as string | undefined;
