@@ -243,14 +243,14 @@ export async function benchConv3d(o: Conv3dBenchOptions): Promise<Conv3dBenchRes
 }
 
 const DEFORM_HELP = `Usage: deformux bench deform [--shape N,D,H,W,C] [--k 3] [--groups G] [--device cpu|cuda]
-                              [--runs 5] [--warmup 2] [--threads T] [--isa avx512|avx2|scalar]
+                              [--runs 5] [--warmup 5] [--threads T] [--isa avx512|avx2|scalar]
                               [--offset-scale S] [--baseline] [--json]
 
 Times the native DeformDwConv3D forward and backward (median of --runs after --warmup) on random data.
 --baseline also times the pure-JS reference once. Defaults: --shape 1,48,48,48,16 --k 3 --groups 1.`;
 
 const CONV_HELP = `Usage: deformux bench conv3d [--shape N,D,H,W,Cin] [--filter kd,kh,kw,Cout] [--stride s]
-                              [--pad same|valid] [--runs 5] [--warmup 2] [--threads T] [--isa ...]
+                              [--pad same|valid] [--runs 5] [--warmup 5] [--threads T] [--isa ...]
                               [--baseline] [--json]
 
 Times the native conv3d forward, backprop-input and backprop-filter (median of --runs after --warmup);
@@ -293,7 +293,7 @@ export async function runDeform(argv: string[]): Promise<number> {
     groups: Math.max(1, posInt(v.groups, 1, '--groups')),
     device: (v.device ?? 'cpu') as 'cpu' | 'cuda',
     runs: posInt(v.runs, 5, '--runs'),
-    warmup: posInt(v.warmup, 2, '--warmup'),
+    warmup: posInt(v.warmup, 5, '--warmup'),
     threads: posInt(v.threads, 0, '--threads'),
     isa: v.isa,
     offsetScale: v['offset-scale'] === undefined ? 1 : Number(v['offset-scale']),
@@ -332,7 +332,7 @@ export async function runConv3d(argv: string[]): Promise<number> {
     stride: Math.max(1, posInt(v.stride, 1, '--stride')),
     pad: (v.pad ?? 'same') as 'same' | 'valid',
     runs: posInt(v.runs, 5, '--runs'),
-    warmup: posInt(v.warmup, 2, '--warmup'),
+    warmup: posInt(v.warmup, 5, '--warmup'),
     threads: posInt(v.threads, 0, '--threads'),
     isa: v.isa,
     baseline: v.baseline ?? false,
@@ -343,7 +343,7 @@ export async function runConv3d(argv: string[]): Promise<number> {
 
 /** The named kernel set of `bench all`, each against the JS reference or tfjs's own kernel in the same run. */
 export async function kernelSuite(json: boolean): Promise<void> {
-  const common = { runs: 5, warmup: 2, threads: 0 };
+  const common = { runs: 5, warmup: 5, threads: 0 };
   const deform = await benchDeform({
     ...common,
     shape: [1, 48, 48, 48, 16],
