@@ -20,85 +20,63 @@ export interface NativeAddon {
   /** Caps the instruction set ('avx512', 'avx2', 'scalar'; never above the machine's); returns the one in effect. */
   setIsa(isa: string): string;
   /** dims = [N,D,H,W,C,k,G]; throws on non-finite offsets. */
-  deformForward(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
-  deformBackward(
-    dx: F32,
-    doffset: F32,
-    dweight: F32,
-    dbias: F32,
-    dy: F32,
-    x: F32,
-    offset: F32,
-    weight: F32,
-    dims: number[],
-  ): void;
+  deformForward: DeformForward<void>;
+  deformBackward: DeformBackward<void>;
   /** dims = [N,D,H,W,C,k]; bias/dbias may be null. */
-  depthwiseForward(y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]): void;
-  depthwiseBackward(dx: F32, dweight: F32, dbias: F32 | null, dy: F32, x: F32, weight: F32, dims: number[]): void;
+  depthwiseForward: DepthwiseForward<void>;
+  depthwiseBackward: DepthwiseBackward<void>;
   /** p = [N, inD,inH,inW,Cin, outD,outH,outW,Cout, kd,kh,kw, sd,sh,sw, padFront,padTop,padLeft]. */
-  conv3dForward(y: F32, x: F32, filter: F32, p: number[]): void;
-  conv3dBackpropInput(dx: F32, dy: F32, filter: F32, p: number[]): void;
-  conv3dBackpropFilter(dfilter: F32, x: F32, dy: F32, p: number[]): void;
+  conv3dForward: Conv3dCall<void>;
+  conv3dBackpropInput: Conv3dCall<void>;
+  conv3dBackpropFilter: Conv3dCall<void>;
   /** Same as the above, on the libuv pool; resolve when done (the arrays must stay untouched meanwhile). */
-  deformForwardAsync(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): Promise<void>;
-  deformBackwardAsync(
-    dx: F32,
-    doffset: F32,
-    dweight: F32,
-    dbias: F32,
-    dy: F32,
-    x: F32,
-    offset: F32,
-    weight: F32,
-    dims: number[],
-  ): Promise<void>;
-  depthwiseForwardAsync(y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]): Promise<void>;
-  depthwiseBackwardAsync(
-    dx: F32,
-    dweight: F32,
-    dbias: F32 | null,
-    dy: F32,
-    x: F32,
-    weight: F32,
-    dims: number[],
-  ): Promise<void>;
-  conv3dForwardAsync(y: F32, x: F32, filter: F32, p: number[]): Promise<void>;
-  conv3dBackpropInputAsync(dx: F32, dy: F32, filter: F32, p: number[]): Promise<void>;
-  conv3dBackpropFilterAsync(dfilter: F32, x: F32, dy: F32, p: number[]): Promise<void>;
+  deformForwardAsync: DeformForward<Promise<void>>;
+  deformBackwardAsync: DeformBackward<Promise<void>>;
+  depthwiseForwardAsync: DepthwiseForward<Promise<void>>;
+  depthwiseBackwardAsync: DepthwiseBackward<Promise<void>>;
+  conv3dForwardAsync: Conv3dCall<Promise<void>>;
+  conv3dBackpropInputAsync: Conv3dCall<Promise<void>>;
+  conv3dBackpropFilterAsync: Conv3dCall<Promise<void>>;
   /** The readable C++ references (slow; for the dev harness and tests). */
-  deformForwardRef(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
-  deformBackwardRef(
-    dx: F32,
-    doffset: F32,
-    dweight: F32,
-    dbias: F32,
-    dy: F32,
-    x: F32,
-    offset: F32,
-    weight: F32,
-    dims: number[],
-  ): void;
-  conv3dForwardRef(y: F32, x: F32, filter: F32, p: number[]): void;
-  conv3dBackpropInputRef(dx: F32, dy: F32, filter: F32, p: number[]): void;
-  conv3dBackpropFilterRef(dfilter: F32, x: F32, dy: F32, p: number[]): void;
+  deformForwardRef: DeformForward<void>;
+  deformBackwardRef: DeformBackward<void>;
+  conv3dForwardRef: Conv3dCall<void>;
+  conv3dBackpropInputRef: Conv3dCall<void>;
+  conv3dBackpropFilterRef: Conv3dCall<void>;
   /** Loads the CUDA library and finds a GPU; returns '' on success, else why not. */
   cudaInit(): string;
   cudaDeviceName(): string;
-  deformForwardCuda(y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]): void;
-  deformBackwardCuda(
-    dx: F32,
-    doffset: F32,
-    dweight: F32,
-    dbias: F32,
-    dy: F32,
-    x: F32,
-    offset: F32,
-    weight: F32,
-    dims: number[],
-  ): void;
-  depthwiseForwardCuda(y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]): void;
-  depthwiseBackwardCuda(dx: F32, dweight: F32, dbias: F32 | null, dy: F32, x: F32, weight: F32, dims: number[]): void;
+  deformForwardCuda: DeformForward<void>;
+  deformBackwardCuda: DeformBackward<void>;
+  depthwiseForwardCuda: DepthwiseForward<void>;
+  depthwiseBackwardCuda: DepthwiseBackward<void>;
 }
+
+// One signature per kernel, shared by its sync, async, reference and CUDA entry points (outputs first).
+type DeformForward<R> = (y: F32, x: F32, offset: F32, weight: F32, bias: F32, dims: number[]) => R;
+type DeformBackward<R> = (
+  dx: F32,
+  doffset: F32,
+  dweight: F32,
+  dbias: F32,
+  dy: F32,
+  x: F32,
+  offset: F32,
+  weight: F32,
+  dims: number[],
+) => R;
+type DepthwiseForward<R> = (y: F32, x: F32, weight: F32, bias: F32 | null, dims: number[]) => R;
+type DepthwiseBackward<R> = (
+  dx: F32,
+  dweight: F32,
+  dbias: F32 | null,
+  dy: F32,
+  x: F32,
+  weight: F32,
+  dims: number[],
+) => R;
+/** conv3dForward(y, x, filter, p), conv3dBackpropInput(dx, dy, filter, p), conv3dBackpropFilter(dfilter, x, dy, p). */
+type Conv3dCall<R> = (out: F32, a: F32, b: F32, p: number[]) => R;
 
 export interface AddonStatus {
   addon: NativeAddon | null;
