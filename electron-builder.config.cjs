@@ -14,10 +14,13 @@ const config = {
     'out/**/*',
     'package.json',
     'resources/**/*',
+    // Starter models live outside the archive (extraResources): the engine worker reads them with plain fs.
+    '!resources/models/**',
     'native/build/Release/*.node',
     '!**/*.{map,ts,tsx,md}',
     '!**/{test,tests,__tests__}/**',
   ],
+  extraResources: [{ from: 'resources/models', to: 'models' }],
   asar: true,
   // Native addons cannot be loaded from inside an archive: keep them as real files.
   asarUnpack: ['native/build/Release/*.node', '**/node_modules/better-sqlite3/build/Release/*.node'],

@@ -2,9 +2,10 @@
 // `npm run train:starter`: trains the starter models resources/models/<schema>-lite on synthetic
 // phantoms with recorded seeds and settings (src-main/jobs/train-starter.ts), then prints a JSON summary.
 //
-//   node scripts/train-starter.mjs [--schema kidney|pancreas] [--smoke] [--out DIR] [--work DIR]
+//   node scripts/train-starter.mjs [--schema kidney|pancreas] [--smoke] [--out DIR] [--work DIR] [--finish]
 //
-// The full settings take hours on a 2-core CPU. --smoke runs a tiny network for two steps on small
+// The full settings take 1–2 hours per schema on a 2-core CPU (--finish: evaluate and write the model
+// folder from a checkpoint already in --out, without training). --smoke runs a tiny network for two steps on small
 // phantoms (seconds) and writes to a temporary folder unless --out is given.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     smoke: { type: 'boolean' },
     out: { type: 'string' },
     work: { type: 'string' },
+    // Skip training: turn an existing checkpoint (or final folder) in --out into the shipped model.
+    finish: { type: 'boolean' },
   },
 });
 const schemas = values.schema ? [values.schema] : ['kidney', 'pancreas'];
@@ -52,6 +55,7 @@ try {
       work,
       (l) => console.error(l),
       abort.signal,
+      { finishOnly: !!values.finish },
     );
     results.push(r);
   }

@@ -92,18 +92,58 @@ export interface LabelVersionInfo {
   createdAt: string;
 }
 
-/** A model folder the project knows (models table). */
+/** A model folder the project knows (models table): one version of the schema's model line. */
 export interface ModelInfo {
   /** e.g. 'kidney:kidney-lite@2000' (schema, folder name, training steps). */
   id: string;
   schema: string;
   folder: string;
+  /** 1, 2, ... per schema in the order the project first used them (the starter is usually 1). */
+  version: number;
+  /** The model this one was fine-tuned from (null for a starter or imported model). */
+  parentId: string | null;
   status: 'candidate' | 'active' | 'retired';
+  /** holdoutDice (mean foreground Dice on the holdout), baseHoldoutDice, finalLoss, trainCases, holdoutCases, steps. */
   metrics: Record<string, number>;
+  /** What trained it (job, steps, cases, correction weight, seconds); {} for models not trained here. */
+  training: Record<string, unknown>;
+  /** Why a candidate was not promoted, or why the status last changed. */
+  note: string;
   createdAt: string;
+  /** When it last became the active model (null if never). */
+  promotedAt: string | null;
+  retiredAt: string | null;
 }
 
-export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+/** 'paused' and 'interrupted' are fine-tunes that can be resumed from their last checkpoint. */
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'paused' | 'interrupted';
+
+/** Project settings (settings table). */
+export interface ProjectSettings {
+  /** Promote a fine-tuned candidate automatically when its holdout Dice is not worse than the active model's. */
+  promoteIfNotWorse: boolean;
+}
+
+/** What the learning-curve panel plots. */
+export interface LearningCurve {
+  /** Per fine-tune run, at most 500 points (evenly downsampled). */
+  trainingLoss: { jobId: string; modelId: string | null; step: number; loss: number }[];
+  /** Model versions with a holdout score, oldest first. */
+  modelDice: { modelId: string; version: number; holdoutDice: number | null; createdAt: string }[];
+  /** Submitted cases in submission order. */
+  cases: {
+    caseId: string;
+    name: string;
+    submittedAt: string;
+    /** The model whose pre-label the annotator corrected (null: labelled from scratch). */
+    modelId: string | null;
+    modelVersion: number | null;
+    dicePrelabelVsSubmitted: number | null;
+    voxelsChanged: number | null;
+    activeEditMinutes: number;
+    holdout: boolean;
+  }[];
+}
 
 /** Long work run by the job manager (pre-labels); persisted, so it survives a restart as 'failed (interrupted)'. */
 export interface JobInfo {
@@ -156,9 +196,27 @@ export interface ApiCalls {
     res: { jobId: string; caseIds: string[] };
   };
   'jobs.cancel': { req: { jobId: string }; res: JobInfo };
+  /**
+   * Fine-tunes the active model on the submitted cases (holdout excluded) in the engine worker; the
+   * candidate is promoted when its holdout Dice is not worse (setting). correctionWeight: extra loss
+   * weight on voxels the annotator changed from the pre-label (0 = off).
+   */
+  'jobs.finetune': { req: { steps?: number; correctionWeight?: number }; res: { jobId: string } };
+  /** Pauses a running fine-tune at its next step (a checkpoint is kept). */
+  'jobs.pause': { req: { jobId: string }; res: JobInfo };
+  /** Continues a paused or interrupted fine-tune from its last checkpoint. */
+  'jobs.resume': { req: { jobId: string }; res: JobInfo };
   /** Newest first. */
   'jobs.list': { req: Record<string, never>; res: JobInfo[] };
+  /** Oldest version first. */
   'models.list': { req: Record<string, never>; res: ModelInfo[] };
+  /** Makes a candidate (or retired) model the active one; the next pre-labels use it. */
+  'models.promote': { req: { modelId: string }; res: ModelInfo[] };
+  /** Goes back to the model that was active before the current one. */
+  'models.rollback': { req: Record<string, never>; res: ModelInfo[] };
+  'project.settings': { req: Record<string, never>; res: ProjectSettings };
+  'project.setSettings': { req: Partial<ProjectSettings>; res: ProjectSettings };
+  'project.learningCurve': { req: Record<string, never>; res: LearningCurve };
   /** Provenance of a prediction label version (null for other kinds). */
   'cases.provenance': { req: { caseId: string; version: number }; res: PredictionProvenance | null };
 }
@@ -208,7 +266,19 @@ export interface ApiUploadCalls {
 /** Events pushed from src-main to the renderer (IPC `deformux:event`; SSE on `/api/events`). */
 export interface ApiEvents {
   'cases.changed': { caseIds: string[] };
-  'job.progress': { jobId: string; kind: string; caseId?: string; fraction: number; message: string };
+  /** step .. holdoutDice: fine-tunes only (holdoutDice is the last evaluation's). */
+  'job.progress': {
+    jobId: string;
+    kind: string;
+    caseId?: string;
+    fraction: number;
+    message: string;
+    step?: number;
+    steps?: number;
+    loss?: number | null;
+    etaS?: number | null;
+    holdoutDice?: number | null;
+  };
   'job.done': { jobId: string; kind: string; ok: boolean; message: string };
 }
 
@@ -235,8 +305,16 @@ export const API_METHODS = [
   'project.exportNnunet',
   'jobs.prelabel',
   'jobs.cancel',
+  'jobs.finetune',
+  'jobs.pause',
+  'jobs.resume',
   'jobs.list',
   'models.list',
+  'models.promote',
+  'models.rollback',
+  'project.settings',
+  'project.setSettings',
+  'project.learningCurve',
   'cases.provenance',
 ] as const satisfies readonly ApiMethod[];
 export const API_BINARY_METHODS = [

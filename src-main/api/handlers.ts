@@ -19,6 +19,8 @@ import { validateRequest } from './validate';
 import { JobManager } from '../jobs/manager';
 import { listModels } from '../store/model-rows';
 import { loadUncertainty, provenanceOf } from '../store/prediction-rows';
+import { projectSettings, setProjectSettings } from '../store/training-rows';
+import { learningCurve, promote, rollback } from './model-calls';
 
 export interface ApiContext {
   store: ProjectStore;
@@ -88,7 +90,15 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'jobs.prelabel': (req) => jobs.prelabel(req),
     'jobs.cancel': ({ jobId }) => jobs.cancel(jobId),
     'jobs.list': () => jobs.list(),
+    'jobs.finetune': (req) => jobs.finetune(req),
+    'jobs.pause': ({ jobId }) => jobs.pause(jobId),
+    'jobs.resume': ({ jobId }) => jobs.resume(jobId),
     'models.list': () => listModels(store),
+    'models.promote': ({ modelId }) => promote(store, modelId),
+    'models.rollback': () => rollback(store),
+    'project.settings': () => projectSettings(store),
+    'project.setSettings': (req) => setProjectSettings(store, req),
+    'project.learningCurve': () => learningCurve(store),
     'cases.provenance': ({ caseId, version }) => {
       store.caseHeader(caseId); // NotFoundError for an unknown case
       return provenanceOf(store, caseId, version);

@@ -41,6 +41,39 @@ function objectOf(method: string, req: unknown): Record<string, unknown> {
   return req as Record<string, unknown>;
 }
 
+function jobIdOf(method: string, req: unknown): { jobId: string } {
+  const body = objectOf(method, req);
+  if (typeof body.jobId !== 'string' || body.jobId.length === 0)
+    throw new ApiRequestError(400, `${method}: 'jobId' must be a non-empty string.`);
+  return { jobId: body.jobId };
+}
+
+/** Fine-tune steps: a whole number; more than this would run for days on a CPU. */
+const MAX_FINETUNE_STEPS = 100_000;
+/** Correction weights above this would drown the Dice/CE terms; 0 switches the option off. */
+const MAX_CORRECTION_WEIGHT = 100;
+
+function finetuneReqOf(method: string, req: unknown): { steps?: number; correctionWeight?: number } {
+  const body = objectOf(method, req);
+  const out: { steps?: number; correctionWeight?: number } = {};
+  if (body.steps !== undefined) {
+    const s = body.steps;
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > MAX_FINETUNE_STEPS)
+      throw new ApiRequestError(400, `${method}: 'steps' must be a whole number from 1 to ${MAX_FINETUNE_STEPS}.`);
+    out.steps = s;
+  }
+  if (body.correctionWeight !== undefined) {
+    const w = body.correctionWeight;
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0 || w > MAX_CORRECTION_WEIGHT)
+      throw new ApiRequestError(
+        400,
+        `${method}: 'correctionWeight' must be a number from 0 (off) to ${MAX_CORRECTION_WEIGHT}.`,
+      );
+    out.correctionWeight = w;
+  }
+  return out;
+}
+
 function caseIdOf(method: string, body: Record<string, unknown>): { caseId: string } {
   if (typeof body.caseId !== 'string' || body.caseId.length === 0) {
     throw new ApiRequestError(400, `${method}: 'caseId' must be a non-empty string.`);
@@ -81,14 +114,29 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
       throw new ApiRequestError(400, `${m}: 'tta' must be true or false when given.`);
     return { caseIds: ids as string[] | 'unlabelled', ...(body.tta !== undefined ? { tta: body.tta } : {}) };
   },
-  'jobs.cancel': (m, req) => {
-    const body = objectOf(m, req);
-    if (typeof body.jobId !== 'string' || body.jobId.length === 0)
-      throw new ApiRequestError(400, `${m}: 'jobId' must be a non-empty string.`);
-    return { jobId: body.jobId };
-  },
+  'jobs.cancel': (m, req) => jobIdOf(m, req),
+  'jobs.pause': (m, req) => jobIdOf(m, req),
+  'jobs.resume': (m, req) => jobIdOf(m, req),
+  'jobs.finetune': (m, req) => finetuneReqOf(m, req),
   'jobs.list': () => ({}),
   'models.list': () => ({}),
+  'models.promote': (m, req) => {
+    const body = objectOf(m, req);
+    if (typeof body.modelId !== 'string' || body.modelId.length === 0)
+      throw new ApiRequestError(400, `${m}: 'modelId' must be a non-empty string.`);
+    return { modelId: body.modelId };
+  },
+  'models.rollback': () => ({}),
+  'project.settings': () => ({}),
+  'project.learningCurve': () => ({}),
+  'project.setSettings': (m, req) => {
+    const body = objectOf(m, req);
+    const unknown = Object.keys(body).filter((k) => k !== 'promoteIfNotWorse');
+    if (unknown.length > 0) throw new ApiRequestError(400, `${m}: unknown setting(s) ${unknown.join(', ')}.`);
+    if (body.promoteIfNotWorse !== undefined && typeof body.promoteIfNotWorse !== 'boolean')
+      throw new ApiRequestError(400, `${m}: 'promoteIfNotWorse' must be true or false.`);
+    return body.promoteIfNotWorse === undefined ? {} : { promoteIfNotWorse: body.promoteIfNotWorse };
+  },
   'cases.provenance': (m, req) => {
     const body = objectOf(m, req);
     return { ...caseIdOf(m, body), version: versionOf(m, body.version, 'version') };

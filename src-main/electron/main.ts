@@ -6,7 +6,7 @@ import type { IpcMainInvokeEvent } from 'electron';
 import { IPC_BINARY_CHANNEL, IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_UPLOAD_CHANNEL } from '../api/contract';
 import type { ApiBinaryMethod, ApiMethod, ApiUploadMethod } from '../api/contract';
 import { ApiRequestError, apiErrorOf } from '../api/errors';
-import { createApiHandlers } from '../api/handlers';
+import { createApiHandlers, jobManagerOf } from '../api/handlers';
 import type { ApiHandlers } from '../api/handlers';
 import { openProjectOrDemo } from '../demo/open';
 import type { ProjectStore } from '../store/project';
@@ -152,8 +152,20 @@ void app.whenReady().then(async () => {
     app.quit();
     return;
   }
-  app.on('will-quit', () => store.close());
-  wireIpc(createApiHandlers({ store }));
+  const handlers = createApiHandlers({ store });
+  // On quit, a running fine-tune pauses at its next step with a checkpoint (it resumes next session)
+  // before the database closes; quitting waits for that, once.
+  let closing = false;
+  app.on('before-quit', (event) => {
+    if (closing) return;
+    closing = true;
+    event.preventDefault();
+    void (jobManagerOf(handlers)?.close() ?? Promise.resolve()).finally(() => {
+      store.close();
+      app.quit();
+    });
+  });
+  wireIpc(handlers);
   createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();

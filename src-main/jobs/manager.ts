@@ -1,5 +1,5 @@
-// The job manager: pre-label jobs run one at a time in the engine worker thread, persisted in the jobs
-// table, with progress events, cancel, and results saved as prediction label versions.
+// The job manager: pre-label and fine-tune jobs run one at a time in the engine worker thread, persisted
+// in the jobs table, with progress events, cancel (fine-tunes also pause/resume), and saved results.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,12 +9,15 @@ import { ApiRequestError } from '../api/errors';
 import type { Volume } from '../imaging/volume';
 import type { ProjectStore } from '../store/project';
 import { NotFoundError } from '../store/errors';
-import { getJob, insertJob, listJobs, markInterruptedJobs, updateJob } from '../store/job-rows';
+import { getJob, insertJob, listJobs, markInterruptedJobs, setJobParams, updateJob } from '../store/job-rows';
 import { activeModel, registerModel } from '../store/model-rows';
 import { savePrediction } from '../store/prediction-rows';
 import type { FromWorker, ModelSummary, ToWorker } from '../engine/worker/protocol';
 import { resolveModelDir } from './model-source';
 import { startPredictWorker } from './worker-entry';
+import { FINETUNE_KIND, planFinetune } from './finetune-plan';
+import type { FinetuneParams } from './finetune-plan';
+import { newFinetuneControl, removeCheckpoint, runFinetuneJob } from './finetune-job';
 
 export const PRELABEL_KIND = 'prelabel';
 
@@ -47,6 +50,8 @@ interface Running {
 export class JobManager {
   private chain: Promise<void> = Promise.resolve();
   private running: Running | null = null;
+  /** Fine-tunes queued or running, stopped through their AbortSignal (never by killing the thread). */
+  private readonly pendingFinetunes = new Map<string, ReturnType<typeof newFinetuneControl>>();
   private readonly cancelledQueued = new Set<string>();
   private closed = false;
 
@@ -80,12 +85,83 @@ export class JobManager {
   cancel(jobId: string): JobInfo {
     const job = getJob(this.store, jobId);
     if (!job) throw new NotFoundError(`no job with id '${jobId}'.`);
+    if (job.kind === FINETUNE_KIND) return this.stopFinetune(job, 'cancel');
     if (this.running?.jobId === jobId) {
       this.running.cancelled = true;
       // Terminating the thread stops the network mid-patch; nothing of the case in flight was saved.
       this.running.stop();
     } else if (job.status === 'queued') this.cancelledQueued.add(jobId);
     return getJob(this.store, jobId)!;
+  }
+
+  /** Queues a fine-tune of the active model on the submitted cases (see finetune-plan.ts for the checks). */
+  finetune(req: { steps?: number; correctionWeight?: number }): { jobId: string } {
+    const open = listJobs(this.store, 1000).find(
+      (j) => j.kind === FINETUNE_KIND && ['queued', 'running', 'paused', 'interrupted'].includes(j.status),
+    );
+    if (open)
+      throw new ApiRequestError(
+        400,
+        `jobs.finetune: a fine-tune is already ${open.status} (job ${open.id}); ${open.status === 'queued' || open.status === 'running' ? 'wait for it or cancel it' : 'resume or cancel it'} first.`,
+      );
+    const schema = this.store.info().schema.name;
+    const params = planFinetune(this.store, req, () => projectModelDir(this.store, schema));
+    const jobId = randomUUID();
+    insertJob(this.store, { id: jobId, kind: FINETUNE_KIND, params: { ...params } });
+    this.queueFinetune(jobId);
+    return { jobId };
+  }
+
+  /** Pauses a running (or queued) fine-tune: it stops after the current step, keeping a checkpoint. */
+  pause(jobId: string): JobInfo {
+    const job = getJob(this.store, jobId);
+    if (!job) throw new NotFoundError(`no job with id '${jobId}'.`);
+    if (job.kind !== FINETUNE_KIND)
+      throw new ApiRequestError(400, `jobs.pause: only fine-tunes can pause; cancel a ${job.kind} instead.`);
+    if (job.status !== 'running' && job.status !== 'queued')
+      throw new ApiRequestError(400, `jobs.pause: job ${jobId} is ${job.status}, not running.`);
+    return this.stopFinetune(job, 'pause');
+  }
+
+  /** Continues a paused or interrupted fine-tune from its last checkpoint (queued behind other jobs). */
+  resume(jobId: string): JobInfo {
+    const job = getJob(this.store, jobId);
+    if (!job) throw new NotFoundError(`no job with id '${jobId}'.`);
+    if (job.kind !== FINETUNE_KIND || (job.status !== 'paused' && job.status !== 'interrupted'))
+      throw new ApiRequestError(
+        400,
+        `jobs.resume: job ${jobId} is a ${job.status} ${job.kind}; only a paused or interrupted fine-tune can resume.`,
+      );
+    setJobParams(this.store, jobId, { ...(job.params as unknown as FinetuneParams), resume: true });
+    updateJob(this.store, jobId, { status: 'queued', message: 'queued to resume from the last checkpoint' });
+    this.queueFinetune(jobId);
+    return getJob(this.store, jobId)!;
+  }
+
+  private queueFinetune(jobId: string): void {
+    const control = newFinetuneControl(jobId);
+    this.chain = this.chain.then(async () => {
+      if (this.closed) control.stop('pause');
+      await runFinetuneJob({ store: this.store, emit: this.emit }, jobId, control);
+    });
+    this.pendingFinetunes.set(jobId, control);
+    void this.chain.then(() => this.pendingFinetunes.delete(jobId));
+  }
+
+  private stopFinetune(job: JobInfo, reason: 'pause' | 'cancel'): JobInfo {
+    const control = this.pendingFinetunes.get(job.id);
+    if (control && (job.status === 'running' || job.status === 'queued')) {
+      control.stop(reason);
+    } else if (reason === 'cancel' && (job.status === 'paused' || job.status === 'interrupted')) {
+      updateJob(this.store, job.id, { status: 'cancelled', message: `Cancelled while ${job.status}.` });
+      const { outDir } = job.params as unknown as FinetuneParams;
+      if (typeof outDir === 'string') void removeCheckpoint(outDir).catch(() => undefined);
+      this.emit({
+        name: 'job.done',
+        payload: { jobId: job.id, kind: FINETUNE_KIND, ok: false, message: 'Cancelled.' },
+      });
+    }
+    return getJob(this.store, job.id)!;
   }
 
   list(): JobInfo[] {
@@ -99,6 +175,8 @@ export class JobManager {
 
   async close(): Promise<void> {
     this.closed = true;
+    // A fine-tune pauses at its next step with a checkpoint, so it resumes in the next session.
+    for (const control of this.pendingFinetunes.values()) control.stop('pause');
     if (this.running) {
       this.running.cancelled = true;
       this.running.stop();
@@ -168,7 +246,14 @@ export class JobManager {
       if (loaded.type !== 'loaded')
         throw new Error(loaded.type === 'error' ? loaded.message : 'the model did not load');
       const model: ModelSummary = loaded.model;
-      registerModel(this.store, { id: model.modelId, schema: params.schema, folder: params.modelDir });
+      // The first model a project pre-labels with becomes its active version 1 (the roll-back floor).
+      const first = !activeModel(this.store, params.schema);
+      registerModel(this.store, {
+        id: model.modelId,
+        schema: params.schema,
+        folder: params.modelDir,
+        ...(first ? { status: 'active' as const, note: 'the model pre-labels used first' } : {}),
+      });
       const n = params.caseIds.length;
       for (let c = 0; c < n; c++) {
         const caseId = params.caseIds[c];

@@ -43,7 +43,27 @@ export interface DomainShift {
   bodyScale?: number;
   /** false gives lesion-free cases of the schema's organ (default true: tumors and cysts as drawn). */
   lesions?: boolean;
+  /** Multiplies every kidney's size (default 1). */
+  kidneyScale?: number;
 }
+
+/** Named domains: 'standard' is the training distribution; 'shifted' is unlike it (for fine-tuning benchmarks). */
+export type PhantomDomain = 'standard' | 'shifted';
+
+export const PHANTOM_DOMAINS: readonly PhantomDomain[] = ['standard', 'shifted'];
+
+/**
+ * The shifted domain: non-contrast instead of portal venous (kidneys ~35 HU, close to muscle and bowel
+ * rather than bright), kidneys 25% larger
+ * and with twice the usual spread of shape and rotation, and noisier images. Explicit domainShift
+ * fields override these.
+ */
+export const SHIFTED_DOMAIN: Readonly<DomainShift> = {
+  contrastPhase: 'noncontrast',
+  kidneyScale: 1.25,
+  kidneyShapeRange: 2,
+  noiseSigmaHu: 24,
+};
 
 export interface PhantomOptions {
   seed: number;
@@ -52,6 +72,8 @@ export interface PhantomOptions {
   /** Voxel spacing (mm); default: the 384 × 384 × 320 mm field of view divided by dims. */
   spacingMm?: Vec3;
   domainShift?: DomainShift;
+  /** A named domain whose shift applies under domainShift (default 'standard': no shift). */
+  domain?: PhantomDomain;
   /** Checked between painting stages; an aborted signal throws its reason. */
   signal?: AbortSignal;
 }
@@ -68,6 +90,10 @@ export interface PhantomMeta {
   kidneyShapeRange: number;
   bodyScale: number;
   lesions: LesionInfo[];
+  /** Present only for a named non-standard domain. */
+  domain?: PhantomDomain;
+  /** Present only when kidneys were scaled. */
+  kidneyScale?: number;
 }
 
 export interface PhantomCase {
@@ -78,6 +104,11 @@ export interface PhantomCase {
 
 /** Bumped whenever the same seed would give a different case, so stored data sets can say which. */
 export const PHANTOM_GENERATOR_VERSION = 1;
+
+/** The effective shift: the named domain's, overridden field by field by domainShift. */
+function shiftOf(opts: PhantomOptions): DomainShift {
+  return { ...(opts.domain === 'shifted' ? SHIFTED_DOMAIN : {}), ...(opts.domainShift ?? {}) };
+}
 
 function checkOptions(opts: PhantomOptions, dims: Vec3, spacingMm: Vec3): void {
   if (!Number.isSafeInteger(opts.seed) || opts.seed < 0) {
@@ -95,7 +126,10 @@ function checkOptions(opts: PhantomOptions, dims: Vec3, spacingMm: Vec3): void {
   if (spacingMm.length !== 3 || spacingMm.some((s) => !Number.isFinite(s) || s < 0.05 || s > 200)) {
     throw new RangeError(`phantom spacing must be three numbers from 0.05 to 200 mm, got ${spacingMm.join(',')}`);
   }
-  const shift = opts.domainShift ?? {};
+  if (opts.domain !== undefined && !PHANTOM_DOMAINS.includes(opts.domain)) {
+    throw new RangeError(`phantom domain must be one of ${PHANTOM_DOMAINS.join(', ')}, got '${String(opts.domain)}'`);
+  }
+  const shift = shiftOf(opts);
   if (shift.contrastPhase !== undefined && !CONTRAST_PHASES.includes(shift.contrastPhase)) {
     throw new RangeError(
       `contrast phase must be one of ${CONTRAST_PHASES.join(', ')}, got '${String(shift.contrastPhase)}'`,
@@ -105,6 +139,7 @@ function checkOptions(opts: PhantomOptions, dims: Vec3, spacingMm: Vec3): void {
     ['kidneyShapeRange', shift.kidneyShapeRange, 0, 3],
     ['noiseSigmaHu', shift.noiseSigmaHu, 0, 200],
     ['bodyScale', shift.bodyScale, 0.5, 1.5],
+    ['kidneyScale', shift.kidneyScale, 0.5, 2],
   ] as const) {
     if (value !== undefined && !(Number.isFinite(value) && value >= lo && value <= hi)) {
       throw new RangeError(`domainShift.${name} must be a number from ${lo} to ${hi}, got ${value}`);
@@ -119,7 +154,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
     ? [...opts.spacingMm]
     : ([0, 1, 2].map((a) => DEFAULT_FIELD_OF_VIEW_MM[a] / dims[a]) as Vec3);
   checkOptions(opts, dims, spacingMm);
-  const shift = opts.domainShift ?? {};
+  const shift = shiftOf(opts);
   const phase = shift.contrastPhase ?? 'portal';
   const kidneyShapeRange = shift.kidneyShapeRange ?? 1;
   const bodyScale = shift.bodyScale ?? 1;
@@ -161,12 +196,14 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       labelled: true,
       lesions: withLesions,
       shapeRange: kidneyShapeRange,
+      sizeScale: shift.kidneyScale,
     });
   } else {
     paintKidneys(cv, plan, hu, root.fork('kidneys'), vessels, {
       labelled: false,
       lesions: false,
       shapeRange: kidneyShapeRange,
+      sizeScale: shift.kidneyScale,
     });
     lesions = paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: true, lesions: withLesions });
   }
@@ -221,6 +258,8 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       kidneyShapeRange,
       bodyScale,
       lesions,
+      ...(opts.domain && opts.domain !== 'standard' ? { domain: opts.domain } : {}),
+      ...(shift.kidneyScale !== undefined && shift.kidneyScale !== 1 ? { kidneyScale: shift.kidneyScale } : {}),
     },
   };
 }

@@ -35,6 +35,8 @@ export interface KidneyOptions {
   lesions: boolean;
   /** Multiplies the case-to-case spread of kidney size, shape and rotation (1 = typical adults). */
   shapeRange: number;
+  /** Multiplies every kidney's size (default 1; the shifted domain enlarges kidneys beyond the usual range). */
+  sizeScale?: number;
 }
 
 export const KIDNEY_LABEL = 1;
@@ -54,10 +56,12 @@ function planKidney(
   zCanonical: number,
   spread: number,
   field: SmoothField,
+  sizeScale: number,
 ): KidneyGeometry {
   const v = (lo: number, hi: number) => 1 + (rng.range(lo, hi) - 1) * spread;
   const center = place(plan, [sideSign * (72 + rng.range(-6, 6) * spread), 48 + rng.range(-6, 6) * spread, zCanonical]);
-  const semi = sized(plan, [27 * v(0.85, 1.15), 21 * v(0.85, 1.15), 55 * v(0.85, 1.15)]);
+  const k = sizeScale;
+  const semi = sized(plan, [27 * k * v(0.85, 1.15), 21 * k * v(0.85, 1.15), 55 * k * v(0.85, 1.15)]);
   // Hilum faces antero-medially; the upper pole leans medially and posteriorly.
   const facing = (rng.range(20, 45) * spread * Math.PI) / 180;
   const medialTilt = (rng.range(5, 20) * spread * Math.PI) / 180;
@@ -95,7 +99,11 @@ export function paintKidneys(
   // Right kidney sits lower (the liver pushes it down); usually by 1-2 cm, occasionally not at all.
   const zRight = rng.range(-22, 0);
   const zLeft = zRight + rng.range(-5, 25);
-  const kidneys = [planKidney(plan, rng, -1, zRight, spread, field), planKidney(plan, rng, 1, zLeft, spread, field)];
+  const size = opts.sizeScale ?? 1;
+  const kidneys = [
+    planKidney(plan, rng, -1, zRight, spread, field, size),
+    planKidney(plan, rng, 1, zLeft, spread, field, size),
+  ];
   const kidneyLabel = opts.labelled ? KIDNEY_LABEL : 0;
   for (const kid of kidneys) {
     const z = kid.hilumMm[2];

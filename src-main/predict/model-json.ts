@@ -7,6 +7,7 @@
 //       "canonicalFrame": "RAS",                   // optional, default RAS
 //       "targetSpacingMm": [3, 3, 3],              // per canonical axis i, j, k (x, y, z)
 //       "patchSize": [64, 64, 64],                 // tensor order D, H, W
+//       "maxPatchSize": [160, 160, 160],           // optional: windows may grow to this (see types.ts)
 //       "intensity": { "clipHu": [-200, 300], "mean": 50, "std": 120 }
 //     }
 //   }
@@ -36,6 +37,8 @@ export function parseInferenceSpec(json: unknown, file: string): InferenceSpec {
     throw new InputError(file, '"inference.targetSpacingMm" must be three positive numbers (mm)');
   if (!isNumberTriple(i.patchSize, true))
     throw new InputError(file, '"inference.patchSize" must be three positive whole numbers [D, H, W]');
+  if (i.maxPatchSize !== undefined && !isNumberTriple(i.maxPatchSize, true))
+    throw new InputError(file, '"inference.maxPatchSize" must be three positive whole numbers [D, H, W]');
   const frame = i.canonicalFrame ?? 'RAS';
   if (frame !== 'RAS' && frame !== 'LPS')
     throw new InputError(file, '"inference.canonicalFrame" must be "RAS" or "LPS"');
@@ -63,6 +66,7 @@ export function parseInferenceSpec(json: unknown, file: string): InferenceSpec {
     classes: names.length,
     classNames: names as string[],
     patchSize: i.patchSize.slice() as [number, number, number],
+    ...(i.maxPatchSize ? { maxPatchSize: i.maxPatchSize.slice() as [number, number, number] } : {}),
     targetSpacingMm: i.targetSpacingMm.slice() as [number, number, number],
     intensity,
     canonicalFrame: frame as CanonicalFrame,

@@ -33,6 +33,22 @@ export interface SlidingWindowResult {
   runsPerPatch: number;
 }
 
+/**
+ * The window shape for a volume of `dims` (tensor order): the model's patch, grown per axis toward
+ * the whole axis (rounded up to `patchMultiple`) but not beyond maxPatchSize.
+ */
+export function windowShape(dims: [number, number, number], model: SegmentationModel): [number, number, number] {
+  const base = model.patchSize;
+  const max = model.maxPatchSize;
+  if (!max) return [base[0], base[1], base[2]];
+  const m = model.patchMultiple ?? 16;
+  return [0, 1, 2].map((a) => {
+    const whole = Math.ceil(dims[a] / m) * m;
+    const cap = Math.max(base[a], Math.floor(max[a] / m) * m);
+    return Math.max(base[a], Math.min(whole, cap));
+  }) as [number, number, number];
+}
+
 /** Patch start positions along one axis; a volume smaller than the patch gets one centred start. */
 export function windowStarts(n: number, p: number, overlap: number): number[] {
   if (n <= p) {
@@ -140,7 +156,7 @@ export async function slidingWindow(
   model: SegmentationModel,
   opts: SlidingWindowOptions,
 ): Promise<SlidingWindowResult> {
-  const shape = model.patchSize.slice() as [number, number, number];
+  const shape = windowShape(dims, model);
   const C = model.classes;
   const overlap = opts.overlap ?? 0.5;
   if (!(overlap >= 0 && overlap < 1)) throw new Error(`overlap must be in [0, 1), got ${overlap}`);
@@ -188,7 +204,7 @@ export async function slidingWindow(
             mirror(patch, flipped, shape, 1, m);
             inp = flipped;
           }
-          const logits = await model.predictPatch(inp, opts.signal);
+          const logits = await model.predictPatch(inp, opts.signal, shape);
           if (!(logits instanceof Float32Array) || logits.length !== C * P) {
             throw new Error(
               `the model returned ${logits?.length ?? 'no'} logits for a ${shape.join('×')} patch; expected ${C}×${P}`,

@@ -27,6 +27,15 @@ export interface InferenceSpec {
   classNames?: string[];
   /** Patch the network sees, tensor order [D, H, W]. */
   patchSize: [number, number, number];
+  /**
+   * Optional largest window, tensor order [D, H, W]. A fully convolutional network with per-voxel
+   * norms may run on windows larger than its training patch: windows then grow (in multiples of
+   * `patchMultiple`) up to this size, so a small scan runs in one window and a large one in few,
+   * which cuts the work that overlap costs. Absent: every window is `patchSize`.
+   */
+  maxPatchSize?: [number, number, number];
+  /** Window sides must be multiples of this (the network's total downsampling); default 16. */
+  patchMultiple?: number;
   /** Voxel spacing the network was trained at, per canonical axis (i, j, k), mm. */
   targetSpacingMm: [number, number, number];
   intensity: IntensityPreprocessing;
@@ -41,12 +50,13 @@ export interface SegmentationModel extends InferenceSpec {
    */
   logitsLayout?: 'CDHW' | 'DHWC';
   /**
-   * Runs the network on one normalised patch [1, D, H, W] (D, H, W = patchSize; with one channel
+   * Runs the network on one normalised patch [1, D, H, W] (D, H, W = `shape`, which is patchSize
+   * unless maxPatchSize lets the pipeline use larger windows; with one channel
    * this is also the channels-last layout) and resolves to logits [classes, D, H, W] (or
    * [D, H, W, classes] for logitsLayout 'DHWC'). The pipeline never keeps a reference to `patch`
    * after the promise resolves and may reuse its buffer; the model must not keep it either.
    */
-  predictPatch(patch: Float32Array, signal?: AbortSignal): Promise<Float32Array>;
+  predictPatch(patch: Float32Array, signal?: AbortSignal, shape?: [number, number, number]): Promise<Float32Array>;
 }
 
 /** Called with a fraction in [0, 1] that never decreases, and a short human message. */

@@ -1,12 +1,16 @@
-// The jobs table: long work (pre-labels) with status, progress and a result, surviving restarts.
+// The jobs table: long work (pre-labels, fine-tunes) with status, progress and a result, surviving restarts.
 import type { JobInfo, JobStatus } from '../api/contract';
 import type { ProjectStore } from './project';
+
+/** Statuses the table's CHECK allows; 'paused'/'interrupted' are stored as a substatus over them. */
+type StoredStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 interface JobRow {
   id: string;
   kind: string;
   case_id: string | null;
-  status: JobStatus;
+  status: StoredStatus;
+  substatus: 'paused' | 'interrupted' | null;
   fraction: number;
   message: string;
   params: string;
@@ -20,7 +24,7 @@ function infoOf(row: JobRow): JobInfo {
     id: row.id,
     kind: row.kind,
     caseId: row.case_id,
-    status: row.status,
+    status: row.substatus ?? row.status,
     fraction: row.fraction,
     message: row.message,
     params: JSON.parse(row.params) as Record<string, unknown>,
@@ -51,16 +55,29 @@ export function updateJob(
 ): void {
   const cur = getJob(store, id);
   if (!cur) return;
+  const status = u.status ?? cur.status;
+  const stored: StoredStatus = status === 'paused' ? 'cancelled' : status === 'interrupted' ? 'failed' : status;
+  const substatus = status === 'paused' || status === 'interrupted' ? status : null;
   store.database
-    .prepare('UPDATE jobs SET status = ?, fraction = ?, message = ?, result = ?, updated_at = ? WHERE id = ?')
+    .prepare(
+      'UPDATE jobs SET status = ?, substatus = ?, fraction = ?, message = ?, result = ?, updated_at = ? WHERE id = ?',
+    )
     .run(
-      u.status ?? cur.status,
+      stored,
+      substatus,
       u.fraction ?? cur.fraction,
       u.message ?? cur.message,
       JSON.stringify(u.result ?? cur.result),
       new Date().toISOString(),
       id,
     );
+}
+
+/** Replaces a job's params (a resumed fine-tune records that it continues from a checkpoint). */
+export function setJobParams(store: ProjectStore, id: string, params: Record<string, unknown>): void {
+  store.database
+    .prepare('UPDATE jobs SET params = ?, updated_at = ? WHERE id = ?')
+    .run(JSON.stringify(params), new Date().toISOString(), id);
 }
 
 export function getJob(store: ProjectStore, id: string): JobInfo | null {
@@ -75,16 +92,29 @@ export function listJobs(store: ProjectStore, limit = 50): JobInfo[] {
   ).map(infoOf);
 }
 
+/** Job kinds that keep a checkpoint and can continue after a pause or a restart. */
+export const RESUMABLE_JOB_KINDS: readonly string[] = ['finetune'];
+
 /**
- * Jobs still queued or running when the project opens were cut off by a closed or crashed app:
- * mark them failed with a message saying so (the table's statuses have no 'interrupted').
+ * Jobs still queued or running when the project opens were cut off by a closed or crashed app: a
+ * fine-tune becomes 'interrupted' (it resumes from its last checkpoint); other jobs are marked failed
+ * with a message saying so.
  */
 export function markInterruptedJobs(store: ProjectStore): number {
+  const now = new Date().toISOString();
+  const kinds = RESUMABLE_JOB_KINDS.map(() => '?').join(', ');
+  const resumable = store.database
+    .prepare(
+      `UPDATE jobs SET status = 'failed', substatus = 'interrupted',
+       message = 'interrupted: the app closed while this job ran; resume continues from the last checkpoint',
+       updated_at = ? WHERE status IN ('queued', 'running') AND kind IN (${kinds})`,
+    )
+    .run(now, ...RESUMABLE_JOB_KINDS);
   const info = store.database
     .prepare(
       `UPDATE jobs SET status = 'failed', message = 'interrupted: the app closed while this job ran; start it again',
        updated_at = ? WHERE status IN ('queued', 'running')`,
     )
-    .run(new Date().toISOString());
-  return info.changes;
+    .run(now);
+  return info.changes + resumable.changes;
 }

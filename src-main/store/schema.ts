@@ -91,6 +91,34 @@ export const MIGRATIONS: readonly string[] = [
     job_id           TEXT REFERENCES jobs(id) ON DELETE SET NULL
   );
   `,
+  // 4: fine-tuning (issue 7): model versions (number, training info, promotion/retirement times, why a
+  // candidate was not promoted); a job sub-state for paused/interrupted fine-tunes (the jobs CHECK
+  // cannot be altered, so it overlays 'cancelled'/'failed'); the holdout cases; loss curves; settings.
+  `
+  ALTER TABLE models ADD COLUMN version INTEGER;
+  ALTER TABLE models ADD COLUMN training TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE models ADD COLUMN promoted_at TEXT;
+  ALTER TABLE models ADD COLUMN retired_at TEXT;
+  ALTER TABLE models ADD COLUMN note TEXT NOT NULL DEFAULT '';
+  UPDATE models SET version = (
+    SELECT COUNT(*) FROM models m2 WHERE m2.schema_name = models.schema_name
+      AND (m2.created_at < models.created_at OR (m2.created_at = models.created_at AND m2.id <= models.id)));
+  ALTER TABLE jobs ADD COLUMN substatus TEXT CHECK (substatus IS NULL OR substatus IN ('paused', 'interrupted'));
+  CREATE TABLE holdout (
+    case_id  TEXT PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,
+    added_at TEXT NOT NULL
+  );
+  CREATE TABLE training_curve (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    step   INTEGER NOT NULL,
+    loss   REAL NOT NULL,
+    PRIMARY KEY (job_id, step)
+  );
+  CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

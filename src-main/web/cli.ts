@@ -1,6 +1,6 @@
 // `npm run web -- --port 0 --project DIR`: opens (or creates the demo in) a project and serves it.
 import { resolve } from 'node:path';
-import { createApiHandlers } from '../api/handlers';
+import { createApiHandlers, jobManagerOf } from '../api/handlers';
 import { openProjectOrDemo } from '../demo/open';
 import type { Vec3 } from '../imaging/volume';
 import type { ProjectStore } from '../store/project';
@@ -124,6 +124,8 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  // Running fine-tunes pause with a checkpoint (they resume next session); pre-labels stop.
+  await jobManagerOf(handlers)?.close();
   await server.close();
   store.close();
   return 0;

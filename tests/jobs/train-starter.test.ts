@@ -1,6 +1,6 @@
 // The starter-model trainer (npm run train:starter) at its smoke settings: recorded settings, synthetic
 // provenance, held-out metrics, and bit-identical weights when run twice (reproducible).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,26 @@ describe('train:starter (smoke settings)', () => {
     expect(b.metrics).toEqual(a.metrics);
     const loaded = await loadModelFolder(a.outDir);
     expect(loaded.meta.classes).toEqual(['background', 'kidney', 'tumor', 'cyst']);
+    expect(loaded.meta.inference.maxPatchSize).toEqual(s.maxInferencePatch);
+    expect(loaded.meta.inference.patchSize).toEqual(s.inferencePatch);
     loaded.net.dispose();
-  }, 90_000);
+
+    // A run stopped early (stopAt < steps) ships the checkpoint of step stopAt and records it.
+    const c = await trainStarter(
+      'kidney',
+      { ...s, steps: 3, stopAt: 1 },
+      join(dir, 'c', 'kidney-lite'),
+      join(dir, 'work-c'),
+      () => undefined,
+    );
+    const jc = JSON.parse(readFileSync(join(c.outDir, 'model.json'), 'utf8')) as {
+      starterSettings: { stepsDone: number };
+      training: { steps: number; base: string }[];
+    };
+    expect(jc.starterSettings.stepsDone).toBe(1);
+    expect(jc.training.at(-1)!.steps).toBe(1);
+    expect(jc.training.at(-1)!.base).toMatch(/stopped at step 1 of a 3-step schedule/);
+    expect(existsSync(join(c.outDir, 'checkpoint'))).toBe(false);
+    expect(readFileSync(join(c.outDir, 'weights.safetensors')).equals(wa)).toBe(false);
+  }, 120_000);
 });

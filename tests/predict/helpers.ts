@@ -82,7 +82,13 @@ export function fakeModel(
     intensity: overrides.intensity ?? { clipHu: [-1e6, 1e6], mean: 0, std: 1 },
     canonicalFrame: overrides.canonicalFrame,
     logitsLayout: overrides.logitsLayout,
-    async predictPatch(patch: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
+    maxPatchSize: overrides.maxPatchSize,
+    patchMultiple: overrides.patchMultiple,
+    async predictPatch(
+      patch: Float32Array,
+      signal?: AbortSignal,
+      shape?: [number, number, number],
+    ): Promise<Float32Array> {
       if (overrides.calls) overrides.calls.n++;
       if (overrides.delayMs) {
         await new Promise<void>((resolve, reject) => {
@@ -93,7 +99,10 @@ export function fakeModel(
           });
         });
       }
-      return fn(patch, patchSize);
+      const s = shape ?? patchSize;
+      if (patch.length !== s[0] * s[1] * s[2])
+        throw new Error(`patch of ${patch.length} voxels for shape ${s.join('×')}`);
+      return fn(patch, s);
     },
   };
 }

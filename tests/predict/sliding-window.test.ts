@@ -1,7 +1,7 @@
 // Sliding-window inference: Gaussian weighting leaves no seams, padding, mirror TTA un-flips
 // correctly, uncertainty, cancellation and progress.
 import { describe, expect, it } from 'vitest';
-import { flipMasks, gaussian1d, slidingWindow, windowStarts } from '../../src-main/predict/sliding-window';
+import { flipMasks, gaussian1d, slidingWindow, windowShape, windowStarts } from '../../src-main/predict/sliding-window';
 import { fakeModel, pointwise, positional, rng } from './helpers';
 
 function smoothInput(dims: [number, number, number], seed: number): Float32Array {
@@ -26,6 +26,41 @@ describe('window placement', () => {
     expect(g[7]).toBeCloseTo(g[8], 12);
     expect(g[7] / g[0]).toBeCloseTo(Math.exp((7.5 * 7.5 - 0.25) / (2 * 2 * 2)), 6); // sigma = 16 / 8
     expect(flipMasks([0, 2])).toEqual([0, 1, 4, 5]);
+  });
+});
+
+describe('window growth (maxPatchSize)', () => {
+  it('grows each axis toward the whole axis in multiples, capped, never below the patch', () => {
+    const m = fakeModel(
+      pointwise(2, () => 0),
+      { patchSize: [16, 16, 32], maxPatchSize: [64, 40, 48], patchMultiple: 16 },
+    );
+    expect(windowShape([20, 100, 7], m)).toEqual([32, 32, 32]);
+    expect(windowShape([70, 33, 47], m)).toEqual([64, 32, 48]);
+    expect(
+      windowShape(
+        [70, 33, 47],
+        fakeModel(
+          pointwise(2, () => 0),
+          { patchSize: [16, 16, 32] },
+        ),
+      ),
+    ).toEqual([16, 16, 32]);
+  });
+
+  it('runs fewer, larger windows with the same result for a pointwise model', async () => {
+    const d: [number, number, number] = [13, 11, 17];
+    const f = (x: number, c: number) => (c === 0 ? 0 : 2 * x - 1);
+    const input = smoothInput(d, 2);
+    const small = fakeModel(pointwise(2, f), { patchSize: [8, 8, 8] });
+    const big = fakeModel(pointwise(2, f), { patchSize: [8, 8, 8], maxPatchSize: [16, 16, 32], patchMultiple: 8 });
+    const a = await slidingWindow(input, d, small, { padValue: 0 });
+    const b = await slidingWindow(input, d, big, { padValue: 0 });
+    expect(b.patches).toBe(1);
+    expect(a.patches).toBeGreaterThan(8);
+    let maxErr = 0;
+    for (let n = 0; n < a.probs.length; n++) maxErr = Math.max(maxErr, Math.abs(a.probs[n] - b.probs[n]));
+    expect(maxErr).toBeLessThan(1e-5);
   });
 });
 

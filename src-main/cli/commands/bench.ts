@@ -27,7 +27,20 @@ const BENCHES: Record<string, BenchEntry> = {
     load: () => import('../../bench/model'),
     inAll: ['--config', 'lite', '--patch', '96', '--repeats', '1'],
   },
-  predict: { summary: 'sliding-window prediction of a volume', load: () => import('../../bench/predict') },
+  predict: {
+    summary:
+      'pre-label stage times (--input FILE|DICOMDIR --model DIR|--starter kidney; threshold stand-in without a model)',
+    load: () => import('../../bench/predict'),
+  },
+  'real-ct': {
+    summary: 'pre-label the real abdomen CT of ../shared/data/real; kidney/pancreas Dice vs TotalSegmentator',
+    load: () => import('../../bench/real-ct'),
+  },
+  finetune: {
+    summary:
+      'Dice on shifted-domain phantoms before/after fine-tuning (--model DIR --train 5 --test 10 --steps N --fast)',
+    load: () => import('../../bench/finetune'),
+  },
 };
 
 function usage(): string {

@@ -12,15 +12,18 @@ export function segmentationModelOf(model: LoadedModel): SegmentationModel {
     classes: config.out_channels,
     classNames: [...meta.classes],
     patchSize: [pd, ph, pw],
+    ...(inf.maxPatchSize ? { maxPatchSize: [...inf.maxPatchSize] as [number, number, number] } : {}),
+    patchMultiple: 2 ** config.feature_sizes.length,
     targetSpacingMm: [...inf.targetSpacingMm],
     intensity: { clipHu: [...inf.intensity.clipHu], mean: inf.intensity.mean, std: inf.intensity.std },
     canonicalFrame: inf.canonicalFrame,
     logitsLayout: 'DHWC',
-    predictPatch(patch: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
+    predictPatch(patch: Float32Array, signal?: AbortSignal, shape?: [number, number, number]): Promise<Float32Array> {
+      const [d, h, w] = shape ?? [pd, ph, pw];
       if (signal?.aborted) return Promise.reject(new DOMException('prediction cancelled', 'AbortError'));
       // Copy: the pipeline may reuse `patch` after we return.
       const out = tf.tidy(() => {
-        const x = tf.tensor5d(Float32Array.from(patch), [1, pd, ph, pw, config.in_channels]);
+        const x = tf.tensor5d(Float32Array.from(patch), [1, d, h, w, config.in_channels]);
         return net.forward(x).dataSync() as Float32Array;
       });
       return Promise.resolve(Float32Array.from(out));

@@ -52,7 +52,7 @@ export async function findPairs(dir: string): Promise<CasePair[]> {
   return pairs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function sameGrid(a: Volume, b: Volume): boolean {
+export function sameGrid(a: Volume, b: Volume): boolean {
   const close = (x: number[], y: number[], tol: number): boolean => x.every((v, i) => Math.abs(v - y[i]) <= tol);
   return (
     a.dims.every((d, i) => d === b.dims[i]) &&
@@ -101,5 +101,6 @@ export async function loadCase(
     dimsDhw,
     foreground: foregroundIndices(labels, ignoreLabel),
     padValue: (huMin - mean) / std,
+    spacingDhwMm: [img.spacingMm[2], img.spacingMm[1], img.spacingMm[0]],
   };
 }

@@ -7,7 +7,9 @@ import type { ModelMeta } from '../io/model_folder';
 import type { DeformUXNet } from '../model/network';
 import { Rng } from '../model/rng';
 import { findPairs, loadCase } from './data';
-import { sampleBatch } from './sampler';
+import { sampleAugmentedBatch, sampleBatch } from './sampler';
+import { defaultAugmentSettings } from './augment';
+import type { AugmentSettings } from './augment';
 import { Trainer } from './trainer';
 
 export interface TrainRunOptions {
@@ -24,6 +26,8 @@ export interface TrainRunOptions {
   seed: number;
   foregroundProb?: number;
   ignoreLabel?: number;
+  /** Patch augmentation: true = the defaults for meta.schema (flips only where the schema allows); default off. */
+  augment?: boolean | AugmentSettings;
   /** Save a checkpoint every this many steps (0: only at the end or when cancelled). */
   checkpointEvery?: number;
   /** Continue from outDir/checkpoint when it exists. */
@@ -62,6 +66,8 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     const extra = await trainer.loadCheckpoint(ckptDir);
     if (typeof extra.rngState === 'number') rng.state = extra.rngState;
   }
+  const augment =
+    o.augment === true ? defaultAugmentSettings(o.meta.schema) : o.augment === false ? undefined : o.augment;
   const losses: number[] = [];
   const startStep = trainer.step;
   const t0 = Date.now();
@@ -72,7 +78,9 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
         cancelled = true;
         break;
       }
-      const { image, labels } = sampleBatch(cases, o.batch, o.patch, rng, o.foregroundProb ?? 0.33);
+      const { image, labels } = augment
+        ? sampleAugmentedBatch(cases, o.batch, o.patch, rng, { foregroundProb: o.foregroundProb ?? 0.33, augment })
+        : sampleBatch(cases, o.batch, o.patch, rng, o.foregroundProb ?? 0.33);
       const r = trainer.trainStep(image, labels);
       tf.dispose([image, labels]);
       losses.push(r.loss);

@@ -2,6 +2,8 @@
 import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import type { Rng } from '../model/rng';
+import { augmentIntensity, drawAugment, IDENTITY3, warpPatch } from './augment';
+import type { AugmentSettings } from './augment';
 
 export interface TrainCase {
   name: string;
@@ -14,6 +16,10 @@ export interface TrainCase {
   foreground: Int32Array;
   /** Image value used outside the volume (the normalised value of air). */
   padValue: number;
+  /** Optional per-voxel loss weights on the same grid (e.g. extra weight where an annotator corrected the pre-label). */
+  weights?: Float32Array;
+  /** Voxel spacing in tensor order [D, H, W] (mm), so augmentation rotates in physical space; default isotropic. */
+  spacingDhwMm?: [number, number, number];
 }
 
 export function foregroundIndices(labels: Uint8Array, ignoreLabel?: number): Int32Array {
@@ -26,7 +32,7 @@ export function foregroundIndices(labels: Uint8Array, ignoreLabel?: number): Int
 }
 
 /** Start of a crop of size p in an axis of size n, around `centre` (or uniformly when centre < 0). */
-function cropStart(n: number, p: number, centre: number, rng: Rng): number {
+export function cropStart(n: number, p: number, centre: number, rng: Rng): number {
   // Allowed starts keep the crop inside the volume; a volume smaller than the patch is centred and padded.
   const lo = Math.min(0, Math.floor((n - p) / 2));
   const hi = Math.max(lo, n - p);
@@ -101,6 +107,59 @@ export function sampleBatch(
   return {
     image: tf.tensor5d(img, [batch, patch[0], patch[1], patch[2], 1]),
     labels: tf.tensor4d(lab, [batch, patch[0], patch[1], patch[2]], 'int32'),
+    picked,
+  };
+}
+
+export interface SampleOptions {
+  foregroundProb?: number;
+  /** Augmentation per patch; absent: plain crops (the same voxels sampleBatch copies). */
+  augment?: AugmentSettings;
+  /** Also return per-voxel weights [B, D, H, W] (the cases' weights, 1 where a case has none). */
+  weights?: boolean;
+}
+
+/**
+ * sampleBatch with augmentation and voxel weights: the same case and centre choice, then each patch is
+ * read through its drawn rotation/scale/flip (image trilinear, labels and weights nearest) and its
+ * intensities scaled, shifted and optionally noised.
+ */
+export function sampleAugmentedBatch(
+  cases: TrainCase[],
+  batch: number,
+  patch: [number, number, number],
+  rng: Rng,
+  opts: SampleOptions = {},
+): { image: Tensor5D; labels: Tensor4D; weights?: Tensor4D; picked: string[] } {
+  const vox = patch[0] * patch[1] * patch[2];
+  const img = new Float32Array(batch * vox);
+  const lab = new Int32Array(batch * vox);
+  const wts = opts.weights ? new Float32Array(batch * vox) : undefined;
+  const picked: string[] = [];
+  for (let b = 0; b < batch; b++) {
+    const c = cases[rng.int(cases.length)];
+    const [D, H, W] = c.dimsDhw;
+    let centre: [number, number, number] = [-1, -1, -1];
+    if (c.foreground.length > 0 && rng.next() < (opts.foregroundProb ?? 0.33)) {
+      const i = c.foreground[rng.int(c.foreground.length)];
+      centre = [Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];
+    }
+    const start: [number, number, number] = [
+      cropStart(D, patch[0], centre[0], rng),
+      cropStart(H, patch[1], centre[1], rng),
+      cropStart(W, patch[2], centre[2], rng),
+    ];
+    const mid = [0, 1, 2].map((a) => start[a] + (patch[a] - 1) / 2) as [number, number, number];
+    const draw = opts.augment ? drawAugment(opts.augment, rng, c.spacingDhwMm) : undefined;
+    warpPatch(c, patch, mid, draw ? draw.matrix : IDENTITY3, img, lab, wts, b * vox);
+    if (draw) augmentIntensity(img, b * vox, vox, draw, rng);
+    picked.push(`${c.name}@${start.join(',')}`);
+  }
+  const shape4: [number, number, number, number] = [batch, patch[0], patch[1], patch[2]];
+  return {
+    image: tf.tensor5d(img, [...shape4, 1]),
+    labels: tf.tensor4d(lab, shape4, 'int32'),
+    ...(wts ? { weights: tf.tensor4d(wts, shape4, 'float32') } : {}),
     picked,
   };
 }

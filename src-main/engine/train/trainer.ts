@@ -20,6 +20,8 @@ export interface TrainerOptions {
   /** 'constant' or nnU-Net's poly decay lr * (1 - step/totalSteps)^0.9. */
   schedule?: 'constant' | 'poly';
   totalSteps?: number;
+  /** Linear warm-up over the first this many steps (default 0): fresh Adam moments on a trained model make the first updates large. */
+  warmupSteps?: number;
   ignoreLabel?: number;
 }
 
@@ -43,6 +45,7 @@ export class Trainer {
       clipNorm: opts.clipNorm ?? 1,
       schedule: opts.schedule ?? 'constant',
       totalSteps: opts.totalSteps ?? 0,
+      warmupSteps: opts.warmupSteps ?? 0,
       ignoreLabel: opts.ignoreLabel,
     };
     this.optimizer = new AdamW(
@@ -61,10 +64,11 @@ export class Trainer {
   }
 
   lrAt(step: number): number {
+    const warm = this.opts.warmupSteps > 0 ? Math.min(1, (step + 1) / this.opts.warmupSteps) : 1;
     if (this.opts.schedule === 'poly' && this.opts.totalSteps > 0) {
-      return this.opts.lr * Math.max(0, 1 - step / this.opts.totalSteps) ** 0.9;
+      return warm * this.opts.lr * Math.max(0, 1 - step / this.opts.totalSteps) ** 0.9;
     }
-    return this.opts.lr;
+    return warm * this.opts.lr;
   }
 
   /** One update on a batch: image [N, D, H, W, in] channels-last, labels int32 [N, D, H, W]. */

@@ -1,4 +1,5 @@
-// Engine worker thread: loads a model folder once, then pre-labels volumes sent by the job manager, off the main thread.
+// Engine worker thread: loads a model folder once, then pre-labels volumes sent by the job manager, off
+// the main thread; also runs fine-tunes (finetune-worker.ts).
 import { parentPort } from 'node:worker_threads';
 import { InputError } from '../../imaging/volume';
 import { initEngine } from '../tf';
@@ -9,6 +10,7 @@ import type { SegmentationModel } from '../../predict/types';
 import { loadModelForSchema, modelIdOf } from './load-model';
 import type { SchemaName } from '../../api/contract';
 import type { FromWorker, ToWorker } from './protocol';
+import { runFinetuneMessage } from './finetune-worker';
 
 const port = parentPort;
 if (!port) throw new Error('predict-worker must run in a worker thread');
@@ -52,6 +54,10 @@ async function onMessage(msg: ToWorker): Promise<void> {
   }
   if (msg.type === 'cancel') {
     running.get(msg.id)?.abort();
+    return;
+  }
+  if (msg.type === 'finetune') {
+    await runFinetuneMessage(msg, (m) => send(m), running);
     return;
   }
   const { id } = msg;

@@ -1,10 +1,16 @@
-// Messages between the job manager (main thread) and the engine worker thread that runs predictions.
+// Messages between the job manager (main thread) and the engine worker thread that runs predictions and fine-tunes.
 import type { Volume } from '../../imaging/volume';
 import type { SchemaName } from '../../api/contract';
+import type { FinetuneOptions, FinetuneProgress, FinetuneResult } from '../train/finetune';
+
+/** A fine-tune's options as they cross the thread boundary (the signal and callback live in the worker). */
+export type FinetuneRequest = Omit<FinetuneOptions, 'signal' | 'onProgress'>;
 
 export type ToWorker =
   | { type: 'load'; modelDir: string; schema: SchemaName }
   | { type: 'predict'; id: number; image: Volume; tta: boolean }
+  | { type: 'finetune'; id: number; options: FinetuneRequest }
+  /** Stops a predict (at once) or a fine-tune (after its current step, with a checkpoint). */
   | { type: 'cancel'; id: number };
 
 export interface ModelSummary {
@@ -27,5 +33,8 @@ export type FromWorker =
       seconds: number;
     }
   | { type: 'cancelled'; id: number }
+  | { type: 'finetune-progress'; id: number; progress: FinetuneProgress }
+  /** Also sent for a stopped fine-tune: then result.cancelled is true and a checkpoint was kept. */
+  | { type: 'finetune-result'; id: number; result: FinetuneResult }
   /** `id` -1: the load failed. `input`: the problem is the data or model folder, not a bug. */
   | { type: 'error'; id: number; message: string; input: boolean };

@@ -1,6 +1,6 @@
 // 6-connected components of one class in a label volume (union-find over the flat index), the
 // building block of island removal.
-import type { LabelGrid } from './labelGrid';
+import type { LabelGrid, Progress } from './labelGrid';
 
 export interface Components {
   /** Component id per voxel (-1 for voxels not of the class). */
@@ -9,8 +9,11 @@ export interface Components {
   sizes: number[];
 }
 
-/** Labels the 6-connected components of voxels equal to `value`. */
-export function connectedComponents(grid: LabelGrid, value: number): Components {
+/**
+ * Labels the 6-connected components of voxels equal to `value`; `onProgress` hears fractions 0..1
+ * (the joining pass is reported as the first 70 %, the labelling pass as the rest).
+ */
+export function connectedComponents(grid: LabelGrid, value: number, onProgress?: Progress): Components {
   const [ni, nj, nk] = grid.dims;
   const labels = grid.labels;
   const n = labels.length;
@@ -31,7 +34,8 @@ export function connectedComponents(grid: LabelGrid, value: number): Components 
     if (rx !== ry) parent[Math.max(rx, ry)] = Math.min(rx, ry);
   };
   const sliceSize = ni * nj;
-  for (let k = 0, idx = 0; k < nk; k++)
+  for (let k = 0, idx = 0; k < nk; k++) {
+    onProgress?.((0.7 * k) / nk);
     for (let j = 0; j < nj; j++)
       for (let i = 0; i < ni; i++, idx++) {
         if (labels[idx] !== value) continue;
@@ -41,10 +45,12 @@ export function connectedComponents(grid: LabelGrid, value: number): Components 
         if (j > 0 && labels[idx - ni] === value) join(idx, idx - ni);
         if (k > 0 && labels[idx - sliceSize] === value) join(idx, idx - sliceSize);
       }
+  }
   const ids = new Int32Array(n).fill(-1);
   const rootId = new Map<number, number>();
   const sizes: number[] = [];
   for (let idx = 0; idx < n; idx++) {
+    if (onProgress && idx % sliceSize === 0) onProgress(0.7 + (0.3 * idx) / n);
     if (parent[idx] < 0) continue;
     const r = find(idx);
     let id = rootId.get(r);

@@ -2,13 +2,13 @@
 // slice's signed distance map (mm, negative inside), blended linearly, thresholded at 0, fills
 // the slices between two edited slices that hold none of the segment. Only background is written.
 import { squaredDistanceMm } from './distanceTransform';
-import type { LabelGrid, StrokeRecorder } from './labelGrid';
+import type { LabelGrid, Progress, StrokeRecorder } from './labelGrid';
 import { checkClass, planeAxes, strides, type Axis } from './sliceGeometry';
 
 /**
  * Fills the gaps of `segment` between slices that contain it. The segment is written only into
  * background voxels (other segments are kept; a locked segment is not interpolated).
- * Returns voxels changed.
+ * Returns voxels changed; `onProgress` hears fractions 0..1 (per slice filled).
  */
 export function interpolateSlices(
   grid: LabelGrid,
@@ -16,6 +16,7 @@ export function interpolateSlices(
   normalAxis: Axis,
   locked: ReadonlySet<number>,
   rec: StrokeRecorder,
+  onProgress?: Progress,
 ): number {
   checkClass(segment, 'segment');
   if (segment === 0 || locked.has(segment)) return 0;
@@ -38,6 +39,7 @@ export function interpolateSlices(
   };
   const edited: number[] = [];
   for (let s = 0; s < ns; s++) {
+    onProgress?.((0.2 * s) / ns);
     const base = s * st[normalAxis];
     for (let p = 0; p < offset.length; p++)
       if (labels[base + offset[p]] === segment) {
@@ -54,6 +56,7 @@ export function interpolateSlices(
     const d0 = signedDistance(mask(s0), nu, nv, spacing);
     const d1 = signedDistance(mask(s1), nu, nv, spacing);
     for (let s = s0 + 1; s < s1; s++) {
+      onProgress?.(0.2 + (0.8 * s) / ns);
       const t = (s - s0) / (s1 - s0);
       for (let p = 0; p < d0.length; p++) {
         if ((1 - t) * d0[p] + t * d1[p] >= 0) continue;
@@ -62,6 +65,7 @@ export function interpolateSlices(
       }
     }
   }
+  onProgress?.(1);
   return changed;
 }
 

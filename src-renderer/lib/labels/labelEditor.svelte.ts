@@ -1,5 +1,6 @@
-// The label editor's state and its one edit path: every tool stroke, undo, redo and restore goes
-// through #changed (strokes and restores push their undo step first), which syncs the overlay and fires onEdited.
+// The label editor's state and its one edit path: every tool stroke, undo, redo, restore and
+// worker result goes through #changed (each pushes its undo step first), which syncs the overlay and
+// fires onEdited. Whole-volume actions run in a Web Worker on a copy; editing waits while one runs.
 import type { LabelClass } from '../../../src-main/api/contract';
 import { clearSegment } from './clearSegment';
 import { diffLabels } from './diffLabels';
@@ -7,7 +8,6 @@ import { fillCircle } from './fillCircle';
 import { fillPolygon } from './fillPolygon';
 import { fillRectangle } from './fillRectangle';
 import { floodFill } from './floodFill';
-import { interpolateSlices } from './interpolateSlices';
 import {
   countClasses,
   NO_CLASSES,
@@ -22,8 +22,10 @@ import { LabelHistory } from './labelHistory';
 import type { LabelmapOverlay } from './labelmapOverlay';
 import { paintBrush } from './paintBrush';
 import { relabelSegment } from './relabelSegment';
-import { removeIslands } from './removeIslands';
-import { smoothSegment, type SmoothMethod } from './smoothSegment';
+import type { SmoothMethod } from './smoothSegment';
+import type { LabelToolOp } from '../workers/labelTools';
+import { startLabelTool, type LabelToolJob, type ToolWorkerFactory } from '../workers/labelToolRunner';
+import { browserToolWorker } from '../workers/browserToolWorker';
 
 export type EditTool = 'brush' | 'eraser' | 'threshold' | 'scissors' | 'circle' | 'lasso' | 'fill';
 /** Tools that paint dabs along a drag (the others act on release or click). */
@@ -31,6 +33,12 @@ export const BRUSH_TOOLS: readonly EditTool[] = ['brush', 'eraser', 'threshold']
 /** Whole-segment operations run from a button or key (each one undo step). */
 export type SegmentAction = 'keepLargest' | 'removeSmall' | 'interpolate' | 'smooth' | 'clear' | 'relabel';
 export const BRUSH_RADIUS_MM = { min: 0.5, max: 50 } as const;
+
+/** A whole-volume action running in the worker, and how far it is (0..1). */
+export interface ToolRun {
+  action: SegmentAction;
+  fraction: number;
+}
 
 /** Why the labels changed, for listeners (autosave counts strokes, restores are edits too). */
 export type EditEvent = { kind: 'stroke' | 'undo' | 'redo' | 'restore'; voxels: number };
@@ -69,6 +77,8 @@ export class LabelEditor {
   classes = $state.raw<LabelClass[]>([]);
   /** A case's labels are loaded and editable. */
   attached = $state(false);
+  /** The whole-volume action running in the worker (strokes, undo and other actions wait), or null. */
+  toolRun = $state.raw<ToolRun | null>(null);
 
   onEdited: ((e: EditEvent) => void) | null = null;
   #grid: LabelGrid | null = null;
@@ -77,6 +87,12 @@ export class LabelEditor {
   #history = new LabelHistory();
   #counts: number[] = [];
   #stroke: StrokeRecorder | null = null;
+  #job: LabelToolJob | null = null;
+  readonly #workers: ToolWorkerFactory;
+
+  constructor(workers: ToolWorkerFactory = browserToolWorker) {
+    this.#workers = workers;
+  }
 
   /** The live label array (read-only use: save copies it). */
   get labels(): Uint8Array | null {
@@ -98,6 +114,7 @@ export class LabelEditor {
   }
 
   detach(): void {
+    this.cancelTool();
     this.#stroke = null;
     this.#overlay?.destroy();
     this.#overlay = null;
@@ -135,7 +152,7 @@ export class LabelEditor {
   }
 
   beginStroke(): void {
-    if (!this.#grid) return;
+    if (!this.#grid || this.#job) return;
     this.#stroke = new StrokeRecorder(this.#grid.labels, this.#counts);
   }
 
@@ -175,38 +192,128 @@ export class LabelEditor {
     this.#oneStep((g, rec) => floodFill(g, this.#rules(), seedIjk, normalAxis, rec));
   }
 
-  /** Runs a whole-segment operation on the active segment as one undo step; `normalAxis` is the shown view's. */
-  segmentAction(action: SegmentAction, normalAxis: 0 | 1 | 2): void {
+  /**
+   * Runs a whole-segment operation on the active segment as one undo step; `normalAxis` is the shown
+   * view's. Islands, smoothing and interpolation run in a worker (resolves when applied or cancelled).
+   */
+  async segmentAction(action: SegmentAction, normalAxis: 0 | 1 | 2): Promise<void> {
     const seg = this.activeSegment;
     const locked = this.locked;
-    const name = (v: number) => this.classes.find((c) => c.value === v)?.name ?? `class ${v}`;
-    if (!this.#grid || this.#stroke) return;
+    if (!this.#grid || this.#stroke || this.#job) return;
     if (action !== 'relabel' && locked.has(seg)) {
-      this.actionMessage = `${name(seg)} is locked`;
+      this.actionMessage = `${this.#className(seg)} is locked`;
       return;
     }
+    const op = this.#workerOp(action, normalAxis);
+    if (op) return this.#runInWorker(action, op);
     try {
-      const n = this.#oneStep((g, rec) => {
-        switch (action) {
-          case 'keepLargest':
-            return removeIslands(g, seg, { keep: 'largest' }, locked, rec);
-          case 'removeSmall':
-            return removeIslands(g, seg, { minVoxels: this.islandMinVoxels }, locked, rec);
-          case 'interpolate':
-            return interpolateSlices(g, seg, normalAxis, locked, rec);
-          case 'smooth':
-            return smoothSegment(g, seg, this.smoothMethod, locked, rec);
-          case 'clear':
-            return clearSegment(g, seg, locked, rec);
-          case 'relabel':
-            return relabelSegment(g, this.relabelFrom, this.relabelTo, locked, rec);
-        }
-      });
-      const what = action === 'relabel' ? `${name(this.relabelFrom)} → ${name(this.relabelTo)}` : `${name(seg)}`;
+      const n = this.#oneStep((g, rec) =>
+        action === 'clear'
+          ? clearSegment(g, seg, locked, rec)
+          : relabelSegment(g, this.relabelFrom, this.relabelTo, locked, rec),
+      );
+      const what =
+        action === 'relabel'
+          ? `${this.#className(this.relabelFrom)} → ${this.#className(this.relabelTo)}`
+          : this.#className(seg);
       this.actionMessage = `${ACTION_NAMES[action]} (${what}): ${n} voxels changed`;
     } catch (e) {
       this.actionMessage = e instanceof Error ? e.message : String(e);
     }
+  }
+
+  /** Stops the running worker action; the labels stay as they were. */
+  cancelTool(): void {
+    this.#job?.cancel();
+  }
+
+  #className(v: number): string {
+    return this.classes.find((c) => c.value === v)?.name ?? `class ${v}`;
+  }
+
+  #workerOp(action: SegmentAction, normalAxis: 0 | 1 | 2): LabelToolOp | null {
+    switch (action) {
+      case 'keepLargest':
+        return { kind: 'keepLargest' };
+      case 'removeSmall':
+        return { kind: 'removeSmall', minVoxels: this.islandMinVoxels };
+      case 'smooth':
+        return { kind: 'smooth', method: this.smoothMethod };
+      case 'interpolate':
+        return { kind: 'interpolate', normalAxis };
+      default:
+        return null;
+    }
+  }
+
+  async #runInWorker(action: SegmentAction, op: LabelToolOp): Promise<void> {
+    const g = this.#grid;
+    if (!g) return;
+    const seg = this.activeSegment;
+    const title = `${ACTION_NAMES[action]} (${this.#className(seg)})`;
+    const t0 = performance.now();
+    let job: LabelToolJob;
+    try {
+      const req = {
+        op,
+        dims: g.dims,
+        spacingMm: g.spacingMm,
+        labels: g.labels.slice(),
+        segment: seg,
+        locked: [...this.locked],
+      };
+      job = startLabelTool(
+        req,
+        (fraction) => {
+          if (this.#job === job) this.toolRun = { action, fraction };
+        },
+        this.#workers,
+      );
+      performance.measure('deformux.labels.toolCopy', { start: t0 });
+    } catch (e) {
+      this.actionMessage = `${title}: ${e instanceof Error ? e.message : String(e)}`;
+      return;
+    }
+    this.#job = job;
+    this.toolRun = { action, fraction: 0 };
+    this.actionMessage = `${title}…`;
+    try {
+      const res = await job.done;
+      if (this.#job !== job || this.#grid !== g) return; // The case was closed meanwhile.
+      if (res === null) {
+        this.actionMessage = `${title}: cancelled, labels unchanged`;
+        return;
+      }
+      const t1 = performance.now();
+      if (res.change) this.#apply(g, res.change);
+      // Diagnostics read by tests/browser/labels-worker-bench.ts: whole run, and the main thread's part.
+      performance.measure('deformux.labels.tool', { start: t0 });
+      performance.measure('deformux.labels.toolApply', { start: t1 });
+      this.actionMessage = `${title}: ${res.changed} voxels changed`;
+    } catch (e) {
+      if (this.#job === job) this.actionMessage = `${title}: ${e instanceof Error ? e.message : String(e)}`;
+    } finally {
+      if (this.#job === job) {
+        this.#job = null;
+        this.toolRun = null;
+      }
+    }
+  }
+
+  /** Applies a worker's change as one undo step (it was computed on a copy of these very labels). */
+  #apply(g: LabelGrid, change: LabelChange): void {
+    const { indices, before, after } = change;
+    for (let n = 0; n < indices.length; n++) {
+      if (g.labels[indices[n]] !== before[n]) throw new Error('the labels changed while the tool ran; nothing applied');
+    }
+    for (let n = 0; n < indices.length; n++) {
+      const i = indices[n];
+      this.#counts[before[n]]--;
+      this.#counts[after[n]]++;
+      g.labels[i] = after[n];
+    }
+    this.#history.push(change);
+    this.#changed('stroke', change, true);
   }
 
   /** One operation as one undo step, through the stroke recorder (locks, counts, overlay). */
@@ -235,19 +342,20 @@ export class LabelEditor {
   }
 
   undo(): void {
-    if (!this.#grid || this.#stroke) return;
+    if (!this.#grid || this.#stroke || this.#job) return;
     const c = this.#history.undo(this.#grid.labels, this.#counts);
     if (c) this.#changed('undo', c, true);
   }
 
   redo(): void {
-    if (!this.#grid || this.#stroke) return;
+    if (!this.#grid || this.#stroke || this.#job) return;
     const c = this.#history.redo(this.#grid.labels, this.#counts);
     if (c) this.#changed('redo', c, true);
   }
 
-  /** Replaces the whole map (an earlier version) as one undoable step. */
+  /** Replaces the whole map (an earlier version) as one undoable step; a running worker action is cancelled. */
   restore(next: Uint8Array): void {
+    this.cancelTool();
     const g = this.#grid;
     if (!g || this.#stroke) return;
     const change = diffLabels(g.labels, next);

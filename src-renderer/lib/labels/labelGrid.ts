@@ -3,6 +3,12 @@
 
 export type Vec3 = [number, number, number];
 
+/**
+ * Progress of a long whole-volume operation, as a fraction 0..1 (optional argument of the
+ * operations that loop over the volume; the label-tool worker forwards it to the UI).
+ */
+export type Progress = (fraction: number) => void;
+
 /** The label voxels of a case: uint8 class values, i fastest (the source of truth for saving). */
 export interface LabelGrid {
   dims: [number, number, number];

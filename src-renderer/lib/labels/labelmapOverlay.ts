@@ -19,6 +19,7 @@ export class LabelmapOverlay {
   readonly #viewportIds: string[];
   readonly #dims: [number, number, number];
   readonly #vm: Types.IVoxelManager<number>;
+  readonly #classes: LabelClass[];
 
   constructor(imageVolumeId: string, viewportIds: string[], classes: LabelClass[], labels: Uint8Array) {
     const n = ++overlayCounter;
@@ -26,6 +27,7 @@ export class LabelmapOverlay {
     this.#volumeId = `deformux_labels_${n}`;
     this.segmentationId = `deformux_seg_${n}`;
     this.#viewportIds = viewportIds;
+    this.#classes = classes;
     const volume = volumeLoader.createAndCacheDerivedLabelmapVolume(imageVolumeId, { volumeId: this.#volumeId });
     this.#dims = volume.dimensions as [number, number, number];
     this.#vm = volume.voxelManager as Types.IVoxelManager<number>;
@@ -33,12 +35,26 @@ export class LabelmapOverlay {
     segmentation.addSegmentations([
       { segmentationId: this.segmentationId, representation: { type: LABELMAP, data: { volumeId: this.#volumeId } } },
     ]);
+    this.#addToViewports();
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(this.segmentationId);
+  }
+
+  #addToViewports(): void {
     const map: Record<string, { segmentationId: string }[]> = {};
-    for (const vp of viewportIds) map[vp] = [{ segmentationId: this.segmentationId }];
+    for (const vp of this.#viewportIds) map[vp] = [{ segmentationId: this.segmentationId }];
     segmentation.addLabelmapRepresentationToViewportMap(map);
-    for (const vp of viewportIds)
-      for (const c of classes)
+    for (const vp of this.#viewportIds)
+      for (const c of this.#classes)
         segmentation.config.color.setSegmentIndexColor(vp, this.segmentationId, c.value, [...c.color, 255]);
+  }
+
+  /**
+   * Re-adds the labels to the views so that they draw above layers added since (the uncertainty
+   * heat map) and are the active segmentation again; call setStyle afterwards (visibility is per view).
+   */
+  raise(): void {
+    for (const vp of this.#viewportIds) segmentation.removeLabelmapRepresentation(vp, this.segmentationId);
+    this.#addToViewports();
     segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(this.segmentationId);
   }
 

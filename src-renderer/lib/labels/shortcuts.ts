@@ -26,6 +26,7 @@ export const CHEAT_SHEET: { keys: string; what: string }[] = [
   { keys: 'K', what: 'Keep the largest island of the active segment' },
   { keys: 'I', what: 'Interpolate the active segment between edited slices' },
   { keys: 'M', what: 'Smooth the active segment (method in the panel)' },
+  { keys: 'Esc', what: 'Cancel a running keep-largest / islands / smooth / interpolate' },
   { keys: 'X / W', what: 'Crosshair / window-level (leave editing)' },
   { keys: '[ / ]', what: 'Brush smaller / larger (also Ctrl+wheel)' },
   { keys: 'G', what: '3D sphere brush on/off' },

@@ -2,28 +2,35 @@
 // and thin spurs), closing (fills pinholes and cracks) or majority (median) filter. Voxels outside
 // the volume are ignored, so a segment touching the border is not eaten from that side. Voxels the
 // smoothing adds are taken only from background; removed voxels become background.
-import type { LabelGrid, StrokeRecorder } from './labelGrid';
+import type { LabelGrid, Progress, StrokeRecorder } from './labelGrid';
 import { checkClass } from './sliceGeometry';
 
 export type SmoothMethod = 'open' | 'close' | 'median';
 
-/** Smooths `segment` in place through the recorder; a locked segment is left alone. Returns voxels changed. */
+/**
+ * Smooths `segment` in place through the recorder; a locked segment is left alone. Returns voxels
+ * changed; `onProgress` hears fractions 0..1 (one step per 1D filter pass).
+ */
 export function smoothSegment(
   grid: LabelGrid,
   segment: number,
   method: SmoothMethod,
   locked: ReadonlySet<number>,
   rec: StrokeRecorder,
+  onProgress?: Progress,
 ): number {
   checkClass(segment, 'segment');
   if (segment === 0 || locked.has(segment)) return 0;
   const labels = grid.labels;
   const mask = new Uint8Array(labels.length);
   for (let n = 0; n < labels.length; n++) mask[n] = labels[n] === segment ? 1 : 0;
+  // Opening and closing are two filters of three passes each; the majority filter is one.
+  const filters = method === 'median' ? 1 : 2;
+  const stage = (n: number) => onProgress && ((f: number) => onProgress((0.95 * (n + f)) / filters));
   let out: Uint8Array;
-  if (method === 'open') out = boxFilter(grid.dims, boxFilter(grid.dims, mask, 'min'), 'max');
-  else if (method === 'close') out = boxFilter(grid.dims, boxFilter(grid.dims, mask, 'max'), 'min');
-  else out = boxFilter(grid.dims, mask, 'majority');
+  if (method === 'open') out = boxFilter(grid.dims, boxFilter(grid.dims, mask, 'min', stage(0)), 'max', stage(1));
+  else if (method === 'close') out = boxFilter(grid.dims, boxFilter(grid.dims, mask, 'max', stage(0)), 'min', stage(1));
+  else out = boxFilter(grid.dims, mask, 'majority', stage(0));
   let changed = 0;
   const add = { value: segment, locked };
   const remove = { value: 0, locked };
@@ -31,6 +38,7 @@ export function smoothSegment(
     if (out[n] === mask[n]) continue;
     if (out[n] === 1 ? labels[n] === 0 && rec.paint(n, add) : rec.paint(n, remove)) changed++;
   }
+  onProgress?.(1);
   return changed;
 }
 
@@ -38,7 +46,12 @@ export function smoothSegment(
  * Min, max or majority of a 0/1 mask over each voxel's in-volume 3×3×3 neighbourhood, by three
  * separable 1D passes (sums for the majority: more than half of the in-volume neighbours).
  */
-function boxFilter(dims: [number, number, number], src: Uint8Array, op: 'min' | 'max' | 'majority'): Uint8Array {
+function boxFilter(
+  dims: [number, number, number],
+  src: Uint8Array,
+  op: 'min' | 'max' | 'majority',
+  onProgress?: Progress,
+): Uint8Array {
   const [ni, nj, nk] = dims;
   const stride = [1, ni, ni * nj];
   // One element type per filter keeps the inner loop monomorphic (sums need 16 bits).
@@ -52,7 +65,10 @@ function boxFilter(dims: [number, number, number], src: Uint8Array, op: 'min' | 
       for (let j = 0; j < (axis === 1 ? 1 : nj); j++)
         for (let i = 0; i < (axis === 0 ? 1 : ni); i++) starts.push((k * nj + j) * ni + i);
     const next: Uint8Array | Uint16Array = op === 'majority' ? new Uint16Array(src.length) : new Uint8Array(src.length);
-    for (const s0 of starts) {
+    for (let line = 0; line < starts.length; line++) {
+      // Every 1024 lines: a few hundred reports per pass on a CT-sized volume.
+      if (onProgress && (line & 1023) === 0) onProgress((axis + line / starts.length) / 3);
+      const s0 = starts[line];
       // Out-of-volume neighbours are ignored: the ends compare with one neighbour only.
       for (let pos = 0, idx = s0; pos < n; pos++, idx += st) {
         const c = cur[idx];

@@ -1,0 +1,201 @@
+// Training-patch augmentation (rotation, scale, allowed flips, intensity shift/scale, noise), drawn from the seeded Rng.
+//
+// Spatial augmentation is folded into the crop: every patch voxel reads the case volume at
+// centre + M · (offset from the patch centre), trilinear for the image and nearest for labels and
+// weights, so rotated corners pull real anatomy instead of padding. M = identity reads exactly the
+// voxels cropPatch copies.
+import type { Rng } from '../model/rng';
+import type { TrainCase } from './sampler';
+
+export type Mat3 = [number, number, number, number, number, number, number, number, number];
+
+export interface AugmentSettings {
+  /** Probability that a patch is rotated/scaled at all. */
+  spatialProb: number;
+  /** Largest rotation about each tensor axis [D, H, W] in degrees (D: the axial-plane rotation). */
+  maxRotationDeg: [number, number, number];
+  /** Isotropic scale range. */
+  scaleRange: [number, number];
+  /** Tensor axes (0 = D, 1 = H, 2 = W) that may be mirrored; each with probability 0.5. */
+  flipAxes: number[];
+  /** Additive shift of normalised intensities, uniform in ±this. */
+  intensityShift: number;
+  /** Multiplicative intensity range. */
+  intensityScaleRange: [number, number];
+  /** Probability of Gaussian noise, and the largest σ (normalised units); σ is drawn uniformly up to it. */
+  noiseProb: number;
+  maxNoiseSigma: number;
+}
+
+/**
+ * Flips a schema allows: in the canonical RAS frame tensor axis W is left-right. Kidney classes are
+ * not sided, so a mirrored kidney is still a kidney; the pancreas is not symmetric, so no flips.
+ */
+export function flipAxesForSchema(schema: string): number[] {
+  return schema === 'kidney' ? [2] : [];
+}
+
+export function defaultAugmentSettings(schema: string): AugmentSettings {
+  return {
+    spatialProb: 0.5,
+    maxRotationDeg: [15, 10, 10],
+    scaleRange: [0.85, 1.15],
+    flipAxes: flipAxesForSchema(schema),
+    intensityShift: 0.1,
+    intensityScaleRange: [0.9, 1.1],
+    noiseProb: 0.15,
+    maxNoiseSigma: 0.05,
+  };
+}
+
+/** One patch's draw. */
+export interface AugmentDraw {
+  /** Output offset (voxels, [D, H, W]) → source offset (voxels). */
+  matrix: Mat3;
+  intensityScale: number;
+  intensityShift: number;
+  /** 0: no noise. */
+  noiseSigma: number;
+}
+
+export const IDENTITY3: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+
+function mul3(a: Mat3, b: Mat3): Mat3 {
+  const o = new Array<number>(9).fill(0) as Mat3;
+  for (let r = 0; r < 3; r++)
+    for (let c = 0; c < 3; c++) for (let k = 0; k < 3; k++) o[r * 3 + c] += a[r * 3 + k] * b[k * 3 + c];
+  return o;
+}
+
+/** Rotation about tensor axis `axis` by `rad` (right-handed in the other two axes' order). */
+export function axisRotation(axis: number, rad: number): Mat3 {
+  const c = Math.cos(rad);
+  const s = Math.sin(rad);
+  const [p, q] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
+  const m: Mat3 = [...IDENTITY3];
+  m[p * 3 + p] = c;
+  m[p * 3 + q] = -s;
+  m[q * 3 + p] = s;
+  m[q * 3 + q] = c;
+  return m;
+}
+
+/**
+ * Voxel-space matrix for a physical rotation (radians about D, H, W), isotropic scale and flips:
+ * diag(1/spacing) · R · scale · diag(spacing) · F, so anisotropic grids are not sheared.
+ */
+export function spatialMatrix(
+  rotationRad: [number, number, number],
+  scale: number,
+  flips: [boolean, boolean, boolean],
+  spacingDhwMm: [number, number, number] = [1, 1, 1],
+): Mat3 {
+  const r = mul3(
+    mul3(axisRotation(0, rotationRad[0]), axisRotation(1, rotationRad[1])),
+    axisRotation(2, rotationRad[2]),
+  );
+  const m = [...IDENTITY3] as Mat3;
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      m[i * 3 + j] = (r[i * 3 + j] * scale * spacingDhwMm[j] * (flips[j] ? -1 : 1)) / spacingDhwMm[i];
+    }
+  }
+  return m;
+}
+
+/** Draws one patch's augmentation; always consumes the same number of draws, so sequences stay aligned. */
+export function drawAugment(s: AugmentSettings, rng: Rng, spacingDhwMm?: [number, number, number]): AugmentDraw {
+  const spatial = rng.next() < s.spatialProb;
+  const rot = s.maxRotationDeg.map((d) => (rng.uniform(-d, d) * Math.PI) / 180) as [number, number, number];
+  const scale = rng.uniform(s.scaleRange[0], s.scaleRange[1]);
+  const flipDraws = [rng.next(), rng.next(), rng.next()];
+  const flips = [0, 1, 2].map((a) => s.flipAxes.includes(a) && flipDraws[a] < 0.5) as [boolean, boolean, boolean];
+  const matrix = spatial
+    ? spatialMatrix(rot, scale, flips, spacingDhwMm)
+    : spatialMatrix([0, 0, 0], 1, flips, spacingDhwMm);
+  const intensityScale = rng.uniform(s.intensityScaleRange[0], s.intensityScaleRange[1]);
+  const intensityShift = rng.uniform(-s.intensityShift, s.intensityShift);
+  const noisy = rng.next() < s.noiseProb;
+  const sigma = rng.uniform(0, s.maxNoiseSigma);
+  return { matrix, intensityScale, intensityShift, noiseSigma: noisy ? sigma : 0 };
+}
+
+/**
+ * Fills one patch (at offset `at` of the batch buffers) by reading `c` through `matrix` around
+ * `centreDhw` (voxel coordinates of the patch centre in the case, may be fractional). Outside the
+ * volume: padValue, label 0, weight 1.
+ */
+export function warpPatch(
+  c: TrainCase,
+  patch: [number, number, number],
+  centreDhw: [number, number, number],
+  matrix: Mat3,
+  img: Float32Array,
+  lab: Int32Array,
+  wts: Float32Array | undefined,
+  at: number,
+): void {
+  const [D, H, W] = c.dimsDhw;
+  const [pd, ph, pw] = patch;
+  const m = matrix;
+  const hd = (pd - 1) / 2;
+  const hh = (ph - 1) / 2;
+  const hw = (pw - 1) / 2;
+  const HW = H * W;
+  const src = c.image;
+  const pad = c.padValue;
+  // Trilinear read with out-of-volume neighbours counted as padding.
+  const at3 = (z: number, y: number, x: number): number =>
+    z >= 0 && z < D && y >= 0 && y < H && x >= 0 && x < W ? src[z * HW + y * W + x] : pad;
+  let o = at;
+  for (let a = 0; a < pd; a++) {
+    const da = a - hd;
+    for (let b = 0; b < ph; b++) {
+      const db = b - hh;
+      // Source coordinate of the row start, and its step along the patch's W axis.
+      let sz = centreDhw[0] + m[0] * da + m[1] * db - m[2] * hw;
+      let sy = centreDhw[1] + m[3] * da + m[4] * db - m[5] * hw;
+      let sx = centreDhw[2] + m[6] * da + m[7] * db - m[8] * hw;
+      for (let x = 0; x < pw; x++, o++, sz += m[2], sy += m[5], sx += m[8]) {
+        // Snap values within 1e-6 of a whole number (90° rotations, identity) so those reads are exact copies.
+        const z = Math.abs(sz - Math.round(sz)) < 1e-6 ? Math.round(sz) : sz;
+        const y = Math.abs(sy - Math.round(sy)) < 1e-6 ? Math.round(sy) : sy;
+        const xx = Math.abs(sx - Math.round(sx)) < 1e-6 ? Math.round(sx) : sx;
+        const z0 = Math.floor(z);
+        const y0 = Math.floor(y);
+        const x0 = Math.floor(xx);
+        const fz = z - z0;
+        const fy = y - y0;
+        const fx = xx - x0;
+        if (fz === 0 && fy === 0 && fx === 0) {
+          img[o] = at3(z0, y0, x0);
+        } else {
+          const c00 = at3(z0, y0, x0) + fx * (at3(z0, y0, x0 + 1) - at3(z0, y0, x0));
+          const c01 = at3(z0, y0 + 1, x0) + fx * (at3(z0, y0 + 1, x0 + 1) - at3(z0, y0 + 1, x0));
+          const c10 = at3(z0 + 1, y0, x0) + fx * (at3(z0 + 1, y0, x0 + 1) - at3(z0 + 1, y0, x0));
+          const c11 = at3(z0 + 1, y0 + 1, x0) + fx * (at3(z0 + 1, y0 + 1, x0 + 1) - at3(z0 + 1, y0 + 1, x0));
+          const c0 = c00 + fy * (c01 - c00);
+          const c1 = c10 + fy * (c11 - c10);
+          img[o] = c0 + fz * (c1 - c0);
+        }
+        const nz = Math.round(z);
+        const ny = Math.round(y);
+        const nx = Math.round(xx);
+        if (nz >= 0 && nz < D && ny >= 0 && ny < H && nx >= 0 && nx < W) {
+          const i = nz * HW + ny * W + nx;
+          lab[o] = c.labels[i];
+          if (wts) wts[o] = c.weights ? c.weights[i] : 1;
+        } else {
+          lab[o] = 0;
+          if (wts) wts[o] = 1;
+        }
+      }
+    }
+  }
+}
+
+/** Intensity scale and shift, then optional Gaussian noise, on `n` values from `at` (normalised units). */
+export function augmentIntensity(img: Float32Array, at: number, n: number, d: AugmentDraw, rng: Rng): void {
+  for (let i = at; i < at + n; i++) img[i] = img[i] * d.intensityScale + d.intensityShift;
+  if (d.noiseSigma > 0) for (let i = at; i < at + n; i++) img[i] += d.noiseSigma * rng.normal();
+}

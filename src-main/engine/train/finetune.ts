@@ -1,0 +1,484 @@
+// Fine-tunes a model folder on submitted cases (issue 7), the engine worker's entry point: cases prepared
+// once on the model grid, patches with foreground oversampling and augmentation, DiceCE (optionally
+// correction-weighted), AdamW with the offset branches at lr x0.1, checkpoints for cancel/resume, and a
+// holdout scored before (base) and after (candidate). The caller initialises the engine (initEngine).
+import { existsSync, promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Volume } from '../../imaging/volume';
+import { InputError } from '../../imaging/volume';
+import { tf } from '../tf';
+import { loadModelFolder, saveModelFolder } from '../io/model_folder';
+import type { LoadedModel, ModelMeta, TrainingRecord } from '../io/model_folder';
+import { segmentationModelOf } from '../model/segmentation_model';
+import { Rng } from '../model/rng';
+import { defaultAugmentSettings } from './augment';
+import { scoreCases } from './holdout';
+import type { HoldoutScore } from './holdout';
+import { checkCase, prepareCase } from './prepare';
+import { sampleAugmentedBatch } from './sampler';
+import type { TrainCase } from './sampler';
+import { Trainer } from './trainer';
+
+export interface FinetuneCase {
+  id: string;
+  /** Any orientation/spacing, HU; reoriented to the model's canonical frame and resampled to its target spacing. */
+  image: Volume;
+  /** The submitted label on the image's grid (uint8 class values). */
+  label: Volume;
+  /** The model's pre-label on the same grid, for correction-aware weights. */
+  prelabel?: Volume;
+}
+
+export interface FinetuneProgress {
+  phase: 'prepare' | 'train' | 'evaluate';
+  step: number;
+  steps: number;
+  loss: number | null;
+  etaS: number | null;
+  /** 0..1 over the whole run (prepare + train + evaluate). */
+  fraction: number;
+  /** One human line, e.g. "step 40/200 · loss 0.412 · 3 min left". */
+  message: string;
+  /** Last evaluation, when there is one. */
+  holdoutDice?: number | null;
+}
+
+export interface FinetuneOptions {
+  /** Model folder to start from (config.json + weights.safetensors + model.json). */
+  baseModelDir: string;
+  /** Candidate model folder to write (atomically); checkpoints live in a sibling for resume. */
+  outDir: string;
+  train: FinetuneCase[];
+  /** May be empty: then holdout metrics are null. */
+  holdout: FinetuneCase[];
+  steps: number;
+  batch?: number;
+  patch?: [number, number, number];
+  lr?: number;
+  seed?: number;
+  /** Extra loss weight on voxels where label != prelabel (0 = off, default 0). */
+  correctionWeight?: number;
+  /** Default true. */
+  augment?: boolean;
+  /** Steps; default 25. */
+  checkpointEvery?: number;
+  /** Continue from the checkpoint if there is one. */
+  resume?: boolean;
+  /** Abort = stop after the current step, save a checkpoint, return cancelled:true. */
+  signal?: AbortSignal;
+  onProgress?: (p: FinetuneProgress) => void;
+  /** Id of the base model, recorded as the candidate's parent (default: the base folder's name). */
+  baseModelId?: string;
+  /** Share of patches centred on foreground (default 0.5). */
+  foregroundProb?: number;
+}
+
+export interface FinetuneResult {
+  cancelled: boolean;
+  /** Steps completed in total (including resumed ones). */
+  steps: number;
+  /** Per step, all steps of the run (resumed ones included). */
+  losses: number[];
+  /** The candidate folder (null when cancelled). */
+  modelDir: string | null;
+  holdout: {
+    base: number | null;
+    candidate: number | null;
+    perCase: { id: string; base: number; candidate: number }[];
+    /** candidate >= base (what promotion requires); null without holdout cases or when cancelled. */
+    notWorse?: boolean | null;
+    /** Mean Dice per foreground class (index 0 = class 1), base and candidate; null where a class never occurs. */
+    byClass?: { base: (number | null)[]; candidate: (number | null)[] };
+  };
+  seconds: number;
+}
+
+/** Where checkpoints of a run writing `outDir` live (a sibling, so the candidate folder only ever appears whole). */
+export function checkpointDirFor(outDir: string): string {
+  return join(dirname(outDir), `${basename(outDir)}.checkpoint`);
+}
+
+interface Settings {
+  steps: number;
+  batch: number;
+  patch: [number, number, number];
+  lr: number;
+  seed: number;
+  correctionWeight: number;
+  augment: boolean;
+  foregroundProb: number;
+  trainIds: string[];
+  base: string;
+}
+
+interface CheckpointExtra {
+  rngState: number;
+  losses: number[];
+  baseHoldout: HoldoutScore | null;
+  settings: Settings;
+}
+
+/** Warm-up length: a tenth of the run, at most 20 steps. */
+function warmupFor(steps: number): number {
+  return Math.min(20, Math.floor(steps / 10));
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}
+
+function minutesLeft(s: number): string {
+  if (!Number.isFinite(s)) return 'time left unknown';
+  return s < 90 ? `${Math.max(1, Math.round(s))} s left` : `${Math.round(s / 60)} min left`;
+}
+
+/** The patch to train with: the base's last training patch, else its inference patch. */
+function defaultPatch(base: LoadedModel): [number, number, number] {
+  const last = base.meta.training[base.meta.training.length - 1];
+  return [...(last?.patchSize ?? base.meta.inference.patchSize)] as [number, number, number];
+}
+
+function checkOptions(o: FinetuneOptions, base: LoadedModel, patch: [number, number, number]): void {
+  const where = 'fine-tune';
+  if (!Number.isInteger(o.steps) || o.steps < 1)
+    throw new Error(`${where}: steps must be a whole number ≥ 1, got ${o.steps}`);
+  if (o.train.length === 0) throw new Error(`${where}: there are no training cases`);
+  const multiple = 2 ** base.config.feature_sizes.length;
+  if (!patch.every((p) => Number.isInteger(p) && p > 0 && p % multiple === 0)) {
+    throw new Error(`${where}: patch must be three positive multiples of ${multiple}, got ${patch.join('×')}`);
+  }
+  const ids = new Set<string>();
+  for (const c of [...o.train, ...o.holdout]) {
+    if (ids.has(c.id)) throw new Error(`${where}: case id ${c.id} is given twice`);
+    ids.add(c.id);
+  }
+  for (const [name, v] of [
+    ['batch', o.batch],
+    ['lr', o.lr],
+    ['correctionWeight', o.correctionWeight],
+    ['checkpointEvery', o.checkpointEvery],
+  ] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+      throw new Error(`${where}: ${name} must be a number ≥ 0, got ${v}`);
+  }
+}
+
+async function readCheckpointExtra(dir: string): Promise<CheckpointExtra | null> {
+  try {
+    const state = JSON.parse(await fs.readFile(join(dir, 'state.json'), 'utf8')) as { extra?: CheckpointExtra };
+    return state.extra ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Replaces `outDir` by the fully written `tmp` folder (rename; the old folder is removed after). */
+async function installFolder(tmp: string, outDir: string): Promise<void> {
+  let old: string | null = null;
+  if (existsSync(outDir)) {
+    old = `${outDir}.old-${randomBytes(4).toString('hex')}`;
+    await fs.rename(outDir, old);
+  }
+  await fs.rename(tmp, outDir);
+  if (old) await fs.rm(old, { recursive: true, force: true });
+}
+
+export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
+  const t0 = performance.now();
+  const report = (p: FinetuneProgress): void => o.onProgress?.(p);
+  const base = await loadModelFolder(o.baseModelDir);
+  let trainer: Trainer | null = null;
+  try {
+    const classes = base.config.out_channels;
+    const patch = o.patch ?? defaultPatch(base);
+    checkOptions(o, base, patch);
+    const settings: Settings = {
+      steps: o.steps,
+      batch: o.batch ?? 2,
+      patch,
+      lr: o.lr ?? 1e-3,
+      seed: o.seed ?? 0,
+      correctionWeight: o.correctionWeight ?? 0,
+      augment: o.augment ?? true,
+      foregroundProb: o.foregroundProb ?? 0.5,
+      trainIds: o.train.map((c) => c.id),
+      base: o.baseModelDir,
+    };
+    const hasHoldout = o.holdout.length > 0;
+    // Share of the whole run per phase, for one fraction that never goes back.
+    const span = hasHoldout
+      ? { prepare: [0, 0.05], base: [0.05, 0.15], train: [0.15, 0.9], evaluate: [0.9, 1] }
+      : { prepare: [0, 0.05], base: [0.05, 0.05], train: [0.05, 1], evaluate: [1, 1] };
+    const at = (s: number[], f: number): number => s[0] + (s[1] - s[0]) * Math.min(1, Math.max(0, f));
+    const cancelledResult = (steps: number, losses: number[], baseScore: HoldoutScore | null): FinetuneResult => ({
+      cancelled: true,
+      steps,
+      losses,
+      modelDir: null,
+      holdout: { base: baseScore?.mean ?? null, candidate: null, perCase: [], notWorse: null },
+      seconds: (performance.now() - t0) / 1000,
+    });
+
+    // Prepare: every case checked up front (holdout too), so bad input fails before any work.
+    for (const c of o.holdout) checkCase(c, classes);
+    const cases: TrainCase[] = [];
+    for (const c of o.train) {
+      if (o.signal?.aborted) return cancelledResult(0, [], null);
+      cases.push(prepareCase(c, base.meta.inference, classes, settings.correctionWeight));
+      report({
+        phase: 'prepare',
+        step: 0,
+        steps: settings.steps,
+        loss: null,
+        etaS: null,
+        fraction: at(span.prepare, cases.length / o.train.length),
+        message: `preparing case ${cases.length}/${o.train.length}`,
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    const ckptDir = checkpointDirFor(o.outDir);
+    let extra: CheckpointExtra | null = null;
+    if (o.resume) {
+      extra = await readCheckpointExtra(ckptDir);
+      if (extra && JSON.stringify(extra.settings) !== JSON.stringify(settings)) {
+        throw new InputError(
+          ckptDir,
+          'was saved by a fine-tune with other settings or cases; start afresh (resume off) or use the same settings',
+        );
+      }
+    } else {
+      await fs.rm(ckptDir, { recursive: true, force: true });
+    }
+
+    // Base holdout score (kept in checkpoints, so a resumed run does not need the base weights again).
+    const model = segmentationModelOf(base);
+    let baseScore: HoldoutScore | null = extra ? extra.baseHoldout : null;
+    const evalSeconds = { base: 0 };
+    if (hasHoldout && !baseScore) {
+      const te = performance.now();
+      try {
+        baseScore = await scoreCases(model, o.holdout, o.signal, (done, total) =>
+          report({
+            phase: 'evaluate',
+            step: 0,
+            steps: settings.steps,
+            loss: null,
+            etaS: null,
+            fraction: at(span.base, done / total),
+            message: `scoring the current model on holdout case ${done}/${total}`,
+          }),
+        );
+      } catch (err) {
+        if (isAbort(err)) return cancelledResult(0, [], null);
+        throw err;
+      }
+      evalSeconds.base = (performance.now() - te) / 1000;
+    }
+
+    trainer = new Trainer(base.net, {
+      lr: settings.lr,
+      schedule: 'poly',
+      totalSteps: settings.steps,
+      warmupSteps: warmupFor(settings.steps),
+    });
+    const rng = new Rng(settings.seed);
+    let losses: number[] = [];
+    if (extra) {
+      await trainer.loadCheckpoint(ckptDir);
+      rng.state = extra.rngState;
+      losses = extra.losses.slice(0, trainer.step);
+    }
+    const save = (): Promise<void> =>
+      trainer!.saveCheckpoint(ckptDir, { rngState: rng.state, losses, baseHoldout: baseScore, settings });
+    const augment = settings.augment ? defaultAugmentSettings(base.meta.schema) : undefined;
+    const withWeights = cases.some((c) => c.weights);
+    const startStep = trainer.step;
+    const tTrain = performance.now();
+    while (trainer.step < settings.steps) {
+      if (o.signal?.aborted) {
+        await save();
+        return cancelledResult(trainer.step, losses, baseScore);
+      }
+      const b = sampleAugmentedBatch(cases, settings.batch, patch, rng, {
+        foregroundProb: settings.foregroundProb,
+        augment,
+        weights: withWeights,
+      });
+      let r;
+      try {
+        r = trainer.trainStep(b.image, b.labels, b.weights);
+      } finally {
+        tf.dispose([b.image, b.labels, ...(b.weights ? [b.weights] : [])]);
+      }
+      losses.push(r.loss);
+      const perStepS = (performance.now() - tTrain) / 1000 / (trainer.step - startStep);
+      const etaS = perStepS * (settings.steps - trainer.step) + evalSeconds.base;
+      report({
+        phase: 'train',
+        step: r.step,
+        steps: settings.steps,
+        loss: r.loss,
+        etaS,
+        fraction: at(span.train, r.step / settings.steps),
+        message: `step ${r.step}/${settings.steps} · loss ${r.loss.toFixed(3)} · ${minutesLeft(etaS)}`,
+        holdoutDice: baseScore?.mean ?? null,
+      });
+      const every = o.checkpointEvery ?? 25;
+      if (every > 0 && trainer.step % every === 0 && trainer.step < settings.steps) await save();
+      // Let an abort (and other events) through between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    // Candidate holdout score; a cancel here keeps a finished checkpoint, so resuming only evaluates.
+    let candScore: HoldoutScore | null = null;
+    if (hasHoldout) {
+      try {
+        candScore = await scoreCases(model, o.holdout, o.signal, (done, total) =>
+          report({
+            phase: 'evaluate',
+            step: settings.steps,
+            steps: settings.steps,
+            loss: losses[losses.length - 1] ?? null,
+            etaS: null,
+            fraction: at(span.evaluate, done / total),
+            message: `scoring the fine-tuned model on holdout case ${done}/${total}`,
+            holdoutDice: baseScore?.mean ?? null,
+          }),
+        );
+      } catch (err) {
+        if (isAbort(err)) {
+          await save();
+          return cancelledResult(trainer.step, losses, baseScore);
+        }
+        throw err;
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const perCase = (candScore?.perCase ?? []).map((p, i) => ({
+      id: p.id,
+      base: baseScore!.perCase[i].dice,
+      candidate: p.dice,
+    }));
+    const holdout = {
+      base: baseScore?.mean ?? null,
+      candidate: candScore?.mean ?? null,
+      perCase,
+      notWorse: baseScore?.mean != null && candScore?.mean != null ? candScore.mean >= baseScore.mean : null,
+      ...(baseScore?.byClass && candScore?.byClass
+        ? { byClass: { base: baseScore.byClass, candidate: candScore.byClass } }
+        : {}),
+    };
+    const meta = candidateMeta(base.meta, o, settings, losses, holdout, seconds);
+    const tmp = join(dirname(o.outDir), `.${basename(o.outDir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      await saveModelFolder(tmp, base.net, meta);
+      await installFolder(tmp, o.outDir);
+    } catch (err) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    await fs.rm(ckptDir, { recursive: true, force: true });
+    report({
+      phase: 'evaluate',
+      step: settings.steps,
+      steps: settings.steps,
+      loss: losses[losses.length - 1] ?? null,
+      etaS: 0,
+      fraction: 1,
+      message:
+        holdout.candidate !== null
+          ? `done · holdout Dice ${holdout.base!.toFixed(3)} → ${holdout.candidate.toFixed(3)}`
+          : `done · ${settings.steps} steps`,
+      holdoutDice: holdout.candidate,
+    });
+    return { cancelled: false, steps: trainer.step, losses, modelDir: o.outDir, holdout, seconds };
+  } finally {
+    trainer?.dispose();
+    base.net.dispose();
+  }
+}
+
+function lossSummary(losses: number[]): Record<string, number> {
+  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const k = Math.max(1, Math.min(10, Math.floor(losses.length / 4)));
+  return {
+    first: losses[0],
+    last: losses[losses.length - 1],
+    min: Math.min(...losses),
+    meanFirst: mean(losses.slice(0, k)),
+    meanLast: mean(losses.slice(-k)),
+  };
+}
+
+/** model.json of the candidate: the base's inference section unchanged, plus where it came from and how it scored. */
+function candidateMeta(
+  baseMeta: ModelMeta,
+  o: FinetuneOptions,
+  s: Settings,
+  losses: number[],
+  holdout: FinetuneResult['holdout'],
+  seconds: number,
+): ModelMeta {
+  const at = new Date().toISOString();
+  const parentId = o.baseModelId ?? basename(o.baseModelDir);
+  const record: TrainingRecord = {
+    at,
+    steps: s.steps,
+    patchSize: s.patch,
+    batch: s.batch,
+    lr: s.lr,
+    finalLoss: losses[losses.length - 1] ?? NaN,
+    data: `fine-tune on ${o.train.length} submitted case(s): ${s.trainIds.join(', ')}`,
+    base: parentId,
+    seed: s.seed,
+  };
+  const metrics: Record<string, number> = {};
+  if (holdout.base !== null) metrics.holdout_dice_base = holdout.base;
+  if (holdout.candidate !== null) metrics.holdout_dice = holdout.candidate;
+  metrics.holdout_cases = o.holdout.length;
+  const meta = {
+    ...baseMeta,
+    inference: baseMeta.inference,
+    training: [...baseMeta.training, record],
+    metrics,
+    provenance: `fine-tuned from ${parentId} on ${o.train.length} submitted case(s)`,
+    finetune: {
+      parent: { id: parentId, dir: o.baseModelDir, metrics: baseMeta.metrics },
+      at,
+      seconds: Math.round(seconds * 10) / 10,
+      steps: s.steps,
+      seed: s.seed,
+      cases: s.trainIds,
+      holdoutCases: o.holdout.map((c) => c.id),
+      holdout,
+      loss: lossSummary(losses),
+      settings: {
+        batch: s.batch,
+        patch: s.patch,
+        lr: s.lr,
+        schedule: 'poly',
+        warmupSteps: warmupFor(s.steps),
+        correctionWeight: s.correctionWeight,
+        augment: s.augment,
+        foregroundProb: s.foregroundProb,
+      },
+    },
+  };
+  return meta;
+}
+
+/** Mean foreground Dice of a model folder on cases (through the prediction pipeline), for holdout scoring. */
+export async function scoreModel(
+  modelDir: string,
+  cases: FinetuneCase[],
+  signal?: AbortSignal,
+): Promise<{ mean: number | null; perCase: { id: string; dice: number }[] }> {
+  const loaded = await loadModelFolder(modelDir);
+  try {
+    return await scoreCases(segmentationModelOf(loaded), cases, signal);
+  } finally {
+    loaded.net.dispose();
+  }
+}
