@@ -41,7 +41,7 @@ describe('train:starter (smoke settings)', () => {
     expect(b.metrics).toEqual(a.metrics);
     const loaded = await loadModelFolder(a.outDir);
     expect(loaded.meta.classes).toEqual(['background', 'kidney', 'tumor', 'cyst']);
-    expect(loaded.meta.inference.maxPatchSize).toEqual(s.maxInferencePatch);
+    expect(loaded.meta.inference.maxPatchSize).toEqual(s.maxInferencePatch ?? undefined);
     expect(loaded.meta.inference.patchSize).toEqual(s.inferencePatch);
     loaded.net.dispose();
 

@@ -2,14 +2,13 @@
 // once on the model grid, patches with foreground oversampling and augmentation, DiceCE (optionally
 // correction-weighted), AdamW with the offset branches at lr x0.1, checkpoints for cancel/resume, and a
 // holdout scored before (base) and after (candidate). The caller initialises the engine (initEngine).
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Volume } from '../../imaging/volume';
 import { InputError } from '../../imaging/volume';
 import { tf } from '../tf';
 import { loadModelFolder, saveModelFolder } from '../io/model_folder';
-import type { LoadedModel, ModelMeta, TrainingRecord } from '../io/model_folder';
 import { segmentationModelOf } from '../model/segmentation_model';
 import { Rng } from '../model/rng';
 import { defaultAugmentSettings } from './augment';
@@ -19,6 +18,17 @@ import { checkCase, prepareCase } from './prepare';
 import { sampleAugmentedBatch } from './sampler';
 import type { TrainCase } from './sampler';
 import { Trainer } from './trainer';
+import {
+  candidateMeta,
+  checkOptions,
+  defaultPatch,
+  installFolder,
+  isAbort,
+  minutesLeft,
+  readCheckpointExtra,
+  warmupFor,
+} from './finetune-support';
+import type { CheckpointExtra, Settings } from './finetune-support';
 
 export interface FinetuneCase {
   id: string;
@@ -99,91 +109,6 @@ export function checkpointDirFor(outDir: string): string {
   return join(dirname(outDir), `${basename(outDir)}.checkpoint`);
 }
 
-interface Settings {
-  steps: number;
-  batch: number;
-  patch: [number, number, number];
-  lr: number;
-  seed: number;
-  correctionWeight: number;
-  augment: boolean;
-  foregroundProb: number;
-  trainIds: string[];
-  base: string;
-}
-
-interface CheckpointExtra {
-  rngState: number;
-  losses: number[];
-  baseHoldout: HoldoutScore | null;
-  settings: Settings;
-}
-
-/** Warm-up length: a tenth of the run, at most 20 steps. */
-function warmupFor(steps: number): number {
-  return Math.min(20, Math.floor(steps / 10));
-}
-
-function isAbort(err: unknown): boolean {
-  return err instanceof Error && err.name === 'AbortError';
-}
-
-function minutesLeft(s: number): string {
-  if (!Number.isFinite(s)) return 'time left unknown';
-  return s < 90 ? `${Math.max(1, Math.round(s))} s left` : `${Math.round(s / 60)} min left`;
-}
-
-/** The patch to train with: the base's last training patch, else its inference patch. */
-function defaultPatch(base: LoadedModel): [number, number, number] {
-  const last = base.meta.training[base.meta.training.length - 1];
-  return [...(last?.patchSize ?? base.meta.inference.patchSize)] as [number, number, number];
-}
-
-function checkOptions(o: FinetuneOptions, base: LoadedModel, patch: [number, number, number]): void {
-  const where = 'fine-tune';
-  if (!Number.isInteger(o.steps) || o.steps < 1)
-    throw new Error(`${where}: steps must be a whole number ≥ 1, got ${o.steps}`);
-  if (o.train.length === 0) throw new Error(`${where}: there are no training cases`);
-  const multiple = 2 ** base.config.feature_sizes.length;
-  if (!patch.every((p) => Number.isInteger(p) && p > 0 && p % multiple === 0)) {
-    throw new Error(`${where}: patch must be three positive multiples of ${multiple}, got ${patch.join('×')}`);
-  }
-  const ids = new Set<string>();
-  for (const c of [...o.train, ...o.holdout]) {
-    if (ids.has(c.id)) throw new Error(`${where}: case id ${c.id} is given twice`);
-    ids.add(c.id);
-  }
-  for (const [name, v] of [
-    ['batch', o.batch],
-    ['lr', o.lr],
-    ['correctionWeight', o.correctionWeight],
-    ['checkpointEvery', o.checkpointEvery],
-  ] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0))
-      throw new Error(`${where}: ${name} must be a number ≥ 0, got ${v}`);
-  }
-}
-
-async function readCheckpointExtra(dir: string): Promise<CheckpointExtra | null> {
-  try {
-    const state = JSON.parse(await fs.readFile(join(dir, 'state.json'), 'utf8')) as { extra?: CheckpointExtra };
-    return state.extra ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Replaces `outDir` by the fully written `tmp` folder (rename; the old folder is removed after). */
-async function installFolder(tmp: string, outDir: string): Promise<void> {
-  let old: string | null = null;
-  if (existsSync(outDir)) {
-    old = `${outDir}.old-${randomBytes(4).toString('hex')}`;
-    await fs.rename(outDir, old);
-  }
-  await fs.rename(tmp, outDir);
-  if (old) await fs.rm(old, { recursive: true, force: true });
-}
-
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const t0 = performance.now();
   const report = (p: FinetuneProgress): void => o.onProgress?.(p);
@@ -197,7 +122,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       steps: o.steps,
       batch: o.batch ?? 2,
       patch,
-      lr: o.lr ?? 1e-3,
+      lr: o.lr ?? 5e-4,
       seed: o.seed ?? 0,
       correctionWeight: o.correctionWeight ?? 0,
       augment: o.augment ?? true,
@@ -276,6 +201,19 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       }
       evalSeconds.base = (performance.now() - te) / 1000;
     }
+    if (baseScore) {
+      // holdoutDice only on evaluation reports: the current model's score, before any step.
+      report({
+        phase: 'evaluate',
+        step: 0,
+        steps: settings.steps,
+        loss: null,
+        etaS: null,
+        fraction: at(span.base, 1),
+        message: `current model: holdout Dice ${baseScore.mean!.toFixed(3)}`,
+        holdoutDice: baseScore.mean,
+      });
+    }
 
     trainer = new Trainer(base.net, {
       lr: settings.lr,
@@ -323,7 +261,6 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         etaS,
         fraction: at(span.train, r.step / settings.steps),
         message: `step ${r.step}/${settings.steps} · loss ${r.loss.toFixed(3)} · ${minutesLeft(etaS)}`,
-        holdoutDice: baseScore?.mean ?? null,
       });
       const every = o.checkpointEvery ?? 25;
       if (every > 0 && trainer.step % every === 0 && trainer.step < settings.steps) await save();
@@ -344,7 +281,6 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
             etaS: null,
             fraction: at(span.evaluate, done / total),
             message: `scoring the fine-tuned model on holdout case ${done}/${total}`,
-            holdoutDice: baseScore?.mean ?? null,
           }),
         );
       } catch (err) {
@@ -398,75 +334,6 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     trainer?.dispose();
     base.net.dispose();
   }
-}
-
-function lossSummary(losses: number[]): Record<string, number> {
-  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-  const k = Math.max(1, Math.min(10, Math.floor(losses.length / 4)));
-  return {
-    first: losses[0],
-    last: losses[losses.length - 1],
-    min: Math.min(...losses),
-    meanFirst: mean(losses.slice(0, k)),
-    meanLast: mean(losses.slice(-k)),
-  };
-}
-
-/** model.json of the candidate: the base's inference section unchanged, plus where it came from and how it scored. */
-function candidateMeta(
-  baseMeta: ModelMeta,
-  o: FinetuneOptions,
-  s: Settings,
-  losses: number[],
-  holdout: FinetuneResult['holdout'],
-  seconds: number,
-): ModelMeta {
-  const at = new Date().toISOString();
-  const parentId = o.baseModelId ?? basename(o.baseModelDir);
-  const record: TrainingRecord = {
-    at,
-    steps: s.steps,
-    patchSize: s.patch,
-    batch: s.batch,
-    lr: s.lr,
-    finalLoss: losses[losses.length - 1] ?? NaN,
-    data: `fine-tune on ${o.train.length} submitted case(s): ${s.trainIds.join(', ')}`,
-    base: parentId,
-    seed: s.seed,
-  };
-  const metrics: Record<string, number> = {};
-  if (holdout.base !== null) metrics.holdout_dice_base = holdout.base;
-  if (holdout.candidate !== null) metrics.holdout_dice = holdout.candidate;
-  metrics.holdout_cases = o.holdout.length;
-  const meta = {
-    ...baseMeta,
-    inference: baseMeta.inference,
-    training: [...baseMeta.training, record],
-    metrics,
-    provenance: `fine-tuned from ${parentId} on ${o.train.length} submitted case(s)`,
-    finetune: {
-      parent: { id: parentId, dir: o.baseModelDir, metrics: baseMeta.metrics },
-      at,
-      seconds: Math.round(seconds * 10) / 10,
-      steps: s.steps,
-      seed: s.seed,
-      cases: s.trainIds,
-      holdoutCases: o.holdout.map((c) => c.id),
-      holdout,
-      loss: lossSummary(losses),
-      settings: {
-        batch: s.batch,
-        patch: s.patch,
-        lr: s.lr,
-        schedule: 'poly',
-        warmupSteps: warmupFor(s.steps),
-        correctionWeight: s.correctionWeight,
-        augment: s.augment,
-        foregroundProb: s.foregroundProb,
-      },
-    },
-  };
-  return meta;
 }
 
 /** Mean foreground Dice of a model folder on cases (through the prediction pipeline), for holdout scoring. */
