@@ -3,9 +3,7 @@
 // axial slice. Prints one JSON object. Issue 6 asks for under 50 ms per dab on a 512×512 slice.
 // Usage: npx tsx tests/browser/labels-bench.ts [--dims 512,512,40] [--moves 40] [--radius-mm 8]
 // Needs a built renderer (npm run build).
-import { chromium } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
-import { startWebShell } from './webShell';
+import { openLabelBenchPage } from './benchPage';
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(name);
@@ -31,19 +29,8 @@ function quantile(xs: number[], q: number): number {
 }
 const round = (x: number) => Math.round(x * 100) / 100;
 
-const shell = await startWebShell({ demoCases: 1, demoDims: dims, startTimeoutMs: 300_000 });
-const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+const { page, close } = await openLabelBenchPage(dims);
 try {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
-  await page.goto(shell.url);
-  await page.waitForFunction(
-    () => {
-      const h = (globalThis as unknown as MiniWin).__deformuxLabels;
-      return !!h && h.caseId() !== null && h.counts().length > 0;
-    },
-    undefined,
-    { timeout: 300_000 },
-  );
   await page.getByTestId('tool-brush').click();
   await page.getByTestId('brush-radius').fill(String(radiusMm));
   await page.getByTestId('brush-radius').press('Enter');
@@ -80,6 +67,5 @@ try {
     }),
   );
 } finally {
-  await browser.close();
-  await shell.close();
+  await close();
 }

@@ -3,9 +3,7 @@
 // copy out, change applied), and the longest main-thread task while it ran (what the user feels).
 // Prints one JSON object. Usage: npx tsx tests/browser/labels-worker-bench.ts [--dims 512,512,120]
 // Needs a built renderer (npm run build).
-import { chromium } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
-import { startWebShell } from './webShell';
+import { openLabelBenchPage } from './benchPage';
 
 const at = process.argv.indexOf('--dims');
 const dims = (at >= 0 ? process.argv[at + 1] : '512,512,120').split(',').map(Number) as [number, number, number];
@@ -32,19 +30,8 @@ const ACTIONS = [
   { name: 'interpolate', button: 'action-interpolate' },
 ];
 
-const shell = await startWebShell({ demoCases: 1, demoDims: dims, startTimeoutMs: 300_000 });
-const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+const { page, close } = await openLabelBenchPage(dims);
 try {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
-  await page.goto(shell.url);
-  await page.waitForFunction(
-    () => {
-      const h = (globalThis as unknown as MiniWin).__deformuxLabels;
-      return !!h && h.caseId() !== null && h.counts().length > 0;
-    },
-    undefined,
-    { timeout: 300_000 },
-  );
   await page.evaluate(() => {
     const w = globalThis as unknown as MiniWin;
     w.__longTasks = [];
@@ -87,6 +74,5 @@ try {
   }
   console.log(JSON.stringify({ bench: 'renderer.labelTools.worker', dims, ...results }));
 } finally {
-  await browser.close();
-  await shell.close();
+  await close();
 }

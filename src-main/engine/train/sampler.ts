@@ -73,6 +73,32 @@ export function cropPatch(
 }
 
 /**
+ * One patch placement: a case drawn uniformly, then a centre on a random foreground voxel with
+ * probability `foregroundProb` (when the case has any), else a uniform start. The order of the RNG
+ * draws is part of the reproducibility contract (shipped starter models are reruns of it).
+ */
+function pickCrop(
+  cases: TrainCase[],
+  patch: [number, number, number],
+  rng: Rng,
+  foregroundProb: number,
+): { c: TrainCase; start: [number, number, number] } {
+  const c = cases[rng.int(cases.length)];
+  const [D, H, W] = c.dimsDhw;
+  let centre: [number, number, number] = [-1, -1, -1];
+  if (c.foreground.length > 0 && rng.next() < foregroundProb) {
+    const i = c.foreground[rng.int(c.foreground.length)];
+    centre = [Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];
+  }
+  const start: [number, number, number] = [
+    cropStart(D, patch[0], centre[0], rng),
+    cropStart(H, patch[1], centre[1], rng),
+    cropStart(W, patch[2], centre[2], rng),
+  ];
+  return { c, start };
+}
+
+/**
  * A batch of `batch` patches: cases drawn uniformly; each patch is centred on a random foreground voxel
  * with probability `foregroundProb` (when the case has any), else placed uniformly.
  * Returns image [B, D, H, W, 1] and labels int32 [B, D, H, W].
@@ -89,18 +115,7 @@ export function sampleBatch(
   const lab = new Int32Array(batch * vox);
   const picked: string[] = [];
   for (let b = 0; b < batch; b++) {
-    const c = cases[rng.int(cases.length)];
-    const [D, H, W] = c.dimsDhw;
-    let centre: [number, number, number] = [-1, -1, -1];
-    if (c.foreground.length > 0 && rng.next() < foregroundProb) {
-      const i = c.foreground[rng.int(c.foreground.length)];
-      centre = [Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];
-    }
-    const start: [number, number, number] = [
-      cropStart(D, patch[0], centre[0], rng),
-      cropStart(H, patch[1], centre[1], rng),
-      cropStart(W, patch[2], centre[2], rng),
-    ];
+    const { c, start } = pickCrop(cases, patch, rng, foregroundProb);
     cropPatch(c, patch, start, img, lab, b * vox);
     picked.push(`${c.name}@${start.join(',')}`);
   }
@@ -137,18 +152,7 @@ export function sampleAugmentedBatch(
   const wts = opts.weights ? new Float32Array(batch * vox) : undefined;
   const picked: string[] = [];
   for (let b = 0; b < batch; b++) {
-    const c = cases[rng.int(cases.length)];
-    const [D, H, W] = c.dimsDhw;
-    let centre: [number, number, number] = [-1, -1, -1];
-    if (c.foreground.length > 0 && rng.next() < (opts.foregroundProb ?? 0.33)) {
-      const i = c.foreground[rng.int(c.foreground.length)];
-      centre = [Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];
-    }
-    const start: [number, number, number] = [
-      cropStart(D, patch[0], centre[0], rng),
-      cropStart(H, patch[1], centre[1], rng),
-      cropStart(W, patch[2], centre[2], rng),
-    ];
+    const { c, start } = pickCrop(cases, patch, rng, opts.foregroundProb ?? 0.33);
     const mid = [0, 1, 2].map((a) => start[a] + (patch[a] - 1) / 2) as [number, number, number];
     const draw = opts.augment ? drawAugment(opts.augment, rng, c.spacingDhwMm) : undefined;
     warpPatch(c, patch, mid, draw ? draw.matrix : IDENTITY3, img, lab, wts, b * vox);

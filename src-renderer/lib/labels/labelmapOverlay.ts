@@ -101,15 +101,20 @@ export class LabelmapOverlay {
   }
 
   destroy(): void {
-    try {
-      segmentation.removeSegmentation(this.segmentationId);
-    } catch {
-      // Already gone with the engine.
-    }
-    try {
-      cache.removeVolumeLoadObject(this.#volumeId);
-    } catch {
-      // Already gone.
-    }
+    removeSegmentationVolume(this.segmentationId, this.#volumeId);
+  }
+}
+
+/** Removes a labelmap segmentation and its volume from Cornerstone, tolerating either being gone already. */
+export function removeSegmentationVolume(segmentationId: string, volumeId: string): void {
+  try {
+    segmentation.removeSegmentation(segmentationId);
+  } catch {
+    // Already gone with the engine.
+  }
+  try {
+    cache.removeVolumeLoadObject(volumeId);
+  } catch {
+    // Already gone.
   }
 }

@@ -4,6 +4,7 @@
 import { cache, volumeLoader, type Types } from '@cornerstonejs/core';
 import { Enums as ToolEnums, segmentation } from '@cornerstonejs/tools';
 import { heatLut } from './heatColormap';
+import { removeSegmentationVolume } from '../labels/labelmapOverlay';
 
 const LABELMAP = ToolEnums.SegmentationRepresentations.Labelmap;
 let counter = 0;
@@ -71,15 +72,6 @@ export class UncertaintyOverlay {
   }
 
   destroy(): void {
-    try {
-      segmentation.removeSegmentation(this.segmentationId);
-    } catch {
-      // Already gone with the engine.
-    }
-    try {
-      cache.removeVolumeLoadObject(this.#volumeId);
-    } catch {
-      // Already gone.
-    }
+    removeSegmentationVolume(this.segmentationId, this.#volumeId);
   }
 }
