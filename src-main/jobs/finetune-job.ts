@@ -3,8 +3,8 @@
 import { rm } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
 import type { ApiEvent } from '../api/contract';
-import type { FinetuneCase, FinetuneProgress, FinetuneResult } from '../engine/train/finetune';
-import type { FromWorker, ToWorker } from '../engine/worker/protocol';
+import type { FinetuneProgress, FinetuneResult } from '../engine/train/finetune';
+import type { FinetuneCaseFiles, FromWorker, ToWorker } from '../engine/worker/protocol';
 import type { ProjectStore } from '../store/project';
 import { getJob, setJobParams, updateJob } from '../store/job-rows';
 import { getModel, promoteModel, registerModel, updateModel } from '../store/model-rows';
@@ -52,22 +52,20 @@ export function progressLine(p: FinetuneProgress, lastDice: number | null): stri
   return `step ${p.step}/${p.steps}${loss}${formatEta(p.etaS)}${dice}`;
 }
 
-async function loadCases(store: ProjectStore, list: FinetuneParams['train']): Promise<FinetuneCase[]> {
-  const out: FinetuneCase[] = [];
-  for (const c of list) {
-    const image = await store.loadImage(c.caseId);
-    const label = await store.loadLabel(c.caseId, c.labelVersion);
-    const prelabel = c.prelabelVersion === null ? undefined : await store.loadLabel(c.caseId, c.prelabelVersion);
-    out.push({ id: c.caseId, image, label, ...(prelabel ? { prelabel } : {}) });
-  }
-  return out;
+/** The cases as files for the worker (it reads them: no full-size copies cross the thread boundary). */
+function caseFilesOf(store: ProjectStore, list: FinetuneParams['train']): FinetuneCaseFiles[] {
+  return list.map((c) => {
+    const { image, label } = store.caseFiles(c.caseId, c.labelVersion);
+    const prelabel = c.prelabelVersion === null ? undefined : store.caseFiles(c.caseId, c.prelabelVersion).label;
+    return { id: c.caseId, image, label, ...(prelabel ? { prelabel } : {}) };
+  });
 }
 
 /** Runs the fine-tune in a fresh engine worker; resolves with its result (cancelled or not). */
 function trainInWorker(
   params: FinetuneParams,
-  train: FinetuneCase[],
-  holdout: FinetuneCase[],
+  train: FinetuneCaseFiles[],
+  holdout: FinetuneCaseFiles[],
   control: ReturnType<typeof newFinetuneControl>,
   onProgress: (p: FinetuneProgress) => void,
 ): Promise<FinetuneResult> {
@@ -150,8 +148,8 @@ export async function runFinetuneJob(
   try {
     const n = params.train.length + params.holdout.length;
     progress(0, `reading ${n} submitted case(s)`);
-    const train = await loadCases(store, params.train);
-    const holdout = await loadCases(store, params.holdout);
+    const train = caseFilesOf(store, params.train);
+    const holdout = caseFilesOf(store, params.holdout);
     progress(0, params.resume ? 'resuming from the last checkpoint' : 'starting the engine');
     const result = await trainInWorker(params, train, holdout, control, (p) => {
       if (p.holdoutDice !== undefined && p.holdoutDice !== null) lastDice = p.holdoutDice;

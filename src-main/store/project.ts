@@ -345,6 +345,19 @@ export class ProjectStore {
     return row.dicom_source ? (JSON.parse(row.dicom_source) as SourceSeriesRef) : null;
   }
 
+  /**
+   * Absolute paths of a case's image and of one label version, for a reader in another thread (the
+   * engine worker reads fine-tune cases itself rather than receive copies of full-size scans).
+   */
+  caseFiles(caseId: string, version: number): { image: string; label: string } {
+    const row = this.caseRow(caseId);
+    const v = this.db
+      .prepare('SELECT label_file FROM label_versions WHERE case_id = ? AND version = ?')
+      .get(caseId, version) as { label_file: string } | undefined;
+    if (!v) throw new NotFoundError(`case ${caseId} has no label version ${version}.`);
+    return { image: join(this.dir, row.image_file), label: join(this.dir, v.label_file) };
+  }
+
   /** Reads one label version's voxels (uint8, on the image grid). */
   async loadLabel(caseId: string, version: number): Promise<Volume> {
     const image = volumeHeaderOf(this.caseRow(caseId));

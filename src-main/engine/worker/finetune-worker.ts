@@ -3,7 +3,8 @@
 import { InputError } from '../../imaging/volume';
 import { initEngine } from '../tf';
 import { finetune } from '../train/finetune';
-import type { FromWorker, ToWorker } from './protocol';
+import type { FinetuneCase } from '../train/finetune';
+import type { FinetuneCaseFiles, FromWorker, ToWorker } from './protocol';
 
 /** At most this many progress messages a second: the main thread writes each to the jobs table. */
 const PROGRESS_PER_S = 5;
@@ -19,8 +20,37 @@ export async function runFinetuneMessage(
   let lastSentMs = 0;
   try {
     await initEngine();
+    const { readVolume } = await import('../../imaging/read');
+    const read = async (files: FinetuneCaseFiles[], what: string): Promise<FinetuneCase[]> => {
+      const out: FinetuneCase[] = [];
+      for (const [n, f] of files.entries()) {
+        if (abort.signal.aborted) break;
+        send({
+          type: 'finetune-progress',
+          id,
+          progress: {
+            phase: 'prepare',
+            step: 0,
+            steps: msg.options.steps,
+            loss: null,
+            etaS: null,
+            fraction: 0,
+            message: `reading ${what} case ${n + 1} of ${files.length}`,
+          },
+        });
+        const image = await readVolume(f.image);
+        const label = await readVolume(f.label);
+        const prelabel = f.prelabel ? await readVolume(f.prelabel) : undefined;
+        out.push({ id: f.id, image, label, ...(prelabel ? { prelabel } : {}) });
+      }
+      return out;
+    };
+    const train = await read(msg.options.train, 'training');
+    const holdout = await read(msg.options.holdout, 'holdout');
     const result = await finetune({
       ...msg.options,
+      train,
+      holdout,
       signal: abort.signal,
       onProgress: (progress) => {
         const nowMs = performance.now();

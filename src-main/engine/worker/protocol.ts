@@ -3,8 +3,19 @@ import type { Volume } from '../../imaging/volume';
 import type { SchemaName } from '../../api/contract';
 import type { FinetuneOptions, FinetuneProgress, FinetuneResult } from '../train/finetune';
 
+/** A submitted case as files: the worker reads them itself (no copies of full-size scans between threads). */
+export interface FinetuneCaseFiles {
+  id: string;
+  image: string;
+  label: string;
+  prelabel?: string;
+}
+
 /** A fine-tune's options as they cross the thread boundary (the signal and callback live in the worker). */
-export type FinetuneRequest = Omit<FinetuneOptions, 'signal' | 'onProgress'>;
+export type FinetuneRequest = Omit<FinetuneOptions, 'signal' | 'onProgress' | 'train' | 'holdout'> & {
+  train: FinetuneCaseFiles[];
+  holdout: FinetuneCaseFiles[];
+};
 
 export type ToWorker =
   | { type: 'load'; modelDir: string; schema: SchemaName }
