@@ -116,6 +116,27 @@ print(json.dumps({"shape": list(im.shape), "dtype": str(a.dtype), "ldtype": str(
     }
   });
 
+  it('writes shifted-domain phantoms (non-contrast unless --phase overrides) and records the domain', async () => {
+    const shifted = join(dir, 'shifted');
+    const args = ['--out', shifted, '--seed', '5', '--dims', dims.join(','), '--spacing', spacingMm.join(',')];
+    expect(await quietly(() => run([...args, '--domain', 'shifted']))).toBe(0);
+    const meta = JSON.parse(readFileSync(join(shifted, 'manifest.json'), 'utf8')).cases[0].meta;
+    expect(meta.domain).toBe('shifted');
+    expect(meta.contrastPhase).toBe('noncontrast');
+    expect(
+      await quietly(() =>
+        run([...args, '--out', join(dir, 'shifted-art'), '--domain', 'shifted', '--phase', 'arterial']),
+      ),
+    ).toBe(0);
+    const meta2 = JSON.parse(readFileSync(join(dir, 'shifted-art', 'manifest.json'), 'utf8')).cases[0].meta;
+    expect(meta2.contrastPhase).toBe('arterial');
+    expect(meta2.domain).toBe('shifted');
+    expect(await quietly(() => run([...args, '--out', join(dir, 'std')]))).toBe(0);
+    const meta3 = JSON.parse(readFileSync(join(dir, 'std', 'manifest.json'), 'utf8')).cases[0].meta;
+    expect(meta3.domain).toBeUndefined();
+    expect(meta3.contrastPhase).not.toBe('noncontrast');
+  });
+
   it('refuses bad arguments with one clear message', async () => {
     await expect(run(['--cases', '2'])).rejects.toThrow(/--out/);
     await expect(run(['--out', out, '--schema', 'liver'])).rejects.toThrow(/--schema/);
@@ -123,6 +144,7 @@ print(json.dumps({"shape": list(im.shape), "dtype": str(a.dtype), "ldtype": str(
     await expect(run(['--out', out, '--dims', '10,10'])).rejects.toThrow(/--dims/);
     await expect(run(['--out', out, '--spacing', '1,x,1'])).rejects.toThrow(/--spacing/);
     await expect(run(['--out', out, '--phase', 'venous'])).rejects.toThrow(/--phase/);
+    await expect(run(['--out', out, '--domain', 'arterial'])).rejects.toThrow(/--domain/);
     await expect(run(['--out', out, 'extra'])).rejects.toThrow(/unknown argument/);
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');

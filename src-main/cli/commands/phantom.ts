@@ -9,8 +9,10 @@ import {
   DEFAULT_DIMS,
   DEFAULT_SPACING_MM,
   PHANTOM_GENERATOR_VERSION,
+  PHANTOM_DOMAINS,
   PHANTOM_SCHEMAS,
   SCHEMA_LABELS,
+  type PhantomDomain,
   type PhantomMeta,
   type PhantomSchema,
   generatePhantom,
@@ -19,6 +21,7 @@ import { writeFileAtomic } from '../../util/atomic';
 
 const HELP = `Usage: deformux phantom --out DIR [--cases N] [--seed S] [--schema kidney|pancreas]
                         [--spacing X,Y,Z] [--dims I,J,K] [--phase PHASE] [--noise-hu SIGMA]
+                        [--domain standard|shifted]
 
 Writes SYNTHETIC abdominal CT phantoms (not patient data) with their label maps:
 DIR/case_000_image.nii.gz, DIR/case_000_label.nii.gz, … and DIR/manifest.json.
@@ -34,6 +37,9 @@ Options:
   --dims I,J,K      voxels per axis (default ${DEFAULT_DIMS.join(',')})
   --phase PHASE     contrast phase: ${CONTRAST_PHASES.join(', ')} (default portal)
   --noise-hu SIGMA  image noise standard deviation in HU (default 10-20, drawn per case)
+  --domain NAME     ${PHANTOM_DOMAINS.join(' or ')} (default standard): 'shifted' is unlike the starter
+                    models' training data (non-contrast, larger and more varied kidneys, noisier),
+                    for fine-tuning experiments; --phase and --noise-hu override its values
   -h, --help        show this help`;
 
 interface Args {
@@ -45,6 +51,7 @@ interface Args {
   dims?: Vec3;
   phase?: ContrastPhase;
   noiseHu?: number;
+  domain?: PhantomDomain;
 }
 
 function triple(option: string, text: string, integer: boolean): Vec3 {
@@ -97,6 +104,11 @@ function parse(argv: string[]): Args | null {
       if (!CONTRAST_PHASES.includes(p as ContrastPhase))
         throw new UsageError(`--phase must be one of ${CONTRAST_PHASES.join(', ')}, got '${p}'`);
       args.phase = p as ContrastPhase;
+    } else if (a === '--domain') {
+      const d = value();
+      if (!PHANTOM_DOMAINS.includes(d as PhantomDomain))
+        throw new UsageError(`--domain must be ${PHANTOM_DOMAINS.join(' or ')}, got '${d}'`);
+      args.domain = d as PhantomDomain;
     } else if (a === '--noise-hu') {
       const text = value();
       const n = Number(text);
@@ -156,7 +168,11 @@ export async function run(argv: string[]): Promise<number> {
         schema: args.schema,
         dims: args.dims,
         spacingMm: args.spacingMm,
-        domainShift: { contrastPhase: args.phase, noiseSigmaHu: args.noiseHu },
+        domainShift: {
+          ...(args.phase ? { contrastPhase: args.phase } : {}),
+          ...(args.noiseHu !== undefined ? { noiseSigmaHu: args.noiseHu } : {}),
+        },
+        domain: args.domain,
         signal: abort.signal,
       });
       const id = `case_${String(n).padStart(3, '0')}`;
