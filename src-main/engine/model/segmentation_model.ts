@@ -22,11 +22,15 @@ export function segmentationModelOf(model: LoadedModel): SegmentationModel {
       const [d, h, w] = shape ?? [pd, ph, pw];
       if (signal?.aborted) return Promise.reject(new DOMException('prediction cancelled', 'AbortError'));
       // Copy: the pipeline may reuse `patch` after we return.
-      const out = tf.tidy(() => {
+      // Not `return ...dataSync()` from tidy: tidy walks its result looking for tensors, and walking a
+      // typed array of millions of logits element by element cost about 1 s per 64³ patch (as much as
+      // the network itself).
+      let out: Float32Array | undefined;
+      tf.tidy(() => {
         const x = tf.tensor5d(Float32Array.from(patch), [1, d, h, w, config.in_channels]);
-        return net.forward(x).dataSync() as Float32Array;
+        out = net.forward(x).dataSync() as Float32Array;
       });
-      return Promise.resolve(Float32Array.from(out));
+      return Promise.resolve(Float32Array.from(out!));
     },
   };
 }
