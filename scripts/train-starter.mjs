@@ -4,8 +4,8 @@
 //
 //   node scripts/train-starter.mjs [--schema kidney|pancreas] [--smoke] [--out DIR] [--work DIR] [--finish]
 //
-// The full settings take 1–2 hours per schema on a 2-core CPU (--finish: evaluate and write the model
-// folder from a checkpoint already in --out, without training). --smoke runs a tiny network for two steps on small
+// The full settings take 1–2 hours per schema on a 2-core CPU (--finish: re-evaluate the trained model
+// folder already in --out and rewrite its model.json, without training). --smoke runs a tiny network for two steps on small
 // phantoms (seconds) and writes to a temporary folder unless --out is given.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ const { values } = parseArgs({
     smoke: { type: 'boolean' },
     out: { type: 'string' },
     work: { type: 'string' },
-    // Skip training: turn an existing checkpoint (or final folder) in --out into the shipped model.
+    // Skip training: re-evaluate the trained folder in --out (inference settings, held-out metrics).
     finish: { type: 'boolean' },
   },
 });

@@ -49,13 +49,18 @@ export async function run(argv: string[]): Promise<number> {
     HELP,
   );
   if (!parsed) return 0;
-  const v = parsed.values;
-  const opt = { has: (k: string) => !!v[k.slice(2)] };
-  const str = (k: string) => (typeof v[k.slice(2)] === 'string' ? (v[k.slice(2)] as string) : undefined);
-  const starter = str('--starter') ?? 'kidney';
+  const v = parsed.values as {
+    model?: string;
+    starter?: string;
+    data?: string;
+    tta?: boolean;
+    'max-patch'?: string;
+    json?: boolean;
+  };
+  const starter = v.starter ?? 'kidney';
   if (starter !== 'kidney' && starter !== 'pancreas') throw new UsageError('--starter must be kidney or pancreas');
-  const modelDir = str('--model') ? resolve(str('--model')!) : resolveModelDir(starter);
-  const data = resolve(str('--data') ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'real'));
+  const modelDir = v.model ? resolve(v.model) : resolveModelDir(starter);
+  const data = resolve(v.data ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'real'));
   const ctFile = join(data, 'totalseg_example_ct_abdomen_3mm.nii.gz');
   const segFile = join(data, 'totalseg_example_seg_sm_labels.nii.gz');
   if (!existsSync(ctFile) || !existsSync(segFile)) throw new InputError(data, 'the real CT test data is not there');
@@ -67,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   const loaded = await loadModelFolder(modelDir);
   try {
     const model = segmentationModelOf(loaded);
-    const maxPatch = str('--max-patch');
+    const maxPatch = v['max-patch'];
     if (maxPatch) {
       const m = maxPatch.split(/[,x×]/).map(Number);
       if (m.length !== 3 || !m.every((x) => Number.isInteger(x) && x > 0))
@@ -80,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
     if (seg.dims[0] !== ni || seg.dims[1] !== nj || seg.dims[2] + CROP_FIRST_SLICE > nk)
       throw new InputError(segFile, `dims ${seg.dims.join('×')} do not fit slices ${CROP_FIRST_SLICE}.. of ${ctFile}`);
     const t0 = performance.now();
-    const res = await predictVolume(image, model, { tta: opt.has('--tta') });
+    const res = await predictVolume(image, model, { tta: !!v.tta });
     const seconds = (performance.now() - t0) / 1000;
     const classes = loaded.meta.classes;
     const pred = res.label.data as Uint8Array;
@@ -98,7 +103,7 @@ export async function run(argv: string[]): Promise<number> {
       bench: 'real-ct',
       model: modelDir,
       schema: loaded.meta.schema,
-      tta: opt.has('--tta'),
+      tta: !!v.tta,
       seconds: Math.round(seconds * 100) / 100,
       stageMs: res.stats.stageMs,
       patches: res.stats.patches,
@@ -119,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
         (i) => ref[i] === TOTALSEG.pancreas,
       );
     }
-    console.log(JSON.stringify(report, null, opt.has('--json') ? undefined : 2));
+    console.log(JSON.stringify(report, null, v.json ? undefined : 2));
     return 0;
   } finally {
     loaded.net.dispose();

@@ -1,6 +1,6 @@
 // Trains the starter models (resources/models/<schema>-lite) on synthetic phantoms, reproducibly:
 // every seed and setting is fixed here and written into model.json with the held-out metrics.
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { SchemaName } from '../api/contract';
 import { LABEL_SCHEMAS } from '../api/contract';
@@ -11,8 +11,7 @@ import { reorientVolume } from '../predict/orient';
 import { predictVolume } from '../predict/predict';
 import { diceByClass } from '../predict/metrics';
 import { initEngine } from '../engine/tf';
-import { defaultMeta, loadModelFolder, saveModelFolder } from '../engine/io/model_folder';
-import { readSafetensors } from '../engine/io/safetensors';
+import { defaultMeta, loadModelFolder } from '../engine/io/model_folder';
 import { writeFileAtomic } from '../util/atomic';
 import { presetConfig } from '../engine/model/config';
 import type { ModelConfig } from '../engine/model/config';
@@ -135,10 +134,10 @@ export async function trainStarter(
   await initEngine();
   const dataDir = join(workDir, schema, 'train');
   if (!opts.finishOnly) await trainPhase(schema, s, outDir, dataDir, log, signal);
-  return finishStarter(schema, s, outDir, log, t0, signal, opts.finishOnly);
+  return finishStarter(schema, s, outDir, log, t0, signal);
 }
 
-/** Trains on written phantoms until `s.stopAt`; leaves outDir/checkpoint (or the final folder when stopAt = steps). */
+/** Trains on written phantoms for the first `s.stopAt` steps of the schedule; writes the model folder. */
 async function trainPhase(
   schema: SchemaName,
   s: StarterSettings,
@@ -152,44 +151,40 @@ async function trainPhase(
     `${schema}: writing ${s.trainSeeds.length} training phantoms (${s.phantomDims.join('×')} at ${s.targetSpacingMm.join('×')} mm)`,
   );
   await writePhantoms(dataDir, schema, s.trainSeeds, s);
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  signal?.addEventListener('abort', onAbort);
   const net = DeformUXNet.create(s.config, s.seed);
   const meta = defaultMeta(s.config, schema, classes);
   meta.inference = { ...meta.inference, targetSpacingMm: [...s.targetSpacingMm], patchSize: [...s.patch] };
+  const stopped = s.stopAt < s.steps ? `, stopped at step ${s.stopAt} of a ${s.steps}-step schedule` : '';
   try {
     const r = await trainRun({
       dataDir,
       outDir,
       net,
       meta,
-      base: `preset lite (${s.name} starter settings)`,
+      base: `preset lite (${s.name} starter settings${stopped})`,
       steps: s.steps,
+      stopAt: s.stopAt,
       batch: s.batch,
       patch: s.patch,
       lr: s.lr,
       seed: s.seed,
       foregroundProb: s.foregroundProb,
       checkpointEvery: 100,
-      signal: stop.signal,
+      signal,
       onProgress: (p) => {
-        if (p.step === 1 || p.step % 50 === 0 || p.step === p.steps)
+        if (p.step === 1 || p.step % 50 === 0 || p.step === s.stopAt)
           log(`${schema}: step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} (${Math.round(p.etaS)} s left)`);
-        // Stop after step stopAt: trainRun checks the signal before the next step and saves a checkpoint.
-        if (p.step >= s.stopAt) stop.abort();
       },
     });
-    if (r.cancelled && signal?.aborted) throw new Error(`${schema}: cancelled at step ${r.steps}`);
+    if (r.cancelled) throw new Error(`${schema}: cancelled at step ${r.steps}`);
   } finally {
-    signal?.removeEventListener('abort', onAbort);
     net.dispose();
   }
 }
 
 /**
- * Turns the training result (the final folder, or the checkpoint of a run stopped at stopAt) into the
- * shipped model folder: inference settings, held-out metrics, provenance and the exact settings.
+ * Turns the trained folder into the shipped model: inference settings, held-out metrics, provenance and
+ * the exact settings (written once, atomically).
  */
 async function finishStarter(
   schema: SchemaName,
@@ -198,61 +193,22 @@ async function finishStarter(
   log: (line: string) => void,
   t0: number,
   signal?: AbortSignal,
-  finishOnly = false,
 ): Promise<StarterResult> {
   const classes = ['background', ...LABEL_SCHEMAS[schema].classes.map((c) => c.name)];
-  const ckptDir = join(outDir, 'checkpoint');
-  // Without a checkpoint the folder is final: its last training record says how many steps it took.
-  let stepsDone = s.steps;
-  if (finishOnly && !existsSync(join(ckptDir, 'state.json'))) {
-    const prev = JSON.parse(await fs.readFile(join(outDir, 'model.json'), 'utf8')) as {
-      training?: { steps?: number }[];
-    };
-    stepsDone = prev.training?.at(-1)?.steps ?? s.steps;
-  }
-  if (existsSync(join(ckptDir, 'state.json'))) {
-    const state = JSON.parse(await fs.readFile(join(ckptDir, 'state.json'), 'utf8')) as { step: number };
-    stepsDone = state.step;
-    const net = DeformUXNet.create(s.config, s.seed);
-    try {
-      const weights = join(ckptDir, 'weights.safetensors');
-      net.assignFromTorch(await readSafetensors(weights), weights);
-      const meta = defaultMeta(s.config, schema, classes);
-      meta.training = [
-        {
-          at: new Date().toISOString(),
-          steps: stepsDone,
-          patchSize: s.patch,
-          batch: s.batch,
-          lr: s.lr,
-          finalLoss: NaN,
-          data: `${s.trainSeeds.length} synthetic phantoms`,
-          base: `preset lite (${s.name} starter settings, stopped at step ${stepsDone} of a ${s.steps}-step schedule)`,
-          seed: s.seed,
-        },
-      ];
-      await saveModelFolder(outDir, net, meta);
-    } finally {
-      net.dispose();
-    }
-  }
+  const loaded = await loadModelFolder(outDir);
+  // The last training record says how many steps of the schedule the folder holds.
+  const stepsDone = loaded.meta.training.at(-1)?.steps ?? s.steps;
+  // The inference section: the spacing trained at and the sliding window (see inferencePatch).
+  loaded.meta.inference = {
+    ...loaded.meta.inference,
+    targetSpacingMm: [...s.targetSpacingMm],
+    patchSize: [...s.inferencePatch],
+  };
+  if (s.maxInferencePatch) loaded.meta.inference.maxPatchSize = [...s.maxInferencePatch];
+  else delete loaded.meta.inference.maxPatchSize;
   log(`${schema}: evaluating on ${s.heldOutSeeds.length} held-out phantoms (step ${stepsDone})`);
-  {
-    // The inference section: the spacing trained at, and windows larger than the training patch.
-    const metaPath = join(outDir, 'model.json');
-    const m = JSON.parse(await fs.readFile(metaPath, 'utf8')) as { inference: Record<string, unknown> };
-    m.inference = {
-      ...m.inference,
-      targetSpacingMm: [...s.targetSpacingMm],
-      patchSize: [...s.inferencePatch],
-      ...(s.maxInferencePatch ? { maxPatchSize: [...s.maxInferencePatch] } : {}),
-    };
-    if (!s.maxInferencePatch) delete m.inference.maxPatchSize;
-    await writeFileAtomic(metaPath, JSON.stringify(m, null, 2) + '\n');
-  }
 
   // Held-out evaluation: fresh phantoms (seeds never trained on) through the full prediction pipeline.
-  const loaded = await loadModelFolder(outDir);
   const model = segmentationModelOf(loaded);
   const sums = new Array<number>(classes.length - 1).fill(0);
   const counts = new Array<number>(classes.length - 1).fill(0);

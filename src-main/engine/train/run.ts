@@ -28,6 +28,11 @@ export interface TrainRunOptions {
   ignoreLabel?: number;
   /** Patch augmentation: true = the defaults for meta.schema (flips only where the schema allows); default off. */
   augment?: boolean | AugmentSettings;
+  /**
+   * Stop after this many steps of the `steps`-step schedule (default: all of it). The learning rate
+   * still follows the whole schedule, so a run stopped at N equals the first N steps of the full run.
+   */
+  stopAt?: number;
   /** Save a checkpoint every this many steps (0: only at the end or when cancelled). */
   checkpointEvery?: number;
   /** Continue from outDir/checkpoint when it exists. */
@@ -60,6 +65,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const cases = [];
   for (const p of pairs) cases.push(await loadCase(p, o.meta.inference.intensity, numClasses, o.ignoreLabel));
   const trainer = new Trainer(o.net, { lr: o.lr, schedule: 'poly', totalSteps: o.steps, ignoreLabel: o.ignoreLabel });
+  const end = Math.min(o.steps, o.stopAt ?? o.steps);
   const rng = new Rng(o.seed);
   const ckptDir = join(o.outDir, 'checkpoint');
   if (o.resume && existsSync(join(ckptDir, 'state.json'))) {
@@ -73,7 +79,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const t0 = Date.now();
   let cancelled = false;
   try {
-    while (trainer.step < o.steps) {
+    while (trainer.step < end) {
       if (o.signal?.aborted) {
         cancelled = true;
         break;
@@ -93,9 +99,9 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
         lr: r.lr,
         gradNorm: r.gradNorm,
         elapsedS,
-        etaS: (elapsedS / done) * (o.steps - r.step),
+        etaS: (elapsedS / done) * (end - r.step),
       });
-      if (o.checkpointEvery && trainer.step % o.checkpointEvery === 0 && trainer.step < o.steps) {
+      if (o.checkpointEvery && trainer.step % o.checkpointEvery === 0 && trainer.step < end) {
         await trainer.saveCheckpoint(ckptDir, { rngState: rng.state });
       }
       // Let cancellation and other events through between steps.
@@ -113,7 +119,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
           ...o.meta.training,
           {
             at: new Date().toISOString(),
-            steps: o.steps,
+            steps: trainer.step,
             patchSize: o.patch,
             batch: o.batch,
             lr: o.lr,
