@@ -3,7 +3,7 @@
 import { InputError } from '../../imaging/volume';
 import { initEngine } from '../tf';
 import { finetune } from '../train/finetune';
-import type { FinetuneCase } from '../train/finetune';
+import type { FinetuneCase, FinetuneProgress } from '../train/finetune';
 import type { FinetuneCaseFiles, FromWorker, ToWorker } from './protocol';
 
 /** At most this many progress messages a second: the main thread writes each to the jobs table. */
@@ -18,6 +18,7 @@ export async function runFinetuneMessage(
   const abort = new AbortController();
   running.set(id, abort);
   let lastSentMs = 0;
+  let lastPhase: FinetuneProgress['phase'] | null = null;
   try {
     await initEngine();
     const { readVolume } = await import('../../imaging/read');
@@ -54,8 +55,11 @@ export async function runFinetuneMessage(
       signal: abort.signal,
       onProgress: (progress) => {
         const nowMs = performance.now();
-        // Phase changes and evaluations always go through; steps are thinned out.
-        const important = progress.phase !== 'train' || progress.holdoutDice !== undefined;
+        // Phase changes (including the first step of a run or a resumed run), evaluations and the last
+        // step always go through; the steps between are thinned out.
+        const important =
+          progress.phase !== 'train' || progress.phase !== lastPhase || progress.holdoutDice !== undefined;
+        lastPhase = progress.phase;
         if (!important && nowMs - lastSentMs < 1000 / PROGRESS_PER_S && progress.step < progress.steps) return;
         lastSentMs = nowMs;
         send({ type: 'finetune-progress', id, progress });
