@@ -30,6 +30,7 @@
   int column_sum(float*, const float*, int64_t, int64_t);                                                            \
   int add_lrelu_forward(float*, const float*, const float*, int64_t, double);                                        \
   int lrelu_backward(float*, const float*, const float*, int64_t, double);                                           \
+  int add_forward(float*, const float*, const float*, int64_t);                                                      \
   }                                                                                                                  \
   }
 
@@ -102,6 +103,9 @@ void column_sum(float* db, const float* dy, int64_t rows, int64_t C) {
 }
 void add_lrelu_forward(float* y, const float* a, const float* b, int64_t n, double slope) {
   DX_FUSED_CALL("fusedAddLeakyReluForward", add_lrelu_forward, y, a, b, n, slope);
+}
+void add_forward(float* y, const float* a, const float* b, int64_t n) {
+  DX_FUSED_CALL("fusedAdd", add_forward, y, a, b, n);
 }
 void lrelu_backward(float* dx, const float* dy, const float* y, int64_t n, double slope) {
   DX_FUSED_CALL("fusedLeakyReluBackward", lrelu_backward, dx, dy, y, n, slope);

@@ -36,6 +36,8 @@ void residual_backward(float* dy, float* dg, const float* dout, const float* y, 
 void bias_forward(float* y, const float* x, const float* b, int64_t rows, int64_t C);
 void column_sum(float* db, const float* dy, int64_t rows, int64_t C);
 void add_lrelu_forward(float* y, const float* a, const float* b, int64_t n, double slope);
+// y = a + b elementwise (tfjs's Add on equal shapes), rounded like the JS backend.
+void add_forward(float* y, const float* a, const float* b, int64_t n);
 void lrelu_backward(float* dx, const float* dy, const float* y, int64_t n, double slope);
 /** The scalar erf used by GELU (exposed for the accuracy test). */
 double fused_erf(double x);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fused_ops.h"
+#include "threadpool.h"
 
 namespace dx {
 namespace {
@@ -23,6 +24,7 @@ struct Args {
     Napi::Float32Array a = info[i].As<Napi::Float32Array>();
     if (int64_t(a.ElementLength()) != want)
       fail(std::string(name) + " has " + std::to_string(a.ElementLength()) + " values, expected " + std::to_string(want));
+    advise_huge_pages(a.Data(), a.ElementLength() * sizeof(float));
     return a.Data();
   }
 
@@ -187,6 +189,14 @@ Napi::Value AddLreluForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// (y, a, b)
+Napi::Value AddForward(const Napi::CallbackInfo& info) {
+  Args a{info, "fusedAdd"};
+  const int64_t n = len(a, 1);
+  add_forward(a.arr(0, "y", n), a.arr(1, "a", n), a.arr(2, "b", n), n);
+  return info.Env().Undefined();
+}
+
 // (dx, dy, y, slope)
 Napi::Value LreluBackward(const Napi::CallbackInfo& info) {
   Args a{info, "fusedLeakyReluBackward"};
@@ -222,6 +232,7 @@ void register_fused_ops(Napi::Env env, Napi::Object exports) {
   fn("fusedColumnSum", ColumnSum);
   fn("fusedAddLeakyReluForward", AddLreluForward);
   fn("fusedLeakyReluBackward", LreluBackward);
+  fn("fusedAdd", AddForward);
   fn("fusedErf", Erf);
 }
 

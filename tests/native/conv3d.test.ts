@@ -25,6 +25,12 @@ const CASES: [number[], number, number, number, Pad][] = [
   [[1, 6, 6, 6, 4], 2, 4, 1, 'same'],
   [[1, 7, 6, 5, 6], 1, 3, 2, 'valid'],
   [[1, 9, 9, 9, 4], 7, 6, 1, 'valid'],
+  // Lines longer than the windowed kernel's tile and not a multiple of it (45 = 24 + 8 + 4 + 2 + 1 on AVX-512):
+  // the partial tile at the end of each line runs in 8/4/2/1-row chunks; forward with Co = VW and Co < VW,
+  // and (third case) backprop-input through the windowed kernel with 10 output channels.
+  [[1, 3, 4, 45, 16], 3, 16, 1, 'same'],
+  [[1, 2, 3, 29, 16], 3, 10, 1, 'same'],
+  [[1, 3, 3, 45, 10], 3, 16, 1, 'same'],
 ];
 
 describe('native conv3d vs tfjs kernels', () => {

@@ -9,6 +9,12 @@ type F32 = Float32Array;
 /** The addon's functions: plain arrays + shape ints, outputs first (see native/src/binding.cc). */
 export interface NativeAddon {
   version: string;
+  /** Whether loading tuned glibc malloc to keep tensor-sized blocks in the heap (binding.cc tune_malloc_once). */
+  mallocTuned?: boolean;
+  /** Hands free heap memory back to the system (glibc malloc_trim); true when some was released. */
+  trimMemory?(): boolean;
+  /** y = a + b elementwise (equal lengths), rounded as tfjs's cpu Add; multithreaded. */
+  fusedAdd?(y: F32, a: F32, b: F32): void;
   /** Instruction set the CPU kernels dispatched to: 'avx512', 'avx2' or 'scalar'. */
   isa: string;
   /** The best instruction set this CPU has. */

@@ -6,7 +6,14 @@ import { registerAllKernels } from './register_all';
 import { checkDeformArgs, checkDepthwiseArgs } from './validate';
 
 export { DeformDwConv3D, DeformDwConv3DGrad, DepthwiseConv3D, DepthwiseConv3DGrad } from './names';
-export { registerAllKernels, registration, nativeAddon, withOriginalConv3dKernels } from './register_all';
+export {
+  deformuxKernel,
+  registerAllKernels,
+  registration,
+  releaseFreeMemory,
+  nativeAddon,
+  withOriginalConv3dKernels,
+} from './register_all';
 
 /** Registers the kernels for the current backend if initEngine has not (warnings go to the console). */
 function ensureKernels(): void {

@@ -3,7 +3,9 @@ import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 import type { Tf } from '../tf';
 import { loadAddon, type NativeAddon } from './addon';
 import { cudaCompute, jsCompute, nativeCompute, setActiveCompute, type Compute } from './compute';
+import { addConfig } from './Add';
 import { conv3DConfig } from './Conv3D';
+import { padV2Config } from './PadV2';
 import { conv3DBackpropFilterV2Config } from './Conv3DBackpropFilterV2';
 import { conv3DBackpropInputV2Config } from './Conv3DBackpropInputV2';
 import { conv3DBackpropInputV2GradConfig } from './Conv3DBackpropInputV2_grad';
@@ -86,6 +88,12 @@ export function registerAllKernels(tf: Tf, backendName: string, opts: { preferCu
     replaceKernel(tf, conv3DConfig(addon, originals.get('cpu/Conv3D') ?? tf.getKernel('Conv3D', 'cpu')));
     replaceKernel(tf, conv3DBackpropInputV2Config(addon));
     replaceKernel(tf, conv3DBackpropFilterV2Config(addon));
+    const add = originals.get('cpu/Add') ?? tf.getKernel('Add', 'cpu');
+    if (addon.fusedAdd && add) replaceKernel(tf, addConfig(addon, add));
+  }
+  if (backendName === 'cpu') {
+    const pad = originals.get('cpu/PadV2') ?? tf.getKernel('PadV2', 'cpu');
+    if (pad) replaceKernel(tf, padV2Config(pad));
   }
   replaceGradient(tf, deformDwConv3DGradConfig);
   replaceGradient(tf, depthwiseConv3DGradConfig);
@@ -97,6 +105,19 @@ export function registerAllKernels(tf: Tf, backendName: string, opts: { preferCu
 /** What the last registration did (null before any). */
 export function registration(): RegisterResult | null {
   return lastResult;
+}
+
+/** The kernel deformux registered under `name` for `backendName`, if any (tests check it is the one in effect). */
+export function deformuxKernel(name: string, backendName = 'cpu'): KernelConfig | undefined {
+  return ours.get(`${backendName}/${name}`);
+}
+
+/**
+ * After an engine job: hands the memory glibc keeps in its heap (the addon serves tensors from the heap, see
+ * native/src/binding.cc tune_malloc_once) back to the system. False when nothing was released or no addon.
+ */
+export function releaseFreeMemory(): boolean {
+  return loadAddon().addon?.trimMemory?.() ?? false;
 }
 
 /** The loaded addon, for benchmarks and tests (null when the JS fallback is active). */

@@ -16,6 +16,19 @@ function f32(t: Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
+/** Whether a gradient tape is recording (inside tf.grad / variableGrads): only then must forwards keep xhat. */
+function recording(): boolean {
+  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+}
+
+// Inference writes the normalised values the kernels always produce (xhat) into one reused buffer instead of a
+// fresh tensor per call: at 96^3 x 16 channels that is 56 MB of new pages, faulted in and zeroed each time.
+let scratchBuf = new Float32Array(0);
+function xhatScratch(n: number): Float32Array {
+  if (scratchBuf.length < n) scratchBuf = new Float32Array(n);
+  return scratchBuf.subarray(0, n);
+}
+
 /** LayerNorm over the last axis: y = (x - mean) / sqrt(var + eps) * w + b, biased variance. */
 export const layerNormLast = (eps: number) =>
   tf.customGrad((...args: unknown[]) => {
@@ -26,7 +39,8 @@ export const layerNormLast = (eps: number) =>
     const bv = f32(b);
     const rows = xv.length / C;
     const y = new Float32Array(xv.length);
-    const xhat = new Float32Array(xv.length);
+    const rec = recording();
+    const xhat = rec ? new Float32Array(xv.length) : xhatScratch(xv.length);
     const rstd = new Float32Array(rows);
     const nat = nativeFor(xv.length);
     if (nat) nat.fusedLayerNormForward(y, xhat, rstd, xv, wv, bv, rows, C, eps);
@@ -45,9 +59,7 @@ export const layerNormLast = (eps: number) =>
           y[o + c] = h * wv[c] + bv[c];
         }
       }
-    const xhatT = tf.tensor(xhat, x.shape);
-    const rstdT = tf.tensor(rstd, [rows]);
-    save([xhatT, rstdT, w]);
+    if (rec) save([tf.tensor(xhat, x.shape), tf.tensor(rstd, [rows]), w]);
     return {
       value: tf.tensor(y, x.shape),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
@@ -99,11 +111,14 @@ export const instanceNormLast = (eps: number, slope?: number) =>
     const rstd = new Float32Array(N * C);
     const nat = nativeFor(xv.length);
     if (nat) {
-      const act = slope === undefined ? null : new Float32Array(y.length);
-      nat.fusedInstanceNormForward(act, y, rstd, xv, N, S, C, eps, slope ?? null);
-      const xhatN = tf.tensor(y, x.shape);
-      save([xhatN, tf.tensor(rstd, [N, C])]);
-      return { value: act ? tf.tensor(act, x.shape) : xhatN, gradFunc: instanceNormGrad(N, S, C, slope) };
+      // With the activation, xhat is only kept for the gradient: outside a tape it goes to the shared scratch.
+      const act = slope === undefined ? null : y;
+      const rec = recording();
+      const xhat = act === null ? y : rec ? new Float32Array(y.length) : xhatScratch(y.length);
+      nat.fusedInstanceNormForward(act, xhat, rstd, xv, N, S, C, eps, slope ?? null);
+      const value = tf.tensor(y, x.shape);
+      if (rec) save([act === null ? value : tf.tensor(xhat, x.shape), tf.tensor(rstd, [N, C])]);
+      return { value, gradFunc: instanceNormGrad(N, S, C, slope) };
     }
     const mean = new Float64Array(C);
     const sq = new Float64Array(C);

@@ -2,6 +2,7 @@
 // trip (so a pause or cancel ends with a checkpoint rather than a killed thread) and streams progress.
 import { InputError } from '../../imaging/volume';
 import { initEngine } from '../tf';
+import { releaseFreeMemory } from '../kernels';
 import { finetune } from '../train/finetune';
 import type { FinetuneCase, FinetuneProgress } from '../train/finetune';
 import type { FinetuneCaseFiles, FromWorker, ToWorker } from './protocol';
@@ -70,5 +71,6 @@ export async function runFinetuneMessage(
     send({ type: 'error', id, message: (err as Error).message, input: err instanceof InputError });
   } finally {
     running.delete(id);
+    releaseFreeMemory();
   }
 }

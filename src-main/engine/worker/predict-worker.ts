@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { InputError } from '../../imaging/volume';
 import { initEngine } from '../tf';
+import { releaseFreeMemory } from '../kernels';
 import { segmentationModelOf } from '../model/segmentation_model';
 import type { LoadedModel } from '../io/model_folder';
 import { predictVolume } from '../../predict/predict';
@@ -101,6 +102,7 @@ async function onMessage(msg: ToWorker): Promise<void> {
     else send({ type: 'error', id, message: (err as Error).message, input: err instanceof InputError });
   } finally {
     running.delete(id);
+    releaseFreeMemory();
   }
 }
 
