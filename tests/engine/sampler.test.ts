@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src-main/engine/tf';
 import { Rng } from '../../src-main/engine/model/rng';
-import { foregroundIndices, sampleBatch } from '../../src-main/engine/train/sampler';
+import { foregroundByClass, foregroundIndices, sampleBatch } from '../../src-main/engine/train/sampler';
 import type { TrainCase } from '../../src-main/engine/train/sampler';
 
 /** [D, H, W] = [20, 40, 36]; image value encodes its own index; one small foreground cube. */
@@ -67,5 +67,45 @@ describe('sampleBatch', () => {
     expect(sampleBatch([c], 4, [16, 16, 16], new Rng(9)).picked).toEqual(
       sampleBatch([c], 4, [16, 16, 16], new Rng(9)).picked,
     );
+  });
+});
+
+describe('class-balanced foreground centres', () => {
+  /** A big class 1 block (2 000 voxels) and a single class-3 voxel far from it, in a [30, 30, 30] volume. */
+  function twoClassCase(): TrainCase {
+    const dims: [number, number, number] = [30, 30, 30];
+    const n = 30 * 30 * 30;
+    const labels = new Uint8Array(n);
+    for (let z = 0; z < 20; z++)
+      for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) labels[(z * 30 + y) * 30 + x] = 1;
+    labels[(25 * 30 + 25) * 30 + 25] = 3;
+    const image = new Float32Array(n);
+    return { name: 'two', image, labels, dimsDhw: dims, foreground: foregroundIndices(labels), padValue: 0 };
+  }
+  const hitsRare = (balanced: boolean): number => {
+    const c = twoClassCase();
+    const { labels } = sampleBatch([c], 200, [4, 4, 4], new Rng(11), 1, balanced);
+    const lab = labels.dataSync();
+    let hits = 0;
+    for (let b = 0; b < 200; b++) if (lab.subarray(b * 64, (b + 1) * 64).includes(3)) hits++;
+    labels.dispose();
+    return hits;
+  };
+
+  it('centres about half the patches on a one-voxel class beside a 2 000-voxel class (plain: almost never)', () => {
+    const balanced = hitsRare(true);
+    const plain = hitsRare(false);
+    expect(balanced).toBeGreaterThan(70); // expected 100 of 200 (binomial sd ~7)
+    expect(balanced).toBeLessThan(130);
+    expect(plain).toBeLessThan(5); // expected 0.1
+  });
+
+  it('splits the foreground by class, classes in label order, every voxel once', () => {
+    const c = twoClassCase();
+    const lists = foregroundByClass(c);
+    expect(lists.map((l) => l.length)).toEqual([2000, 1]);
+    expect(lists[1][0]).toBe((25 * 30 + 25) * 30 + 25);
+    expect(lists[0].every((i) => c.labels[i] === 1)).toBe(true);
+    expect(foregroundByClass(c)).toBe(lists); // cached
   });
 });

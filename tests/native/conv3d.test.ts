@@ -31,6 +31,9 @@ const CASES: [number[], number, number, number, Pad][] = [
   [[1, 3, 4, 45, 16], 3, 16, 1, 'same'],
   [[1, 2, 3, 29, 16], 3, 10, 1, 'same'],
   [[1, 3, 3, 45, 10], 3, 16, 1, 'same'],
+  // 16 -> 32 and 16 -> 20 channels: the windowed kernel once per panel of output channels (full, partial).
+  [[1, 2, 3, 40, 16], 3, 32, 1, 'same'],
+  [[1, 2, 2, 27, 16], 3, 20, 1, 'same'],
 ];
 
 describe('native conv3d vs tfjs kernels', () => {

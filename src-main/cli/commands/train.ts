@@ -17,7 +17,7 @@ import type { TrainProgress } from '../../engine/train/run';
 
 const HELP = `Usage: deformux train --data DIR --schema kidney|pancreas (--model DIR | --config lite|paper|FILE.json) --out DIR
                       [--steps N] [--patch D,H,W|S] [--batch B] [--lr LR] [--seed S] [--checkpoint-every N]
-                      [--resume] [--ignore-label V] [--augment] [--json]
+                      [--resume] [--ignore-label V] [--augment] [--class-balanced] [--json]
 
   --data DIR       NAME_image.nii.gz + NAME_label.nii.gz pairs (or imagesTr/ + labelsTr/)
   --model DIR      fine-tune this model folder; --config starts from a fresh network instead
@@ -25,6 +25,7 @@ const HELP = `Usage: deformux train --data DIR --schema kidney|pancreas (--model
   --steps N        training steps (default 250); --patch voxels, multiples of 16 (default 96)
   --batch B        patches per step (default 2); --lr peak learning rate (default 1e-3, poly decay)
   --augment        augment patches (small rotations/scales, intensity shift/scale, noise, flips the schema allows)
+  --class-balanced centre foreground patches on a class drawn uniformly among those present (small lesions)
   --json           one JSON object per step on stdout instead of the progress line on stderr
 Ctrl-C stops after the current step and saves a checkpoint.`;
 
@@ -68,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
       'ignore-label': { type: 'string' },
       resume: { type: 'boolean' },
       augment: { type: 'boolean' },
+      'class-balanced': { type: 'boolean' },
       json: { type: 'boolean' },
     },
     HELP,
@@ -165,6 +167,7 @@ export async function run(argv: string[]): Promise<number> {
       checkpointEvery,
       resume: !!values.resume,
       augment: !!values.augment,
+      classBalanced: !!values['class-balanced'],
       signal: abort.signal,
       onProgress: progress,
     });

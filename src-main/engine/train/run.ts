@@ -25,6 +25,8 @@ export interface TrainRunOptions {
   lr: number;
   seed: number;
   foregroundProb?: number;
+  /** Foreground centres drawn class-balanced (sampler.ts foregroundByClass); default off. */
+  classBalanced?: boolean;
   ignoreLabel?: number;
   /** Patch augmentation: true = the defaults for meta.schema (flips only where the schema allows); default off. */
   augment?: boolean | AugmentSettings;
@@ -85,8 +87,12 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
         break;
       }
       const { image, labels } = augment
-        ? sampleAugmentedBatch(cases, o.batch, o.patch, rng, { foregroundProb: o.foregroundProb ?? 0.33, augment })
-        : sampleBatch(cases, o.batch, o.patch, rng, o.foregroundProb ?? 0.33);
+        ? sampleAugmentedBatch(cases, o.batch, o.patch, rng, {
+            foregroundProb: o.foregroundProb ?? 0.33,
+            classBalanced: o.classBalanced,
+            augment,
+          })
+        : sampleBatch(cases, o.batch, o.patch, rng, o.foregroundProb ?? 0.33, o.classBalanced ?? false);
       const r = trainer.trainStep(image, labels);
       tf.dispose([image, labels]);
       losses.push(r.loss);

@@ -72,6 +72,26 @@ export function cropPatch(
   }
 }
 
+const byClassCache = new WeakMap<TrainCase, Int32Array[]>();
+
+/** The case's foreground indices split by class (classes present only, in label order); cached per case. */
+export function foregroundByClass(c: TrainCase): Int32Array[] {
+  const hit = byClassCache.get(c);
+  if (hit) return hit;
+  const counts = new Map<number, number>();
+  for (const i of c.foreground) counts.set(c.labels[i], (counts.get(c.labels[i]) ?? 0) + 1);
+  const order = [...counts.keys()].sort((a, b) => a - b);
+  const lists = order.map((k) => new Int32Array(counts.get(k)!));
+  const slot = new Map(order.map((k, j) => [k, j]));
+  const fill = new Array<number>(order.length).fill(0);
+  for (const i of c.foreground) {
+    const j = slot.get(c.labels[i])!;
+    lists[j][fill[j]++] = i;
+  }
+  byClassCache.set(c, lists);
+  return lists;
+}
+
 /**
  * One patch placement: a case drawn uniformly, then a centre on a random foreground voxel with
  * probability `foregroundProb` (when the case has any), else a uniform start. The order of the RNG
@@ -82,12 +102,22 @@ function pickCrop(
   patch: [number, number, number],
   rng: Rng,
   foregroundProb: number,
+  classBalanced = false,
 ): { c: TrainCase; start: [number, number, number] } {
   const c = cases[rng.int(cases.length)];
   const [D, H, W] = c.dimsDhw;
   let centre: [number, number, number] = [-1, -1, -1];
   if (c.foreground.length > 0 && rng.next() < foregroundProb) {
-    const i = c.foreground[rng.int(c.foreground.length)];
+    let i: number;
+    if (classBalanced) {
+      // nnU-Net's rule: a class drawn uniformly among those present, then one of its voxels, so a small
+      // class (a tumour beside its kidney) is centred as often as a large one.
+      const byClass = foregroundByClass(c);
+      const list = byClass[rng.int(byClass.length)];
+      i = list[rng.int(list.length)];
+    } else {
+      i = c.foreground[rng.int(c.foreground.length)];
+    }
     centre = [Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];
   }
   const start: [number, number, number] = [
@@ -100,7 +130,8 @@ function pickCrop(
 
 /**
  * A batch of `batch` patches: cases drawn uniformly; each patch is centred on a random foreground voxel
- * with probability `foregroundProb` (when the case has any), else placed uniformly.
+ * with probability `foregroundProb` (when the case has any; with `classBalanced`, a voxel of a class drawn
+ * uniformly among those present), else placed uniformly.
  * Returns image [B, D, H, W, 1] and labels int32 [B, D, H, W].
  */
 export function sampleBatch(
@@ -109,13 +140,14 @@ export function sampleBatch(
   patch: [number, number, number],
   rng: Rng,
   foregroundProb = 0.33,
+  classBalanced = false,
 ): { image: Tensor5D; labels: Tensor4D; picked: string[] } {
   const vox = patch[0] * patch[1] * patch[2];
   const img = new Float32Array(batch * vox);
   const lab = new Int32Array(batch * vox);
   const picked: string[] = [];
   for (let b = 0; b < batch; b++) {
-    const { c, start } = pickCrop(cases, patch, rng, foregroundProb);
+    const { c, start } = pickCrop(cases, patch, rng, foregroundProb, classBalanced);
     cropPatch(c, patch, start, img, lab, b * vox);
     picked.push(`${c.name}@${start.join(',')}`);
   }
@@ -128,6 +160,8 @@ export function sampleBatch(
 
 export interface SampleOptions {
   foregroundProb?: number;
+  /** Foreground centres: a present class drawn uniformly first, then its voxel (default: any foreground voxel). */
+  classBalanced?: boolean;
   /** Augmentation per patch; absent: plain crops (the same voxels sampleBatch copies). */
   augment?: AugmentSettings;
   /** Also return per-voxel weights [B, D, H, W] (the cases' weights, 1 where a case has none). */
@@ -152,7 +186,7 @@ export function sampleAugmentedBatch(
   const wts = opts.weights ? new Float32Array(batch * vox) : undefined;
   const picked: string[] = [];
   for (let b = 0; b < batch; b++) {
-    const { c, start } = pickCrop(cases, patch, rng, opts.foregroundProb ?? 0.33);
+    const { c, start } = pickCrop(cases, patch, rng, opts.foregroundProb ?? 0.33, opts.classBalanced ?? false);
     const mid = [0, 1, 2].map((a) => start[a] + (patch[a] - 1) / 2) as [number, number, number];
     const draw = opts.augment ? drawAugment(opts.augment, rng, c.spacingDhwMm) : undefined;
     warpPatch(c, patch, mid, draw ? draw.matrix : IDENTITY3, img, lab, wts, b * vox);
