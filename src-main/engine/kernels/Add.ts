@@ -10,10 +10,6 @@ import { makeF32, readF32, sizeOf } from './io';
 /** Below this many values the original kernel is as fast (no thread wake-up). */
 export const NATIVE_ADD_MIN = 1 << 15;
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
 export function addConfig(addon: NativeAddon, original: KernelConfig, backendName = 'cpu'): KernelConfig {
   const add = addon.fusedAdd!.bind(addon);
   const kernelFunc: KernelFunc = (args) => {
@@ -23,7 +19,7 @@ export function addConfig(addon: NativeAddon, original: KernelConfig, backendNam
       !b ||
       a.dtype !== 'float32' ||
       b.dtype !== 'float32' ||
-      !sameShape(a.shape, b.shape) ||
+      !tf.util.arraysEqual(a.shape, b.shape) ||
       sizeOf(a.shape) < NATIVE_ADD_MIN
     )
       return original.kernelFunc(args);

@@ -84,15 +84,17 @@ export function registerAllKernels(tf: Tf, backendName: string, opts: { preferCu
   replaceKernel(tf, deformGradKernel(backendName));
   replaceKernel(tf, depthwiseConv3DConfig(backendName));
   replaceKernel(tf, depthwiseGradKernel(backendName));
+  // tfjs's own cpu kernel (kept from the first registration), for the cases ours hand back to it.
+  const tfjsCpu = (name: string) => originals.get(`cpu/${name}`) ?? tf.getKernel(name, 'cpu');
   if (addon && backendName === 'cpu') {
-    replaceKernel(tf, conv3DConfig(addon, originals.get('cpu/Conv3D') ?? tf.getKernel('Conv3D', 'cpu')));
+    replaceKernel(tf, conv3DConfig(addon, tfjsCpu('Conv3D')));
     replaceKernel(tf, conv3DBackpropInputV2Config(addon));
     replaceKernel(tf, conv3DBackpropFilterV2Config(addon));
-    const add = originals.get('cpu/Add') ?? tf.getKernel('Add', 'cpu');
+    const add = tfjsCpu('Add');
     if (addon.fusedAdd && add) replaceKernel(tf, addConfig(addon, add));
   }
   if (backendName === 'cpu') {
-    const pad = originals.get('cpu/PadV2') ?? tf.getKernel('PadV2', 'cpu');
+    const pad = tfjsCpu('PadV2');
     if (pad) replaceKernel(tf, padV2Config(pad));
   }
   replaceGradient(tf, deformDwConv3DGradConfig);

@@ -78,18 +78,15 @@ const byClassCache = new WeakMap<TrainCase, Int32Array[]>();
 export function foregroundByClass(c: TrainCase): Int32Array[] {
   const hit = byClassCache.get(c);
   if (hit) return hit;
-  const counts = new Map<number, number>();
-  for (const i of c.foreground) counts.set(c.labels[i], (counts.get(c.labels[i]) ?? 0) + 1);
-  const order = [...counts.keys()].sort((a, b) => a - b);
-  const lists = order.map((k) => new Int32Array(counts.get(k)!));
-  const slot = new Map(order.map((k, j) => [k, j]));
-  const fill = new Array<number>(order.length).fill(0);
-  for (const i of c.foreground) {
-    const j = slot.get(c.labels[i])!;
-    lists[j][fill[j]++] = i;
-  }
-  byClassCache.set(c, lists);
-  return lists;
+  const counts = new Int32Array(256); // labels are bytes
+  for (const i of c.foreground) counts[c.labels[i]]++;
+  const present = [...counts.keys()].filter((k) => counts[k] > 0);
+  const lists = new Map(present.map((k) => [k, new Int32Array(counts[k])]));
+  counts.fill(0);
+  for (const i of c.foreground) lists.get(c.labels[i])![counts[c.labels[i]]++] = i;
+  const out = present.map((k) => lists.get(k)!);
+  byClassCache.set(c, out);
+  return out;
 }
 
 /**
