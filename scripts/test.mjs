@@ -27,6 +27,31 @@ if (only !== 'browser') {
   } catch {
     failed += 1; // vitest died before writing its report
   }
+  // The native and engine suites again with every kernel output starting as NaN (src-main/engine/kernels/io.ts,
+  // outputF32): kernels get uninitialised output memory, so one that leaves an element unwritten must fail here.
+  const poisoned = join(reportDir, 'vitest-poisoned.json');
+  console.log('tests: native and engine suites again with NaN-poisoned kernel outputs (DEFORMUX_POISON_OUTPUTS=1)');
+  ok =
+    run(
+      'npx',
+      [
+        'vitest',
+        'run',
+        'tests/native',
+        'tests/engine',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${poisoned}`,
+      ],
+      { DEFORMUX_POISON_OUTPUTS: '1' },
+    ) && ok;
+  try {
+    const r = JSON.parse(readFileSync(poisoned, 'utf8'));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests + (r.numRuntimeErrors ?? 0);
+  } catch {
+    failed += 1;
+  }
 }
 
 if (only !== 'unit') {

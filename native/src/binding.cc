@@ -420,17 +420,20 @@ Napi::Value CudaDeviceName(const Napi::CallbackInfo& info) {
 
 // glibc serves every allocation above its mmap threshold (128 KiB, rising to at most 32 MiB) with a fresh
 // mmap and returns it on free, so each new activation tensor pays a page fault per 4 KiB and kernel zeroing
-// on first write (32 ms for 56 MiB here). Serving them from the heap instead (no mmap; the top trimmed only
-// beyond 512 MiB) lets freed tensors be reused: measured on lite at 96^3, a training step went from ~6.7 s to
-// ~5.3 s. Memory the heap keeps is handed back after each engine job (trimMemory). Once per process, at the
-// first load; DEFORMUX_MALLOC_TUNE=0 leaves the allocator alone.
+// on first write (32 ms for 56 MiB here). Serving them from the heap instead (no mmap) lets freed tensors be
+// reused: measured on lite at 96^3, a training step went from ~6.7 s to ~5.3 s. The top of the heap is trimmed
+// only beyond 2 GiB: with a 512 MiB threshold, V8's background sweeper (it frees tensors' arrays off the main
+// thread) trimmed the heap mid-forward and the next layers faulted the pages back in, 300-500 MB of page faults
+// and 0.4-0.6 s of system time per 96^3 forward (strace: brk shrinking from sweeper threads); now ~2 MB.
+// Memory the heap keeps is handed back after each engine job (trimMemory). Once per process, at the first load;
+// DEFORMUX_MALLOC_TUNE=0 leaves the allocator alone.
 bool tune_malloc_once() {
 #if defined(__GLIBC__)
   static const bool tuned = [] {
     const char* env = getenv("DEFORMUX_MALLOC_TUNE");
     if (env && strcmp(env, "0") == 0) return false;
     return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_MMAP_MAX, 0) == 1 &&
-           mallopt(M_TRIM_THRESHOLD, 512 << 20) == 1 && mallopt(M_TOP_PAD, 64 << 20) == 1;
+           mallopt(M_TRIM_THRESHOLD, 2047 << 20) == 1 && mallopt(M_TOP_PAD, 64 << 20) == 1;
   }();
   return tuned;
 #else

@@ -34,6 +34,9 @@ const CASES: [number[], number, number, number, Pad][] = [
   // 16 -> 32 and 16 -> 20 channels: the windowed kernel once per panel of output channels (full, partial).
   [[1, 2, 3, 40, 16], 3, 32, 1, 'same'],
   [[1, 2, 2, 27, 16], 3, 20, 1, 'same'],
+  // k = 2, stride 2: backprop-input (the decoders' transposed conv) by the one-tap-per-voxel kernel, with
+  // two cases, odd channel counts and tiles of dy rows that span lines (13 voxels per line).
+  [[2, 4, 6, 26, 5], 2, 7, 2, 'valid'],
 ];
 
 describe('native conv3d vs tfjs kernels', () => {

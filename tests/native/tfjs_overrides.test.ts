@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../src-main/engine/tf';
 import { deformuxKernel, nativeAddon } from '../../src-main/engine/kernels';
 import { NATIVE_ADD_MIN } from '../../src-main/engine/kernels/Add';
+import { outputF32, setOutputPoison } from '../../src-main/engine/kernels/io';
 import { seeded } from './helpers';
 
 beforeAll(async () => {
@@ -92,5 +93,17 @@ describe('PadV2 kernel (run copies)', () => {
     const yi = tf.pad(tf.tensor([1, 2], [2], 'int32'), [[1, 1]]);
     expect(yi.dtype).toBe('int32');
     expect(Array.from(yi.dataSync())).toEqual([0, 1, 2, 0]);
+  });
+});
+
+describe('kernel output arrays (outputF32)', () => {
+  it('have the asked length at every size, and start as NaN while poisoning is on', () => {
+    for (const n of [0, 1, 1000, 16384, 300000]) expect(outputF32(n).length).toBe(n);
+    const was = setOutputPoison(true);
+    try {
+      for (const n of [3, 300000]) expect(outputF32(n).every((v) => Number.isNaN(v))).toBe(true);
+    } finally {
+      setOutputPoison(was);
+    }
   });
 });

@@ -5,7 +5,7 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import type { NativeAddon } from './addon';
-import { makeF32, readF32, sizeOf } from './io';
+import { makeF32, outputF32, readF32, sizeOf } from './io';
 
 /** Below this many values the original kernel is as fast (no thread wake-up). */
 export const NATIVE_ADD_MIN = 1 << 15;
@@ -23,7 +23,7 @@ export function addConfig(addon: NativeAddon, original: KernelConfig, backendNam
       sizeOf(a.shape) < NATIVE_ADD_MIN
     )
       return original.kernelFunc(args);
-    const y = new Float32Array(sizeOf(a.shape));
+    const y = outputF32(sizeOf(a.shape));
     add(y, readF32(args.backend, a, 'a'), readF32(args.backend, b, 'b'));
     return makeF32(args.backend, a.shape, y);
   };

@@ -3,7 +3,7 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import type { NativeAddon } from './addon';
 import { conv3dParams, nativeSupports } from './conv3d_params';
-import { makeF32, readF32, sizeOf } from './io';
+import { makeF32, outputF32, readF32, sizeOf } from './io';
 
 export function conv3DConfig(
   addon: NativeAddon,
@@ -33,7 +33,7 @@ export function conv3DConfig(
       if (!original) throw new Error('conv3d: dilations or NCDHW are not supported by the native kernel.');
       return original.kernelFunc(args);
     }
-    const y = new Float32Array(sizeOf(ci.outShape));
+    const y = outputF32(sizeOf(ci.outShape));
     addon.conv3dForward(y, readF32(backend, x, 'x'), readF32(backend, filter, 'filter'), conv3dParams(ci));
     return makeF32(backend, ci.outShape, y);
   };

@@ -3,7 +3,7 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import type { NativeAddon } from './addon';
 import { conv3dParams } from './conv3d_params';
-import { makeF32, readF32, sizeOf } from './io';
+import { makeF32, outputF32, readF32, sizeOf } from './io';
 
 export function conv3DBackpropFilterV2Config(addon: NativeAddon, backendName = 'cpu'): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -26,7 +26,7 @@ export function conv3DBackpropFilterV2Config(addon: NativeAddon, backendName = '
         `conv3dBackpropFilter: dy must be [${ci.outShape}] for x [${x.shape}] and filter [${filterShape}], got [${dy.shape}].`,
       );
     }
-    const dfilter = new Float32Array(sizeOf(filterShape));
+    const dfilter = outputF32(sizeOf(filterShape));
     addon.conv3dBackpropFilter(dfilter, readF32(backend, x, 'x'), readF32(backend, dy, 'dy'), conv3dParams(ci));
     return makeF32(backend, filterShape, dfilter);
   };

@@ -3,7 +3,7 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import type { NativeAddon } from './addon';
 import { conv3dParams } from './conv3d_params';
-import { makeF32, readF32, sizeOf } from './io';
+import { makeF32, outputF32, readF32, sizeOf } from './io';
 
 export function conv3DBackpropInputV2Config(addon: NativeAddon, backendName = 'cpu'): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -26,7 +26,7 @@ export function conv3DBackpropInputV2Config(addon: NativeAddon, backendName = 'c
         `conv3dBackpropInput: dy must be [${ci.outShape}] for input [${inputShape}] and filter [${filter.shape}], got [${dy.shape}].`,
       );
     }
-    const dx = new Float32Array(sizeOf(ci.inShape));
+    const dx = outputF32(sizeOf(ci.inShape));
     addon.conv3dBackpropInput(dx, readF32(backend, dy, 'dy'), readF32(backend, filter, 'filter'), conv3dParams(ci));
     return makeF32(backend, ci.inShape, dx);
   };

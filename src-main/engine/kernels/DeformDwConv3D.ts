@@ -1,7 +1,7 @@
 // KernelConfig of the DeformDwConv3D forward kernel (inputs x, offset, weight, bias; attrs groups).
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { activeCompute } from './compute';
-import { makeF32, readF32, sizeOf } from './io';
+import { makeF32, outputF32, readF32, sizeOf } from './io';
 import { DeformDwConv3D, type DeformDwConv3DAttrs } from './names';
 import { checkDeformArgs } from './validate';
 
@@ -11,7 +11,7 @@ export function deformDwConv3DConfig(backendName: string): KernelConfig {
     if (!x || !offset || !weight || !bias) throw new Error('deformDwConv3d: needs inputs x, offset, weight and bias.');
     const { groups } = attrs as unknown as DeformDwConv3DAttrs;
     const s = checkDeformArgs(x.shape, offset.shape, weight.shape, bias.shape, groups);
-    const y = new Float32Array(sizeOf(x.shape));
+    const y = outputF32(sizeOf(x.shape));
     activeCompute().deformForward(
       y,
       readF32(backend, x, 'x'),

@@ -1,7 +1,7 @@
 // KernelConfig of the DeformDwConv3D backward kernel: inputs dy, x, offset, weight; outputs [dx, doffset, dweight, dbias].
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { activeCompute } from './compute';
-import { makeF32, readF32, sizeOf } from './io';
+import { makeF32, outputF32, readF32, sizeOf } from './io';
 import { DeformDwConv3DGrad, type DeformDwConv3DAttrs } from './names';
 import { checkDeformArgs } from './validate';
 
@@ -14,8 +14,8 @@ export function deformDwConv3DGradConfig(backendName: string): KernelConfig {
     const s = checkDeformArgs(x.shape, offset.shape, weight.shape, undefined, groups);
     if (dy.shape.join(',') !== x.shape.join(','))
       throw new Error(`deformDwConv3d backward: dy must have the shape of x [${x.shape}], got [${dy.shape}].`);
-    const dx = new Float32Array(sizeOf(x.shape));
-    const doffset = new Float32Array(sizeOf(offset.shape));
+    const dx = outputF32(sizeOf(x.shape));
+    const doffset = outputF32(sizeOf(offset.shape));
     const dweight = new Float32Array(sizeOf(weight.shape));
     const dbias = new Float32Array(s.C);
     activeCompute().deformBackward(

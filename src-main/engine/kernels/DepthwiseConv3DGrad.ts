@@ -1,7 +1,7 @@
 // KernelConfig of the depthwise 3D convolution backward: inputs dy, x, filter; outputs [dx, dfilter, dbias].
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { activeCompute } from './compute';
-import { makeF32, readF32, sizeOf } from './io';
+import { makeF32, outputF32, readF32, sizeOf } from './io';
 import { DepthwiseConv3DGrad } from './names';
 import { checkDepthwiseArgs } from './validate';
 
@@ -12,7 +12,7 @@ export function depthwiseConv3DGradConfig(backendName: string): KernelConfig {
     const s = checkDepthwiseArgs(x.shape, filter.shape, undefined);
     if (dy.shape.join(',') !== x.shape.join(','))
       throw new Error(`depthwiseConv3d backward: dy must have the shape of x [${x.shape}], got [${dy.shape}].`);
-    const dx = new Float32Array(sizeOf(x.shape));
+    const dx = outputF32(sizeOf(x.shape));
     const dfilter = new Float32Array(sizeOf(filter.shape));
     const dbias = new Float32Array(s.C);
     activeCompute().depthwiseBackward(

@@ -28,3 +28,26 @@ export function sizeOf(shape: readonly number[]): number {
   for (const s of shape) n *= s;
   return n;
 }
+
+// Output arrays of kernels that write every element. `new Float32Array(n)` zero-fills on the calling thread
+// (glibc calloc of reused heap memory: 1.5-8 ms for a 56 MB activation at 96^3, ~30 of them per forward), work
+// the kernel then overwrites. Large outputs come uninitialised from Buffer.allocUnsafe instead (Node's
+// allocator skips the fill). With poisoning on (DEFORMUX_POISON_OUTPUTS=1 or setOutputPoison), every output
+// starts as NaN, so a kernel that leaves an element unwritten shows up in the tests instead of in a mask.
+const UNSAFE_MIN_BYTES = 1 << 16;
+let poisonOutputs = typeof process !== 'undefined' && process.env?.DEFORMUX_POISON_OUTPUTS === '1';
+
+/** Turns NaN-poisoning of kernel outputs on or off; returns the previous setting. */
+export function setOutputPoison(on: boolean): boolean {
+  const was = poisonOutputs;
+  poisonOutputs = on;
+  return was;
+}
+
+/** A float32 array of n elements for a kernel that writes all of them (contents undefined until then). */
+export function outputF32(n: number): Float32Array {
+  if (poisonOutputs) return new Float32Array(n).fill(NaN);
+  if (n * 4 < UNSAFE_MIN_BYTES || typeof Buffer === 'undefined') return new Float32Array(n);
+  const b = Buffer.allocUnsafe(n * 4);
+  return new Float32Array(b.buffer, b.byteOffset, n);
+}

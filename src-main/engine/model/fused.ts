@@ -8,6 +8,7 @@
 // these JS loops stay as the reference and fallback (tests/native/fused_ops.test.ts compares the two).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../tf';
+import { outputF32 } from '../kernels/io';
 import { nativeFor } from './fused_native';
 
 export { addBias, addLeakyRelu, geluFused, scaledResidual } from './fused_elementwise';
@@ -38,9 +39,9 @@ export const layerNormLast = (eps: number) =>
     const wv = f32(w);
     const bv = f32(b);
     const rows = xv.length / C;
-    const y = new Float32Array(xv.length);
+    const y = outputF32(xv.length);
     const rec = recording();
-    const xhat = rec ? new Float32Array(xv.length) : xhatScratch(xv.length);
+    const xhat = rec ? outputF32(xv.length) : xhatScratch(xv.length);
     const rstd = new Float32Array(rows);
     const nat = nativeFor(xv.length);
     if (nat) nat.fusedLayerNormForward(y, xhat, rstd, xv, wv, bv, rows, C, eps);
@@ -67,7 +68,7 @@ export const layerNormLast = (eps: number) =>
         const hv = f32(saved[0]);
         const rsv = f32(saved[1]);
         const wv2 = f32(saved[2]);
-        const dx = new Float32Array(dyv.length);
+        const dx = outputF32(dyv.length);
         const nat = nativeFor(dyv.length);
         if (nat) {
           const dwN = new Float32Array(C);
@@ -107,14 +108,14 @@ export const instanceNormLast = (eps: number, slope?: number) =>
     const C = x.shape[x.shape.length - 1] as number;
     const xv = f32(x);
     const S = xv.length / (N * C);
-    const y = new Float32Array(xv.length);
+    const y = outputF32(xv.length);
     const rstd = new Float32Array(N * C);
     const nat = nativeFor(xv.length);
     if (nat) {
       // With the activation, xhat is only kept for the gradient: outside a tape it goes to the shared scratch.
       const act = slope === undefined ? null : y;
       const rec = recording();
-      const xhat = act === null ? y : rec ? new Float32Array(y.length) : xhatScratch(y.length);
+      const xhat = act === null ? y : rec ? outputF32(y.length) : xhatScratch(y.length);
       nat.fusedInstanceNormForward(act, xhat, rstd, xv, N, S, C, eps, slope ?? null);
       const value = tf.tensor(y, x.shape);
       if (rec) save([act === null ? value : tf.tensor(xhat, x.shape), tf.tensor(rstd, [N, C])]);
@@ -141,7 +142,7 @@ export const instanceNormLast = (eps: number, slope?: number) =>
     save([xhatT, tf.tensor(rstd, [N, C])]);
     let value = xhatT;
     if (slope !== undefined) {
-      const out = new Float32Array(y.length);
+      const out = outputF32(y.length);
       for (let i = 0; i < y.length; i++) out[i] = y[i] > 0 ? y[i] : slope * y[i];
       value = tf.tensor(out, x.shape);
     }
@@ -157,16 +158,16 @@ function instanceNormGrad(N: number, S: number, C: number, slope: number | undef
     const rsv = f32(saved[1]);
     const nat = nativeFor(dyv.length);
     if (nat) {
-      const dxN = new Float32Array(dyv.length);
+      const dxN = outputF32(dyv.length);
       nat.fusedInstanceNormBackward(dxN, dyv, hv, rsv, N, S, C, slope ?? null);
       return [tf.tensor(dxN, dy.shape)];
     }
     if (slope !== undefined) {
-      const masked = new Float32Array(dyv.length);
+      const masked = outputF32(dyv.length);
       for (let i = 0; i < dyv.length; i++) masked[i] = hv[i] > 0 ? dyv[i] : slope * dyv[i];
       dyv = masked;
     }
-    const dx = new Float32Array(dyv.length);
+    const dx = outputF32(dyv.length);
     const m1 = new Float64Array(C);
     const m2 = new Float64Array(C);
     for (let n = 0; n < N; n++) {
@@ -197,7 +198,7 @@ export const expand4 = tf.customGrad((...args: unknown[]) => {
   const wv = f32(w);
   const bv = f32(b);
   const rows = xv.length / C;
-  const y = new Float32Array(xv.length * 4);
+  const y = outputF32(xv.length * 4);
   const nat = nativeFor(xv.length);
   if (nat) nat.fusedExpand4Forward(y, xv, wv, bv, rows, C);
   else
@@ -217,7 +218,7 @@ export const expand4 = tf.customGrad((...args: unknown[]) => {
       const dyv = f32(dy);
       const xs = f32(saved[0]);
       const ws = f32(saved[1]);
-      const dx = new Float32Array(xs.length);
+      const dx = outputF32(xs.length);
       const nat = nativeFor(xs.length);
       if (nat) {
         const dwN = new Float32Array(4 * C);
@@ -260,7 +261,7 @@ export const reduce4 = tf.customGrad((...args: unknown[]) => {
   const wv = f32(w);
   const bv = f32(b);
   const rows = xv.length / C4;
-  const y = new Float32Array(rows * C);
+  const y = outputF32(rows * C);
   const nat = nativeFor(xv.length);
   if (nat) nat.fusedReduce4Forward(y, xv, wv, bv, rows, C);
   else
@@ -279,7 +280,7 @@ export const reduce4 = tf.customGrad((...args: unknown[]) => {
       const dyv = f32(dy);
       const xs = f32(saved[0]);
       const ws = f32(saved[1]);
-      const dx = new Float32Array(xs.length);
+      const dx = outputF32(xs.length);
       const nat = nativeFor(xs.length);
       if (nat) {
         const dwN = new Float32Array(C4);

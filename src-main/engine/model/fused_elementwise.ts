@@ -3,6 +3,7 @@
 // loops (the reference; tests/native/fused_ops.test.ts compares the two). Re-exported by fused.ts.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../tf';
+import { outputF32 } from '../kernels/io';
 import { nativeFor } from './fused_native';
 
 function f32(t: Tensor): Float32Array {
@@ -13,7 +14,7 @@ function f32(t: Tensor): Float32Array {
 export const geluFused = tf.customGrad((...args: unknown[]) => {
   const [x, save] = args as [Tensor, (t: Tensor[]) => void];
   const xv = f32(x);
-  const y = new Float32Array(xv.length);
+  const y = outputF32(xv.length);
   const nat = nativeFor(xv.length);
   if (nat) nat.fusedGeluForward(y, xv);
   else for (let i = 0; i < xv.length; i++) y[i] = xv[i] * normalCdf(xv[i]);
@@ -23,7 +24,7 @@ export const geluFused = tf.customGrad((...args: unknown[]) => {
     gradFunc: (dy: Tensor, saved: Tensor[]) => {
       const dyv = f32(dy);
       const xs = f32(saved[0]);
-      const dx = new Float32Array(xs.length);
+      const dx = outputF32(xs.length);
       const k = 1 / Math.sqrt(2 * Math.PI);
       const nat = nativeFor(xs.length);
       if (nat) nat.fusedGeluBackward(dx, dyv, xs);
@@ -93,7 +94,7 @@ export const addLeakyRelu = (slope: number) =>
     const [a, b, save] = args as [Tensor, Tensor, (t: Tensor[]) => void];
     const av = f32(a);
     const bv = f32(b);
-    const y = new Float32Array(av.length);
+    const y = outputF32(av.length);
     const nat = nativeFor(av.length);
     if (nat) nat.fusedAddLeakyReluForward(y, av, bv, slope);
     else
@@ -108,7 +109,7 @@ export const addLeakyRelu = (slope: number) =>
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const dyv = f32(dy);
         const yv = f32(saved[0]);
-        const dx = new Float32Array(dyv.length);
+        const dx = outputF32(dyv.length);
         const nat = nativeFor(dyv.length);
         if (nat) nat.fusedLeakyReluBackward(dx, dyv, yv, slope);
         else for (let i = 0; i < dyv.length; i++) dx[i] = yv[i] > 0 ? dyv[i] : slope * dyv[i];
@@ -124,7 +125,7 @@ export const addBias = tf.customGrad((...args: unknown[]) => {
   const C = b.size;
   const xv = f32(x);
   const bv = f32(b);
-  const y = new Float32Array(xv.length);
+  const y = outputF32(xv.length);
   const nat = nativeFor(xv.length);
   if (nat) nat.fusedBiasForward(y, xv, bv, xv.length / C, C);
   else for (let o = 0; o < xv.length; o += C) for (let c = 0; c < C; c++) y[o + c] = xv[o + c] + bv[c];
@@ -152,7 +153,7 @@ export const scaledResidual = tf.customGrad((...args: unknown[]) => {
   const xv = f32(x);
   const yv = f32(y);
   const gv = f32(gamma);
-  const out = new Float32Array(xv.length);
+  const out = outputF32(xv.length);
   const nat = nativeFor(xv.length);
   if (nat) nat.fusedResidualForward(out, xv, yv, gv, xv.length / C, C);
   else for (let o = 0; o < xv.length; o += C) for (let c = 0; c < C; c++) out[o + c] = xv[o + c] + gv[c] * yv[o + c];
@@ -163,7 +164,7 @@ export const scaledResidual = tf.customGrad((...args: unknown[]) => {
       const dv = f32(dout);
       const ys = f32(saved[0]);
       const gs = f32(saved[1]);
-      const dy = new Float32Array(dv.length);
+      const dy = outputF32(dv.length);
       const nat = nativeFor(dv.length);
       if (nat) {
         const dgN = new Float32Array(C);
