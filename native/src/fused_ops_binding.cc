@@ -55,7 +55,7 @@ Napi::Value LnForward(const Napi::CallbackInfo& info) {
   Args a{info, "fusedLayerNormForward"};
   const int64_t rows = a.size(6, "rows"), C = a.size(7, "C"), n = mul(a, rows, C);
   const double eps = a.num(8, "eps");
-  ln_forward(a.arr(0, "y", n), a.arr(1, "xhat", n), a.arr(2, "rstd", rows), a.arr(3, "x", n), a.arr(4, "w", C),
+  ln_forward(a.arr(0, "y", n), a.has(1) ? a.arr(1, "xhat", n) : nullptr, a.arr(2, "rstd", rows), a.arr(3, "x", n), a.arr(4, "w", C),
              a.arr(5, "b", C), rows, C, eps);
   return info.Env().Undefined();
 }
@@ -78,7 +78,9 @@ Napi::Value InForward(const Napi::CallbackInfo& info) {
   const double slope = act ? a.num(8, "slope") : 0.0;
   if (act != a.has(0)) a.fail("y must be given exactly when slope is");
   float* y = act ? a.arr(0, "y", n) : nullptr;
-  in_forward(y, a.arr(1, "xhat", n), a.arr(2, "rstd", N * C), a.arr(3, "x", n), N, S, C, eps, act, slope);
+  if (!act && !a.has(1)) a.fail("xhat must be given when there is no slope (it is the output)");
+  float* xhat = a.has(1) ? a.arr(1, "xhat", n) : nullptr;  // null with a slope: inference keeps no xhat
+  in_forward(y, xhat, a.arr(2, "rstd", N * C), a.arr(3, "x", n), N, S, C, eps, act, slope);
   return info.Env().Undefined();
 }
 

@@ -178,6 +178,29 @@ describe('native fused kernels: determinism and accuracy', () => {
     expect(worstD).toBeLessThanOrEqual(1e-6);
   });
 
+  it('inference forwards without xhat (IN + lrelu, LayerNorm) give the same values as with it', () => {
+    const rows = 5000;
+    const C = 16;
+    const x = rand(rows * C, 3);
+    const w = rand(C);
+    const y1 = new Float32Array(rows * C),
+      y2 = new Float32Array(rows * C),
+      h = new Float32Array(rows * C);
+    const r1 = new Float32Array(C),
+      r2 = new Float32Array(C);
+    nat.fusedInstanceNormForward(y1, h, r1, x, 1, rows, C, 1e-5, 0.01);
+    nat.fusedInstanceNormForward(y2, null, r2, x, 1, rows, C, 1e-5, 0.01);
+    expect(y2).toEqual(y1);
+    expect(r2).toEqual(r1);
+    const l1 = new Float32Array(rows * C),
+      l2 = new Float32Array(rows * C),
+      s1 = new Float32Array(rows),
+      s2 = new Float32Array(rows);
+    nat.fusedLayerNormForward(l1, h, s1, x, w, w, rows, C, 1e-6);
+    nat.fusedLayerNormForward(l2, null, s2, x, w, w, rows, C, 1e-6);
+    expect(l2).toEqual(l1);
+  });
+
   it('rejects wrong lengths and sizes with the op and argument named', () => {
     const a = new Float32Array(12);
     expect(() => nat.fusedLayerNormForward(a, a, new Float32Array(3), a, new Float32Array(4), new Float32Array(3), 3, 4, 1e-6)).toThrow(
@@ -185,6 +208,7 @@ describe('native fused kernels: determinism and accuracy', () => {
     );
     expect(() => nat.fusedExpand4Forward(a, a, a, a, 0, 3)).toThrow(/fusedExpand4Forward: rows must be a positive integer/);
     expect(() => nat.fusedInstanceNormForward(null, a, a, a, 1, 12, 1, 1e-5, 0.01)).toThrow(/y must be given exactly when slope is/);
+    expect(() => nat.fusedInstanceNormForward(null, null, a, a, 1, 12, 1, 1e-5, null)).toThrow(/xhat must be given/);
     expect(() => nat.fusedGeluForward(a, new Float64Array(12) as unknown as Float32Array)).toThrow(/fusedGeluForward/);
   });
 });

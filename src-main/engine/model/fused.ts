@@ -22,8 +22,8 @@ function recording(): boolean {
   return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
 }
 
-// Inference writes the normalised values the kernels always produce (xhat) into one reused buffer instead of a
-// fresh tensor per call: at 96^3 x 16 channels that is 56 MB of new pages, faulted in and zeroed each time.
+// Inference keeps no xhat (the normalised values a gradient needs): the native kernels then skip writing it
+// (at 96^3 x 16 channels, 56 MB per norm); the JS loops write it to one reused buffer.
 let scratchBuf = new Float32Array(0);
 function xhatScratch(n: number): Float32Array {
   if (scratchBuf.length < n) scratchBuf = new Float32Array(n);
@@ -41,11 +41,12 @@ export const layerNormLast = (eps: number) =>
     const rows = xv.length / C;
     const y = outputF32(xv.length);
     const rec = recording();
-    const xhat = rec ? outputF32(xv.length) : xhatScratch(xv.length);
-    const rstd = new Float32Array(rows);
     const nat = nativeFor(xv.length);
+    const xhat = rec ? outputF32(xv.length) : nat ? null : xhatScratch(xv.length);
+    const rstd = new Float32Array(rows);
     if (nat) nat.fusedLayerNormForward(y, xhat, rstd, xv, wv, bv, rows, C, eps);
-    else
+    else {
+      const xh = xhat ?? xhatScratch(xv.length);
       for (let r = 0, o = 0; r < rows; r++, o += C) {
         let mean = 0;
         for (let c = 0; c < C; c++) mean += xv[o + c];
@@ -56,11 +57,12 @@ export const layerNormLast = (eps: number) =>
         rstd[r] = rs;
         for (let c = 0; c < C; c++) {
           const h = (xv[o + c] - mean) * rs;
-          xhat[o + c] = h;
+          xh[o + c] = h;
           y[o + c] = h * wv[c] + bv[c];
         }
       }
-    if (rec) save([tf.tensor(xhat, x.shape), tf.tensor(rstd, [rows]), w]);
+    }
+    if (rec && xhat) save([tf.tensor(xhat, x.shape), tf.tensor(rstd, [rows]), w]);
     return {
       value: tf.tensor(y, x.shape),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
@@ -112,13 +114,13 @@ export const instanceNormLast = (eps: number, slope?: number) =>
     const rstd = new Float32Array(N * C);
     const nat = nativeFor(xv.length);
     if (nat) {
-      // With the activation, xhat is only kept for the gradient: outside a tape it goes to the shared scratch.
+      // With the activation, xhat is only kept for the gradient: outside a tape the kernel does not write it.
       const act = slope === undefined ? null : y;
       const rec = recording();
-      const xhat = act === null ? y : rec ? outputF32(y.length) : xhatScratch(y.length);
+      const xhat = act === null ? y : rec ? outputF32(y.length) : null;
       nat.fusedInstanceNormForward(act, xhat, rstd, xv, N, S, C, eps, slope ?? null);
       const value = tf.tensor(y, x.shape);
-      if (rec) save([act === null ? value : tf.tensor(xhat, x.shape), tf.tensor(rstd, [N, C])]);
+      if (rec) save([act === null || xhat === null ? value : tf.tensor(xhat, x.shape), tf.tensor(rstd, [N, C])]);
       return { value, gradFunc: instanceNormGrad(N, S, C, slope) };
     }
     const mean = new Float64Array(C);

@@ -5,9 +5,10 @@ type F32 = Float32Array;
 
 /** The fused* functions of native/src/fused_ops_binding.cc: outputs first, then inputs, then sizes. */
 export interface FusedNative {
+  /** xhat (the normalised values, kept for the gradient) is written when given. */
   fusedLayerNormForward(
     y: F32,
-    xhat: F32,
+    xhat: F32 | null,
     rstd: F32,
     x: F32,
     w: F32,
@@ -27,10 +28,10 @@ export interface FusedNative {
     rows: number,
     C: number,
   ): void;
-  /** y must be given exactly when slope is (the leaky ReLU output); xhat is always written. */
+  /** y must be given exactly when slope is (the leaky ReLU output); xhat is written when given (null: only with y). */
   fusedInstanceNormForward(
     y: F32 | null,
-    xhat: F32,
+    xhat: F32 | null,
     rstd: F32,
     x: F32,
     N: number,
