@@ -134,6 +134,13 @@ export async function run(argv: string[]): Promise<number> {
         timing.calls++;
         return out;
       },
+      async predictPatches(ps, signal, shape) {
+        const t = performance.now();
+        const out = await inner.predictPatches!(ps, signal, shape);
+        timing.ms += performance.now() - t;
+        timing.calls += ps.length;
+        return out;
+      },
     };
     modelLoadMs = performance.now() - t1;
   } else {

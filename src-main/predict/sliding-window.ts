@@ -176,7 +176,6 @@ export async function slidingWindow(
   const acc = new Float32Array(C * N);
   const uacc = disagreement ? new Float32Array(N) : undefined;
   const patch = new Float32Array(P);
-  const flipped = new Float32Array(P);
   const mean = new Float32Array(C * P);
   const unflipped = masks.length > 1 ? new Float32Array(C * P) : mean;
   const votes = disagreement ? masks.map(() => new Uint8Array(P)) : [];
@@ -186,65 +185,78 @@ export async function slidingWindow(
   const channelsLast = model.logitsLayout === 'DHWC' && C > 1;
   const planar = channelsLast ? new Float32Array(C * P) : mean;
 
-  const total = starts[0].length * starts[1].length * starts[2].length;
+  // Network runs go out in batches: a patch's mirrored copies and, when they fit, further patches.
+  const batch = Math.max(1, Math.floor((model.predictPatches && model.batchFor?.(shape)) || 1));
+  const runs = masks.length;
+  const patchesPerGroup = Math.max(1, Math.floor(batch / runs));
+  const allStarts: [number, number, number][] = [];
+  for (const sz of starts[0]) for (const sy of starts[1]) for (const sx of starts[2]) allStarts.push([sz, sy, sx]);
+  const inputs = Array.from({ length: patchesPerGroup * runs }, () => new Float32Array(P));
+  const runBatch = async (list: Float32Array[]): Promise<Float32Array[]> => {
+    throwIfAborted(opts.signal);
+    if (list.length > 1 && model.predictPatches) return model.predictPatches(list, opts.signal, shape);
+    const out: Float32Array[] = [];
+    for (const inp of list) out.push(await model.predictPatch(inp, opts.signal, shape));
+    return out;
+  };
+
+  const total = allStarts.length;
   const yielder = new Yielder(opts.signal);
   let done = 0;
-  for (const sz of starts[0]) {
-    for (const sy of starts[1]) {
-      for (const sx of starts[2]) {
-        await yielder.maybeYield();
-        const start: [number, number, number] = [sz, sy, sx];
-        extractPatch(input, dims, start, shape, opts.padValue, patch);
-        if (masks.length > 1) mean.fill(0);
-        for (let f = 0; f < masks.length; f++) {
-          throwIfAborted(opts.signal);
-          const m = masks[f];
-          let inp = patch;
-          if (m !== 0) {
-            mirror(patch, flipped, shape, 1, m);
-            inp = flipped;
-          }
-          const logits = await model.predictPatch(inp, opts.signal, shape);
-          if (!(logits instanceof Float32Array) || logits.length !== C * P) {
-            throw new Error(
-              `the model returned ${logits?.length ?? 'no'} logits for a ${shape.join('×')} patch; expected ${C}×${P}`,
-            );
-          }
-          let back = logits;
-          if (channelsLast) {
-            channelsLastToFirst(logits, C, P, planar);
-            back = planar;
-          }
-          if (masks.length === 1) {
-            mean.set(back);
-            continue;
-          }
-          if (m !== 0) {
-            mirror(back, unflipped, shape, C, m);
-            back = unflipped;
-          }
-          for (let n = 0; n < C * P; n++) mean[n] += back[n];
-          if (disagreement) argmaxInto(back, C, P, votes[f]);
-        }
-        if (masks.length > 1) {
-          const inv = 1 / masks.length;
-          for (let n = 0; n < C * P; n++) mean[n] *= inv;
-        }
-        let dis: Float32Array | undefined;
-        if (disagreement) {
-          argmaxInto(mean, C, P, consensus);
-          dis = disBuf;
-          dis.fill(0);
-          for (const v of votes) for (let n = 0; n < P; n++) if (v[n] !== consensus[n]) dis[n] += 1;
-          for (let n = 0; n < P; n++) dis[n] /= masks.length;
-        }
-        accumulate(acc, uacc, mean, dis, dims, start, shape, g, gyx, C);
-        done++;
-        opts.onProgress?.(
-          done / total,
-          `patch ${done} of ${total}${masks.length > 1 ? ` (×${masks.length} mirrored)` : ''}`,
-        );
+  for (let g0 = 0; g0 < total; g0 += patchesPerGroup) {
+    await yielder.maybeYield();
+    const group = allStarts.slice(g0, g0 + patchesPerGroup);
+    for (let q = 0; q < group.length; q++) {
+      extractPatch(input, dims, group[q], shape, opts.padValue, patch);
+      for (let f = 0; f < runs; f++) {
+        if (masks[f] === 0) inputs[q * runs + f].set(patch);
+        else mirror(patch, inputs[q * runs + f], shape, 1, masks[f]);
       }
+    }
+    const want = group.length * runs;
+    const outs: Float32Array[] = [];
+    for (let k = 0; k < want; k += batch) outs.push(...(await runBatch(inputs.slice(k, Math.min(want, k + batch)))));
+    for (let q = 0; q < group.length; q++) {
+      if (runs > 1) mean.fill(0);
+      for (let f = 0; f < runs; f++) {
+        const m = masks[f];
+        const logits = outs[q * runs + f];
+        if (!(logits instanceof Float32Array) || logits.length !== C * P) {
+          throw new Error(
+            `the model returned ${logits?.length ?? 'no'} logits for a ${shape.join('×')} patch; expected ${C}×${P}`,
+          );
+        }
+        let back = logits;
+        if (channelsLast) {
+          channelsLastToFirst(logits, C, P, planar);
+          back = planar;
+        }
+        if (runs === 1) {
+          mean.set(back);
+          continue;
+        }
+        if (m !== 0) {
+          mirror(back, unflipped, shape, C, m);
+          back = unflipped;
+        }
+        for (let n = 0; n < C * P; n++) mean[n] += back[n];
+        if (disagreement) argmaxInto(back, C, P, votes[f]);
+      }
+      if (runs > 1) {
+        const inv = 1 / runs;
+        for (let n = 0; n < C * P; n++) mean[n] *= inv;
+      }
+      let dis: Float32Array | undefined;
+      if (disagreement) {
+        argmaxInto(mean, C, P, consensus);
+        dis = disBuf;
+        dis.fill(0);
+        for (const v of votes) for (let n = 0; n < P; n++) if (v[n] !== consensus[n]) dis[n] += 1;
+        for (let n = 0; n < P; n++) dis[n] /= runs;
+      }
+      accumulate(acc, uacc, mean, dis, dims, group[q], shape, g, gyx, C);
+      done++;
+      opts.onProgress?.(done / total, `patch ${done} of ${total}${runs > 1 ? ` (×${runs} mirrored)` : ''}`);
     }
   }
 

@@ -57,6 +57,18 @@ export interface SegmentationModel extends InferenceSpec {
    * after the promise resolves and may reuse its buffer; the model must not keep it either.
    */
   predictPatch(patch: Float32Array, signal?: AbortSignal, shape?: [number, number, number]): Promise<Float32Array>;
+  /**
+   * Optional: several patches of one shape in one network run (batch), logits in the same order and layout as
+   * predictPatch's. A batch keeps both cores busy through the small layers and the per-op overhead, so the
+   * pipeline sends up to `batchFor(shape)` windows (or mirrored copies) at a time; absent, one at a time.
+   */
+  predictPatches?(
+    patches: Float32Array[],
+    signal?: AbortSignal,
+    shape?: [number, number, number],
+  ): Promise<Float32Array[]>;
+  /** Windows of `shape` per predictPatches call (memory grows with it); default 1. */
+  batchFor?(shape: [number, number, number]): number;
 }
 
 /** Called with a fraction in [0, 1] that never decreases, and a short human message. */

@@ -119,6 +119,16 @@ describe('model folder', () => {
     for (let v = 0; v < vox; v++) for (let c = 0; c < 3; c++) asCdhw[c * vox + v] = logitsDhwc[v * 3 + c];
     expect(maxRelErr(asCdhw, ref)).toBeLessThanOrEqual(LOGITS_REL_TOL);
     expect(seg.logitsLayout).toBe('DHWC');
+    // A batch of windows gives each window's own logits (per-sample instance norms), in order.
+    const other = Float32Array.from(io.get('input')!.data, (v, i) => v * 0.5 + Math.sin(i));
+    const [b0, b1, b2] = await seg.predictPatches!([Float32Array.from(io.get('input')!.data), other, other]);
+    const single = await seg.predictPatch(other);
+    expect(maxRelErr(b0, logitsDhwc)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelErr(b1, single)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelErr(b2, single)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelErr(b1, logitsDhwc)).toBeGreaterThan(1e-2);
+    expect(seg.batchFor!([64, 64, 64])).toBe(3);
+    expect(seg.batchFor!([96, 96, 96])).toBe(1);
     loaded.net.dispose();
     writeFileSync(join(dir, 'saved', 'model.json'), JSON.stringify({ ...meta, classes: ['background', 'a'] }));
     await expect(loadModelFolder(join(dir, 'saved'))).rejects.toThrow(

@@ -70,10 +70,16 @@ type PatchFn = (patch: Float32Array, shape: [number, number, number]) => Float32
 
 export function fakeModel(
   fn: PatchFn,
-  overrides: Partial<Omit<SegmentationModel, 'predictPatch'>> & { delayMs?: number; calls?: { n: number } } = {},
+  overrides: Partial<Omit<SegmentationModel, 'predictPatch' | 'predictPatches' | 'batchFor'>> & {
+    delayMs?: number;
+    calls?: { n: number };
+    /** Serve batches of up to this many patches through predictPatches, recording each batch's size. */
+    batch?: number;
+    batches?: number[];
+  } = {},
 ): SegmentationModel {
   const patchSize = overrides.patchSize ?? [8, 8, 8];
-  return {
+  const model: SegmentationModel = {
     classes: overrides.classes ?? 2,
     classNames: overrides.classNames,
     patchSize,
@@ -105,6 +111,18 @@ export function fakeModel(
       return fn(patch, s);
     },
   };
+  const batch = overrides.batch;
+  if (batch) {
+    model.batchFor = () => batch;
+    model.predictPatches = async (patches, signal, shape) => {
+      if (patches.length > batch) throw new Error(`batch of ${patches.length} > ${batch}`);
+      overrides.batches?.push(patches.length);
+      const out: Float32Array[] = [];
+      for (const p of patches) out.push(await model.predictPatch(p, signal, shape));
+      return out;
+    };
+  }
+  return model;
 }
 
 /** Logits that are a pointwise function of the input: classes c get f(x)[c]. */

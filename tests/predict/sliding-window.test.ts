@@ -141,6 +141,40 @@ describe('sliding-window inference', () => {
     expect(distinct).toBeGreaterThan(N / 2); // the model really is position-dependent
   });
 
+  it('batches network runs (patches, and mirrored copies) with the same result as one run at a time', async () => {
+    const f = (x: number, c: number) => (c === 0 ? 0 : c === 1 ? 2 * x : -x * x + 1);
+    const input = smoothInput(dims, 5);
+    for (const [ttaAxes, batch] of [
+      [[], 3],
+      [[0, 2], 3],
+      [[0, 1, 2], 2],
+    ] as [number[], number][]) {
+      const one = await slidingWindow(input, dims, fakeModel(pointwise(3, f), { classes: 3, patchSize: [6, 8, 5] }), {
+        padValue: -5,
+        overlap: 0.4,
+        ttaAxes,
+        uncertainty: ttaAxes.length ? 'tta-disagreement' : 'entropy',
+      });
+      const batches: number[] = [];
+      const calls = { n: 0 };
+      const model = fakeModel(pointwise(3, f), { classes: 3, patchSize: [6, 8, 5], batch, batches, calls });
+      const many = await slidingWindow(input, dims, model, {
+        padValue: -5,
+        overlap: 0.4,
+        ttaAxes,
+        uncertainty: ttaAxes.length ? 'tta-disagreement' : 'entropy',
+      });
+      expect(many.probs).toEqual(one.probs);
+      expect(many.uncertainty).toEqual(one.uncertainty);
+      expect(many.patches).toBe(one.patches);
+      // Each network run happened once (a lone leftover run goes through predictPatch), most of them in full batches.
+      const runs = one.patches * one.runsPerPatch;
+      expect(calls.n).toBe(runs);
+      expect(Math.max(...batches)).toBe(batch);
+      expect(batches.reduce((a, b) => a + b, 0)).toBeGreaterThan(runs / 2);
+    }
+  });
+
   it('un-mirrors TTA outputs on the right axes', async () => {
     const shape: [number, number, number] = [6, 8, 4];
     const d: [number, number, number] = [6, 8, 4]; // one patch: the raw average is visible
