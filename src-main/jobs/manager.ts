@@ -294,6 +294,7 @@ export class JobManager {
               tta: params.tta,
               overlap: 0.5,
               postprocess: true,
+              cropToBody: true,
               uncertainty: 'entropy',
               patchSize: model.patchSize,
               targetSpacingMm: model.targetSpacingMm,

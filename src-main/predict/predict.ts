@@ -7,6 +7,8 @@ import type { AxisTransform } from './orient';
 import { resampledDims, resampleToGrid } from './resample';
 import { checkIntensity, normaliseInPlace, normalisedValue } from './intensity';
 import { slidingWindow } from './sliding-window';
+import { bodyBox, cropGrid, uncropProbabilities } from './body-crop';
+import type { BodyBox } from './body-crop';
 import type { UncertaintyKind } from './sliding-window';
 import { mapBackToOriginal } from './map-back';
 import type { MapBackOutput } from './map-back';
@@ -22,6 +24,11 @@ export interface PredictOptions {
   tta?: boolean | number[];
   /** Default 'entropy'; 'tta-disagreement' falls back to entropy without TTA. */
   uncertainty?: UncertaintyKind;
+  /**
+   * true (default): the windows cover only the body's bounding box on the model grid (voxels above -500 HU, plus
+   * a margin; body-crop.ts), and outside it the label is background; false: the whole grid.
+   */
+  cropToBody?: boolean;
   /** 'uint8' (0..255 = 0..1, default: a quarter of float32's memory on big scans) or 'float32'. */
   uncertaintyFormat?: 'uint8' | 'float32';
   /** true (default): rules from `schema` or the model's class names; false: off; an object overrides rule fields. */
@@ -46,6 +53,8 @@ export interface PredictStats {
   modelGridDims: Vec3;
   patches: number;
   runsPerPatch: number;
+  /** The part of the model grid the windows covered (tensor order [D, H, W]); absent: all of it. */
+  bodyBox?: BodyBox;
   postprocess?: PostprocessStats;
 }
 
@@ -105,7 +114,14 @@ export async function predictVolume(
 
   const transform = canonicalTransform(image, model.canonicalFrame ?? 'RAS');
   const ms = { resample: 0, normalise: 0, inference: 0, mapBack: 0 };
-  const { back, patches, runsPerPatch, modelDims } = await modelGridStages(image, model, transform, opts, progress, ms);
+  const { back, patches, runsPerPatch, modelDims, box } = await modelGridStages(
+    image,
+    model,
+    transform,
+    opts,
+    progress,
+    ms,
+  );
 
   const t = performance.now();
   let ppStats: PostprocessStats | undefined;
@@ -157,6 +173,7 @@ export async function predictVolume(
       modelGridDims: modelDims,
       patches,
       runsPerPatch,
+      ...(box ? { bodyBox: box } : {}),
       postprocess: ppStats,
     },
   };
@@ -173,23 +190,27 @@ async function modelGridStages(
   opts: PredictOptions,
   progress: ProgressReporter,
   ms: { resample: number; normalise: number; inference: number; mapBack: number },
-): Promise<{ back: MapBackOutput; patches: number; runsPerPatch: number; modelDims: Vec3 }> {
+): Promise<{ back: MapBackOutput; patches: number; runsPerPatch: number; modelDims: Vec3; box: BodyBox | null }> {
   // Reorientation is folded into the resampler (strided reads): no full-resolution copy.
   let t = performance.now();
   const canonSpacing = transform.srcAxis.map((s) => image.spacingMm[s]) as Vec3;
   const modelDims = resampledDims(transform.dims, canonSpacing, model.targetSpacingMm);
+  const grid: Vec3 = [modelDims[2], modelDims[1], modelDims[0]]; // tensor order [D, H, W]
+  let box: BodyBox | null = null;
   const sw = await (async () => {
     const input = resampleToGrid(image.data, transform, modelDims);
     ms.resample = performance.now() - t;
     progress.report(0.04, 'resampled');
     throwIfAborted(opts.signal);
     t = performance.now();
+    if (opts.cropToBody !== false) box = bodyBox(input, grid);
     normaliseInPlace(input, model.intensity);
+    const swInput = box ? cropGrid(input, grid, box) : input;
     ms.normalise = performance.now() - t;
     progress.report(0.05, 'normalised');
     t = performance.now();
     const tta = opts.tta === true ? [0, 1, 2] : opts.tta === false || opts.tta === undefined ? [] : opts.tta;
-    const res = await slidingWindow(input, [modelDims[2], modelDims[1], modelDims[0]], model, {
+    const res = await slidingWindow(swInput, box ? box.size : grid, model, {
       overlap: opts.overlap,
       ttaAxes: tta,
       uncertainty: opts.uncertainty,
@@ -197,6 +218,11 @@ async function modelGridStages(
       signal: opts.signal,
       onProgress: progress.stage(0.05, 0.85),
     });
+    if (box) {
+      const full = uncropProbabilities(res.probs, res.uncertainty, model.classes, grid, box);
+      res.probs = full.probs;
+      res.uncertainty = full.uncertainty;
+    }
     ms.inference = performance.now() - t;
     return res;
   })();
@@ -207,5 +233,5 @@ async function modelGridStages(
     { uncertaintyFormat: opts.uncertaintyFormat, signal: opts.signal, onProgress: progress.stage(0.85, 0.97) },
   );
   ms.mapBack = performance.now() - t;
-  return { back, patches: sw.patches, runsPerPatch: sw.runsPerPatch, modelDims };
+  return { back, patches: sw.patches, runsPerPatch: sw.runsPerPatch, modelDims, box };
 }

@@ -26,6 +26,7 @@ const HELP = `Usage: deformux predict IN --schema kidney|pancreas [--model DIR] 
   --uncertainty    also write the per-voxel uncertainty (0..1, float32)
   --tta            mirror test-time augmentation (8 runs per patch: slower, steadier)
   --overlap F      sliding-window overlap (default 0.5); --no-postprocess keeps the raw argmax
+  --no-crop        run the windows over the whole scan, not only the body's bounding box (> -500 HU)
   --json           one JSON summary line per case on stdout`;
 
 const NIFTI = /\.nii(\.gz)?$/i;
@@ -70,7 +71,14 @@ async function predictOne(
   out: string,
   uncertaintyOut: string | undefined,
   model: SegmentationModel,
-  opts: { schema: SchemaName | undefined; tta: boolean; overlap: number; postprocess: boolean; prefix: string },
+  opts: {
+    schema: SchemaName | undefined;
+    tta: boolean;
+    overlap: number;
+    postprocess: boolean;
+    cropToBody: boolean;
+    prefix: string;
+  },
 ): Promise<{ stats: PredictStats }> {
   const image = await readVolume(input);
   const res = await predictVolume(image, model, {
@@ -78,6 +86,7 @@ async function predictOne(
     overlap: opts.overlap,
     schema: opts.schema,
     postprocess: opts.postprocess,
+    cropToBody: opts.cropToBody,
     uncertaintyFormat: 'float32',
     onProgress: progressLine(opts.prefix),
   });
@@ -107,6 +116,7 @@ export async function run(argv: string[]): Promise<number> {
       tta: { type: 'boolean' },
       overlap: { type: 'string' },
       'no-postprocess': { type: 'boolean' },
+      'no-crop': { type: 'boolean' },
       json: { type: 'boolean' },
     },
     HELP,
@@ -147,7 +157,13 @@ export async function run(argv: string[]): Promise<number> {
     schema ?? (loaded.meta.schema in LABEL_SCHEMAS ? (loaded.meta.schema as SchemaName) : undefined);
   const model = segmentationModelOf(loaded);
   const names = loaded.meta.classes;
-  const common = { schema: effectiveSchema, tta: !!values.tta, overlap, postprocess: !values['no-postprocess'] };
+  const common = {
+    schema: effectiveSchema,
+    tta: !!values.tta,
+    overlap,
+    postprocess: !values['no-postprocess'],
+    cropToBody: !values['no-crop'],
+  };
   const report = (o: CaseOutcome): void => {
     if (values.json) console.log(JSON.stringify(o));
     else if (o.ok) process.stderr.write(`${o.name}: ${o.seconds.toFixed(1)} s; voxels: ${o.message}\n`);
