@@ -10,6 +10,7 @@ import type { ModelConfig } from '../engine/model/config';
 import { DeformUXNet } from '../engine/model/network';
 import { Rng } from '../engine/model/rng';
 import { Trainer } from '../engine/train/trainer';
+import { withOutputReuse } from '../engine/kernels/output_pool';
 
 class BenchUsageError extends Error {
   constructor(message: string) {
@@ -114,9 +115,10 @@ export async function run(argv: string[]): Promise<number> {
     'int32',
   ) as Tensor4D;
 
+  // As the app runs it (segmentation_model.ts): output arrays reused inside the forward.
   const forwardOnce = (): void => {
     tf.tidy(() => {
-      net.forward(image).dataSync();
+      withOutputReuse(() => net.forward(image)).dataSync();
     });
   };
   forwardOnce(); // warm-up: first calls allocate and pack weights

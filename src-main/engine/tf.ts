@@ -94,6 +94,10 @@ export async function initEngine(opts: { device?: 'cpu' | 'cuda' } = {}): Promis
   await tf.ready();
   const reg = registerAllKernels(tf, backend, { preferCuda: device === 'cuda' });
   warnings.push(...reg.warnings);
+  if (backend === 'cpu') {
+    const { installOutputReuse } = await import('./kernels/output_pool');
+    installOutputReuse(tf.backend());
+  }
   const cuda = backend === 'tensorflow' || reg.cuda;
   if (device === 'cuda' && !cuda)
     warnings.push('CUDA was requested but no CUDA path is available; running on the CPU.');

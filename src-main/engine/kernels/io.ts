@@ -1,5 +1,6 @@
 // Host-array access for kernels: zero-copy on the cpu backend, a host copy on other backends (tfjs-node-gpu).
 import type { TensorInfo } from '@tensorflow/tfjs';
+import { adoptOutput, pooledOutput } from './output_pool';
 
 interface CpuLikeBackend {
   data?: { get(dataId: object): { values: unknown } };
@@ -44,10 +45,19 @@ export function setOutputPoison(on: boolean): boolean {
   return was;
 }
 
-/** A float32 array of n elements for a kernel that writes all of them (contents undefined until then). */
+/**
+ * A float32 array of n elements for a kernel that writes all of them (contents undefined until then). Inside
+ * withOutputReuse (output_pool.ts) it may be an array of a disposed tensor of the same run.
+ */
 export function outputF32(n: number): Float32Array {
-  if (poisonOutputs) return new Float32Array(n).fill(NaN);
-  if (n * 4 < UNSAFE_MIN_BYTES || typeof Buffer === 'undefined') return new Float32Array(n);
-  const b = Buffer.allocUnsafe(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
+  const reused = pooledOutput(n);
+  if (reused) return poisonOutputs ? reused.fill(NaN) : reused;
+  let a: Float32Array;
+  if (poisonOutputs) a = new Float32Array(n).fill(NaN);
+  else if (n * 4 < UNSAFE_MIN_BYTES || typeof Buffer === 'undefined') a = new Float32Array(n);
+  else {
+    const b = Buffer.allocUnsafe(n * 4);
+    a = new Float32Array(b.buffer, b.byteOffset, n);
+  }
+  return adoptOutput(a);
 }

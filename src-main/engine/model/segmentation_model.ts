@@ -1,5 +1,6 @@
 // Adapts a loaded model folder to the prediction pipeline's SegmentationModel (src-main/predict/types.ts).
 import { tf } from '../tf';
+import { withOutputReuse } from '../kernels/output_pool';
 import type { LoadedModel } from '../io/model_folder';
 import type { SegmentationModel } from '../../predict/types';
 
@@ -28,7 +29,7 @@ export function segmentationModelOf(model: LoadedModel): SegmentationModel {
       let out: Float32Array | undefined;
       tf.tidy(() => {
         const x = tf.tensor5d(Float32Array.from(patch), [1, d, h, w, config.in_channels]);
-        out = net.forward(x).dataSync() as Float32Array;
+        out = withOutputReuse(() => net.forward(x)).dataSync() as Float32Array;
       });
       return Promise.resolve(Float32Array.from(out!));
     },
@@ -53,7 +54,8 @@ export function segmentationModelOf(model: LoadedModel): SegmentationModel {
       });
       let out: Float32Array | undefined;
       tf.tidy(() => {
-        out = net.forward(tf.tensor5d(input, [B, d, h, w, config.in_channels])).dataSync() as Float32Array;
+        const x = tf.tensor5d(input, [B, d, h, w, config.in_channels]);
+        out = withOutputReuse(() => net.forward(x)).dataSync() as Float32Array;
       });
       const per = out!.length / B;
       return Promise.resolve(patches.map((_, i) => out!.slice(i * per, (i + 1) * per)));

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { tf } from '../tf';
+import { withOutputReuse } from '../kernels/output_pool';
 import { InputError } from '../../imaging/volume';
 import { writeFileAtomic } from '../../util/atomic';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
@@ -76,9 +77,12 @@ export class Trainer {
     const lr = this.lrAt(this.optimizer.step);
     this.optimizer.lr = lr;
     const vars = [...this.net.params.values()];
-    const { value, grads } = tf.variableGrads(
-      () => diceCeLoss(this.net.forward(image), labels, voxelWeights, { ignoreLabel: this.opts.ignoreLabel }),
-      vars,
+    // Forward and backward reuse the arrays of disposed activations and gradients (output_pool.ts).
+    const { value, grads } = withOutputReuse(() =>
+      tf.variableGrads(
+        () => diceCeLoss(this.net.forward(image), labels, voxelWeights, { ignoreLabel: this.opts.ignoreLabel }),
+        vars,
+      ),
     );
     const loss = value.dataSync()[0];
     value.dispose();

@@ -1,0 +1,137 @@
+// Reuse of kernel output arrays inside one network run (withOutputReuse).
+//
+// Every activation is a fresh ArrayBuffer, and V8 answers each ~64 MB of new ArrayBuffer memory with garbage
+// collection work (incremental marking, then a full GC: measured 13-14 % of a lite forward at 64^3 and 96^3,
+// about 43 collections per forward). Inside withOutputReuse, an output array whose every tensor is disposed goes
+// back to a pool and serves the next output of the same length, so after the first layers the run allocates
+// almost nothing new.
+//
+// Safety: an array is reused only when it was handed out inside the same scope and no tensor refers to its
+// memory any more: the cpu backend's write/move/disposeData are wrapped to count, per ArrayBuffer, the live
+// tensor data that use it (views made by tfjs's contiguous Slice count too). What the wrapping cannot see is a
+// typed array kept from dataSync() after its tensor is disposed; code inside a scope must not do that (the
+// network does not: it reads inputs during an op only). The pool is dropped when the scope ends.
+type Values = { values?: unknown };
+interface CpuBackendLike {
+  data: { get(id: object): Values | undefined; has(id: object): boolean };
+  write(values: unknown, shape: number[], dtype: string): object;
+  move(dataId: object, values: unknown, shape: number[], dtype: string, refCount: number): void;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+interface Owned {
+  array: Float32Array;
+  scope: number;
+  refs: number;
+}
+
+interface PoolState {
+  owned: WeakMap<ArrayBufferLike, Owned>;
+  installed: WeakSet<object>;
+  activeScope: number; // 0: no scope
+  scopeCounter: number;
+  pool: Map<number, Float32Array[]> | null;
+  stats: { reused: number; fresh: number };
+  enabled: boolean;
+}
+
+// One state per process even when a bundler or loader instantiates this module twice (seen with tsx: the
+// kernels' copy and the engine's copy would otherwise keep separate scopes and hook the backend twice).
+const KEY = Symbol.for('deformux.outputPool');
+const holder = globalThis as unknown as { [KEY]?: PoolState };
+const st: PoolState = (holder[KEY] ??= {
+  owned: new WeakMap(),
+  installed: new WeakSet(),
+  activeScope: 0,
+  scopeCounter: 0,
+  pool: null,
+  stats: { reused: 0, fresh: 0 },
+  enabled: typeof process === 'undefined' || process.env?.DEFORMUX_OUTPUT_REUSE !== '0',
+});
+
+/** Wraps a cpu backend's data entry points (once per backend) so pooled arrays know their live tensors. */
+export function installOutputReuse(backend: unknown): boolean {
+  const b = backend as CpuBackendLike;
+  if (!b || typeof b.write !== 'function' || typeof b.disposeData !== 'function' || !b.data?.get) return false;
+  if (st.installed.has(b)) return true;
+  st.installed.add(b);
+  const note = (values: unknown, delta: number): void => {
+    if (!(values instanceof Float32Array)) return;
+    const o = st.owned.get(values.buffer);
+    if (!o) return;
+    o.refs += delta;
+    if (o.refs === 0 && st.pool && o.scope === st.activeScope) {
+      const list = st.pool.get(o.array.length);
+      if (list) list.push(o.array);
+      else st.pool.set(o.array.length, [o.array]);
+    }
+  };
+  const write = b.write.bind(b);
+  const move = b.move.bind(b);
+  const disposeData = b.disposeData.bind(b);
+  b.write = (values, shape, dtype) => {
+    note(values, 1);
+    return write(values, shape, dtype);
+  };
+  b.move = (dataId, values, shape, dtype, refCount) => {
+    const before = b.data.has(dataId) ? b.data.get(dataId)?.values : undefined;
+    note(values, 1);
+    move(dataId, values, shape, dtype, refCount);
+    if (before !== undefined) note(before, -1);
+  };
+  b.disposeData = (dataId, force) => {
+    const values = b.data.has(dataId) ? b.data.get(dataId)?.values : undefined;
+    const gone = disposeData(dataId, force);
+    if (values !== undefined && !b.data.has(dataId)) note(values, -1);
+    return gone;
+  };
+  return true;
+}
+
+/** An array from the pool of the active scope, or undefined (then the caller allocates and calls adopt). */
+export function pooledOutput(n: number): Float32Array | undefined {
+  if (!st.pool) return undefined;
+  const a = st.pool.get(n)?.pop();
+  if (a) {
+    st.owned.get(a.buffer)!.refs = 0;
+    st.stats.reused++;
+  }
+  return a;
+}
+
+/** Registers a freshly allocated output array with the active scope (no-op outside one). */
+export function adoptOutput(a: Float32Array): Float32Array {
+  if (st.activeScope !== 0 && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) {
+    st.owned.set(a.buffer, { array: a, scope: st.activeScope, refs: 0 });
+    st.stats.fresh++;
+  }
+  return a;
+}
+
+/**
+ * Runs `f` (synchronous: a network forward or training step) with output arrays reused inside it. Nested calls
+ * join the outer scope. Returns f's result; tensors it returns keep their arrays (they are still referenced).
+ */
+export function withOutputReuse<T>(f: () => T): T {
+  if (st.activeScope !== 0 || !st.enabled) return f();
+  st.activeScope = ++st.scopeCounter;
+  st.pool = new Map();
+  try {
+    return f();
+  } finally {
+    st.activeScope = 0;
+    st.pool = null;
+  }
+}
+
+/** Turns reuse on or off (DEFORMUX_OUTPUT_REUSE=0 starts it off); returns the previous setting. */
+export function setOutputReuse(on: boolean): boolean {
+  const was = st.enabled;
+  st.enabled = on;
+  return was;
+}
+
+/** Arrays reused and freshly allocated inside scopes since the process started (for tests and benchmarks). */
+export function outputReuseStats(): { reused: number; fresh: number } {
+  return { ...st.stats };
+}
