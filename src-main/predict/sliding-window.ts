@@ -203,61 +203,65 @@ export async function slidingWindow(
   const total = allStarts.length;
   const yielder = new Yielder(opts.signal);
   let done = 0;
-  for (let g0 = 0; g0 < total; g0 += patchesPerGroup) {
-    await yielder.maybeYield();
-    const group = allStarts.slice(g0, g0 + patchesPerGroup);
-    for (let q = 0; q < group.length; q++) {
-      extractPatch(input, dims, group[q], shape, opts.padValue, patch);
-      for (let f = 0; f < runs; f++) {
-        if (masks[f] === 0) inputs[q * runs + f].set(patch);
-        else mirror(patch, inputs[q * runs + f], shape, 1, masks[f]);
+  try {
+    for (let g0 = 0; g0 < total; g0 += patchesPerGroup) {
+      await yielder.maybeYield();
+      const group = allStarts.slice(g0, g0 + patchesPerGroup);
+      for (let q = 0; q < group.length; q++) {
+        extractPatch(input, dims, group[q], shape, opts.padValue, patch);
+        for (let f = 0; f < runs; f++) {
+          if (masks[f] === 0) inputs[q * runs + f].set(patch);
+          else mirror(patch, inputs[q * runs + f], shape, 1, masks[f]);
+        }
+      }
+      const want = group.length * runs;
+      const outs: Float32Array[] = [];
+      for (let k = 0; k < want; k += batch) outs.push(...(await runBatch(inputs.slice(k, Math.min(want, k + batch)))));
+      for (let q = 0; q < group.length; q++) {
+        if (runs > 1) mean.fill(0);
+        for (let f = 0; f < runs; f++) {
+          const m = masks[f];
+          const logits = outs[q * runs + f];
+          if (!(logits instanceof Float32Array) || logits.length !== C * P) {
+            throw new Error(
+              `the model returned ${logits?.length ?? 'no'} logits for a ${shape.join('×')} patch; expected ${C}×${P}`,
+            );
+          }
+          let back = logits;
+          if (channelsLast) {
+            channelsLastToFirst(logits, C, P, planar);
+            back = planar;
+          }
+          if (runs === 1) {
+            mean.set(back);
+            continue;
+          }
+          if (m !== 0) {
+            mirror(back, unflipped, shape, C, m);
+            back = unflipped;
+          }
+          for (let n = 0; n < C * P; n++) mean[n] += back[n];
+          if (disagreement) argmaxInto(back, C, P, votes[f]);
+        }
+        if (runs > 1) {
+          const inv = 1 / runs;
+          for (let n = 0; n < C * P; n++) mean[n] *= inv;
+        }
+        let dis: Float32Array | undefined;
+        if (disagreement) {
+          argmaxInto(mean, C, P, consensus);
+          dis = disBuf;
+          dis.fill(0);
+          for (const v of votes) for (let n = 0; n < P; n++) if (v[n] !== consensus[n]) dis[n] += 1;
+          for (let n = 0; n < P; n++) dis[n] /= runs;
+        }
+        accumulate(acc, uacc, mean, dis, dims, group[q], shape, g, gyx, C);
+        done++;
+        opts.onProgress?.(done / total, `patch ${done} of ${total}${runs > 1 ? ` (×${runs} mirrored)` : ''}`);
       }
     }
-    const want = group.length * runs;
-    const outs: Float32Array[] = [];
-    for (let k = 0; k < want; k += batch) outs.push(...(await runBatch(inputs.slice(k, Math.min(want, k + batch)))));
-    for (let q = 0; q < group.length; q++) {
-      if (runs > 1) mean.fill(0);
-      for (let f = 0; f < runs; f++) {
-        const m = masks[f];
-        const logits = outs[q * runs + f];
-        if (!(logits instanceof Float32Array) || logits.length !== C * P) {
-          throw new Error(
-            `the model returned ${logits?.length ?? 'no'} logits for a ${shape.join('×')} patch; expected ${C}×${P}`,
-          );
-        }
-        let back = logits;
-        if (channelsLast) {
-          channelsLastToFirst(logits, C, P, planar);
-          back = planar;
-        }
-        if (runs === 1) {
-          mean.set(back);
-          continue;
-        }
-        if (m !== 0) {
-          mirror(back, unflipped, shape, C, m);
-          back = unflipped;
-        }
-        for (let n = 0; n < C * P; n++) mean[n] += back[n];
-        if (disagreement) argmaxInto(back, C, P, votes[f]);
-      }
-      if (runs > 1) {
-        const inv = 1 / runs;
-        for (let n = 0; n < C * P; n++) mean[n] *= inv;
-      }
-      let dis: Float32Array | undefined;
-      if (disagreement) {
-        argmaxInto(mean, C, P, consensus);
-        dis = disBuf;
-        dis.fill(0);
-        for (const v of votes) for (let n = 0; n < P; n++) if (v[n] !== consensus[n]) dis[n] += 1;
-        for (let n = 0; n < P; n++) dis[n] /= runs;
-      }
-      accumulate(acc, uacc, mean, dis, dims, group[q], shape, g, gyx, C);
-      done++;
-      opts.onProgress?.(done / total, `patch ${done} of ${total}${runs > 1 ? ` (×${runs} mirrored)` : ''}`);
-    }
+  } finally {
+    model.releaseBuffers?.();
   }
 
   // Normalise by the weight sums, softmax in place, uncertainty.

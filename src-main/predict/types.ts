@@ -69,6 +69,8 @@ export interface SegmentationModel extends InferenceSpec {
   ): Promise<Float32Array[]>;
   /** Windows of `shape` per predictPatches call (memory grows with it); default 1. */
   batchFor?(shape: [number, number, number]): number;
+  /** Frees what the model keeps between patches of one volume (called when a sliding window ends). */
+  releaseBuffers?(): void;
 }
 
 /** Called with a fraction in [0, 1] that never decreases, and a short human message. */

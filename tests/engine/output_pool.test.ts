@@ -3,7 +3,12 @@
 import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../src-main/engine/tf';
-import { outputReuseStats, setOutputReuse, withOutputReuse } from '../../src-main/engine/kernels/output_pool';
+import {
+  createOutputReuse,
+  outputReuseStats,
+  setOutputReuse,
+  withOutputReuse,
+} from '../../src-main/engine/kernels/output_pool';
 import { presetConfig } from '../../src-main/engine/model/config';
 import type { ModelConfig } from '../../src-main/engine/model/config';
 import { DeformUXNet } from '../../src-main/engine/model/network';
@@ -49,6 +54,31 @@ describe('output array reuse', () => {
     expect(reused).toEqual(plain);
     expect(after.reused - before.reused).toBeGreaterThan(0.3 * (after.fresh - before.fresh));
     tf.dispose(x);
+    net.dispose();
+  });
+
+  it('a persistent pool serves later runs with the arrays of earlier ones, with the same logits', () => {
+    const net = DeformUXNet.create(SMALL, 4);
+    const xs = [input(6, [1, 32, 32, 32, 1]), input(7, [1, 32, 32, 32, 1])];
+    const run = (x: Tensor5D, f: (g: () => Tensor5D) => Tensor5D): Float32Array => {
+      let out: Float32Array | undefined;
+      tf.tidy(() => {
+        out = f(() => net.forward(x)).dataSync() as Float32Array;
+      });
+      return Float32Array.from(out!); // the copy right after the result's tensor is disposed (as predictPatch does)
+    };
+    const plain = xs.map((x) => run(x, (g) => g()));
+    const reuse = createOutputReuse();
+    const first = run(xs[0], (g) => reuse.run(g));
+    const mid = outputReuseStats();
+    const second = run(xs[1], (g) => reuse.run(g));
+    const end = outputReuseStats();
+    reuse.release();
+    expect(first).toEqual(plain[0]);
+    expect(second).toEqual(plain[1]);
+    // The second run found nearly all its arrays in the pool.
+    expect(end.reused - mid.reused).toBeGreaterThan(5 * (end.fresh - mid.fresh));
+    tf.dispose(xs);
     net.dispose();
   });
 

@@ -175,6 +175,22 @@ describe('sliding-window inference', () => {
     }
   });
 
+  it('tells the model to release its buffers when a volume is done, also when cancelled', async () => {
+    const model = fakeModel(
+      pointwise(2, () => 0),
+      { patchSize: [6, 8, 5], delayMs: 5 },
+    );
+    let released = 0;
+    model.releaseBuffers = () => released++;
+    await slidingWindow(smoothInput(dims, 1), dims, model, { padValue: 0 });
+    expect(released).toBe(1);
+    const ac = new AbortController();
+    const p = slidingWindow(smoothInput(dims, 1), dims, model, { padValue: 0, signal: ac.signal });
+    setTimeout(() => ac.abort(), 12);
+    await expect(p).rejects.toThrow();
+    expect(released).toBe(2);
+  });
+
   it('un-mirrors TTA outputs on the right axes', async () => {
     const shape: [number, number, number] = [6, 8, 4];
     const d: [number, number, number] = [6, 8, 4]; // one patch: the raw average is visible

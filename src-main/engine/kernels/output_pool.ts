@@ -19,18 +19,23 @@ interface CpuBackendLike {
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
+/** A pool of free output arrays by length. Temporary (one withOutputReuse call) or persistent (createOutputReuse). */
+interface ReusePool {
+  free: Map<number, Float32Array[]>;
+  open: boolean;
+  persistent: boolean;
+}
+
 interface Owned {
   array: Float32Array;
-  scope: number;
+  pool: ReusePool;
   refs: number;
 }
 
 interface PoolState {
   owned: WeakMap<ArrayBufferLike, Owned>;
   installed: WeakSet<object>;
-  activeScope: number; // 0: no scope
-  scopeCounter: number;
-  pool: Map<number, Float32Array[]> | null;
+  active: ReusePool | null;
   stats: { reused: number; fresh: number };
   enabled: boolean;
 }
@@ -42,9 +47,7 @@ const holder = globalThis as unknown as { [KEY]?: PoolState };
 const st: PoolState = (holder[KEY] ??= {
   owned: new WeakMap(),
   installed: new WeakSet(),
-  activeScope: 0,
-  scopeCounter: 0,
-  pool: null,
+  active: null,
   stats: { reused: 0, fresh: 0 },
   enabled: typeof process === 'undefined' || process.env?.DEFORMUX_OUTPUT_REUSE !== '0',
 });
@@ -60,10 +63,11 @@ export function installOutputReuse(backend: unknown): boolean {
     const o = st.owned.get(values.buffer);
     if (!o) return;
     o.refs += delta;
-    if (o.refs === 0 && st.pool && o.scope === st.activeScope) {
-      const list = st.pool.get(o.array.length);
+    // Free again: back to its pool while that pool's run is on, or any time for a persistent pool.
+    if (o.refs === 0 && o.pool.open && (o.pool === st.active || o.pool.persistent)) {
+      const list = o.pool.free.get(o.array.length);
       if (list) list.push(o.array);
-      else st.pool.set(o.array.length, [o.array]);
+      else o.pool.free.set(o.array.length, [o.array]);
     }
   };
   const write = b.write.bind(b);
@@ -88,10 +92,9 @@ export function installOutputReuse(backend: unknown): boolean {
   return true;
 }
 
-/** An array from the pool of the active scope, or undefined (then the caller allocates and calls adopt). */
+/** An array from the pool of the active run, or undefined (then the caller allocates and calls adopt). */
 export function pooledOutput(n: number): Float32Array | undefined {
-  if (!st.pool) return undefined;
-  const a = st.pool.get(n)?.pop();
+  const a = st.active?.free.get(n)?.pop();
   if (a) {
     st.owned.get(a.buffer)!.refs = 0;
     st.stats.reused++;
@@ -99,29 +102,64 @@ export function pooledOutput(n: number): Float32Array | undefined {
   return a;
 }
 
-/** Registers a freshly allocated output array with the active scope (no-op outside one). */
+/** Registers a freshly allocated output array with the active run's pool (no-op outside a run). */
 export function adoptOutput(a: Float32Array): Float32Array {
-  if (st.activeScope !== 0 && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) {
-    st.owned.set(a.buffer, { array: a, scope: st.activeScope, refs: 0 });
+  if (st.active && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) {
+    st.owned.set(a.buffer, { array: a, pool: st.active, refs: 0 });
     st.stats.fresh++;
   }
   return a;
 }
 
-/**
- * Runs `f` (synchronous: a network forward or training step) with output arrays reused inside it. Nested calls
- * join the outer scope. Returns f's result; tensors it returns keep their arrays (they are still referenced).
- */
-export function withOutputReuse<T>(f: () => T): T {
-  if (st.activeScope !== 0 || !st.enabled) return f();
-  st.activeScope = ++st.scopeCounter;
-  st.pool = new Map();
+function runIn<T>(pool: ReusePool, f: () => T): T {
+  if (st.active || !st.enabled || !pool.open) return f(); // nested runs join the outer one
+  st.active = pool;
   try {
     return f();
   } finally {
-    st.activeScope = 0;
-    st.pool = null;
+    st.active = null;
   }
+}
+
+/**
+ * Runs `f` (synchronous: a network forward or training step) with output arrays reused inside it. Nested calls
+ * join the outer run. Returns f's result; tensors it returns keep their arrays (they are still referenced).
+ */
+export function withOutputReuse<T>(f: () => T): T {
+  const pool: ReusePool = { free: new Map(), open: true, persistent: false };
+  try {
+    return runIn(pool, f);
+  } finally {
+    pool.open = false;
+    pool.free.clear();
+  }
+}
+
+/** A pool that lives across runs: arrays freed between runs (when a run's result is disposed) serve the next. */
+export interface OutputReuse {
+  /** Runs `f` with this pool (synchronous, as withOutputReuse). */
+  run<T>(f: () => T): T;
+  /** Drops the free arrays (the garbage collector then frees them); later runs start empty again. */
+  release(): void;
+}
+
+/**
+ * A persistent pool for a sequence of runs of one network (the windows of a pre-label). Between runs nothing may
+ * read a disposed tensor's array except at once (a copy of the run's result right after its tensor is disposed);
+ * call release() when the sequence ends.
+ */
+export function createOutputReuse(): OutputReuse {
+  const pool: ReusePool = { free: new Map(), open: true, persistent: true };
+  return {
+    run: (f) => {
+      pool.open = true;
+      return runIn(pool, f);
+    },
+    release: () => {
+      pool.open = false;
+      pool.free.clear();
+    },
+  };
 }
 
 /** Turns reuse on or off (DEFORMUX_OUTPUT_REUSE=0 starts it off); returns the previous setting. */

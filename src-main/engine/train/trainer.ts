@@ -3,7 +3,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { tf } from '../tf';
-import { withOutputReuse } from '../kernels/output_pool';
+import { createOutputReuse } from '../kernels/output_pool';
+import type { OutputReuse } from '../kernels/output_pool';
 import { InputError } from '../../imaging/volume';
 import { writeFileAtomic } from '../../util/atomic';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
@@ -37,6 +38,9 @@ export class Trainer {
   readonly net: DeformUXNet;
   readonly opts: Required<Omit<TrainerOptions, 'ignoreLabel'>> & { ignoreLabel?: number };
   readonly optimizer: AdamW;
+
+  /** Output arrays of one step serve the next (output_pool.ts); released by dispose(). */
+  private readonly reuse: OutputReuse = createOutputReuse();
 
   constructor(net: DeformUXNet, opts: TrainerOptions) {
     this.net = net;
@@ -77,8 +81,9 @@ export class Trainer {
     const lr = this.lrAt(this.optimizer.step);
     this.optimizer.lr = lr;
     const vars = [...this.net.params.values()];
-    // Forward and backward reuse the arrays of disposed activations and gradients (output_pool.ts).
-    const { value, grads } = withOutputReuse(() =>
+    // Forward and backward reuse the arrays of disposed activations and gradients, this step's and the last
+    // step's (output_pool.ts); nothing here keeps a disposed tensor's array.
+    const { value, grads } = this.reuse.run(() =>
       tf.variableGrads(
         () => diceCeLoss(this.net.forward(image), labels, voxelWeights, { ignoreLabel: this.opts.ignoreLabel }),
         vars,
@@ -152,5 +157,6 @@ export class Trainer {
 
   dispose(): void {
     this.optimizer.dispose();
+    this.reuse.release();
   }
 }
