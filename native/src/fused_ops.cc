@@ -31,6 +31,10 @@
   int add_lrelu_forward(float*, const float*, const float*, int64_t, double);                                        \
   int lrelu_backward(float*, const float*, const float*, int64_t, double);                                           \
   int add_forward(float*, const float*, const float*, int64_t);                                                      \
+  int dicece_forward(float*, double*, const float*, const int32_t*, const float*, int64_t, int64_t, int64_t, bool,   \
+                     int64_t);                                                                                       \
+  int dicece_backward(float*, const float*, const int32_t*, const float*, const double*, int64_t, int64_t, int64_t,  \
+                      bool, int64_t, double, double, double, double, double);                                       \
   }                                                                                                                  \
   }
 
@@ -109,6 +113,16 @@ void add_forward(float* y, const float* a, const float* b, int64_t n) {
 }
 void lrelu_backward(float* dx, const float* dy, const float* y, int64_t n, double slope) {
   DX_FUSED_CALL("fusedLeakyReluBackward", lrelu_backward, dx, dy, y, n, slope);
+}
+void dicece_forward(float* prob, double* out, const float* z, const int32_t* lab, const float* w, int64_t N,
+                    int64_t V, int64_t C, bool has_ignore, int64_t ignore) {
+  DX_FUSED_CALL("fusedDiceCeForward", dicece_forward, prob, out, z, lab, w, N, V, C, has_ignore, ignore);
+}
+void dicece_backward(float* dz, const float* prob, const int32_t* lab, const float* w, const double* stats, int64_t N,
+                     int64_t V, int64_t C, bool has_ignore, int64_t ignore, double scale, double w_dice, double w_ce,
+                     double wsum, double smooth) {
+  DX_FUSED_CALL("fusedDiceCeBackward", dicece_backward, dz, prob, lab, w, stats, N, V, C, has_ignore, ignore, scale,
+                w_dice, w_ce, wsum, smooth);
 }
 double fused_erf(double x) { return fused_generic::fused_erf(x); }
 

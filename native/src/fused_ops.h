@@ -39,6 +39,13 @@ void add_lrelu_forward(float* y, const float* a, const float* b, int64_t n, doub
 // y = a + b elementwise (tfjs's Add on equal shapes), rounded like the JS backend.
 void add_forward(float* y, const float* a, const float* b, int64_t n);
 void lrelu_backward(float* dx, const float* dy, const float* y, int64_t n, double slope);
+/** Softmax + DiceCE sums (src-main/engine/train/loss.ts): prob, and out = [inter N*C, sums N*C, ce, wsum]. */
+void dicece_forward(float* prob, double* out, const float* z, const int32_t* lab, const float* w, int64_t N,
+                    int64_t V, int64_t C, bool has_ignore, int64_t ignore);
+/** dz of the DiceCE loss (times scale) from dicece_forward's prob and stats; wsum already clamped. */
+void dicece_backward(float* dz, const float* prob, const int32_t* lab, const float* w, const double* stats, int64_t N,
+                     int64_t V, int64_t C, bool has_ignore, int64_t ignore, double scale, double w_dice, double w_ce,
+                     double wsum, double smooth);
 /** The scalar erf used by GELU (exposed for the accuracy test). */
 double fused_erf(double x);
 

@@ -28,6 +28,22 @@ struct Args {
     return a.Data();
   }
 
+  template <class T, napi_typedarray_type kType>
+  T* typed(size_t i, const char* name, const char* type_name, int64_t want) const {
+    if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != kType)
+      fail(std::string("argument ") + name + " must be a " + type_name);
+    Napi::TypedArrayOf<T> a = info[i].As<Napi::TypedArrayOf<T>>();
+    if (int64_t(a.ElementLength()) != want)
+      fail(std::string(name) + " has " + std::to_string(a.ElementLength()) + " values, expected " + std::to_string(want));
+    return a.Data();
+  }
+  int32_t* i32(size_t i, const char* name, int64_t want) const {
+    return typed<int32_t, napi_int32_array>(i, name, "Int32Array", want);
+  }
+  double* f64(size_t i, const char* name, int64_t want) const {
+    return typed<double, napi_float64_array>(i, name, "Float64Array", want);
+  }
+
   double num(size_t i, const char* name) const {
     if (info.Length() <= i || !info[i].IsNumber()) fail(std::string("argument ") + name + " must be a number");
     const double d = info[i].As<Napi::Number>().DoubleValue();
@@ -208,6 +224,46 @@ Napi::Value LreluBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Labels must be classes 0..C-1 wherever the weight is not 0 (the JS checks them before calling).
+void check_labels(const Args& a, const int32_t* lab, const float* w, int64_t n, int64_t C, bool has_ignore,
+                  int64_t ignore) {
+  for (int64_t i = 0; i < n; i++) {
+    if (has_ignore && lab[i] == ignore) continue;
+    if (w && w[i] == 0) continue;
+    if (lab[i] < 0 || lab[i] >= C)
+      a.fail("label value " + std::to_string(lab[i]) + " is outside the " + std::to_string(C) + " classes");
+  }
+}
+
+// (prob, out, z, labels, weights | null, N, V, C, ignoreLabel | null)
+Napi::Value DiceCeForward(const Napi::CallbackInfo& info) {
+  Args a{info, "fusedDiceCeForward"};
+  const int64_t N = a.size(5, "N"), V = a.size(6, "V"), C = a.size(7, "C"), nv = mul(a, N, V), n = mul(a, nv, C);
+  const bool has_ignore = a.has(8);
+  const int64_t ignore = has_ignore ? int64_t(a.num(8, "ignoreLabel")) : 0;
+  const float* w = a.has(4) ? a.arr(4, "weights", nv) : nullptr;
+  const int32_t* lab = a.i32(3, "labels", nv);
+  check_labels(a, lab, w, nv, C, has_ignore, ignore);
+  dicece_forward(a.arr(0, "prob", n), a.f64(1, "out", 2 * N * C + 2), a.arr(2, "z", n), lab, w, N, V, C, has_ignore,
+                 ignore);
+  return info.Env().Undefined();
+}
+
+// (dz, prob, labels, weights | null, stats, N, V, C, ignoreLabel | null, scale, diceWeight, ceWeight, wsum, smooth)
+Napi::Value DiceCeBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "fusedDiceCeBackward"};
+  const int64_t N = a.size(5, "N"), V = a.size(6, "V"), C = a.size(7, "C"), nv = mul(a, N, V), n = mul(a, nv, C);
+  const bool has_ignore = a.has(8);
+  const int64_t ignore = has_ignore ? int64_t(a.num(8, "ignoreLabel")) : 0;
+  const float* w = a.has(3) ? a.arr(3, "weights", nv) : nullptr;
+  const int32_t* lab = a.i32(2, "labels", nv);
+  check_labels(a, lab, w, nv, C, has_ignore, ignore);
+  dicece_backward(a.arr(0, "dz", n), a.arr(1, "prob", n), lab, w, a.f64(4, "stats", 2 * N * C + 2), N, V, C,
+                  has_ignore, ignore, a.num(9, "scale"), a.num(10, "diceWeight"), a.num(11, "ceWeight"),
+                  a.num(12, "wsum"), a.num(13, "smooth"));
+  return info.Env().Undefined();
+}
+
 // (x) -> erf(x) as a number: for the accuracy test of the GELU kernels.
 Napi::Value Erf(const Napi::CallbackInfo& info) {
   Args a{info, "fusedErf"};
@@ -235,6 +291,8 @@ void register_fused_ops(Napi::Env env, Napi::Object exports) {
   fn("fusedAddLeakyReluForward", AddLreluForward);
   fn("fusedLeakyReluBackward", LreluBackward);
   fn("fusedAdd", AddForward);
+  fn("fusedDiceCeForward", DiceCeForward);
+  fn("fusedDiceCeBackward", DiceCeBackward);
   fn("fusedErf", Erf);
 }
 

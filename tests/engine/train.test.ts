@@ -11,6 +11,7 @@ import { Rng } from '../../src-main/engine/model/rng';
 import { diceCeLoss, diceCeLossOps } from '../../src-main/engine/train/loss';
 import { AdamW, clipGradsByGlobalNorm } from '../../src-main/engine/train/adamw';
 import { Trainer } from '../../src-main/engine/train/trainer';
+import { setFusedMode } from '../../src-main/engine/model/fused_native';
 
 const TINY: ModelConfig = {
   in_channels: 1,
@@ -116,6 +117,46 @@ describe('DiceCE loss', () => {
         ).dataSync()[0],
     );
     expect(Math.abs(got2 - got)).toBeLessThan(1e-6);
+  });
+
+  it('native kernels equal the JS loops, value and gradient, over several blocks (N=2, C=4, weights, ignore)', () => {
+    const rng = new Rng(12);
+    const [n, d, h, w, c] = [2, 12, 14, 16, 4]; // 2688 voxels per sample: three blocks of the native reduction
+    const z = tf.tensor5d(
+      Float32Array.from({ length: n * d * h * w * c }, () => 3 * rng.normal()),
+      [n, d, h, w, c],
+    );
+    const lab = tf.tensor4d(
+      Int32Array.from({ length: n * d * h * w }, () => [0, 1, 2, 3, 9][rng.int(5)]),
+      [n, d, h, w],
+      'int32',
+    );
+    const wt = tf.tensor4d(
+      Float32Array.from({ length: n * d * h * w }, () => (rng.int(10) === 0 ? 0 : rng.uniform(0.5, 1.5))),
+      [n, d, h, w],
+    );
+    const opts = { ignoreLabel: 9, diceWeight: 0.6, ceWeight: 1.4 };
+    const run = (mode: 'auto' | 'js') => {
+      const prev = setFusedMode(mode);
+      try {
+        const value = tf.tidy(() => diceCeLoss(z, lab, wt, opts).dataSync()[0]);
+        const g = tf.grad((x: Tensor) => tf.mul(diceCeLoss(x as Tensor5D, lab, wt, opts), 1.7))(z);
+        const grad = Float32Array.from(g.dataSync());
+        g.dispose();
+        return { value, grad };
+      } finally {
+        setFusedMode(prev);
+      }
+    };
+    const js = run('js');
+    const na = run('auto');
+    expect(Math.abs(na.value - js.value)).toBeLessThan(1e-9 * Math.max(1, Math.abs(js.value)));
+    let worst = 0;
+    for (let i = 0; i < js.grad.length; i++) worst = Math.max(worst, Math.abs(na.grad[i] - js.grad[i]));
+    const big = js.grad.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(worst).toBeLessThanOrEqual(1e-6 * big);
+    expect(big).toBeGreaterThan(0);
+    tf.dispose([z, lab, wt]);
   });
 
   it('fused gradient matches the op-built loss gradient (N=2, C=3, weights, ignore)', () => {

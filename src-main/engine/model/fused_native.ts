@@ -5,6 +5,34 @@ type F32 = Float32Array;
 
 /** The fused* functions of native/src/fused_ops_binding.cc: outputs first, then inputs, then sizes. */
 export interface FusedNative {
+  /** Softmax + DiceCE sums (src-main/engine/train/loss.ts): out = [inter N*C, sums N*C, ce sum, weight sum]. */
+  fusedDiceCeForward(
+    prob: F32,
+    out: Float64Array,
+    z: F32,
+    labels: Int32Array,
+    weights: F32 | null,
+    N: number,
+    V: number,
+    C: number,
+    ignoreLabel: number | null,
+  ): void;
+  fusedDiceCeBackward(
+    dz: F32,
+    prob: F32,
+    labels: Int32Array,
+    weights: F32 | null,
+    stats: Float64Array,
+    N: number,
+    V: number,
+    C: number,
+    ignoreLabel: number | null,
+    scale: number,
+    diceWeight: number,
+    ceWeight: number,
+    wsum: number,
+    smooth: number,
+  ): void;
   /** xhat (the normalised values, kept for the gradient) is written when given. */
   fusedLayerNormForward(
     y: F32,

@@ -1,6 +1,8 @@
 // Dice + cross-entropy over softmax (the nnU-Net / MONAI DiceCE), with optional voxel weights and an ignore label.
 import type { Scalar, Tensor, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { tf } from '../tf';
+import { outputF32 } from '../kernels/io';
+import { nativeFor } from '../model/fused_native';
 
 export interface DiceCeOptions {
   /** Voxels with this label count for nothing (neither CE nor Dice). */
@@ -75,35 +77,45 @@ export function diceCeLoss(
       throw new Error(`label value ${lab[i]} is outside the ${C} classes of the network`);
     }
   }
+  // The native kernels (fused_ops.inc dicece_*) do these loops on both cores; the JS below is their reference.
+  const ignore = opts.ignoreLabel;
+  const nativeOk = lab instanceof Int32Array && (ignore === undefined || Number.isInteger(ignore));
   const f = tf.customGrad((...args: unknown[]) => {
     const [z, save] = args as [Tensor, (t: Tensor[]) => void];
     const zv = z.dataSync() as Float32Array;
-    const prob = new Float32Array(zv.length);
+    const nat = nativeOk ? nativeFor(zv.length) : null;
+    const prob = nat ? outputF32(zv.length) : new Float32Array(zv.length);
+    const stats = new Float64Array(2 * N * C + 2); // inter [N*C], sums [N*C], ce, weight sum
+    const inter = stats.subarray(0, N * C);
+    const sums = stats.subarray(N * C, 2 * N * C);
     let ce = 0;
     let wsum = 0;
-    const inter = new Float64Array(N * C);
-    const sums = new Float64Array(N * C);
-    for (let i = 0; i < lab.length; i++) {
-      const o = i * C;
-      let mx = -Infinity;
-      for (let k = 0; k < C; k++) mx = Math.max(mx, zv[o + k]);
-      let se = 0;
-      for (let k = 0; k < C; k++) se += Math.exp(zv[o + k] - mx);
-      const w = weightOf(i);
-      const n = Math.floor(i / V);
-      for (let k = 0; k < C; k++) {
-        const p = Math.exp(zv[o + k] - mx) / se;
-        prob[o + k] = p;
-        sums[n * C + k] += w * p;
+    if (nat) {
+      nat.fusedDiceCeForward(prob, stats, zv, lab as Int32Array, vw ?? null, N, V, C, ignore ?? null);
+      ce = stats[2 * N * C];
+      wsum = stats[2 * N * C + 1];
+    } else
+      for (let i = 0; i < lab.length; i++) {
+        const o = i * C;
+        let mx = -Infinity;
+        for (let k = 0; k < C; k++) mx = Math.max(mx, zv[o + k]);
+        let se = 0;
+        for (let k = 0; k < C; k++) se += Math.exp(zv[o + k] - mx);
+        const w = weightOf(i);
+        const n = Math.floor(i / V);
+        for (let k = 0; k < C; k++) {
+          const p = Math.exp(zv[o + k] - mx) / se;
+          prob[o + k] = p;
+          sums[n * C + k] += w * p;
+        }
+        if (w !== 0) {
+          const t = lab[i];
+          ce -= w * (zv[o + t] - mx - Math.log(se));
+          inter[n * C + t] += w * prob[o + t];
+          sums[n * C + t] += w;
+          wsum += w;
+        }
       }
-      if (w !== 0) {
-        const t = lab[i];
-        ce -= w * (zv[o + t] - mx - Math.log(se));
-        inter[n * C + t] += w * prob[o + t];
-        sums[n * C + t] += w;
-        wsum += w;
-      }
-    }
     wsum = Math.max(wsum, 1e-8);
     let dice = 0;
     for (let j = 0; j < N * C; j++) dice += (2 * inter[j] + smooth) / (sums[j] + smooth);
@@ -115,6 +127,26 @@ export function diceCeLoss(
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const scale = dy.dataSync()[0];
         const pv = saved[0].dataSync() as Float32Array;
+        if (nat) {
+          const dzN = outputF32(pv.length);
+          nat.fusedDiceCeBackward(
+            dzN,
+            pv,
+            lab as Int32Array,
+            vw ?? null,
+            stats,
+            N,
+            V,
+            C,
+            ignore ?? null,
+            scale,
+            wDice,
+            wCe,
+            wsum,
+            smooth,
+          );
+          return tf.tensor(dzN, saved[0].shape);
+        }
         const dz = new Float32Array(pv.length);
         const g = new Float64Array(C);
         for (let i = 0; i < lab.length; i++) {
