@@ -31,17 +31,17 @@ struct Args {
   template <class T, napi_typedarray_type kType>
   T* typed(size_t i, const char* name, const char* type_name, int64_t want) const {
     if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != kType)
-      fail(std::string("argument ") + name + " must be a " + type_name);
+      fail(std::string("argument ") + name + " must be " + type_name);
     Napi::TypedArrayOf<T> a = info[i].As<Napi::TypedArrayOf<T>>();
     if (int64_t(a.ElementLength()) != want)
       fail(std::string(name) + " has " + std::to_string(a.ElementLength()) + " values, expected " + std::to_string(want));
     return a.Data();
   }
   int32_t* i32(size_t i, const char* name, int64_t want) const {
-    return typed<int32_t, napi_int32_array>(i, name, "Int32Array", want);
+    return typed<int32_t, napi_int32_array>(i, name, "an Int32Array", want);
   }
   double* f64(size_t i, const char* name, int64_t want) const {
-    return typed<double, napi_float64_array>(i, name, "Float64Array", want);
+    return typed<double, napi_float64_array>(i, name, "a Float64Array", want);
   }
 
   double num(size_t i, const char* name) const {
@@ -235,31 +235,45 @@ void check_labels(const Args& a, const int32_t* lab, const float* w, int64_t n, 
   }
 }
 
+// The loss calls' shared arguments: sizes at 5..7, the ignore label at 8, labels and weights where given.
+struct LossArgs {
+  int64_t N, V, C, nv, n;
+  bool has_ignore;
+  int64_t ignore;
+  const float* w;
+  const int32_t* lab;
+};
+
+LossArgs loss_args(const Args& a, size_t lab_at, size_t w_at) {
+  LossArgs l{};
+  l.N = a.size(5, "N");
+  l.V = a.size(6, "V");
+  l.C = a.size(7, "C");
+  l.nv = mul(a, l.N, l.V);
+  l.n = mul(a, l.nv, l.C);
+  l.has_ignore = a.has(8);
+  l.ignore = l.has_ignore ? int64_t(a.num(8, "ignoreLabel")) : 0;
+  l.w = a.has(w_at) ? a.arr(w_at, "weights", l.nv) : nullptr;
+  l.lab = a.i32(lab_at, "labels", l.nv);
+  check_labels(a, l.lab, l.w, l.nv, l.C, l.has_ignore, l.ignore);
+  return l;
+}
+
 // (prob, out, z, labels, weights | null, N, V, C, ignoreLabel | null)
 Napi::Value DiceCeForward(const Napi::CallbackInfo& info) {
   Args a{info, "fusedDiceCeForward"};
-  const int64_t N = a.size(5, "N"), V = a.size(6, "V"), C = a.size(7, "C"), nv = mul(a, N, V), n = mul(a, nv, C);
-  const bool has_ignore = a.has(8);
-  const int64_t ignore = has_ignore ? int64_t(a.num(8, "ignoreLabel")) : 0;
-  const float* w = a.has(4) ? a.arr(4, "weights", nv) : nullptr;
-  const int32_t* lab = a.i32(3, "labels", nv);
-  check_labels(a, lab, w, nv, C, has_ignore, ignore);
-  dicece_forward(a.arr(0, "prob", n), a.f64(1, "out", 2 * N * C + 2), a.arr(2, "z", n), lab, w, N, V, C, has_ignore,
-                 ignore);
+  const LossArgs l = loss_args(a, 3, 4);
+  dicece_forward(a.arr(0, "prob", l.n), a.f64(1, "out", 2 * l.N * l.C + 2), a.arr(2, "z", l.n), l.lab, l.w, l.N, l.V,
+                 l.C, l.has_ignore, l.ignore);
   return info.Env().Undefined();
 }
 
 // (dz, prob, labels, weights | null, stats, N, V, C, ignoreLabel | null, scale, diceWeight, ceWeight, wsum, smooth)
 Napi::Value DiceCeBackward(const Napi::CallbackInfo& info) {
   Args a{info, "fusedDiceCeBackward"};
-  const int64_t N = a.size(5, "N"), V = a.size(6, "V"), C = a.size(7, "C"), nv = mul(a, N, V), n = mul(a, nv, C);
-  const bool has_ignore = a.has(8);
-  const int64_t ignore = has_ignore ? int64_t(a.num(8, "ignoreLabel")) : 0;
-  const float* w = a.has(3) ? a.arr(3, "weights", nv) : nullptr;
-  const int32_t* lab = a.i32(2, "labels", nv);
-  check_labels(a, lab, w, nv, C, has_ignore, ignore);
-  dicece_backward(a.arr(0, "dz", n), a.arr(1, "prob", n), lab, w, a.f64(4, "stats", 2 * N * C + 2), N, V, C,
-                  has_ignore, ignore, a.num(9, "scale"), a.num(10, "diceWeight"), a.num(11, "ceWeight"),
+  const LossArgs l = loss_args(a, 2, 3);
+  dicece_backward(a.arr(0, "dz", l.n), a.arr(1, "prob", l.n), l.lab, l.w, a.f64(4, "stats", 2 * l.N * l.C + 2), l.N,
+                  l.V, l.C, l.has_ignore, l.ignore, a.num(9, "scale"), a.num(10, "diceWeight"), a.num(11, "ceWeight"),
                   a.num(12, "wsum"), a.num(13, "smooth"));
   return info.Env().Undefined();
 }

@@ -209,6 +209,15 @@ describe('native fused kernels: determinism and accuracy', () => {
     expect(() => nat.fusedExpand4Forward(a, a, a, a, 0, 3)).toThrow(/fusedExpand4Forward: rows must be a positive integer/);
     expect(() => nat.fusedInstanceNormForward(null, a, a, a, 1, 12, 1, 1e-5, 0.01)).toThrow(/y must be given exactly when slope is/);
     expect(() => nat.fusedInstanceNormForward(null, null, a, a, 1, 12, 1, 1e-5, null)).toThrow(/xhat must be given/);
+    const stats = new Float64Array(2 * 3 + 2);
+    const lab = Int32Array.from([0, 1, 2, 5]);
+    expect(() => nat.fusedDiceCeForward(a, stats, a, lab, null, 1, 4, 3, null)).toThrow(
+      /fusedDiceCeForward: label value 5 is outside the 3 classes/,
+    );
+    nat.fusedDiceCeForward(a, stats, a, lab, null, 1, 4, 3, 5); // the ignore label may be out of range
+    expect(() => nat.fusedDiceCeForward(a, stats, a, new Float32Array(4) as unknown as Int32Array, null, 1, 4, 3, null)).toThrow(
+      /labels must be an Int32Array/,
+    );
     expect(() => nat.fusedGeluForward(a, new Float64Array(12) as unknown as Float32Array)).toThrow(/fusedGeluForward/);
   });
 });
