@@ -65,17 +65,19 @@ export function bodyBox(hu: Float32Array, dims: Vec3, opts: BodyBoxOptions = {})
   return { start: [rz[0], ry[0], rx[0]], size };
 }
 
-/** The box's voxels of a [D, H, W] grid as a new [d, h, w] array. */
-export function cropGrid(data: Float32Array, dims: Vec3, box: BodyBox): Float32Array {
+/** Calls f(gridRow, boxRow) with the first voxel of every row of the box in the grid and in the box, in order. */
+function forEachBoxRow(dims: Vec3, box: BodyBox, f: (gridRow: number, boxRow: number) => void): void {
   const [, nh, nw] = dims;
   const [z0, y0, x0] = box.start;
   const [d, h, w] = box.size;
-  const out = new Float32Array(d * h * w);
-  for (let z = 0; z < d; z++)
-    for (let y = 0; y < h; y++) {
-      const src = ((z0 + z) * nh + y0 + y) * nw + x0;
-      out.set(data.subarray(src, src + w), (z * h + y) * w);
-    }
+  for (let z = 0; z < d; z++) for (let y = 0; y < h; y++) f(((z0 + z) * nh + y0 + y) * nw + x0, (z * h + y) * w);
+}
+
+/** The box's voxels of a [D, H, W] grid as a new [d, h, w] array. */
+export function cropGrid(data: Float32Array, dims: Vec3, box: BodyBox): Float32Array {
+  const w = box.size[2];
+  const out = new Float32Array(box.size[0] * box.size[1] * w);
+  forEachBoxRow(dims, box, (g, b) => out.set(data.subarray(g, g + w), b));
   return out;
 }
 
@@ -90,24 +92,14 @@ export function uncropProbabilities(
   dims: Vec3,
   box: BodyBox,
 ): { probs: Float32Array; uncertainty?: Float32Array } {
-  const [nd, nh, nw] = dims;
-  const N = nd * nh * nw;
-  const [z0, y0, x0] = box.start;
-  const [d, h, w] = box.size;
-  const M = d * h * w;
+  const N = dims[0] * dims[1] * dims[2];
+  const M = box.size[0] * box.size[1] * box.size[2];
+  const w = box.size[2];
   const full = new Float32Array(classes * N);
   full.fill(1, 0, N); // class 0 everywhere; the box overwrites its part of every class plane below
-  const unc = uncertainty ? new Float32Array(N) : undefined;
   for (let c = 0; c < classes; c++)
-    for (let z = 0; z < d; z++)
-      for (let y = 0; y < h; y++) {
-        const dst = c * N + ((z0 + z) * nh + y0 + y) * nw + x0;
-        const src = c * M + (z * h + y) * w;
-        full.set(probs.subarray(src, src + w), dst);
-        if (c === 0 && unc && uncertainty) {
-          const u = ((z0 + z) * nh + y0 + y) * nw + x0;
-          unc.set(uncertainty.subarray((z * h + y) * w, (z * h + y) * w + w), u);
-        }
-      }
+    forEachBoxRow(dims, box, (g, b) => full.set(probs.subarray(c * M + b, c * M + b + w), c * N + g));
+  const unc = uncertainty ? new Float32Array(N) : undefined;
+  if (unc && uncertainty) forEachBoxRow(dims, box, (g, b) => unc.set(uncertainty.subarray(b, b + w), g));
   return { probs: full, uncertainty: unc };
 }

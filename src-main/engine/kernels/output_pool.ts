@@ -1,16 +1,17 @@
-// Reuse of kernel output arrays inside one network run (withOutputReuse).
+// Reuse of kernel output arrays within a network run (withOutputReuse) or a sequence of runs (createOutputReuse:
+// the windows of one pre-label, the steps of one Trainer).
 //
 // Every activation is a fresh ArrayBuffer, and V8 answers each ~64 MB of new ArrayBuffer memory with garbage
 // collection work (incremental marking, then a full GC: measured 13-14 % of a lite forward at 64^3 and 96^3,
-// about 43 collections per forward). Inside withOutputReuse, an output array whose every tensor is disposed goes
-// back to a pool and serves the next output of the same length, so after the first layers the run allocates
-// almost nothing new.
+// about 43 collections per forward). In a run, an output array whose every tensor is disposed goes back to its
+// pool and serves the next output of the same length, so the run allocates almost nothing new.
 //
-// Safety: an array is reused only when it was handed out inside the same scope and no tensor refers to its
-// memory any more: the cpu backend's write/move/disposeData are wrapped to count, per ArrayBuffer, the live
-// tensor data that use it (views made by tfjs's contiguous Slice count too). What the wrapping cannot see is a
-// typed array kept from dataSync() after its tensor is disposed; code inside a scope must not do that (the
-// network does not: it reads inputs during an op only). The pool is dropped when the scope ends.
+// Safety: an array is reused only by its own pool, and only when no tensor refers to its memory any more: the cpu
+// backend's write/move/disposeData are wrapped to count, per ArrayBuffer, the live tensor data that use it (views
+// made by tfjs's contiguous Slice count too). What the wrapping cannot see is a typed array kept from dataSync()
+// after its tensor is disposed; code in a run must not do that (the network does not: it reads inputs during an
+// op only), and between the runs of a persistent pool only an immediate copy may read one. A temporary pool is
+// dropped when its run ends, a persistent one by release().
 type Values = { values?: unknown };
 interface CpuBackendLike {
   data: { get(id: object): Values | undefined; has(id: object): boolean };

@@ -42,7 +42,7 @@ export const layerNormLast = (eps: number) =>
     const y = outputF32(xv.length);
     const rec = recording();
     const nat = nativeFor(xv.length);
-    const xhat = rec ? outputF32(xv.length) : nat ? null : xhatScratch(xv.length);
+    const xhat = rec ? outputF32(xv.length) : null;
     const rstd = new Float32Array(rows);
     if (nat) nat.fusedLayerNormForward(y, xhat, rstd, xv, wv, bv, rows, C, eps);
     else {

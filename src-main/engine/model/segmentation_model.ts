@@ -11,6 +11,20 @@ export function segmentationModelOf(model: LoadedModel): SegmentationModel {
   const [pd, ph, pw] = inf.patchSize;
   // One pool for the windows of a pre-label: from the second run on, the network allocates (almost) nothing new.
   const reuse = createOutputReuse();
+  /**
+   * Logits of B patches [B, d, h, w, in] (channels-last), copied out right after the network's output tensor is
+   * disposed, before its array can serve a later run. Not `return ...dataSync()` from tidy: tidy walks its result
+   * looking for tensors, and walking a typed array of millions of logits element by element cost about 1 s per
+   * 64³ patch (as much as the network itself). `input` becomes the input tensor's array: pass a buffer of your own.
+   */
+  const logits = (input: Float32Array, B: number, [d, h, w]: [number, number, number]): Float32Array => {
+    let out: Float32Array | undefined;
+    tf.tidy(() => {
+      const x = tf.tensor5d(input, [B, d, h, w, config.in_channels]);
+      out = reuse.run(() => net.forward(x)).dataSync() as Float32Array;
+    });
+    return Float32Array.from(out!);
+  };
   return {
     classes: config.out_channels,
     classNames: [...meta.classes],
@@ -22,18 +36,9 @@ export function segmentationModelOf(model: LoadedModel): SegmentationModel {
     canonicalFrame: inf.canonicalFrame,
     logitsLayout: 'DHWC',
     predictPatch(patch: Float32Array, signal?: AbortSignal, shape?: [number, number, number]): Promise<Float32Array> {
-      const [d, h, w] = shape ?? [pd, ph, pw];
       if (signal?.aborted) return Promise.reject(new DOMException('prediction cancelled', 'AbortError'));
-      // Copy: the pipeline may reuse `patch` after we return.
-      // Not `return ...dataSync()` from tidy: tidy walks its result looking for tensors, and walking a
-      // typed array of millions of logits element by element cost about 1 s per 64³ patch (as much as
-      // the network itself).
-      let out: Float32Array | undefined;
-      tf.tidy(() => {
-        const x = tf.tensor5d(Float32Array.from(patch), [1, d, h, w, config.in_channels]);
-        out = reuse.run(() => net.forward(x)).dataSync() as Float32Array;
-      });
-      return Promise.resolve(Float32Array.from(out!));
+      // A copy: the pipeline may reuse `patch` after we return.
+      return Promise.resolve(logits(Float32Array.from(patch), 1, shape ?? [pd, ph, pw]));
     },
     releaseBuffers(): void {
       reuse.release();
@@ -51,19 +56,14 @@ export function segmentationModelOf(model: LoadedModel): SegmentationModel {
       const [d, h, w] = shape ?? [pd, ph, pw];
       if (signal?.aborted) return Promise.reject(new DOMException('prediction cancelled', 'AbortError'));
       const P = d * h * w * config.in_channels;
-      const B = patches.length;
-      const input = new Float32Array(B * P);
+      const input = new Float32Array(patches.length * P);
       patches.forEach((p, i) => {
         if (p.length !== P) throw new Error(`patch ${i} has ${p.length} values, expected ${d}×${h}×${w}`);
         input.set(p, i * P);
       });
-      let out: Float32Array | undefined;
-      tf.tidy(() => {
-        const x = tf.tensor5d(input, [B, d, h, w, config.in_channels]);
-        out = reuse.run(() => net.forward(x)).dataSync() as Float32Array;
-      });
-      const per = out!.length / B;
-      return Promise.resolve(patches.map((_, i) => out!.slice(i * per, (i + 1) * per)));
+      const out = logits(input, patches.length, [d, h, w]);
+      const per = out.length / patches.length;
+      return Promise.resolve(patches.map((_, i) => out.subarray(i * per, (i + 1) * per)));
     },
   };
 }
