@@ -90,6 +90,7 @@ static inline float vhsum(vf a) { return a.v; }
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int imax(int a, int b) { return a > b ? a : b; }
 static inline int64_t lmin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t lmax(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /** Runs f(tid, nthreads) on every pool thread; the lambda type is local to this ISA's file. */
 template <class F>

@@ -34,6 +34,17 @@ const CASES: [number[], number, number, number, Pad][] = [
   // 16 -> 32 and 16 -> 20 channels: the windowed kernel once per panel of output channels (full, partial).
   [[1, 2, 3, 40, 16], 3, 32, 1, 'same'],
   [[1, 2, 2, 27, 16], 3, 20, 1, 'same'],
+  // These lines are read in place through virtual padding (forward, and backprop-input at unit stride):
+  // planes and rows at the borders skip their outside taps. The filter gradient of lines >= 24 voxels copies
+  // per-block source windows with their padding: stride 2 with 8 channels, and valid padding, 24 -> 40.
+  [[2, 5, 6, 50, 8], 3, 16, 2, 'same'],
+  [[1, 4, 5, 30, 24], 3, 40, 1, 'valid'],
+  // 32 source channels on the windowed kernel (forward and backprop-input), with a partial tile per line.
+  [[1, 3, 2, 30, 32], 3, 32, 1, 'same'],
+  // 64 source channels with four output vectors, and 32 -> 48 (three), on lines of 17 and 16 rows: lines
+  // shorter than a tile run the windowed kernel in 8/4/2/1-row chunks.
+  [[1, 3, 2, 17, 64], 3, 64, 1, 'same'],
+  [[1, 2, 3, 16, 32], 3, 48, 1, 'same'],
   // k = 2, stride 2: backprop-input (the decoders' transposed conv) by the one-tap-per-voxel kernel, with
   // two cases, odd channel counts and tiles of dy rows that span lines (13 voxels per line).
   [[2, 4, 6, 26, 5], 2, 7, 2, 'valid'],
@@ -49,12 +60,23 @@ describe('native conv3d vs tfjs kernels', () => {
       const dy = tf.tensor5d(rnd(y.size), y.shape);
       const lossGrads = () =>
         tf.grads((a, b) => tf.sum(tf.mul(tf.conv3d(a as Tensor5D, b as Tensor5D, stride, pad), dy)))([x, f]);
-      const g = lossGrads();
       const [yRef, gRef] = withOriginalConv3dKernels(tf, () => [tf.conv3d(x, f, stride, pad), lossGrads()] as const);
       const scale = Math.sqrt(k ** 3 * xs[4]);
-      expectClose(y.dataSync(), yRef.dataSync(), 1e-4 * scale, 1e-4, 'y');
-      expectClose(g[0].dataSync(), gRef[0].dataSync(), 1e-4 * scale, 1e-4, 'dx');
-      expectClose(g[1].dataSync(), gRef[1].dataSync(), 1e-3 * scale, 1e-4, 'dfilter');
+      // Every instruction set this CPU has (the AVX2 and scalar builds block and dispatch differently).
+      const addon = nativeAddon()!;
+      const best = addon.isa;
+      try {
+        for (const isa of ['avx512', 'avx2', 'scalar']) {
+          if (addon.setIsa(isa) !== isa) continue; // this CPU lacks it
+          const yi = isa === best ? y : tf.conv3d(x, f, stride, pad);
+          const g = lossGrads();
+          expectClose(yi.dataSync(), yRef.dataSync(), 1e-4 * scale, 1e-4, `y (${isa})`);
+          expectClose(g[0].dataSync(), gRef[0].dataSync(), 1e-4 * scale, 1e-4, `dx (${isa})`);
+          expectClose(g[1].dataSync(), gRef[1].dataSync(), 1e-3 * scale, 1e-4, `dfilter (${isa})`);
+        }
+      } finally {
+        addon.setIsa(best);
+      }
     });
   }
 
