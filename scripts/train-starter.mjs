@@ -4,7 +4,7 @@
 //
 //   node scripts/train-starter.mjs [--schema kidney|pancreas] [--smoke] [--out DIR] [--work DIR] [--finish]
 //
-// The full settings take 1–2 hours per schema on a 2-core CPU (--finish: re-evaluate the trained model
+// The full settings take about 30 minutes per schema on a 2-core CPU (--finish: re-evaluate the trained model
 // folder already in --out and rewrite its model.json, without training). --smoke runs a tiny network for two steps on small
 // phantoms (seconds) and writes to a temporary folder unless --out is given.
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -28,6 +28,7 @@ describe('train:starter (smoke settings)', () => {
     expect(json.syntheticTrainingData).toBe(true);
     expect(String(json.provenance)).toMatch(/SYNTHETIC phantoms/);
     expect((json.starterSettings as { trainSeeds: number[] }).trainSeeds).toEqual([1]);
+    expect((json.training as { data: string }[]).at(-1)!.data).toBe('1 synthetic phantom (seeds 1..1)');
     for (const k of ['heldout_dice_kidney', 'heldout_dice_tumor']) {
       const v = a.metrics[k];
       expect(v).toBeGreaterThanOrEqual(0);
