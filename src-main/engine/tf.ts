@@ -97,6 +97,10 @@ export async function initEngine(opts: { device?: 'cpu' | 'cuda' } = {}): Promis
   if (backend === 'cpu') {
     const { installOutputReuse } = await import('./kernels/output_pool');
     installOutputReuse(tf.backend());
+    // The cpu backend's first write prints a banner recommending tfjs-node; here the native kernels are
+    // the fast path (and the banner cluttered every CLI run's output).
+    const cpu = tf.backend() as unknown as { firstUse?: boolean };
+    if (cpu.firstUse === true) cpu.firstUse = false;
   }
   const cuda = backend === 'tensorflow' || reg.cuda;
   if (device === 'cuda' && !cuda)
