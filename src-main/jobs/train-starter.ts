@@ -256,7 +256,8 @@ async function finishStarter(
   // The training record names the data by what it is, not by the temporary folder it was written to.
   const last = final.training.at(-1);
   const n = s.trainSeeds.length;
-  if (last) last.data = `${n} synthetic phantom${n === 1 ? '' : 's'} (seeds ${s.trainSeeds[0]}..${s.trainSeeds[n - 1]})`;
+  if (last)
+    last.data = `${n} synthetic phantom${n === 1 ? '' : 's'} (seeds ${s.trainSeeds[0]}..${s.trainSeeds[n - 1]})`;
   final.provenance =
     `trained on SYNTHETIC phantoms only (deformux-phantom generator v${PHANTOM_GENERATOR_VERSION}, ` +
     `training seeds ${s.trainSeeds[0]}..${s.trainSeeds[s.trainSeeds.length - 1]}, held-out seeds ` +
