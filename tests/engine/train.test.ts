@@ -9,7 +9,7 @@ import type { ModelConfig } from '../../src-main/engine/model/config';
 import { DeformUXNet } from '../../src-main/engine/model/network';
 import { Rng } from '../../src-main/engine/model/rng';
 import { diceCeLoss, diceCeLossOps } from '../../src-main/engine/train/loss';
-import { AdamW, clipGradsByGlobalNorm } from '../../src-main/engine/train/adamw';
+import { AdamW, clipGradsByGlobalNorm, clipScale, gradGlobalNorm } from '../../src-main/engine/train/adamw';
 import { Trainer } from '../../src-main/engine/train/trainer';
 import { setFusedMode } from '../../src-main/engine/model/fused_native';
 
@@ -220,6 +220,49 @@ describe('AdamW and clipping', () => {
     for (let i = 0; i < 3; i++) expect(Math.abs(got[i] - p[i])).toBeLessThan(1e-6);
     opt.dispose();
     v.dispose();
+  });
+
+  it('apply(grads, scale) equals clipping the gradients first, bit for bit; getState returns copies', () => {
+    const rnd = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + k) * 3);
+    const run = (fold: boolean) => {
+      const a = tf.variable(tf.tensor1d(rnd(37, 1)));
+      const b = tf.variable(tf.tensor2d(rnd(12, 2), [3, 4]));
+      const opt = new AdamW(
+        [
+          { name: 'a', variable: a, lrMult: 1, decay: true },
+          { name: 'b', variable: b, lrMult: 0.1, decay: false },
+        ],
+        { lr: 0.01 },
+      );
+      let snapshot: Float32Array | null = null;
+      for (let t = 0; t < 3; t++) {
+        const grads = new Map<string, Tensor>([
+          ['a', tf.tensor1d(rnd(37, 10 + t))],
+          ['b', tf.tensor2d(rnd(12, 20 + t), [3, 4])],
+        ]);
+        if (fold) opt.apply(grads, clipScale(gradGlobalNorm(grads), 2));
+        else {
+          clipGradsByGlobalNorm(grads, 2);
+          opt.apply(grads);
+        }
+        tf.dispose([...grads.values()]);
+        if (t === 0) snapshot = opt.getState().get('a')!.m;
+      }
+      const before = Float32Array.from(snapshot!);
+      const out = [a.dataSync().slice(), b.dataSync().slice(), opt.getState().get('b')!.v];
+      // The moments are updated in place; a state taken earlier must not change with them.
+      expect(snapshot).toEqual(before);
+      expect(snapshot).not.toEqual(opt.getState().get('a')!.m);
+      opt.dispose();
+      tf.dispose([a, b]);
+      return out;
+    };
+    const folded = run(true);
+    const copied = run(false);
+    for (let i = 0; i < folded.length; i++)
+      expect(Buffer.from(folded[i].buffer).equals(Buffer.from(copied[i].buffer)), `output ${i}`).toBe(true);
+    expect(clipScale(1, 2)).toBe(1);
+    expect(clipScale(NaN, 2)).toBe(1);
   });
 
   it('clips the global norm and reports the norm before clipping', () => {

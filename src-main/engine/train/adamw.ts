@@ -50,49 +50,50 @@ export class AdamW {
     }
   }
 
-  /** One update, PyTorch's AdamW order: p *= 1 - lr*wd; p -= lr * m_hat / (sqrt(v_hat) + eps). */
-  apply(grads: Map<string, Tensor>): void {
+  /**
+   * One update, PyTorch's AdamW order: p *= 1 - lr*wd; p -= lr * m_hat / (sqrt(v_hat) + eps). `gradScale`
+   * multiplies every gradient first (global-norm clipping, clipScale()), rounded to float32 exactly as
+   * tf.mul(g, gradScale) would, without making the scaled copies.
+   */
+  apply(grads: Map<string, Tensor>, gradScale = 1): void {
     this.step += 1;
     const t = this.step;
     const bc1 = 1 - this.beta1 ** t;
     const bc2 = 1 - this.beta2 ** t;
+    const scale = Math.fround(gradScale);
     for (const p of this.params) {
       const g = grads.get(p.name);
       if (!g) continue;
       const lr = this.lr * p.lrMult;
-      const m = this.m.get(p.name)!;
-      const v = this.v.get(p.name)!;
-      // One pass over plain arrays: tfjs would make ~10 full-size temporaries per parameter.
+      // One pass over plain arrays: tfjs would make ~10 full-size temporaries per parameter. The moments
+      // are the optimizer's own variables (never shared with another tensor), so they are updated in place:
+      // 48 MB less to allocate (and collect) per step for the lite model.
       const gv = g.dataSync() as Float32Array;
-      const mv = m.dataSync() as Float32Array;
-      const vv = v.dataSync() as Float32Array;
+      const mv = this.m.get(p.name)!.dataSync() as Float32Array;
+      const vv = this.v.get(p.name)!.dataSync() as Float32Array;
       const pv = p.variable.dataSync() as Float32Array;
-      const m1 = new Float32Array(mv.length);
-      const v1 = new Float32Array(vv.length);
       const p1 = new Float32Array(pv.length);
       const decay = p.decay && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1;
       const sqrtBc2 = Math.sqrt(bc2);
       for (let i = 0; i < gv.length; i++) {
-        const gi = gv[i];
-        m1[i] = this.beta1 * mv[i] + (1 - this.beta1) * gi;
-        v1[i] = this.beta2 * vv[i] + (1 - this.beta2) * gi * gi;
-        p1[i] = pv[i] * decay - ((lr / bc1) * m1[i]) / (Math.sqrt(v1[i]) / sqrtBc2 + this.eps);
+        const gi = Math.fround(gv[i] * scale);
+        const mi = Math.fround(this.beta1 * mv[i] + (1 - this.beta1) * gi);
+        const vi = Math.fround(this.beta2 * vv[i] + (1 - this.beta2) * gi * gi);
+        mv[i] = mi;
+        vv[i] = vi;
+        p1[i] = pv[i] * decay - ((lr / bc1) * mi) / (Math.sqrt(vi) / sqrtBc2 + this.eps);
       }
-      tf.tidy(() => {
-        m.assign(tf.tensor(m1, m.shape));
-        v.assign(tf.tensor(v1, v.shape));
-        p.variable.assign(tf.tensor(p1, p.variable.shape));
-      });
+      tf.tidy(() => p.variable.assign(tf.tensor(p1, p.variable.shape)));
     }
   }
 
-  /** Moments as plain arrays (for checkpoints). */
+  /** Copies of the moments as plain arrays (for checkpoints; apply() updates the live ones in place). */
   getState(): Map<string, MomentState> {
     const out = new Map<string, MomentState>();
     for (const p of this.params) {
       out.set(p.name, {
-        m: this.m.get(p.name)!.dataSync() as Float32Array,
-        v: this.v.get(p.name)!.dataSync() as Float32Array,
+        m: (this.m.get(p.name)!.dataSync() as Float32Array).slice(),
+        v: (this.v.get(p.name)!.dataSync() as Float32Array).slice(),
       });
     }
     return out;
@@ -115,16 +116,26 @@ export class AdamW {
   }
 }
 
-/** Scales all gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
-export function clipGradsByGlobalNorm(grads: Map<string, Tensor>, maxNorm: number): number {
+/** The global L2 norm of all gradients. */
+export function gradGlobalNorm(grads: Map<string, Tensor>): number {
   let sq = 0;
   for (const g of grads.values()) {
     const v = g.dataSync();
     for (let i = 0; i < v.length; i++) sq += v[i] * v[i];
   }
-  const norm = Math.sqrt(sq);
-  if (Number.isFinite(norm) && norm > maxNorm) {
-    const scale = maxNorm / (norm + 1e-6);
+  return Math.sqrt(sq);
+}
+
+/** The factor that brings a global norm down to maxNorm (1 when it is within, or not finite). */
+export function clipScale(norm: number, maxNorm: number): number {
+  return Number.isFinite(norm) && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
+}
+
+/** Scales all gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
+export function clipGradsByGlobalNorm(grads: Map<string, Tensor>, maxNorm: number): number {
+  const norm = gradGlobalNorm(grads);
+  const scale = clipScale(norm, maxNorm);
+  if (scale !== 1) {
     for (const [name, g] of grads) {
       grads.set(name, tf.mul(g, scale));
       g.dispose();

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../util/atomic';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { TensorMap } from '../io/safetensors';
 import type { DeformUXNet } from '../model/network';
-import { AdamW, clipGradsByGlobalNorm } from './adamw';
+import { AdamW, clipScale, gradGlobalNorm } from './adamw';
 import type { MomentState } from './adamw';
 import { diceCeLoss } from './loss';
 
@@ -97,8 +97,9 @@ export class Trainer {
       for (const g of byName.values()) g.dispose();
       throw new Error(`training diverged at step ${this.optimizer.step + 1}: the loss is ${loss}; lower --lr`);
     }
-    const gradNorm = clipGradsByGlobalNorm(byName, this.opts.clipNorm);
-    this.optimizer.apply(byName);
+    // Clipping is folded into the update (no scaled copies of the gradients).
+    const gradNorm = gradGlobalNorm(byName);
+    this.optimizer.apply(byName, clipScale(gradNorm, this.opts.clipNorm));
     for (const g of byName.values()) g.dispose();
     return { step: this.optimizer.step, loss, gradNorm, lr };
   }
