@@ -79,7 +79,7 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
       steps: 2,
       stopAt: 2,
       foregroundProb: 0.6,
-      // As the kidney starter: the reproducibility test covers the sampler and augmentation draws too.
+      // As the full starters: the reproducibility test covers the sampler and augmentation draws too.
       classBalanced: true,
       augment: true,
       batch: 1,
