@@ -98,6 +98,9 @@ export async function makeTinyBaseModel(dir: string, steps: number, seed = 0): P
     lr: 3e-3,
     seed,
     augment: false,
+    // From a random initialisation: nothing to stay near, every layer has to learn.
+    anchorDecay: 0,
+    encoderLrMult: 1,
   });
   await fs.rm(initDir, { recursive: true, force: true });
   return dir;

@@ -10,6 +10,8 @@ import { getJob, setJobParams, updateJob } from '../store/job-rows';
 import { getModel, promoteModel, registerModel, updateModel } from '../store/model-rows';
 import { projectSettings, saveLossCurve } from '../store/training-rows';
 import { FINETUNE_KIND, modelIdOfFolder, promotionDecision } from './finetune-plan';
+import { FINETUNE_DEFAULTS, RECIPE_DEFAULTS } from '../engine/train/finetune-defaults';
+import { formatEta } from '../util/eta';
 import type { FinetuneParams } from './finetune-plan';
 import { startPredictWorker } from './worker-entry';
 
@@ -38,10 +40,8 @@ export function newFinetuneControl(jobId: string): FinetuneControl & { attach(wo
   return control;
 }
 
-function formatEta(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) return '';
-  if (seconds < 90) return ` · ${Math.max(1, Math.round(seconds))} s left`;
-  return ` · ${Math.round(seconds / 60)} min left`;
+function etaPart(seconds: number | null): string {
+  return seconds === null || !Number.isFinite(seconds) ? '' : ` · ${formatEta(seconds)}`;
 }
 
 /** One line for the progress bar: step, loss, time left, last holdout Dice. */
@@ -49,7 +49,7 @@ export function progressLine(p: FinetuneProgress, lastDice: number | null): stri
   const dice = lastDice === null ? '' : ` · holdout Dice ${lastDice.toFixed(3)}`;
   if (p.phase !== 'train') return `${p.message}${dice}`;
   const loss = p.loss === null ? '' : ` · loss ${p.loss.toFixed(3)}`;
-  return `step ${p.step}/${p.steps}${loss}${formatEta(p.etaS)}${dice}`;
+  return `step ${p.step}/${p.steps}${loss}${etaPart(p.etaS)}${dice}`;
 }
 
 /** The cases as files for the worker (it reads them: no full-size copies cross the thread boundary). */
@@ -90,6 +90,7 @@ function trainInWorker(
         steps: params.steps,
         correctionWeight: params.correctionWeight,
         resume: params.resume,
+        recipe: RECIPE_DEFAULTS,
       },
     };
     worker.postMessage(request);
@@ -197,12 +198,23 @@ function registerCandidate(
     ...(tail.length ? { finalLoss: tail.reduce((s, l) => s + l, 0) / tail.length } : {}),
     ...(candidateDice !== null ? { holdoutDice: candidateDice } : {}),
     ...(baseDice !== null ? { baseHoldoutDice: baseDice } : {}),
+    ...(result.holdout.replay?.candidate != null ? { replayHoldoutDice: result.holdout.replay.candidate } : {}),
+    ...(result.holdout.replay?.base != null ? { baseReplayHoldoutDice: result.holdout.replay.base } : {}),
   };
   const decision = promotionDecision({
     promoteIfNotWorse: projectSettings(store).promoteIfNotWorse,
     baseDice,
     candidateDice,
     baseVersion,
+    ...(result.holdout.replay
+      ? {
+          replay: {
+            base: result.holdout.replay.base,
+            candidate: result.holdout.replay.candidate,
+            tolerance: FINETUNE_DEFAULTS.replayTolerance,
+          },
+        }
+      : {}),
   });
   const id = modelIdOfFolder(dir);
   const info = registerModel(store, {

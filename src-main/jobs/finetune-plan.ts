@@ -10,8 +10,11 @@ import { submittedCases, updateHoldout } from '../store/training-rows';
 
 export const FINETUNE_KIND = 'finetune';
 export const DEFAULT_FINETUNE_STEPS = 200;
-/** Fewer training cases than this cannot fine-tune sensibly (and a holdout needs the rest). */
-export const MIN_TRAIN_CASES = 2;
+/**
+ * One corrected case is enough to fine-tune: replay of the synthetic recipe, L2-SP and the replay holdout keep
+ * the candidate honest until real holdout cases exist.
+ */
+export const MIN_TRAIN_CASES = 1;
 
 /** What a fine-tune job runs with; stored as the job's params so a resume uses exactly the same. */
 export interface FinetuneParams {
@@ -103,12 +106,15 @@ export function planFinetune(
     labelVersion: c.labelVersion,
     prelabelVersion: c.prelabelVersion,
   });
-  const train = submitted.filter((c) => !holdoutIds.has(c.caseId)).map(pick);
-  const holdout = submitted.filter((c) => holdoutIds.has(c.caseId)).map(pick);
+  // A label submitted exactly as pre-labelled is the model's own answer: it neither trains nor scores.
+  const evidence = submitted.filter((c) => c.edited);
+  const unedited = submitted.length - evidence.length;
+  const train = evidence.filter((c) => !holdoutIds.has(c.caseId)).map(pick);
+  const holdout = evidence.filter((c) => holdoutIds.has(c.caseId)).map(pick);
   if (train.length < MIN_TRAIN_CASES) {
     throw new ApiRequestError(
       400,
-      `jobs.finetune: fine-tuning needs at least ${MIN_TRAIN_CASES} submitted training cases; this project has ${submitted.length} submitted case(s), ${holdout.length} of them kept for the holdout. Submit more cases first.`,
+      `jobs.finetune: fine-tuning needs at least ${MIN_TRAIN_CASES} corrected training case; this project has ${submitted.length} submitted case(s), ${holdout.length} of them kept for the holdout${unedited ? ` and ${unedited} submitted unchanged from the pre-label (not used)` : ''}. Correct and submit a case first.`,
     );
   }
   const base = baseModel(store, schema, fallbackDir);
@@ -132,32 +138,44 @@ export function planFinetune(
 /** Dice within this of the active model's counts as "not worse" (scores are means of float sums). */
 const DICE_TOLERANCE = 1e-6;
 
-/** The promotion rule: promote when the holdout Dice is not worse than the base's and the setting allows. */
+/**
+ * The promotion rule. Two checks, each applied when it has scores: the real holdout (submitted cases never
+ * trained on) must not get worse, and the replay holdout (the base's synthetic recipe, never trained on) must
+ * not drop by more than its tolerance, which is what catches forgetting while a project has only one or two
+ * submitted cases and no real holdout yet. Promotion needs at least one check and the setting on.
+ */
 export function promotionDecision(o: {
   promoteIfNotWorse: boolean;
   baseDice: number | null;
   candidateDice: number | null;
   baseVersion: number;
+  replay?: { base: number | null; candidate: number | null; tolerance: number };
 }): { promote: boolean; reason: string } {
   const fmt = (d: number) => d.toFixed(3);
-  if (o.candidateDice === null)
+  const real = o.candidateDice !== null;
+  const replay = o.replay && o.replay.base !== null && o.replay.candidate !== null ? o.replay : null;
+  const replayText = replay ? `replay holdout Dice ${fmt(replay.candidate!)} vs ${fmt(replay.base!)}` : '';
+  if (!real && !replay)
     return {
       promote: false,
       reason:
         'kept as a candidate: there is no holdout case to score it yet (the holdout starts with the 3rd submitted case)',
     };
+  const realText = real
+    ? `holdout Dice ${fmt(o.candidateDice!)}${o.baseDice === null ? '' : ` vs ${fmt(o.baseDice)} of version ${o.baseVersion}`}`
+    : '';
+  const both = [realText, replayText].filter(Boolean).join(', ');
   if (!o.promoteIfNotWorse)
+    return { promote: false, reason: `kept as a candidate: automatic promotion is off (${both})` };
+  if (real && o.baseDice !== null && o.candidateDice! < o.baseDice - DICE_TOLERANCE)
     return {
       promote: false,
-      reason: `kept as a candidate: automatic promotion is off (holdout Dice ${fmt(o.candidateDice)}${o.baseDice === null ? '' : ` vs ${fmt(o.baseDice)} of version ${o.baseVersion}`})`,
+      reason: `kept as a candidate: holdout Dice ${fmt(o.candidateDice!)} is worse than ${fmt(o.baseDice)} of version ${o.baseVersion}`,
     };
-  if (o.baseDice === null || o.candidateDice >= o.baseDice - DICE_TOLERANCE)
+  if (replay && replay.candidate! < replay.base! - replay.tolerance - DICE_TOLERANCE)
     return {
-      promote: true,
-      reason: `promoted: holdout Dice ${fmt(o.candidateDice)}${o.baseDice === null ? '' : ` is not worse than ${fmt(o.baseDice)} of version ${o.baseVersion}`}`,
+      promote: false,
+      reason: `kept as a candidate: it forgets what the base knew (${replayText}, more than ${replay.tolerance} worse)`,
     };
-  return {
-    promote: false,
-    reason: `kept as a candidate: holdout Dice ${fmt(o.candidateDice)} is worse than ${fmt(o.baseDice)} of version ${o.baseVersion}`,
-  };
+  return { promote: true, reason: `promoted: not worse (${both})` };
 }

@@ -5,7 +5,7 @@ import { type BodyPlan, paintBody, planBody } from './body';
 import { createCanvas } from './canvas';
 import { paintColon, paintSmallBowel } from './bowel';
 import { finishImage } from './finish';
-import { CONTRAST_PHASES, type ContrastPhase, tissueHuFor } from './hu';
+import { CONTRAST_PHASES, type ContrastPhase, randomizedTissueHu, tissueHuFor } from './hu';
 import { type LesionInfo, paintKidneys } from './kidney';
 import { paintLiver, paintSpleen, paintStomach, paintVessels } from './organs';
 import { paintPancreas } from './pancreas';
@@ -47,10 +47,16 @@ export interface DomainShift {
   kidneyScale?: number;
 }
 
-/** Named domains: 'standard' is the training distribution; 'shifted' is unlike it (for fine-tuning benchmarks). */
-export type PhantomDomain = 'standard' | 'shifted';
+/**
+ * Named domains: 'standard' is the portal-venous training distribution of the first starters; 'shifted' is
+ * unlike it (for fine-tuning benchmarks); 'synth' randomises what a patient population varies (contrast
+ * phase, each organ's enhancement, fat, noise, resolution, habitus, kidney size and shape) per seed, in the
+ * spirit of label-map-driven synthesis (SynthSeg): the starters trained on it have to learn shape and context
+ * rather than one phase's intensities.
+ */
+export type PhantomDomain = 'standard' | 'shifted' | 'synth';
 
-export const PHANTOM_DOMAINS: readonly PhantomDomain[] = ['standard', 'shifted'];
+export const PHANTOM_DOMAINS: readonly PhantomDomain[] = ['standard', 'shifted', 'synth'];
 
 /**
  * The shifted domain: non-contrast instead of portal venous (kidneys ~35 HU, close to muscle and bowel
@@ -110,6 +116,28 @@ function shiftOf(opts: PhantomOptions): DomainShift {
   return { ...(opts.domain === 'shifted' ? SHIFTED_DOMAIN : {}), ...(opts.domainShift ?? {}) };
 }
 
+/** The 'synth' domain's per-case draws (from their own stream, so the anatomy streams stay as they are). */
+interface SynthDraw {
+  noiseSigmaHu: number;
+  blurInPlaneMm: number;
+  /** Slice profile (z blur σ) as a multiple of the slice spacing. */
+  sliceBlur: number;
+  bodyScale: number;
+  kidneyScale: number;
+  kidneyShapeRange: number;
+}
+
+function drawSynth(rng: Rng): SynthDraw {
+  return {
+    noiseSigmaHu: rng.range(4, 36),
+    blurInPlaneMm: rng.range(0.5, 1.8),
+    sliceBlur: rng.range(0.3, 1.0),
+    bodyScale: rng.range(0.8, 1.2),
+    kidneyScale: rng.range(0.8, 1.25),
+    kidneyShapeRange: rng.range(1, 2),
+  };
+}
+
 function checkOptions(opts: PhantomOptions, dims: Vec3, spacingMm: Vec3): void {
   if (!Number.isSafeInteger(opts.seed) || opts.seed < 0) {
     throw new RangeError(`phantom seed must be a whole number ≥ 0, got ${opts.seed}`);
@@ -154,16 +182,31 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
     ? [...opts.spacingMm]
     : ([0, 1, 2].map((a) => DEFAULT_FIELD_OF_VIEW_MM[a] / dims[a]) as Vec3);
   checkOptions(opts, dims, spacingMm);
-  const shift = shiftOf(opts);
+  // Independent streams per part: changing how one organ is drawn leaves the others as they were.
+  const root = new Rng(opts.seed, 'deformux-phantom');
+  const synth = opts.domain === 'synth' ? drawSynth(root.fork('synth')) : undefined;
+  const randomized = synth ? randomizedTissueHu(root.fork('hu')) : undefined;
+  const shift: DomainShift = synth
+    ? {
+        contrastPhase: randomized!.phase,
+        noiseSigmaHu: synth.noiseSigmaHu,
+        bodyScale: synth.bodyScale,
+        kidneyScale: synth.kidneyScale,
+        kidneyShapeRange: synth.kidneyShapeRange,
+        ...(opts.domainShift ?? {}),
+      }
+    : shiftOf(opts);
   const phase = shift.contrastPhase ?? 'portal';
   const kidneyShapeRange = shift.kidneyShapeRange ?? 1;
   const bodyScale = shift.bodyScale ?? 1;
   const withLesions = shift.lesions ?? true;
   const checkpoint = () => opts.signal?.throwIfAborted();
 
-  // Independent streams per part: changing how one organ is drawn leaves the others as they were.
-  const root = new Rng(opts.seed, 'deformux-phantom');
-  const hu = tissueHuFor(phase, root.fork('hu'));
+  // An explicit phase wins over the synth draw's: the drawn per-tissue spread is then kept around that phase.
+  const hu =
+    randomized && (opts.domainShift?.contrastPhase === undefined || opts.domainShift.contrastPhase === randomized.phase)
+      ? randomized.hu
+      : tissueHuFor(phase, root.fork('hu'));
   const plan: BodyPlan = planBody(root.fork('body'), bodyScale);
   // The scan covers canonical z from about -150 (pelvic brim) to +170 (lung bases) at default size.
   const centerZ = plan.zShiftMm + 10 * plan.scale[2];
@@ -212,12 +255,14 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
   const finishRng = root.fork('finish');
   // Heavier patients are noisier at the same dose.
   const noiseSigmaHu = shift.noiseSigmaHu ?? finishRng.range(10, 17) * (1 + plan.fatLatMm / 150);
-  const blurInPlaneMm = finishRng.range(0.6, 0.95);
+  const drawnBlurMm = finishRng.range(0.6, 0.95);
+  const blurInPlaneMm = synth ? synth.blurInPlaneMm : drawnBlurMm;
+  const sliceBlurMm = (synth ? synth.sliceBlur : 0.42) * spacingMm[2];
   const data = finishImage(
     cv.hu,
     dims,
     spacingMm,
-    { blurSigmaMm: [blurInPlaneMm, blurInPlaneMm, 0.42 * spacingMm[2]], noiseSigmaHu },
+    { blurSigmaMm: [blurInPlaneMm, blurInPlaneMm, sliceBlurMm], noiseSigmaHu },
     finishRng,
   );
 

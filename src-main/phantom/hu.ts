@@ -142,3 +142,42 @@ export function tissueHuFor(phase: ContrastPhase, rng: Rng): TissueHu {
   out.cancellousBone += rng.range(-60, 60);
   return out;
 }
+
+/**
+ * A case's tissue HU for label-map-driven synthesis (the 'synth' domain): a phase drawn at random, then
+ * every enhancing tissue's enhancement scaled independently (timing, cardiac output and scanner differ per
+ * patient, and organs do not move together) and each tissue offset on its own, so the network cannot key on
+ * one organ's brightness and has to learn shape and context. The ranges stay inside what abdominal CT shows:
+ * a native kidney at 20-45 HU beside 40-60 HU muscle, a fatty pancreas near 0 HU, a steatotic liver below
+ * the spleen, corticomedullary kidneys with dark medulla, excretory urine up to 600 HU.
+ */
+export function randomizedTissueHu(rng: Rng): { phase: ContrastPhase; hu: TissueHu } {
+  const phase = CONTRAST_PHASES[Math.floor(rng.next() * CONTRAST_PHASES.length)];
+  const base = tissueHuFor(phase, rng);
+  const native: TissueHu = { ...PORTAL, ...PHASE_OVERRIDES.noncontrast };
+  const out = { ...base };
+  // Enhancement of each organ: its phase value's rise over native, times its own factor.
+  const rise = (key: keyof TissueHu, lo: number, hi: number) =>
+    native[key] + (base[key] - native[key]) * rng.range(lo, hi) + rng.range(-12, 12);
+  for (const key of ['artery', 'vein', 'portalVein', 'heart', 'bowelWall'] as const) out[key] = rise(key, 0.4, 1.6);
+  out.liver = rng.range(5, 70) + (base.liver - native.liver) * rng.range(0.5, 1.4);
+  out.spleen = rng.range(30, 55) + (base.spleen - native.spleen) * rng.range(0.5, 1.4);
+  out.pancreas = rng.range(-25, 50) + (base.pancreas - native.pancreas) * rng.range(0.4, 1.4);
+  out.pancreaticTumor = Math.min(out.pancreas - 10, rng.range(15, 60) + (out.pancreas - 40) * rng.range(0, 0.5));
+  // Kidney: native 15-45 HU; cortex rise as drawn; medulla anywhere from barely enhanced (corticomedullary)
+  // to as bright as the cortex (nephrographic).
+  const kidneyNative = rng.range(15, 45);
+  const cortexRise = (base.kidneyCortex - native.kidneyCortex) * rng.range(0.5, 1.5);
+  out.kidneyCortex = kidneyNative + cortexRise;
+  out.kidneyMedulla = kidneyNative + rng.range(-5, 5) + cortexRise * rng.range(0.15, 1.05);
+  out.kidneyTumor = rng.range(20, 50) + cortexRise * rng.range(0.1, 0.9);
+  out.cyst = rng.range(-5, 25);
+  // Excretory phase now and then: contrast in the collecting system and ureters.
+  out.urine = rng.next() < 0.2 ? rng.range(150, 600) : rng.range(0, 30);
+  out.fat = rng.range(-125, -70);
+  out.subcutaneousFat = out.fat + rng.range(-15, 10);
+  out.muscle = rng.range(30, 70);
+  out.bowelFluid = rng.range(-5, 40);
+  out.bile = rng.range(-5, 25);
+  return { phase, hu: out };
+}

@@ -15,6 +15,11 @@ export interface SubmittedCase {
   /** The model of that pre-label. */
   prelabelModelId: string | null;
   activeEditSeconds: number;
+  /**
+   * False when the submitted voxels are exactly the pre-label's (submitted without a change): such a label is
+   * the model's own answer, no evidence of truth, so it neither trains nor scores a model.
+   */
+  edited: boolean;
 }
 
 /** Cases with a submitted label version, in the order they were first submitted. */
@@ -39,6 +44,15 @@ export function submittedCases(store: ProjectStore): SubmittedCase[] {
     seconds: number | null;
   }[];
   const modelOf = store.database.prepare('SELECT model_id FROM label_versions WHERE case_id = ? AND version = ?');
+  const hashOf = store.database.prepare('SELECT voxels_sha256 FROM label_versions WHERE case_id = ? AND version = ?');
+  const hash = (caseId: string, version: number): string | null =>
+    (hashOf.get(caseId, version) as { voxels_sha256: string | null } | undefined)?.voxels_sha256 ?? null;
+  const edited = (caseId: string, label: number, pre: number | null): boolean => {
+    if (pre === null) return true;
+    const a = hash(caseId, label);
+    const b = hash(caseId, pre);
+    return a === null || b === null || a !== b;
+  };
   return rows.map((r) => ({
     caseId: r.case_id,
     name: r.name,
@@ -50,6 +64,7 @@ export function submittedCases(store: ProjectStore): SubmittedCase[] {
         ? null
         : ((modelOf.get(r.case_id, r.pre_version) as { model_id: string | null } | undefined)?.model_id ?? null),
     activeEditSeconds: r.seconds ?? 0,
+    edited: edited(r.case_id, r.label_version, r.pre_version),
   }));
 }
 

@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../../util/atomic';
 
 const HELP = `Usage: deformux phantom --out DIR [--cases N] [--seed S] [--schema kidney|pancreas]
                         [--spacing X,Y,Z] [--dims I,J,K] [--phase PHASE] [--noise-hu SIGMA]
-                        [--domain standard|shifted]
+                        [--domain standard|shifted|synth]
 
 Writes SYNTHETIC abdominal CT phantoms (not patient data) with their label maps:
 DIR/case_000_image.nii.gz, DIR/case_000_label.nii.gz, … and DIR/manifest.json.
@@ -39,7 +39,9 @@ Options:
   --noise-hu SIGMA  image noise standard deviation in HU (default 10-20, drawn per case)
   --domain NAME     ${PHANTOM_DOMAINS.join(' or ')} (default standard): 'shifted' is unlike the starter
                     models' training data (non-contrast, larger and more varied kidneys, noisier),
-                    for fine-tuning experiments; --phase and --noise-hu override its values
+                    for fine-tuning experiments; 'synth' draws per case a contrast phase, each
+                    organ's enhancement, fat, noise, blur, habitus and kidney size (the starters'
+                    training recipe); --phase and --noise-hu override their values
   -h, --help        show this help`;
 
 interface Args {

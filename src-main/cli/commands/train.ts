@@ -14,18 +14,32 @@ import type { ModelConfig } from '../../engine/model/config';
 import { DeformUXNet } from '../../engine/model/network';
 import { trainRun } from '../../engine/train/run';
 import type { TrainProgress } from '../../engine/train/run';
+import { checkpointDirFor, finetune } from '../../engine/train/finetune';
+import type { FinetuneCase } from '../../engine/train/finetune';
+import { FINETUNE_DEFAULTS, RECIPE_DEFAULTS } from '../../engine/train/finetune-defaults';
+import { recipeForModel } from '../../engine/train/recipe';
+import { findPairs } from '../../engine/train/data';
+import { readNifti } from '../../imaging/nifti';
+import { formatEta } from '../../util/eta';
 
 const HELP = `Usage: deformux train --data DIR --schema kidney|pancreas (--model DIR | --config lite|paper|FILE.json) --out DIR
                       [--steps N] [--patch D,H,W|S] [--batch B] [--lr LR] [--seed S] [--checkpoint-every N]
                       [--resume] [--ignore-label V] [--augment] [--class-balanced] [--json]
 
-  --data DIR       NAME_image.nii.gz + NAME_label.nii.gz pairs (or imagesTr/ + labelsTr/)
-  --model DIR      fine-tune this model folder; --config starts from a fresh network instead
-  --out DIR        the trained model folder (checkpoints in DIR/checkpoint; --resume continues from there)
-  --steps N        training steps (default 250); --patch voxels, multiples of 16 (default 96)
-  --batch B        patches per step (default 2); --lr peak learning rate (default 1e-3, poly decay)
-  --augment        augment patches (small rotations/scales, intensity shift/scale, noise, flips the schema allows)
-  --class-balanced centre foreground patches on a class drawn uniformly among those present (small lesions)
+  --data DIR       NAME_image.nii.gz + NAME_label.nii.gz pairs (or imagesTr/ + labelsTr/), any orientation
+                   and spacing
+  --model DIR      fine-tune this model folder exactly as the app does: cases reoriented and resampled to the
+                   model's grid, the synthetic recipe replayed in every batch, L2-SP toward the model, encoder
+                   at lr x0.1, augmentation, and a replay holdout scored before and after (checkpoints in
+                   DIR.checkpoint); --no-replay turns the replay off
+  --config NAME    start from a fresh network instead (lite, paper or a config.json; checkpoints in DIR/checkpoint;
+                   patches read on the stored grid)
+  --out DIR        the trained model folder (--resume continues from its checkpoint)
+  --steps N        training steps (default 250); --patch voxels, multiples of 16 (default: the model's)
+  --batch B        patches per step (default 2); --lr peak learning rate (default 2e-4 with --model, 1e-3
+                   with --config; poly decay)
+  --augment        with --config: augment patches (rotations/scales, intensity, noise, flips the schema allows)
+  --class-balanced with --config: centre foreground patches on a class drawn uniformly among those present
   --json           one JSON object per step on stdout instead of the progress line on stderr
 Ctrl-C stops after the current step and saves a checkpoint.`;
 
@@ -45,10 +59,84 @@ function parsePatch(v: string): [number, number, number] {
   return p as [number, number, number];
 }
 
-function formatEta(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+interface FinetuneCliOptions {
+  modelDir: string;
+  dataDir: string;
+  outDir: string;
+  classes: number;
+  steps: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  checkpointEvery: number;
+  patch?: [number, number, number];
+  resume: boolean;
+  replay: boolean;
+  json: boolean;
+}
+
+/** `deformux train --model`: the app's fine-tune loop (engine/train/finetune.ts) on a folder of pairs. */
+async function finetuneCli(o: FinetuneCliOptions): Promise<number> {
+  const train: FinetuneCase[] = [];
+  for (const p of await findPairs(o.dataDir)) {
+    const image = await readNifti(p.image);
+    const label = await readNifti(p.label);
+    train.push({ id: p.name, image, label });
+  }
+  const recipe = o.replay ? await recipeForModel(o.modelDir, RECIPE_DEFAULTS) : { replay: [], replayHoldout: [] };
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    process.stderr.write('\nstopping after this step; a checkpoint will be saved (Ctrl-C again to quit now)\n');
+    abort.abort();
+    process.off('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const r = await finetune({
+      baseModelDir: o.modelDir,
+      outDir: o.outDir,
+      train,
+      holdout: [],
+      ...recipe,
+      steps: o.steps,
+      batch: o.batch,
+      lr: o.lr,
+      seed: o.seed,
+      ...(o.patch ? { patch: o.patch } : {}),
+      checkpointEvery: o.checkpointEvery || 25,
+      resume: o.resume,
+      signal: abort.signal,
+      onProgress: (p) => {
+        if (o.json) {
+          if (p.phase === 'train')
+            process.stdout.write(JSON.stringify({ step: p.step, steps: p.steps, loss: p.loss, eta_s: p.etaS }) + '\n');
+        } else if (p.phase !== 'train' || p.step === 1 || p.step % 10 === 0 || p.step === p.steps) {
+          process.stderr.write(`${p.message}\n`);
+        }
+      },
+    });
+    if (r.cancelled) {
+      process.stderr.write(
+        `cancelled at step ${r.steps}; checkpoint in ${checkpointDirFor(o.outDir)} (continue with --resume)\n`,
+      );
+      return 130;
+    }
+    const rep = r.holdout.replay;
+    const replayLine =
+      rep && rep.base !== null && rep.candidate !== null
+        ? `; replay holdout (${rep.cases} synthetic cases never trained on) Dice ${rep.base.toFixed(3)} -> ${rep.candidate.toFixed(3)}`
+        : '';
+    const summary = `done: ${r.steps} steps on ${train.length} case(s), final loss ${(r.losses.at(-1) ?? NaN).toFixed(4)}${replayLine}; model folder ${o.outDir}`;
+    if (o.json) process.stdout.write(JSON.stringify({ done: true, steps: r.steps, holdout: r.holdout }) + '\n');
+    else process.stderr.write(summary + '\n');
+    if (r.holdout.notWorse === false)
+      process.stderr.write(
+        'warning: the fine-tuned model scores worse than its base on the replay holdout (it forgets); keep the base\n',
+      );
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -69,6 +157,7 @@ export async function run(argv: string[]): Promise<number> {
       'ignore-label': { type: 'string' },
       resume: { type: 'boolean' },
       augment: { type: 'boolean' },
+      'no-replay': { type: 'boolean' },
       'class-balanced': { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -88,13 +177,31 @@ export async function run(argv: string[]): Promise<number> {
   const classes = ['background', ...schema.classes.map((c) => c.name)];
   const steps = num(values.steps ?? 250, '--steps', true, 1);
   const batch = num(values.batch ?? 2, '--batch', true, 1);
-  const lr = num(values.lr ?? 1e-3, '--lr', false, 0);
+  const lr = num(values.lr ?? (values.model ? FINETUNE_DEFAULTS.lr : 1e-3), '--lr', false, 0);
   const seed = num(values.seed ?? 0, '--seed', true, 0);
   const checkpointEvery = num(values['checkpoint-every'] ?? 0, '--checkpoint-every', true, 0);
   const ignoreLabel =
     values['ignore-label'] !== undefined ? num(values['ignore-label'], '--ignore-label', true, 0) : undefined;
 
   await initEngine();
+  if (values.model) {
+    if (ignoreLabel !== undefined) throw new UsageError('--ignore-label works with --config only');
+    return finetuneCli({
+      modelDir: values.model as string,
+      dataDir,
+      outDir,
+      classes: classes.length,
+      steps,
+      batch,
+      lr,
+      seed,
+      checkpointEvery,
+      patch: values.patch ? parsePatch(values.patch as string) : undefined,
+      resume: !!values.resume,
+      replay: !values['no-replay'],
+      json: !!values.json,
+    });
+  }
   let net: DeformUXNet;
   let meta: ModelMeta;
   let base: string;
@@ -147,7 +254,7 @@ export async function run(argv: string[]): Promise<number> {
       );
     } else {
       process.stderr.write(
-        `step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ETA ${formatEta(p.etaS)}\n`,
+        `step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ${formatEta(p.etaS)}\n`,
       );
     }
   };

@@ -50,6 +50,11 @@ export interface ModelMeta {
   metrics: Record<string, number>;
   /** Where the weights came from (e.g. 'random init seed 0', 'trained by deformux train', 'synthetic'). */
   provenance: string;
+  /**
+   * True when the shared real CT of ../shared/data/real (or anything made from it) was in the training data:
+   * its scores then no longer measure generalisation. Absent: not seen.
+   */
+  realDataSeen?: boolean;
 }
 
 export function defaultMeta(config: ModelConfig, schema = 'custom', classes?: string[]): ModelMeta {

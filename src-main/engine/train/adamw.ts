@@ -8,6 +8,13 @@ export interface AdamWOptions {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
+  /**
+   * L2-SP: pull each parameter toward its value in the parent model (by name) instead of toward zero, with this
+   * decoupled strength (p -= lr * anchorDecay * (p - p0)); it keeps a fine-tune on one or two cases near the
+   * model that generalised. Parameters without an anchor decay toward zero as usual.
+   */
+  anchor?: Map<string, Float32Array>;
+  anchorDecay?: number;
 }
 
 export interface AdamWParam {
@@ -32,6 +39,8 @@ export class AdamW {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
+  readonly anchor?: Map<string, Float32Array>;
+  readonly anchorDecay: number;
   /** Number of updates applied so far (bias correction uses step + 1 for the next update). */
   step = 0;
   private readonly m = new Map<string, Variable>();
@@ -44,7 +53,12 @@ export class AdamW {
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0.01;
+    this.anchor = opts.anchor;
+    this.anchorDecay = opts.anchorDecay ?? 0;
     for (const p of params) {
+      const a = this.anchor?.get(p.name);
+      if (a && a.length !== p.variable.size)
+        throw new Error(`anchor of '${p.name}' has ${a.length} values, the parameter ${p.variable.size}`);
       this.m.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
       this.v.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
     }
@@ -73,7 +87,9 @@ export class AdamW {
       const vv = this.v.get(p.name)!.dataSync() as Float32Array;
       const pv = p.variable.dataSync() as Float32Array;
       const p1 = new Float32Array(pv.length);
-      const decay = p.decay && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1;
+      const anchor = this.anchorDecay > 0 ? this.anchor?.get(p.name) : undefined;
+      const decay = !anchor && p.decay && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1;
+      const pull = anchor ? Math.min(1, lr * this.anchorDecay) : 0;
       const sqrtBc2 = Math.sqrt(bc2);
       for (let i = 0; i < gv.length; i++) {
         const gi = Math.fround(gv[i] * scale);
@@ -81,7 +97,8 @@ export class AdamW {
         const vi = Math.fround(this.beta2 * vv[i] + (1 - this.beta2) * gi * gi);
         mv[i] = mi;
         vv[i] = vi;
-        p1[i] = pv[i] * decay - ((lr / bc1) * mi) / (Math.sqrt(vi) / sqrtBc2 + this.eps);
+        const toward = anchor ? pv[i] - pull * (pv[i] - anchor[i]) : pv[i] * decay;
+        p1[i] = toward - ((lr / bc1) * mi) / (Math.sqrt(vi) / sqrtBc2 + this.eps);
       }
       tf.tidy(() => p.variable.assign(tf.tensor(p1, p.variable.shape)));
     }

@@ -1,9 +1,11 @@
-// Training-patch augmentation (rotation, scale, allowed flips, intensity shift/scale, noise), drawn from the seeded Rng.
+// Training-patch augmentation (rotation, scale, allowed flips, intensity shift/scale, noise; optionally a short
+// field of view, per-class contrast, blur and gamma), drawn from the seeded Rng.
 //
 // Spatial augmentation is folded into the crop: every patch voxel reads the case volume at
 // centre + M · (offset from the patch centre), trilinear for the image and nearest for labels and
 // weights, so rotated corners pull real anatomy instead of padding. M = identity reads exactly the
 // voxels cropPatch copies.
+import { blurAxis } from '../../util/blur';
 import type { Rng } from '../model/rng';
 import type { TrainCase } from './sampler';
 
@@ -25,6 +27,43 @@ export interface AugmentSettings {
   /** Probability of Gaussian noise, and the largest σ (normalised units); σ is drawn uniformly up to it. */
   noiseProb: number;
   maxNoiseSigma: number;
+  /**
+   * What real scans vary beyond that (absent in older recorded settings, which then draw exactly as before):
+   * a short field of view along the D (z) axis around the patch, fovMm long (outside it the patch is padding
+   * with label 0, as the sliding window pads a scan that covers only the kidneys); each foreground class's
+   * intensity shifted on its own by up to ±maxClassShift (normalised units), so an organ is recognised by shape
+   * and context at any enhancement; a Gaussian blur of up to maxBlurSigma voxels per axis drawn independently
+   * (thick slices, soft kernels); nnU-Net's gamma on the patch's range.
+   */
+  fovProb?: number;
+  fovMm?: [number, number];
+  classShiftProb?: number;
+  maxClassShift?: number;
+  blurProb?: number;
+  maxBlurSigma?: number;
+  gammaProb?: number;
+  gammaRange?: [number, number];
+}
+
+/** The extras of the synthesis recipe on top of the defaults (the starters' and fine-tuning's settings). */
+export function synthAugmentSettings(schema: string): AugmentSettings {
+  return {
+    ...defaultAugmentSettings(schema),
+    spatialProb: 0.6,
+    scaleRange: [0.8, 1.25],
+    intensityShift: 0.15,
+    intensityScaleRange: [0.85, 1.15],
+    noiseProb: 0.2,
+    maxNoiseSigma: 0.1,
+    fovProb: 0.25,
+    fovMm: [75, 240],
+    classShiftProb: 0.35,
+    maxClassShift: 0.6,
+    blurProb: 0.25,
+    maxBlurSigma: 1.2,
+    gammaProb: 0.3,
+    gammaRange: [0.7, 1.5],
+  };
 }
 
 /**
@@ -56,6 +95,14 @@ export interface AugmentDraw {
   intensityShift: number;
   /** 0: no noise. */
   noiseSigma: number;
+  /** Field of view along D as a fraction window around the centre: [below, above] in voxels; absent: whole volume. */
+  fovVox?: [number, number];
+  /** Normalised shift per class value (index = class); absent: none. */
+  classShift?: number[];
+  /** Blur σ per tensor axis [D, H, W] in voxels; absent: none. */
+  blurSigma?: [number, number, number];
+  /** Gamma exponent; absent: 1. */
+  gamma?: number;
 }
 
 export const IDENTITY3: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
@@ -117,7 +164,29 @@ export function drawAugment(s: AugmentSettings, rng: Rng, spacingDhwMm?: [number
   const intensityShift = rng.uniform(-s.intensityShift, s.intensityShift);
   const noisy = rng.next() < s.noiseProb;
   const sigma = rng.uniform(0, s.maxNoiseSigma);
-  return { matrix, intensityScale, intensityShift, noiseSigma: noisy ? sigma : 0 };
+  const draw: AugmentDraw = { matrix, intensityScale, intensityShift, noiseSigma: noisy ? sigma : 0 };
+  if (s.fovProb !== undefined) drawExtras(s, rng, spacingDhwMm ?? [1, 1, 1], draw);
+  return draw;
+}
+
+/** The synthesis extras' draws (a fixed number whatever is drawn, so sequences stay aligned). */
+function drawExtras(s: AugmentSettings, rng: Rng, spacingDhwMm: [number, number, number], d: AugmentDraw): void {
+  const fov = rng.next() < (s.fovProb ?? 0);
+  const [lo, hi] = s.fovMm ?? [80, 240];
+  const lengthVox = rng.uniform(lo, hi) / spacingDhwMm[0];
+  const below = rng.next() * lengthVox;
+  if (fov) d.fovVox = [below, lengthVox - below];
+  const shifted = rng.next() < (s.classShiftProb ?? 0);
+  const shifts = Array.from({ length: 8 }, () => rng.uniform(-1, 1) * (s.maxClassShift ?? 0));
+  if (shifted) d.classShift = [0, ...shifts.slice(1)];
+  const blurred = rng.next() < (s.blurProb ?? 0);
+  const sig = [rng.next(), rng.next(), rng.next()].map((u) => u * (s.maxBlurSigma ?? 0)) as [number, number, number];
+  if (blurred) d.blurSigma = sig;
+  const gammaOn = rng.next() < (s.gammaProb ?? 0);
+  const [g0, g1] = s.gammaRange ?? [1, 1];
+  // Log-uniform, so γ and 1/γ are equally likely when the range is symmetric in log.
+  const g = Math.exp(rng.uniform(Math.log(g0), Math.log(g1)));
+  if (gammaOn) d.gamma = g;
 }
 
 /**
@@ -134,8 +203,12 @@ export function warpPatch(
   lab: Int32Array,
   wts: Float32Array | undefined,
   at: number,
+  fovVox?: [number, number],
 ): void {
   const [D, H, W] = c.dimsDhw;
+  // A short field of view: source planes outside [zLo, zHi] are not in the scan.
+  const zLo = fovVox ? Math.max(0, Math.ceil(centreDhw[0] - fovVox[0])) : 0;
+  const zHi = fovVox ? Math.min(D - 1, Math.floor(centreDhw[0] + fovVox[1])) : D - 1;
   const [pd, ph, pw] = patch;
   const m = matrix;
   const hd = (pd - 1) / 2;
@@ -146,7 +219,7 @@ export function warpPatch(
   const pad = c.padValue;
   // Trilinear read with out-of-volume neighbours counted as padding.
   const at3 = (z: number, y: number, x: number): number =>
-    z >= 0 && z < D && y >= 0 && y < H && x >= 0 && x < W ? src[z * HW + y * W + x] : pad;
+    z >= zLo && z <= zHi && y >= 0 && y < H && x >= 0 && x < W ? src[z * HW + y * W + x] : pad;
   let o = at;
   for (let a = 0; a < pd; a++) {
     const da = a - hd;
@@ -181,7 +254,7 @@ export function warpPatch(
         const nz = Math.round(z);
         const ny = Math.round(y);
         const nx = Math.round(xx);
-        if (nz >= 0 && nz < D && ny >= 0 && ny < H && nx >= 0 && nx < W) {
+        if (nz >= zLo && nz <= zHi && ny >= 0 && ny < H && nx >= 0 && nx < W) {
           const i = nz * HW + ny * W + nx;
           lab[o] = c.labels[i];
           if (wts) wts[o] = c.weights ? c.weights[i] : 1;
@@ -191,6 +264,51 @@ export function warpPatch(
         }
       }
     }
+  }
+}
+
+/**
+ * Per-class shift (clamped to the patch's own range, so nothing leaves what the intensity window shows), blur
+ * and gamma of one patch (`lab` gives the classes), before augmentIntensity.
+ */
+export function augmentAppearance(
+  img: Float32Array,
+  lab: Int32Array,
+  at: number,
+  patch: [number, number, number],
+  d: AugmentDraw,
+): void {
+  const n = patch[0] * patch[1] * patch[2];
+  if (!d.classShift && !d.blurSigma && d.gamma === undefined) return;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = at; i < at + n; i++) {
+    if (img[i] < lo) lo = img[i];
+    if (img[i] > hi) hi = img[i];
+  }
+  if (d.classShift) {
+    const shift = d.classShift;
+    for (let i = at; i < at + n; i++) {
+      const c = lab[i];
+      if (c > 0 && c < shift.length) img[i] = Math.min(hi, Math.max(lo, img[i] + shift[c]));
+    }
+  }
+  if (d.blurSigma) {
+    const view = img.subarray(at, at + n);
+    // The patch is W-fastest: blurAxis's axis 0 is W, 2 is D. A 3-tap pass has variance 2w (w ≤ 0.3);
+    // σ above ~0.77 takes two passes.
+    const dims: [number, number, number] = [patch[2], patch[1], patch[0]];
+    d.blurSigma.forEach((sigma, tensorAxis) => {
+      const axis = (2 - tensorAxis) as 0 | 1 | 2;
+      const passes = sigma > 0.77 ? 2 : 1;
+      const w = Math.min(0.3, (sigma * sigma) / (2 * passes));
+      for (let p = 0; p < passes && w > 0; p++) blurAxis(view, dims, axis, w);
+    });
+  }
+  if (d.gamma !== undefined && hi > lo) {
+    const g = d.gamma;
+    const span = hi - lo;
+    for (let i = at; i < at + n; i++) img[i] = lo + span * Math.pow(Math.max(0, (img[i] - lo) / span), g);
   }
 }
 

@@ -17,12 +17,18 @@ export interface Settings {
   foregroundProb: number;
   trainIds: string[];
   base: string;
+  /** Replay (recipe) cases mixed into each batch, their share, and the forgetting guards. */
+  replayIds: string[];
+  replayShare: number;
+  anchorDecay: number;
+  encoderLrMult: number;
 }
 
 export interface CheckpointExtra {
   rngState: number;
   losses: number[];
   baseHoldout: HoldoutScore | null;
+  baseReplayHoldout?: HoldoutScore | null;
   settings: Settings;
 }
 
@@ -35,10 +41,7 @@ export function isAbort(err: unknown): boolean {
   return err instanceof Error && err.name === 'AbortError';
 }
 
-export function minutesLeft(s: number): string {
-  if (!Number.isFinite(s)) return 'time left unknown';
-  return s < 90 ? `${Math.max(1, Math.round(s))} s left` : `${Math.round(s / 60)} min left`;
-}
+export { formatEta as minutesLeft } from '../../util/eta';
 
 /** The patch to train with: the base's last training patch, else its inference patch. */
 export function defaultPatch(base: LoadedModel): [number, number, number] {
@@ -128,6 +131,8 @@ export function candidateMeta(
   const metrics: Record<string, number> = {};
   if (holdout.base !== null) metrics.holdout_dice_base = holdout.base;
   if (holdout.candidate !== null) metrics.holdout_dice = holdout.candidate;
+  if (holdout.replay?.base != null) metrics.replay_holdout_dice_base = holdout.replay.base;
+  if (holdout.replay?.candidate != null) metrics.replay_holdout_dice = holdout.replay.candidate;
   metrics.holdout_cases = o.holdout.length;
   const meta = {
     ...baseMeta,
@@ -154,6 +159,10 @@ export function candidateMeta(
         correctionWeight: s.correctionWeight,
         augment: s.augment,
         foregroundProb: s.foregroundProb,
+        replayCases: s.replayIds.length,
+        replayShare: s.replayShare,
+        anchorDecay: s.anchorDecay,
+        encoderLrMult: s.encoderLrMult,
       },
     },
   };

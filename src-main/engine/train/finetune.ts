@@ -11,12 +11,15 @@ import { tf } from '../tf';
 import { loadModelFolder, saveModelFolder } from '../io/model_folder';
 import { segmentationModelOf } from '../model/segmentation_model';
 import { Rng } from '../model/rng';
-import { defaultAugmentSettings } from './augment';
+import { synthAugmentSettings } from './augment';
+import { FINETUNE_DEFAULTS, replaySlots } from './finetune-defaults';
+
+export { FINETUNE_DEFAULTS, replaySlots };
 import { scoreCases } from './holdout';
 import type { HoldoutScore } from './holdout';
 import { checkCase, prepareCase } from './prepare';
 import { sampleAugmentedBatch } from './sampler';
-import type { TrainCase } from './sampler';
+import type { SampleOptions, TrainCase } from './sampler';
 import { Trainer } from './trainer';
 import {
   candidateMeta,
@@ -82,6 +85,24 @@ export interface FinetuneOptions {
   baseModelId?: string;
   /** Share of patches centred on foreground (default 0.5). */
   foregroundProb?: number;
+  /**
+   * Cases of the base model's own training recipe (synthetic phantoms of its schema) mixed into every batch,
+   * so learning one patient's appearance does not overwrite what generalised; absent or empty: none.
+   */
+  replay?: FinetuneCase[];
+  /** Share of each batch's patches drawn from `replay` (default 0.5). */
+  replayShare?: number;
+  /**
+   * Recipe cases never trained on, scored before and after: the forgetting check a candidate must pass, and the
+   * only evidence there is while the project has no real holdout case yet (one or two submitted cases).
+   */
+  replayHoldout?: FinetuneCase[];
+  /** Largest drop of the replay holdout's mean Dice that still counts as not worse (default 0.01). */
+  replayTolerance?: number;
+  /** L2-SP strength toward the base weights (decoupled, per unit of lr; default 100; 0: plain weight decay). */
+  anchorDecay?: number;
+  /** Learning-rate multiplier of the encoder (default 0.1): few cases adapt the decoder, not the features. */
+  encoderLrMult?: number;
 }
 
 export interface FinetuneResult {
@@ -100,8 +121,46 @@ export interface FinetuneResult {
     notWorse?: boolean | null;
     /** Mean Dice per foreground class (index 0 = class 1), base and candidate; null where a class never occurs. */
     byClass?: { base: (number | null)[]; candidate: (number | null)[] };
+    /** The replay holdout (synthetic recipe cases never trained on): base and candidate mean Dice. */
+    replay?: { base: number | null; candidate: number | null; cases: number };
   };
   seconds: number;
+}
+
+/**
+ * One step's batch: each slot a patch from the own cases or, where `slots[b]` is true, from replay (both
+ * drawn by sampleAugmentedBatch, so the same augmentation applies), concatenated along the batch axis.
+ */
+export function sampleMixedBatch(
+  cases: TrainCase[],
+  replay: TrainCase[],
+  slots: boolean[],
+  patch: [number, number, number],
+  rng: Rng,
+  opts: SampleOptions,
+): ReturnType<typeof sampleAugmentedBatch> {
+  const nReplay = replay.length > 0 ? slots.filter(Boolean).length : 0;
+  if (nReplay === 0) return sampleAugmentedBatch(cases, slots.length, patch, rng, opts);
+  const parts = [];
+  if (slots.length - nReplay > 0) parts.push(sampleAugmentedBatch(cases, slots.length - nReplay, patch, rng, opts));
+  parts.push(sampleAugmentedBatch(replay, nReplay, patch, rng, opts));
+  if (parts.length === 1) return parts[0];
+  const [a, b] = parts;
+  const out = {
+    image: tf.concat([a.image, b.image], 0),
+    labels: tf.concat([a.labels, b.labels], 0),
+    ...(a.weights && b.weights ? { weights: tf.concat([a.weights, b.weights], 0) } : {}),
+    picked: [...a.picked, ...b.picked.map((p) => `replay:${p}`)],
+  };
+  tf.dispose([
+    a.image,
+    b.image,
+    a.labels,
+    b.labels,
+    ...(a.weights ? [a.weights] : []),
+    ...(b.weights ? [b.weights] : []),
+  ]);
+  return out;
 }
 
 /** Where checkpoints of a run writing `outDir` live (a sibling, so the candidate folder only ever appears whole). */
@@ -122,14 +181,19 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       steps: o.steps,
       batch: o.batch ?? 2,
       patch,
-      lr: o.lr ?? 5e-4,
+      lr: o.lr ?? FINETUNE_DEFAULTS.lr,
       seed: o.seed ?? 0,
       correctionWeight: o.correctionWeight ?? 0,
       augment: o.augment ?? true,
-      foregroundProb: o.foregroundProb ?? 0.5,
+      foregroundProb: o.foregroundProb ?? FINETUNE_DEFAULTS.foregroundProb,
       trainIds: o.train.map((c) => c.id),
       base: o.baseModelDir,
+      replayIds: (o.replay ?? []).map((c) => c.id),
+      replayShare: o.replay?.length ? (o.replayShare ?? FINETUNE_DEFAULTS.replayShare) : 0,
+      anchorDecay: o.anchorDecay ?? FINETUNE_DEFAULTS.anchorDecay,
+      encoderLrMult: o.encoderLrMult ?? FINETUNE_DEFAULTS.encoderLrMult,
     };
+    const replayHoldout = o.replayHoldout ?? [];
     const hasHoldout = o.holdout.length > 0;
     // Share of the whole run per phase, for one fraction that never goes back.
     const span = hasHoldout
@@ -146,19 +210,26 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     });
 
     // Prepare: every case checked up front (holdout too), so bad input fails before any work.
-    for (const c of o.holdout) checkCase(c, classes);
+    for (const c of [...o.holdout, ...replayHoldout]) checkCase(c, classes);
     const cases: TrainCase[] = [];
-    for (const c of o.train) {
+    const replayCases: TrainCase[] = [];
+    const toPrepare = [...o.train, ...(o.replay ?? [])];
+    for (const [k, c] of toPrepare.entries()) {
       if (o.signal?.aborted) return cancelledResult(0, [], null);
-      cases.push(prepareCase(c, base.meta.inference, classes, settings.correctionWeight));
+      const own = k < o.train.length;
+      (own ? cases : replayCases).push(
+        prepareCase(c, base.meta.inference, classes, own ? settings.correctionWeight : 0),
+      );
       report({
         phase: 'prepare',
         step: 0,
         steps: settings.steps,
         loss: null,
         etaS: null,
-        fraction: at(span.prepare, cases.length / o.train.length),
-        message: `preparing case ${cases.length}/${o.train.length}`,
+        fraction: at(span.prepare, (k + 1) / toPrepare.length),
+        message: own
+          ? `preparing case ${k + 1}/${o.train.length}`
+          : `preparing replay case ${k + 1 - o.train.length}/${toPrepare.length - o.train.length}`,
       });
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -201,6 +272,15 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       }
       evalSeconds.base = (performance.now() - te) / 1000;
     }
+    let baseReplay: HoldoutScore | null = extra ? (extra.baseReplayHoldout ?? null) : null;
+    if (replayHoldout.length > 0 && !baseReplay) {
+      try {
+        baseReplay = await scoreCases(model, replayHoldout, o.signal);
+      } catch (err) {
+        if (isAbort(err)) return cancelledResult(0, [], baseScore);
+        throw err;
+      }
+    }
     if (baseScore) {
       // holdoutDice only on evaluation reports: the current model's score, before any step.
       report({
@@ -220,6 +300,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       schedule: 'poly',
       totalSteps: settings.steps,
       warmupSteps: warmupFor(settings.steps),
+      anchorDecay: settings.anchorDecay,
+      encoderLrMult: settings.encoderLrMult,
     });
     const rng = new Rng(settings.seed);
     let losses: number[] = [];
@@ -229,8 +311,15 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       losses = extra.losses.slice(0, trainer.step);
     }
     const save = (): Promise<void> =>
-      trainer!.saveCheckpoint(ckptDir, { rngState: rng.state, losses, baseHoldout: baseScore, settings });
-    const augment = settings.augment ? defaultAugmentSettings(base.meta.schema) : undefined;
+      trainer!.saveCheckpoint(ckptDir, {
+        rngState: rng.state,
+        losses,
+        baseHoldout: baseScore,
+        baseReplayHoldout: baseReplay,
+        settings,
+      });
+    // The starters' own augmentation: one patient's appearance is the thing not to overfit to.
+    const augment = settings.augment ? synthAugmentSettings(base.meta.schema) : undefined;
     const withWeights = cases.some((c) => c.weights);
     const startStep = trainer.step;
     const tTrain = performance.now();
@@ -239,11 +328,18 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         await save();
         return cancelledResult(trainer.step, losses, baseScore);
       }
-      const b = sampleAugmentedBatch(cases, settings.batch, patch, rng, {
-        foregroundProb: settings.foregroundProb,
-        augment,
-        weights: withWeights,
-      });
+      const b = sampleMixedBatch(
+        cases,
+        replayCases,
+        replaySlots(trainer.step, settings.batch, settings.replayShare),
+        patch,
+        rng,
+        {
+          foregroundProb: settings.foregroundProb,
+          augment,
+          weights: withWeights,
+        },
+      );
       let r;
       try {
         r = trainer.trainStep(b.image, b.labels, b.weights);
@@ -291,19 +387,45 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         throw err;
       }
     }
+    let candReplay: HoldoutScore | null = null;
+    if (replayHoldout.length > 0) {
+      try {
+        candReplay = await scoreCases(model, replayHoldout, o.signal);
+      } catch (err) {
+        if (isAbort(err)) {
+          await save();
+          return cancelledResult(trainer.step, losses, baseScore);
+        }
+        throw err;
+      }
+    }
     const seconds = (performance.now() - t0) / 1000;
     const perCase = (candScore?.perCase ?? []).map((p, i) => ({
       id: p.id,
       base: baseScore!.perCase[i].dice,
       candidate: p.dice,
     }));
+    const realOk = baseScore?.mean != null && candScore?.mean != null ? candScore.mean >= baseScore.mean : null;
+    const tolerance = o.replayTolerance ?? FINETUNE_DEFAULTS.replayTolerance;
+    const replayOk =
+      baseReplay?.mean != null && candReplay?.mean != null ? candReplay.mean >= baseReplay.mean - tolerance : null;
     const holdout = {
       base: baseScore?.mean ?? null,
       candidate: candScore?.mean ?? null,
       perCase,
-      notWorse: baseScore?.mean != null && candScore?.mean != null ? candScore.mean >= baseScore.mean : null,
+      // Both checks that exist must pass; with neither there is no evidence either way.
+      notWorse: realOk === null && replayOk === null ? null : realOk !== false && replayOk !== false,
       ...(baseScore?.byClass && candScore?.byClass
         ? { byClass: { base: baseScore.byClass, candidate: candScore.byClass } }
+        : {}),
+      ...(replayHoldout.length > 0
+        ? {
+            replay: {
+              base: baseReplay?.mean ?? null,
+              candidate: candReplay?.mean ?? null,
+              cases: replayHoldout.length,
+            },
+          }
         : {}),
     };
     const meta = candidateMeta(base.meta, o, settings, losses, holdout, seconds);

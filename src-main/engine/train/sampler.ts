@@ -2,7 +2,7 @@
 import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import type { Rng } from '../model/rng';
-import { augmentIntensity, drawAugment, IDENTITY3, warpPatch } from './augment';
+import { augmentAppearance, augmentIntensity, drawAugment, IDENTITY3, warpPatch } from './augment';
 import type { AugmentSettings } from './augment';
 
 export interface TrainCase {
@@ -186,8 +186,11 @@ export function sampleAugmentedBatch(
     const { c, start } = pickCrop(cases, patch, rng, opts.foregroundProb ?? 0.33, opts.classBalanced ?? false);
     const mid = [0, 1, 2].map((a) => start[a] + (patch[a] - 1) / 2) as [number, number, number];
     const draw = opts.augment ? drawAugment(opts.augment, rng, c.spacingDhwMm) : undefined;
-    warpPatch(c, patch, mid, draw ? draw.matrix : IDENTITY3, img, lab, wts, b * vox);
-    if (draw) augmentIntensity(img, b * vox, vox, draw, rng);
+    warpPatch(c, patch, mid, draw ? draw.matrix : IDENTITY3, img, lab, wts, b * vox, draw?.fovVox);
+    if (draw) {
+      augmentAppearance(img, lab, b * vox, patch, draw);
+      augmentIntensity(img, b * vox, vox, draw, rng);
+    }
     picked.push(`${c.name}@${start.join(',')}`);
   }
   const shape4: [number, number, number, number] = [batch, patch[0], patch[1], patch[2]];

@@ -25,6 +25,13 @@ export interface TrainerOptions {
   /** Linear warm-up over the first this many steps (default 0): fresh Adam moments on a trained model make the first updates large. */
   warmupSteps?: number;
   ignoreLabel?: number;
+  /** L2-SP toward the starting weights with this decoupled strength (AdamW anchorDecay); 0 or absent: off. */
+  anchorDecay?: number;
+  /**
+   * Learning-rate multiplier of the encoder (stem, stages and downsampling) on top of each parameter's own: a
+   * fine-tune on few cases adapts the decoder and keeps the features that generalised (default 1).
+   */
+  encoderLrMult?: number;
 }
 
 export interface StepResult {
@@ -36,7 +43,9 @@ export interface StepResult {
 
 export class Trainer {
   readonly net: DeformUXNet;
-  readonly opts: Required<Omit<TrainerOptions, 'ignoreLabel'>> & { ignoreLabel?: number };
+  readonly opts: Required<Omit<TrainerOptions, 'ignoreLabel' | 'anchorDecay' | 'encoderLrMult'>> & {
+    ignoreLabel?: number;
+  };
   readonly optimizer: AdamW;
 
   /** Output arrays of one step serve the next (output_pool.ts); released by dispose(). */
@@ -53,14 +62,20 @@ export class Trainer {
       warmupSteps: opts.warmupSteps ?? 0,
       ignoreLabel: opts.ignoreLabel,
     };
+    const anchorDecay = opts.anchorDecay ?? 0;
+    const anchor =
+      anchorDecay > 0
+        ? new Map(net.specs.map((s) => [s.name, (net.params.get(s.name)!.dataSync() as Float32Array).slice()]))
+        : undefined;
+    const encoderMult = opts.encoderLrMult ?? 1;
     this.optimizer = new AdamW(
       net.specs.map((s) => ({
         name: s.name,
         variable: net.params.get(s.name)!,
-        lrMult: s.lrMult,
+        lrMult: s.lrMult * (isEncoderParam(s.name) ? encoderMult : 1),
         decay: s.torchShape.length > 1,
       })),
-      { lr: this.opts.lr, weightDecay: this.opts.weightDecay },
+      { lr: this.opts.lr, weightDecay: this.opts.weightDecay, anchor, anchorDecay },
     );
   }
 
@@ -160,4 +175,9 @@ export class Trainer {
     this.optimizer.dispose();
     this.reuse.release();
   }
+}
+
+/** The backbone (stem, deformable stages, downsampling and their norms), as against the skip and decoder blocks. */
+export function isEncoderParam(name: string): boolean {
+  return name.startsWith('deformuxnet_3d.');
 }

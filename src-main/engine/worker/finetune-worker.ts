@@ -6,6 +6,7 @@ import { releaseFreeMemory } from '../kernels';
 import { finetune } from '../train/finetune';
 import type { FinetuneCase, FinetuneProgress } from '../train/finetune';
 import type { FinetuneCaseFiles, FromWorker, ToWorker } from './protocol';
+import { recipeForModel as recipeFor } from '../train/recipe';
 
 /** At most this many progress messages a second: the main thread writes each to the jobs table. */
 const PROGRESS_PER_S = 5;
@@ -49,10 +50,13 @@ export async function runFinetuneMessage(
     };
     const train = await read(msg.options.train, 'training');
     const holdout = await read(msg.options.holdout, 'holdout');
+    const { recipe, ...options } = msg.options;
+    const replay = recipe ? await recipeFor(options.baseModelDir, recipe, abort.signal) : undefined;
     const result = await finetune({
-      ...msg.options,
+      ...options,
       train,
       holdout,
+      ...(replay ?? {}),
       signal: abort.signal,
       onProgress: (progress) => {
         const nowMs = performance.now();

@@ -12,9 +12,17 @@ export interface FinetuneCaseFiles {
 }
 
 /** A fine-tune's options as they cross the thread boundary (the signal and callback live in the worker). */
-export type FinetuneRequest = Omit<FinetuneOptions, 'signal' | 'onProgress' | 'train' | 'holdout'> & {
+export type FinetuneRequest = Omit<
+  FinetuneOptions,
+  'signal' | 'onProgress' | 'train' | 'holdout' | 'replay' | 'replayHoldout'
+> & {
   train: FinetuneCaseFiles[];
   holdout: FinetuneCaseFiles[];
+  /**
+   * Replay of the base model's synthetic recipe, generated in the worker: `cases` mixed into the batches and
+   * `holdout` scored before and after (0: none). Absent: none.
+   */
+  recipe?: { cases: number; holdout: number };
 };
 
 export type ToWorker =

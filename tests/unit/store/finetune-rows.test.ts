@@ -165,6 +165,44 @@ describe('promotion rule and requests', () => {
     expect(d(null, null).promote).toBe(false);
   });
 
+  it('with one or two cases the replay holdout decides; both checks must pass when both exist', () => {
+    const d = (
+      baseDice: number | null,
+      candidateDice: number | null,
+      replay: [number, number] | null,
+      promoteIfNotWorse = true,
+    ) =>
+      promotionDecision({
+        promoteIfNotWorse,
+        baseDice,
+        candidateDice,
+        baseVersion: 1,
+        ...(replay ? { replay: { base: replay[0], candidate: replay[1], tolerance: 0.01 } } : {}),
+      });
+    expect(d(null, null, [0.8, 0.795]).promote).toBe(true);
+    expect(d(null, null, [0.8, 0.795]).reason).toMatch(/replay holdout Dice 0\.795 vs 0\.800/);
+    expect(d(null, null, [0.8, 0.78])).toMatchObject({ promote: false });
+    expect(d(null, null, [0.8, 0.78]).reason).toMatch(/forgets/);
+    expect(d(0.7, 0.75, [0.8, 0.7]).promote).toBe(false);
+    expect(d(0.7, 0.65, [0.8, 0.9]).promote).toBe(false);
+    expect(d(0.7, 0.75, [0.8, 0.8]).promote).toBe(true);
+    expect(d(null, null, [0.8, 0.9], false).promote).toBe(false);
+  });
+
+  it('a label submitted unchanged from its pre-label is no evidence: marked unedited', async () => {
+    const store = newStore('unedited');
+    const { id } = await store.addCase(makeVolume([4, 3, 2], huPattern), { name: 'same' });
+    await store.addLabelVersion(id, label, { kind: 'prediction' });
+    await store.addLabelVersion(id, label, { kind: 'edit', submitted: true, status: 'submitted' });
+    const { id: fixed } = await store.addCase(makeVolume([4, 3, 2], huPattern), { name: 'fixed' });
+    await store.addLabelVersion(fixed, label, { kind: 'prediction' });
+    const corrected = makeVolume([4, 3, 2], (i) => (i + 1) % 2, { type: 'uint8' });
+    await store.addLabelVersion(fixed, corrected, { kind: 'edit', submitted: true, status: 'submitted' });
+    const byName = new Map(submittedCases(store).map((c) => [c.name, c]));
+    expect(byName.get('same')!.edited).toBe(false);
+    expect(byName.get('fixed')!.edited).toBe(true);
+  });
+
   it('validates fine-tune, pause/resume, promote and settings requests', () => {
     expect(validateRequest('jobs.finetune', {})).toEqual({});
     expect(validateRequest('jobs.finetune', { steps: 4, correctionWeight: 2 })).toEqual({

@@ -1,0 +1,26 @@
+// Fine-tune defaults (one place for the app's jobs and `deformux train --model`), light enough for the main process.
+
+/** The fine-tune defaults: one place, used by the app's jobs and by `deformux train --model`. */
+export const FINETUNE_DEFAULTS = {
+  batch: 2,
+  lr: 2e-4,
+  foregroundProb: 0.5,
+  replayShare: 0.5,
+  replayTolerance: 0.01,
+  anchorDecay: 100,
+  encoderLrMult: 0.1,
+} as const;
+
+/** Replay defaults: 8 recipe cases in the batches, 3 scored before and after. */
+export const RECIPE_DEFAULTS = { cases: 8, holdout: 3 } as const;
+
+/**
+ * Which of a step's `batch` patch slots come from replay: a fixed share of every batch (at least one replay
+ * and one own-case patch when batch ≥ 2), or every other step when batch is 1.
+ */
+export function replaySlots(step: number, batch: number, share: number): boolean[] {
+  if (share <= 0) return new Array<boolean>(batch).fill(false);
+  if (batch === 1) return [step % 2 === 1];
+  const r = Math.min(batch - 1, Math.max(1, Math.round(batch * share)));
+  return Array.from({ length: batch }, (_, b) => b >= batch - r);
+}

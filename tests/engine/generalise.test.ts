@@ -1,0 +1,263 @@
+// What makes pre-labels and fine-tunes generalise: the synth phantom domain (deterministic per seed, varied
+// across seeds), augmentation that keeps image and labels aligned, the short field of view, replay in every
+// fine-tune batch, L2-SP toward the parent, and `deformux train --model` on a case off the model's grid.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatePhantom } from '../../src-main/phantom';
+import { recipeCases, recipeDims } from '../../src-main/phantom/replay';
+import { initEngine, tf } from '../../src-main/engine/tf';
+import { Rng } from '../../src-main/engine/model/rng';
+import { drawAugment, synthAugmentSettings, warpPatch } from '../../src-main/engine/train/augment';
+import { foregroundIndices } from '../../src-main/engine/train/sampler';
+import type { TrainCase } from '../../src-main/engine/train/sampler';
+import { replaySlots, sampleMixedBatch } from '../../src-main/engine/train/finetune';
+import { AdamW } from '../../src-main/engine/train/adamw';
+import { writeNifti } from '../../src-main/imaging/nifti';
+import type { Volume } from '../../src-main/imaging/volume';
+import { writeTinyModel } from '../predict-cli/tiny-model';
+
+const ROOT = join(__dirname, '..', '..');
+const exec = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'deformux-generalise-'));
+beforeAll(async () => {
+  await initEngine();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SMALL = { dims: [48, 48, 40] as [number, number, number], spacingMm: [8, 8, 8] as [number, number, number] };
+
+/** A case whose image is its label × 100 (so every image value says which label it belongs to). */
+function labelledBlocks(): TrainCase {
+  const [D, H, W] = [32, 32, 32];
+  const labels = new Uint8Array(D * H * W);
+  for (let z = 0; z < D; z++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const r = Math.hypot(z - 16, y - 14, x - 17);
+        labels[(z * H + y) * W + x] = r < 6 ? 2 : r < 11 ? 1 : 0;
+      }
+  const image = Float32Array.from(labels, (l) => l * 100);
+  return { name: 'blocks', image, labels, dimsDhw: [D, H, W], foreground: foregroundIndices(labels), padValue: -50 };
+}
+
+describe('synth phantom domain', () => {
+  it('is deterministic per seed and differs between seeds (phase, kidney HU, noise)', () => {
+    const a = generatePhantom({ seed: 11, schema: 'kidney', ...SMALL, domain: 'synth' });
+    const b = generatePhantom({ seed: 11, schema: 'kidney', ...SMALL, domain: 'synth' });
+    expect(
+      Buffer.from((a.image.data as Int16Array).buffer).equals(Buffer.from((b.image.data as Int16Array).buffer)),
+    ).toBe(true);
+    expect(Buffer.from(a.label.data as Uint8Array).equals(Buffer.from(b.label.data as Uint8Array))).toBe(true);
+    expect(a.meta.domain).toBe('synth');
+    const phases = new Set<string>();
+    const kidneyMedians: number[] = [];
+    for (let seed = 1; seed <= 12; seed++) {
+      const c = generatePhantom({ seed, schema: 'kidney', ...SMALL, domain: 'synth' });
+      phases.add(c.meta.contrastPhase);
+      const vals: number[] = [];
+      (c.label.data as Uint8Array).forEach((l, i) => {
+        if (l === 1) vals.push((c.image.data as Int16Array)[i]);
+      });
+      vals.sort((x, y) => x - y);
+      kidneyMedians.push(vals[vals.length >> 1]);
+    }
+    // All four phases occur in 12 seeds, and kidneys range from native-like to strongly enhanced.
+    expect(phases.size).toBeGreaterThanOrEqual(3);
+    expect(Math.min(...kidneyMedians)).toBeLessThan(80);
+    expect(Math.max(...kidneyMedians)).toBeGreaterThan(140);
+  });
+
+  it("leaves the standard domain's cases as they were", () => {
+    const a = generatePhantom({ seed: 5, schema: 'pancreas', ...SMALL });
+    const b = generatePhantom({ seed: 5, schema: 'pancreas', ...SMALL, domain: 'standard' });
+    expect(a.meta.contrastPhase).toBe('portal');
+    expect(
+      Buffer.from((a.image.data as Int16Array).buffer).equals(Buffer.from((b.image.data as Int16Array).buffer)),
+    ).toBe(true);
+  });
+});
+
+describe('synth augmentation', () => {
+  it('keeps image and labels aligned through rotation and scale (label voxels read their own intensity)', () => {
+    const c = labelledBlocks();
+    const s = { ...synthAugmentSettings('kidney'), spatialProb: 1, fovProb: 0 };
+    const rng = new Rng(3);
+    const patch: [number, number, number] = [24, 24, 24];
+    const vox = 24 ** 3;
+    for (let t = 0; t < 8; t++) {
+      const draw = drawAugment(s, rng);
+      const img = new Float32Array(vox);
+      const lab = new Int32Array(vox);
+      warpPatch(c, patch, [16, 14, 17], draw.matrix, img, lab, undefined, 0);
+      let kidney = 0;
+      let agree = 0;
+      for (let i = 0; i < vox; i++) {
+        if (lab[i] !== 1) continue;
+        kidney++;
+        if (Math.abs(img[i] - 100) <= 50) agree++;
+      }
+      // The shell's volume follows the drawn scale (det of the matrix), and its voxels read shell intensities.
+      const m = draw.matrix;
+      const det =
+        m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+      const shellVoxels = c.labels.reduce((n, l) => n + (l === 1 ? 1 : 0), 0);
+      expect(kidney * Math.abs(det)).toBeGreaterThan(shellVoxels * 0.85);
+      expect(kidney * Math.abs(det)).toBeLessThan(shellVoxels * 1.15);
+      expect(agree / kidney).toBeGreaterThan(0.97);
+    }
+  });
+
+  it('a short field of view pads the planes outside it and labels them background', () => {
+    const c = labelledBlocks();
+    const patch: [number, number, number] = [32, 32, 32];
+    const vox = 32 ** 3;
+    const img = new Float32Array(vox);
+    const lab = new Int32Array(vox);
+    // Source planes ceil(15.5-4) = 12 .. floor(15.5+3) = 18 hold the scan; the patch reads plane z at z.
+    warpPatch(c, patch, [15.5, 15.5, 15.5], [1, 0, 0, 0, 1, 0, 0, 0, 1], img, lab, undefined, 0, [4, 3]);
+    for (let z = 0; z < 32; z++) {
+      const inside = z >= 12 && z <= 18;
+      let pad = 0;
+      let fg = 0;
+      for (let i = z * 1024; i < (z + 1) * 1024; i++) {
+        if (img[i] === c.padValue) pad++;
+        if (lab[i] > 0) fg++;
+      }
+      if (inside) expect(pad).toBe(0);
+      else expect([pad, fg]).toEqual([1024, 0]);
+    }
+  });
+});
+
+describe('fine-tune replay and L2-SP', () => {
+  it('every batch of two or more holds replay and own patches; batch 1 alternates', () => {
+    for (let step = 0; step < 6; step++) {
+      for (const batch of [2, 3, 4]) {
+        const slots = replaySlots(step, batch, 0.5);
+        expect(slots.some(Boolean)).toBe(true);
+        expect(slots.some((x) => !x)).toBe(true);
+      }
+      expect(replaySlots(step, 1, 0.5)).toEqual([step % 2 === 1]);
+      expect(replaySlots(step, 2, 0)).toEqual([false, false]);
+    }
+  });
+
+  it('sampleMixedBatch draws the replay slots from the replay cases', () => {
+    const own = labelledBlocks();
+    const replay = { ...labelledBlocks(), name: 'recipe' };
+    const rng = new Rng(1);
+    for (let step = 0; step < 4; step++) {
+      const b = sampleMixedBatch([own], [replay], replaySlots(step, 2, 0.5), [16, 16, 16], rng, {
+        foregroundProb: 0.5,
+        augment: synthAugmentSettings('kidney'),
+      });
+      expect(b.image.shape).toEqual([2, 16, 16, 16, 1]);
+      expect(b.picked[0]).toMatch(/^blocks@/);
+      expect(b.picked[1]).toMatch(/^replay:recipe@/);
+      tf.dispose([b.image, b.labels]);
+    }
+  });
+
+  it('recipe cases are the synth phantoms of the schema at the given spacing, cropped around the organ in place', () => {
+    const [a] = recipeCases('pancreas', [8, 8, 8], 1, 1);
+    const p = generatePhantom({
+      seed: 1,
+      schema: 'pancreas',
+      dims: recipeDims([8, 8, 8]),
+      spacingMm: [8, 8, 8],
+      domain: 'synth',
+    });
+    expect(a.id).toBe('synth-pancreas-1');
+    const count = (v: Uint8Array) => v.reduce((n, x) => n + (x > 0 ? 1 : 0), 0);
+    // Every organ voxel kept, fewer voxels in all, and each kept voxel where it was in patient space.
+    expect(count(a.label.data as Uint8Array)).toBe(count(p.label.data as Uint8Array));
+    expect(a.image.data.length).toBeLessThan(p.image.data.length);
+    const [ni, nj] = a.image.dims;
+    const [pi, pj] = p.image.dims;
+    const off = [0, 1, 2].map((k) => Math.round((a.image.originMm[k] - p.image.originMm[k]) / 8));
+    for (const q of [0, 1234, a.image.data.length - 1]) {
+      const i = q % ni;
+      const j = Math.floor(q / ni) % nj;
+      const k = Math.floor(q / (ni * nj));
+      const src = i + off[0] + pi * (j + off[1] + pj * (k + off[2]));
+      expect(a.image.data[q]).toBe(p.image.data[src]);
+    }
+  });
+
+  it('AdamW anchorDecay pulls toward the parent weights, plain decay toward zero', () => {
+    const run = (anchorDecay: number): number[] => {
+      const v = tf.variable(tf.tensor1d([1, -1, 0.5]));
+      const anchor = new Map([['w', Float32Array.from([1, -1, 0.5])]]);
+      const opt = new AdamW([{ name: 'w', variable: v, lrMult: 1, decay: true }], {
+        lr: 0.01,
+        weightDecay: 0,
+        anchor,
+        anchorDecay,
+      });
+      // A constant gradient pushing every weight up.
+      for (let s = 0; s < 200; s++) opt.apply(new Map([['w', tf.ones([3])]]));
+      const out = Array.from(v.dataSync());
+      opt.dispose();
+      v.dispose();
+      return out.map((x, i) => x - [1, -1, 0.5][i]);
+    };
+    const free = run(0);
+    const held = run(50);
+    for (let i = 0; i < 3; i++) {
+      expect(free[i]).toBeLessThan(-1.5); // 200 steps of lr 0.01 against the gradient
+      expect(Math.abs(held[i])).toBeLessThan(Math.abs(free[i]) / 5);
+    }
+  });
+});
+
+describe('deformux train --model', () => {
+  it('fine-tunes on a case off the model grid through the app loop: replay holdout scored, record written', async () => {
+    const models = join(dir, 'models');
+    mkdirSync(models, { recursive: true });
+    const base = await writeTinyModel(models, 'kidney', 'kidney-lite', [8, 8, 8]);
+    const data = join(dir, 'data');
+    mkdirSync(data, { recursive: true });
+    // A phantom at 4 mm in LPS: the model runs at 8 mm RAS, so the case must be reoriented and resampled.
+    const c = generatePhantom({ seed: 2, schema: 'kidney', dims: [96, 96, 40], spacingMm: [4, 4, 8] });
+    await writeNifti(join(data, 'p_image.nii.gz'), c.image as Volume);
+    await writeNifti(join(data, 'p_label.nii.gz'), c.label as Volume);
+    const out = join(dir, 'tuned');
+    const run = exec(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'deformux.mjs'),
+        'train',
+        '--data',
+        data,
+        '--schema',
+        'kidney',
+        '--model',
+        base,
+        '--out',
+        out,
+        '--steps',
+        '4',
+      ],
+      { cwd: ROOT, timeout: 120_000 },
+    );
+    const { stderr } = await run.catch((err: { stderr: string }) => {
+      throw new Error(`train failed: ${err.stderr}`, { cause: err });
+    });
+    expect(stderr).toMatch(/replay holdout \(3 synthetic cases never trained on\) Dice \d\.\d{3} -> \d\.\d{3}/);
+    const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    expect(meta.finetune.settings).toMatchObject({
+      replayCases: 8,
+      replayShare: 0.5,
+      anchorDecay: 100,
+      encoderLrMult: 0.1,
+    });
+    expect(meta.finetune.settings.lr).toBe(2e-4);
+    expect(meta.metrics.replay_holdout_dice).toBeGreaterThanOrEqual(0);
+    // The patch trained on is the model's grid's (16³ at 8 mm), whatever the case's own grid was.
+    expect(meta.training.at(-1).patchSize).toEqual([16, 16, 16]);
+  }, 150_000);
+});
