@@ -122,6 +122,11 @@ export interface FinetuneBenchOptions {
   phase?: ContrastPhase;
   /** Phantom dims (default: the standard field of view at the model's spacing). */
   dims?: Vec3;
+  /**
+   * The forgetting guards of the app's fine-tune (L2-SP toward the base, encoder lr x0.1); default true. Off for
+   * a randomly initialised base, which has nothing worth keeping.
+   */
+  guards?: boolean;
   onProgress?: (p: FinetuneProgress) => void;
 }
 
@@ -170,6 +175,7 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
     lr: o.lr,
     seed: o.seed,
     augment: o.augment,
+    ...(o.guards === false ? { anchorDecay: 0, encoderLrMult: 1 } : {}),
     onProgress: (p) => {
       // Step time: wall time between train-phase reports (the first step's start is the previous report).
       const now = performance.now();
@@ -289,6 +295,7 @@ export async function run(argv: string[]): Promise<number> {
       phase,
       // The fast variant's 60 steps are too few for a tiny network to gain from augmentation.
       augment: !fast && !values['no-augment'],
+      guards: !fast,
       seed: values.seed === undefined ? 0 : positiveInt('--seed', String(Number(values.seed) + 1), 1) - 1,
       onProgress: (p) => {
         if (p.phase !== 'train' || p.step % 10 === 0 || p.step === 1) log(p.message);

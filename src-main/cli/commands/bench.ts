@@ -33,8 +33,14 @@ const BENCHES: Record<string, BenchEntry> = {
     load: () => import('../../bench/predict'),
   },
   'real-ct': {
-    summary: 'pre-label the real abdomen CT of ../shared/data/real; kidney/pancreas Dice vs TotalSegmentator',
+    summary:
+      'pre-label the real abdomen CT of ../shared/data/real (full scan and 30-slice crop); Dice per class vs TotalSegmentator, lesion false positives (--case full|crop|all)',
     load: () => import('../../bench/real-ct'),
+  },
+  'finetune-real': {
+    summary:
+      'fine-tune a starter on the shared real crop through the default path; Dice before/after on held-out phantoms and the real scan',
+    load: () => import('../../bench/finetune-real'),
   },
   finetune: {
     summary:

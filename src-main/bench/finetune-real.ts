@@ -1,0 +1,150 @@
+// `deformux bench finetune-real`: fine-tunes a starter on the shared real case (the 30-slice crop, its
+// TotalSegmentator organ masks standing in for the annotator's correction) through the default fine-tune path
+// (the app's and `deformux train --model`'s: replay, L2-SP, encoder lr x0.1, augmentation), and prints Dice
+// before and after on held-out phantoms of the starter's own domains (synth and standard, never trained on) and
+// on the full real scan. The full scan is the same patient as the training case, so its figure is marked
+// seen: it shows the case was learnt, not that the next patient gains. No other labelled real CT is here.
+//
+//   bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--json]
+import { mkdtempSync, promises as fs, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Volume } from '../imaging/volume';
+import { InputError } from '../imaging/volume';
+import { readNifti } from '../imaging/nifti';
+import { initEngine } from '../engine/tf';
+import { loadModelFolder } from '../engine/io/model_folder';
+import { segmentationModelOf } from '../engine/model/segmentation_model';
+import { finetune } from '../engine/train/finetune';
+import { RECIPE_DEFAULTS } from '../engine/train/finetune-defaults';
+import { recipeForModel } from '../engine/train/recipe';
+import { scoreCases } from '../engine/train/holdout';
+import type { FinetuneCase } from '../engine/train/finetune';
+import { generatePhantom } from '../phantom';
+import { cropToLabels, recipeDims, REPLAY_HOLDOUT_SEED0 } from '../phantom/replay';
+import { resolveModelDir } from '../jobs/model-source';
+import { defaultRealCtDir, REAL_CT_FILES, realCtScores, TOTALSEG } from './real-ct';
+
+const HELP =
+  'bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--json]';
+
+/** The crop's TotalSegmentator labels as the schema's organ class (1); everything else background. */
+export function organLabel(seg: Volume, schema: 'kidney' | 'pancreas'): Volume {
+  const values: number[] = schema === 'kidney' ? [TOTALSEG.rightKidney, TOTALSEG.leftKidney] : [TOTALSEG.pancreas];
+  const data = new Uint8Array(seg.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = values.includes(seg.data[i]) ? 1 : 0;
+  return { ...seg, data, description: `TotalSegmentator ${schema} mask as class 1` };
+}
+
+const round4 = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 1e4) / 1e4);
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      schema: { type: 'string' },
+      model: { type: 'string' },
+      steps: { type: 'string' },
+      data: { type: 'string' },
+      heldout: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const schema = (values.schema ?? 'kidney') as 'kidney' | 'pancreas';
+  if (schema !== 'kidney' && schema !== 'pancreas') throw new InputError('--schema', 'must be kidney or pancreas');
+  const steps = Number(values.steps ?? 150);
+  const heldout = Number(values.heldout ?? 4);
+  if (!Number.isInteger(steps) || steps < 1) throw new InputError('--steps', `must be a whole number ≥ 1`);
+  if (!Number.isInteger(heldout) || heldout < 1) throw new InputError('--heldout', `must be a whole number ≥ 1`);
+  const data = values.data ? resolve(values.data) : defaultRealCtDir();
+  if (!existsSync(join(data, REAL_CT_FILES.crop))) throw new InputError(data, 'the real CT test data is not there');
+  const log = (line: string): void => {
+    if (!values.json) process.stderr.write(`${line}\n`);
+  };
+  await initEngine();
+  const baseDir = values.model ? resolve(values.model) : resolveModelDir(schema);
+  const seg = await readNifti(join(data, REAL_CT_FILES.labels));
+  const train: FinetuneCase[] = [
+    { id: 'shared-real-crop', image: await readNifti(join(data, REAL_CT_FILES.crop)), label: organLabel(seg, schema) },
+  ];
+
+  // Held-out phantoms of both domains (the starters' held-out seeds, after the replay holdout's).
+  const base = await loadModelFolder(baseDir);
+  const spacing = base.meta.inference.targetSpacingMm;
+  base.net.dispose();
+  const phantoms = (domain: 'synth' | 'standard'): FinetuneCase[] =>
+    Array.from({ length: heldout }, (_, k) => {
+      const seed = REPLAY_HOLDOUT_SEED0 + RECIPE_DEFAULTS.holdout + k;
+      const c = generatePhantom({ seed, schema, dims: recipeDims(spacing), spacingMm: spacing, domain });
+      return { id: `${domain}-${seed}`, ...cropToLabels(c.image, c.label, 72) };
+    });
+  const heldoutSets = { synth: phantoms('synth'), standard: phantoms('standard') };
+
+  const score = async (modelDir: string) => {
+    const loaded = await loadModelFolder(modelDir);
+    try {
+      const model = segmentationModelOf(loaded);
+      const out: Record<string, number | null> = {};
+      for (const [name, cases] of Object.entries(heldoutSets)) {
+        const s = await scoreCases(model, cases);
+        out[`heldout_${name}_dice`] = round4(s.mean);
+        out[`heldout_${name}_dice_organ`] = round4(s.byClass?.[0] ?? null);
+      }
+      const real = await realCtScores(model, loaded.meta.classes, undefined, data);
+      if (real) {
+        const organ = schema === 'kidney' ? 'kidney_dice' : 'pancreas_dice';
+        out[`real_full_seen_${organ}`] = real[`full_${organ}`];
+        out[`real_crop_trained_${organ}`] = real[`crop_${organ}`];
+      }
+      return out;
+    } finally {
+      loaded.net.dispose();
+    }
+  };
+
+  const work = mkdtempSync(join(tmpdir(), 'deformux-finetune-real-'));
+  const t0 = performance.now();
+  try {
+    log(`scoring the base model ${baseDir}`);
+    const before = await score(baseDir);
+    const recipe = await recipeForModel(baseDir, RECIPE_DEFAULTS);
+    const outDir = join(work, 'candidate');
+    const r = await finetune({
+      baseModelDir: baseDir,
+      outDir,
+      train,
+      holdout: [],
+      ...recipe,
+      steps,
+      onProgress: (p) => {
+        if (p.phase !== 'train' || p.step % 25 === 0 || p.step === 1) log(p.message);
+      },
+    });
+    log('scoring the fine-tuned model');
+    const after = await score(outDir);
+    const report = {
+      bench: 'finetune-real',
+      schema,
+      base: baseDir,
+      trained_on: 'the shared real CT crop (30 slices, TotalSegmentator masks as the correction)',
+      unseen_real_cases: 0,
+      steps: r.steps,
+      minutes: Math.round(((performance.now() - t0) / 60000) * 100) / 100,
+      promoted: r.holdout.notWorse === true,
+      replay_holdout: r.holdout.replay,
+      before,
+      after,
+    };
+    console.log(JSON.stringify(report, null, values.json ? undefined : 2));
+    return 0;
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
