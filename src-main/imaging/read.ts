@@ -1,11 +1,11 @@
 // One entry point for opening CT: a NIfTI file, a DICOM folder (one series), or a DICOM file's series.
-import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Volume } from './volume';
 import { InputError } from './volume';
 import { assembleSeries, type AssembleOptions } from './dicom/assemble';
 import { looksLikeDicom } from './dicom/header';
 import { readSliceHeader, scanDicomFolder, summarize, type DicomSeriesSummary } from './dicom/scan';
+import { checkInputPath, openRegularFile } from './input-path';
 import { readNifti } from './nifti';
 import { isGzip } from './nifti-header';
 
@@ -32,19 +32,12 @@ export interface ReadVolumeOptions extends AssembleOptions {
 type Kind = { kind: 'dir' } | { kind: 'nifti' } | { kind: 'dicom-file' };
 
 async function classify(path: string): Promise<Kind> {
-  let stat;
+  if ((await checkInputPath(path)) === 'dir') return { kind: 'dir' };
+  const handle = await openRegularFile(path);
+  let head: Uint8Array;
   try {
-    stat = await fs.stat(path);
-  } catch (err) {
-    throw new InputError(
-      path,
-      `does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
-  }
-  if (stat.isDirectory()) return { kind: 'dir' };
-  const handle = await fs.open(path, 'r');
-  const head = new Uint8Array(Math.min(stat.size, 132));
-  try {
+    const size = (await handle.stat()).size;
+    head = new Uint8Array(Math.min(size, 132));
     await handle.read(head, 0, head.length, 0);
   } finally {
     await handle.close();
@@ -78,17 +71,34 @@ export async function readVolume(path: string, opts: ReadVolumeOptions = {}): Pr
     folder = dirname(path);
     uid ??= (await readSliceHeader(path))?.seriesUid;
   }
-  const all = await scanDicomFolder(folder, { signal: opts.signal });
+  const skipped: string[] = [];
+  const all = await scanDicomFolder(folder, {
+    signal: opts.signal,
+    onSkip: (file, reason) => {
+      skipped.push(`${file} (${reason})`);
+      opts.onWarning?.(`skipped ${file}: it looks like DICOM but cannot be read (${reason})`);
+    },
+  });
+  // When the folder cannot give a volume, the skipped files are likely why: say which they were.
+  const withSkipped = (err: unknown): unknown => {
+    if (err instanceof InputError && skipped.length > 0)
+      err.message += `; ${skipped.length} unreadable file(s) were skipped: ${skipped.join('; ')}`;
+    return err;
+  };
   const images = all.filter((s) => s.slices > 0);
-  if (all.length === 0) throw new InputError(folder, 'contains no DICOM images');
+  if (all.length === 0) throw withSkipped(new InputError(folder, 'contains no DICOM images'));
   let chosen;
   if (uid !== undefined) {
     chosen = all.find((s) => s.uid === uid);
-    if (!chosen) throw new InputError(folder, `has no series with SeriesInstanceUID ${uid}`);
+    if (!chosen) throw withSkipped(new InputError(folder, `has no series with SeriesInstanceUID ${uid}`));
   } else if (images.length > 1) {
     throw new SeriesChoiceError(folder, images.map(summarize));
   } else {
     chosen = images[0] ?? all[0];
   }
-  return assembleSeries(chosen, folder, opts);
+  try {
+    return await assembleSeries(chosen, folder, opts);
+  } catch (err) {
+    throw withSkipped(err);
+  }
 }
