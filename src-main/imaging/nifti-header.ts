@@ -1,6 +1,6 @@
 // NIfTI-1 / NIfTI-2 header parsing and writing, and the affine choice nibabel makes (sform, qform, pixdim).
 import type { Mat4, Vec3, VoxelType } from './volume';
-import { InputError } from './volume';
+import { InputError, MAX_ORIGIN_MM, MAX_SPACING_MM, MIN_SPACING_MM } from './volume';
 
 export const NIFTI1_HEADER_BYTES = 348;
 export const NIFTI2_HEADER_BYTES = 540;
@@ -246,12 +246,6 @@ export function matrixToQuaternion(colsRas: number[]): { quatern: Vec3; qfac: nu
   }
   return { quatern: [b, c, d], qfac };
 }
-
-/** Voxel spacings outside this range (mm) are header damage, not a scan: a CT voxel is 0.1–10 mm. */
-export const MIN_SPACING_MM = 1e-3;
-export const MAX_SPACING_MM = 1e4;
-/** Farther than this from the scanner's origin (mm, 10 km) is header damage too. */
-const MAX_ORIGIN_MM = 1e7;
 
 const FIELD_OF: Record<'sform' | 'qform' | 'pixdim', string> = {
   sform: 'sform (srow_x, srow_y, srow_z)',

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Volume } from './volume';
 import { InputError } from './volume';
 import { assembleSeries, type AssembleOptions } from './dicom/assemble';
-import { looksLikeDicom } from './dicom/header';
+import { isPart10, looksLikeDicom } from './dicom/header';
 import { readSliceHeader, scanDicomFolder, summarize, type DicomSeriesSummary } from './dicom/scan';
 import { checkInputPath, openRegularFile } from './input-path';
 import { readNifti } from './nifti';
@@ -29,7 +29,7 @@ export interface ReadVolumeOptions extends AssembleOptions {
   seriesInstanceUid?: string;
 }
 
-type Kind = { kind: 'dir' } | { kind: 'nifti' } | { kind: 'dicom-file' };
+type Kind = { kind: 'dir' } | { kind: 'nifti' } | { kind: 'dicom-file'; part10: boolean };
 
 async function classify(path: string): Promise<Kind> {
   if ((await checkInputPath(path)) === 'dir') return { kind: 'dir' };
@@ -42,8 +42,11 @@ async function classify(path: string): Promise<Kind> {
   } finally {
     await handle.close();
   }
-  if (looksLikeDicom(head)) return { kind: 'dicom-file' };
+  // The DICM marker is decisive; a guessed bare DICOM data set is not, when the name or gzip says NIfTI
+  // (a damaged NIfTI whose first bytes happen to read like a DICOM tag must be reported as NIfTI).
+  if (isPart10(head)) return { kind: 'dicom-file', part10: true };
   if (isGzip(head) || /\.nii(\.gz)?$/i.test(path)) return { kind: 'nifti' };
+  if (looksLikeDicom(head)) return { kind: 'dicom-file', part10: false };
   const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
   if (head.length >= 4 && [348, 540].some((n) => v.getInt32(0, true) === n || v.getInt32(0, false) === n))
     return { kind: 'nifti' };
@@ -69,7 +72,10 @@ export async function readVolume(path: string, opts: ReadVolumeOptions = {}): Pr
   let folder = path;
   if (k.kind === 'dicom-file') {
     folder = dirname(path);
-    uid ??= (await readSliceHeader(path))?.seriesUid;
+    const info = await readSliceHeader(path);
+    // A Part 10 file that is no image (DICOMDIR) opens its folder; a mere guess that fails is not DICOM.
+    if (!info && !k.part10) throw new InputError(path, 'is neither a NIfTI file nor a readable DICOM file');
+    uid ??= info?.seriesUid;
   }
   const skipped: string[] = [];
   const all = await scanDicomFolder(folder, {

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DecodePool } from '../../src-main/imaging/dicom/decode-pool';
 import { checkInputPath } from '../../src-main/imaging/input-path';
 import { encodeNifti, readNifti } from '../../src-main/imaging/nifti';
 import { listSeries, readVolume } from '../../src-main/imaging/read';
@@ -218,6 +219,39 @@ describe('a DICOM folder with junk files', () => {
     expect((await listSeries(dir)).map((s) => s.slices)).toEqual([4]);
   });
 
+  it('refuses rescaling beyond int16 (or to infinity) and absurd pixel spacing, naming slice and tags', async () => {
+    const slope = join(tmp.dir, 'dicom-slope');
+    mkdirSync(slope);
+    const spacing = join(tmp.dir, 'dicom-spacing');
+    mkdirSync(spacing);
+    for (let k = 0; k < 3; k++) {
+      const base = {
+        seriesUid,
+        instance: k + 1,
+        rows: 4,
+        columns: 5,
+        pixels: new Int16Array(20).map((_, p) => p - 10),
+        positionMm: [0, 0, 2.5 * k],
+        orientation: [1, 0, 0, 0, 1, 0],
+        pixelSpacingMm: [0.7, 0.9] as [number, number],
+      };
+      writeCtSlice(join(slope, `IM${k}.dcm`), { ...base, slope: k === 1 ? 1e38 : 1 });
+      writeCtSlice(join(spacing, `IM${k}.dcm`), { ...base, pixelSpacingMm: [1e30, 1e30] });
+    }
+    const s = await refusal(() => readVolume(slope));
+    expect(s.message).toMatch(
+      new RegExp(`^${join(slope, 'IM1.dcm')}: RescaleSlope 1e\\+38 .* outside the int16 range`),
+    );
+    const p = await refusal(() => readVolume(spacing));
+    expect(p.message).toMatch(new RegExp(`^${spacing}: voxel spacing 1e\\+30 mm is outside 0.001–10000 mm`));
+  });
+
+  it('a NIfTI file whose first bytes read like a bare DICOM tag is reported as that file', async () => {
+    const path = patchedFile('sizeof-8.nii', (v) => v.setInt32(0, 8, true));
+    const e = await refusal(() => readVolume(path));
+    expect(e.message.startsWith(`${path}: `)).toBe(true);
+  });
+
   it('fails, naming the skipped files, when no series remains', async () => {
     const dir = join(tmp.dir, 'dicom-only-junk');
     mkdirSync(dir);
@@ -227,5 +261,25 @@ describe('a DICOM folder with junk files', () => {
     expect(e.message).toMatch(/contains no DICOM images; 2 unreadable file\(s\) were skipped/);
     expect(e.message).toContain(join(dir, 'a.dcm'));
     expect(e.message).toContain(join(dir, 'b.dcm'));
+  });
+});
+
+describe('codecs after a corrupt frame', () => {
+  it('the decode pool reloads a codec cleanly after each failure (no "register twice")', async () => {
+    const pool = new DecodePool(1);
+    try {
+      for (let n = 0; n < 3; n++) {
+        // One stray byte: openjpeg traps on it (a longer random stream may even "decode").
+        const garbage = Uint8Array.from([0x40 + n]);
+        const err = await pool.decode('openjpeg', garbage).then(
+          () => null,
+          (e: unknown) => e as Error,
+        );
+        expect(err).toBeInstanceOf(Error);
+        expect(err!.message).not.toMatch(/register/);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -240,6 +240,16 @@ function rescale(raw: VoxelArray, slices: DicomSliceInfo[], sliceVoxels: number)
     }
     const x = a * s.rescaleSlope + s.rescaleIntercept;
     const y = b * s.rescaleSlope + s.rescaleIntercept;
+    // As float32 (the widest type kept): a product beyond it would become an infinity in the volume.
+    const xf = Math.fround(x);
+    const yf = Math.fround(y);
+    const ct = s.modality === 'CT';
+    if (!Number.isFinite(xf) || !Number.isFinite(yf) || (ct && (Math.min(x, y) < -32768 || Math.max(x, y) > 32767)))
+      throw new InputError(
+        s.file,
+        `RescaleSlope ${s.rescaleSlope} and RescaleIntercept ${s.rescaleIntercept} turn the stored values ` +
+          `${a}..${b} into ${Math.min(x, y)}..${Math.max(x, y)}, outside the ${ct ? 'int16 range (-32768..32767) CT values can take' : 'range a float32 can hold'}`,
+      );
     lo = Math.min(lo, x, y);
     hi = Math.max(hi, x, y);
     if (!Number.isInteger(s.rescaleSlope) || !Number.isInteger(s.rescaleIntercept)) whole = false;
