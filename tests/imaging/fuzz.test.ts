@@ -93,22 +93,22 @@ function problemOf(c: FuzzCase, input: string, o: Outcome): string | null {
   if (v.spacingMm.some((s) => s <= 0)) return `spacing ${v.spacingMm} is not positive`;
   const isFloat = v.data instanceof Float32Array || v.data instanceof Float64Array;
   // Integer inputs cannot hold a NaN; a NaN or infinity in the output came from our own arithmetic.
-  const storedFloat = c.input.kind === 'nifti' && [16, 64].includes(declaredDatatype(c.input.bytes));
+  const storedFloat = c.input.kind === 'nifti' && ['float32', 'float64'].includes(declaredVoxelType(c.input.bytes));
   if (isFloat && !storedFloat)
     for (let p = 0; p < v.data.length; p++) if (!Number.isFinite(v.data[p])) return `voxel ${p} is ${v.data[p]}`;
   if (c.exact) return differenceFrom(c.exact, v);
   return null;
 }
 
-function declaredDatatype(bytes: Uint8Array): number {
+function declaredVoxelType(bytes: Uint8Array): string {
   try {
     const head =
       bytes[0] === 0x1f && bytes[1] === 0x8b
         ? zlib.gunzipSync(bytes, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
         : bytes;
-    return parseNiftiHeader(head, 'declared').datatype;
+    return parseNiftiHeader(head, 'declared').voxelType;
   } catch {
-    return 0;
+    return '';
   }
 }
 
