@@ -78,13 +78,16 @@ export async function resolveInside(root: string, urlPath: string): Promise<stri
 
 /**
  * Reads a regular file without ever blocking on a FIFO or device that replaced it after the check:
- * O_NONBLOCK open, then fstat of the descriptor. Null when it is not a regular file.
+ * O_NONBLOCK open, then fstat of the descriptor. Null for a FIFO, socket or device; throws for a folder.
  */
 export async function readStaticFile(file: string): Promise<Buffer | null> {
   const flags = process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
   const handle = await fs.open(file, flags);
   try {
-    if (!(await handle.stat()).isFile()) return null;
+    const stat = await handle.stat();
+    // A folder is simply not a file here (404); a FIFO, socket or device is refused (null, 403).
+    if (stat.isDirectory()) throw Object.assign(new Error(`${file} is a folder`), { code: 'EISDIR' });
+    if (!stat.isFile()) return null;
     return await handle.readFile();
   } finally {
     await handle.close();

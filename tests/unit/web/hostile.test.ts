@@ -116,6 +116,8 @@ describe('static files', () => {
     const dir = await send(server.port, '/linked/x.js', { headers: auth() });
     expect(dir.status).toBe(403);
     expect(dir.body.toString()).not.toContain(SECRET);
+    // A folder inside is not a file: 404, as before.
+    expect((await send(server.port, '/assets', { headers: auth() })).status).toBe(404);
     const alias = await send(server.port, '/assets/alias.js', { headers: auth() });
     expect(alias.status).toBe(200);
     expect(alias.body.toString()).toBe('console.log(1)');
