@@ -40,7 +40,7 @@ function openProject(): Promise<ProjectStore> {
 function serveAppProtocol(): void {
   const csp = contentSecurityPolicy();
   protocol.handle(APP_SCHEME, async (request) => {
-    const file = resolveInside(rendererDir, new URL(request.url).pathname);
+    const file = await resolveInside(rendererDir, new URL(request.url).pathname);
     if (!file) return new Response('Forbidden', { status: 403 });
     let response: Response;
     try {

@@ -1,6 +1,6 @@
 // NIfTI-1 / NIfTI-2 header parsing and writing, and the affine choice nibabel makes (sform, qform, pixdim).
 import type { Mat4, Vec3, VoxelType } from './volume';
-import { InputError } from './volume';
+import { InputError, MAX_ORIGIN_MM, MAX_SPACING_MM, MIN_SPACING_MM } from './volume';
 
 export const NIFTI1_HEADER_BYTES = 348;
 export const NIFTI2_HEADER_BYTES = 540;
@@ -247,11 +247,52 @@ export function matrixToQuaternion(colsRas: number[]): { quatern: Vec3; qfac: nu
   return { quatern: [b, c, d], qfac };
 }
 
+const FIELD_OF: Record<'sform' | 'qform' | 'pixdim', string> = {
+  sform: 'sform (srow_x, srow_y, srow_z)',
+  qform: 'qform (quatern_b/c/d, qoffset_x/y/z, pixdim[1..3])',
+  pixdim: 'pixdim[1..3]',
+};
+
+/**
+ * Refuses an affine whose values are not finite, whose voxel spacing is absurd (1e-30 or 1e30 mm)
+ * or whose axes are (nearly) parallel, naming the header field it came from.
+ */
+function checkAffine(a: Mat4, source: 'sform' | 'qform' | 'pixdim', file: string): void {
+  const field = FIELD_OF[source];
+  for (let n = 0; n < 12; n++)
+    if (!Number.isFinite(a[n])) throw new InputError(file, `${field} holds ${a[n]}, which is not a finite number`);
+  const axes = ['i', 'j', 'k'];
+  const norms: number[] = [];
+  for (let c = 0; c < 3; c++) {
+    const n = Math.hypot(a[c], a[4 + c], a[8 + c]);
+    if (!(n >= MIN_SPACING_MM && n <= MAX_SPACING_MM))
+      throw new InputError(
+        file,
+        `${field} gives voxel spacing ${n} mm along ${axes[c]}, outside ${MIN_SPACING_MM}–${MAX_SPACING_MM} mm`,
+      );
+    norms.push(n);
+  }
+  for (let r = 0; r < 3; r++)
+    if (Math.abs(a[r * 4 + 3]) > MAX_ORIGIN_MM)
+      throw new InputError(file, `${field} puts the first voxel ${a[r * 4 + 3]} mm from the origin, which is absurd`);
+  const det =
+    a[0] * (a[5] * a[10] - a[6] * a[9]) - a[1] * (a[4] * a[10] - a[6] * a[8]) + a[2] * (a[4] * a[9] - a[5] * a[8]);
+  if (Math.abs(det) < 1e-6 * norms[0] * norms[1] * norms[2])
+    throw new InputError(file, `${field} has parallel or collapsed axes (the voxel grid has no volume)`);
+}
+
 /**
  * The RAS affine nibabel's `img.affine` gives: sform when sform_code > 0, else qform when
  * qform_code > 0, else the Analyze fallback (pixdim scaling, x flipped, centred on the volume).
+ * Refuses non-finite or absurd geometry, naming the field.
  */
 export function bestAffineRas(h: NiftiHeader, file: string): { affine: Mat4; source: 'sform' | 'qform' | 'pixdim' } {
+  const best = bestAffineRasUnchecked(h, file);
+  checkAffine(best.affine, best.source, file);
+  return best;
+}
+
+function bestAffineRasUnchecked(h: NiftiHeader, file: string): { affine: Mat4; source: 'sform' | 'qform' | 'pixdim' } {
   if (h.sformCode > 0) {
     return { affine: [...h.srow, 0, 0, 0, 1], source: 'sform' };
   }

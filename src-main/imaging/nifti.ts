@@ -1,10 +1,11 @@
 // NIfTI-1/2 reading (.nii, .nii.gz, either endianness, scl_slope/inter) and writing (.nii/.nii.gz) of Volumes.
 import { constants as bufferConstants } from 'node:buffer';
-import { createReadStream, promises as fs } from 'node:fs';
+import type { promises as fs } from 'node:fs';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { writeFileAtomic } from '../util/atomic';
+import { openRegularFile } from './input-path';
 import {
   BYTES_PER_VOXEL,
   NIFTI2_HEADER_BYTES,
@@ -121,9 +122,39 @@ export function applyScaling(raw: VoxelArray, slope: number, inter: number): Vox
   return out;
 }
 
+/** CT values are stored as int16 by every scanner; scaled values beyond it are header damage. */
+const HU_MIN = -32768;
+const HU_MAX = 32767;
+
+/**
+ * Refuses infinite scl_slope / scl_inter (NaN and 0 keep their standard meaning, "no scaling") and
+ * scaling that produces values that are not finite or leave the int16 range.
+ */
+function scaledVoxels(h: NiftiHeader, raw: VoxelArray, file: string): VoxelArray {
+  for (const [field, x] of [
+    ['scl_slope', h.sclSlope],
+    ['scl_inter', h.sclInter],
+  ] as const)
+    if (x === Infinity || x === -Infinity) throw new InputError(file, `${field} is ${x}, which is not a finite number`);
+  const data = applyScaling(raw, h.sclSlope, h.sclInter);
+  if (data === raw) return data;
+  for (let p = 0; p < data.length; p++) {
+    const v = data[p];
+    // A NaN stored in a float file stays a NaN (no data there); scaling must not make new ones.
+    if (!(v >= HU_MIN && v <= HU_MAX) && !Number.isNaN(raw[p])) {
+      throw new InputError(
+        file,
+        `scl_slope ${h.sclSlope} and scl_inter ${h.sclInter} turn voxel ${p} (${raw[p]}) into ${v}, ` +
+          `outside the int16 range (${HU_MIN}..${HU_MAX}) CT values can take`,
+      );
+    }
+  }
+  return data;
+}
+
 function volumeFrom(h: NiftiHeader, raw: Uint8Array, file: string): Volume {
-  const data = applyScaling(typedVoxels(h, raw), h.sclSlope, h.sclInter);
   const { affine } = bestAffineRas(h, file);
+  const data = scaledVoxels(h, typedVoxels(h, raw), file);
   for (const x of affine)
     if (!Number.isFinite(x))
       throw new InputError(file, 'the affine (sform/qform) contains a value that is not a number');
@@ -189,9 +220,11 @@ export function decodeNifti(bytes: Uint8Array, fileName: string): Volume {
 }
 
 /** Streams a .nii.gz: parses the header from the first chunks, then fills one exact-size buffer. */
-async function readGzipNifti(path: string): Promise<Volume> {
+async function readGzipNifti(path: string, handle: fs.FileHandle): Promise<Volume> {
   const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(gunzip);
+  // The already-checked descriptor, not the path again: a path swapped for a FIFO cannot hang us.
+  const source = handle.createReadStream({ start: 0, highWaterMark: 1 << 20, autoClose: false });
+  const stream = source.pipe(gunzip);
   let head: Uint8Array = new Uint8Array(0);
   let header: NiftiHeader | null = null;
   let payload: Uint8Array | null = null;
@@ -240,6 +273,7 @@ async function readGzipNifti(path: string): Promise<Volume> {
     throw new InputError(path, `gzip data is corrupt (${e.message})`);
   } finally {
     stream.destroy();
+    source.destroy();
   }
   if (!header) {
     if (head.length >= 4) parseNiftiHeader(head, path); // reports wrong magic / truncated header precisely
@@ -253,34 +287,27 @@ async function readGzipNifti(path: string): Promise<Volume> {
 
 /** Reads a .nii or .nii.gz from disk without ever holding more than the voxels plus one chunk. */
 export async function readNifti(path: string): Promise<Volume> {
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(path, 'r');
-  } catch (err) {
-    throw new InputError(path, `cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const handle = await openRegularFile(path);
   try {
     const size = (await handle.stat()).size;
     const first = new Uint8Array(Math.min(size, NIFTI2_HEADER_BYTES + 4));
     await handle.read(first, 0, first.length, 0);
-    if (!isGzip(first)) {
-      const h = parseNiftiHeader(first, path);
-      const bytes = payloadBytes(h, path);
-      if (size < h.voxOffset + bytes)
-        throw new InputError(path, `is ${size} bytes but the header needs ${h.voxOffset + bytes} (truncated)`);
-      const payload = new Uint8Array(bytes);
-      let got = 0;
-      while (got < bytes) {
-        const { bytesRead } = await handle.read(payload, got, bytes - got, h.voxOffset + got);
-        if (bytesRead === 0) throw new InputError(path, 'ended while reading voxels (truncated)');
-        got += bytesRead;
-      }
-      return volumeFrom(h, payload, path);
+    if (isGzip(first)) return await readGzipNifti(path, handle);
+    const h = parseNiftiHeader(first, path);
+    const bytes = payloadBytes(h, path);
+    if (size < h.voxOffset + bytes)
+      throw new InputError(path, `is ${size} bytes but the header needs ${h.voxOffset + bytes} (truncated)`);
+    const payload = new Uint8Array(bytes);
+    let got = 0;
+    while (got < bytes) {
+      const { bytesRead } = await handle.read(payload, got, bytes - got, h.voxOffset + got);
+      if (bytesRead === 0) throw new InputError(path, 'ended while reading voxels (truncated)');
+      got += bytesRead;
     }
+    return volumeFrom(h, payload, path);
   } finally {
     await handle.close();
   }
-  return readGzipNifti(path);
 }
 
 export interface EncodeNiftiOptions {

@@ -1,11 +1,11 @@
 // One entry point for opening CT: a NIfTI file, a DICOM folder (one series), or a DICOM file's series.
-import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Volume } from './volume';
 import { InputError } from './volume';
 import { assembleSeries, type AssembleOptions } from './dicom/assemble';
-import { looksLikeDicom } from './dicom/header';
+import { isPart10, looksLikeDicom } from './dicom/header';
 import { readSliceHeader, scanDicomFolder, summarize, type DicomSeriesSummary } from './dicom/scan';
+import { checkInputPath, openRegularFile } from './input-path';
 import { readNifti } from './nifti';
 import { isGzip } from './nifti-header';
 
@@ -29,28 +29,24 @@ export interface ReadVolumeOptions extends AssembleOptions {
   seriesInstanceUid?: string;
 }
 
-type Kind = { kind: 'dir' } | { kind: 'nifti' } | { kind: 'dicom-file' };
+type Kind = { kind: 'dir' } | { kind: 'nifti' } | { kind: 'dicom-file'; part10: boolean };
 
 async function classify(path: string): Promise<Kind> {
-  let stat;
+  if ((await checkInputPath(path)) === 'dir') return { kind: 'dir' };
+  const handle = await openRegularFile(path);
+  let head: Uint8Array;
   try {
-    stat = await fs.stat(path);
-  } catch (err) {
-    throw new InputError(
-      path,
-      `does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
-  }
-  if (stat.isDirectory()) return { kind: 'dir' };
-  const handle = await fs.open(path, 'r');
-  const head = new Uint8Array(Math.min(stat.size, 132));
-  try {
+    const size = (await handle.stat()).size;
+    head = new Uint8Array(Math.min(size, 132));
     await handle.read(head, 0, head.length, 0);
   } finally {
     await handle.close();
   }
-  if (looksLikeDicom(head)) return { kind: 'dicom-file' };
+  // The DICM marker is decisive; a guessed bare DICOM data set is not, when the name or gzip says NIfTI
+  // (a damaged NIfTI whose first bytes happen to read like a DICOM tag must be reported as NIfTI).
+  if (isPart10(head)) return { kind: 'dicom-file', part10: true };
   if (isGzip(head) || /\.nii(\.gz)?$/i.test(path)) return { kind: 'nifti' };
+  if (looksLikeDicom(head)) return { kind: 'dicom-file', part10: false };
   const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
   if (head.length >= 4 && [348, 540].some((n) => v.getInt32(0, true) === n || v.getInt32(0, false) === n))
     return { kind: 'nifti' };
@@ -76,19 +72,39 @@ export async function readVolume(path: string, opts: ReadVolumeOptions = {}): Pr
   let folder = path;
   if (k.kind === 'dicom-file') {
     folder = dirname(path);
-    uid ??= (await readSliceHeader(path))?.seriesUid;
+    const info = await readSliceHeader(path);
+    // A Part 10 file that is no image (DICOMDIR) opens its folder; a mere guess that fails is not DICOM.
+    if (!info && !k.part10) throw new InputError(path, 'is neither a NIfTI file nor a readable DICOM file');
+    uid ??= info?.seriesUid;
   }
-  const all = await scanDicomFolder(folder, { signal: opts.signal });
+  const skipped: string[] = [];
+  const all = await scanDicomFolder(folder, {
+    signal: opts.signal,
+    onSkip: (file, reason) => {
+      skipped.push(`${file} (${reason})`);
+      opts.onWarning?.(`skipped ${file}: it looks like DICOM but cannot be read (${reason})`);
+    },
+  });
+  // When the folder cannot give a volume, the skipped files are likely why: say which they were.
+  const withSkipped = (err: unknown): unknown => {
+    if (err instanceof InputError && skipped.length > 0)
+      err.message += `; ${skipped.length} unreadable file(s) were skipped: ${skipped.join('; ')}`;
+    return err;
+  };
   const images = all.filter((s) => s.slices > 0);
-  if (all.length === 0) throw new InputError(folder, 'contains no DICOM images');
+  if (all.length === 0) throw withSkipped(new InputError(folder, 'contains no DICOM images'));
   let chosen;
   if (uid !== undefined) {
     chosen = all.find((s) => s.uid === uid);
-    if (!chosen) throw new InputError(folder, `has no series with SeriesInstanceUID ${uid}`);
+    if (!chosen) throw withSkipped(new InputError(folder, `has no series with SeriesInstanceUID ${uid}`));
   } else if (images.length > 1) {
     throw new SeriesChoiceError(folder, images.map(summarize));
   } else {
     chosen = images[0] ?? all[0];
   }
-  return assembleSeries(chosen, folder, opts);
+  try {
+    return await assembleSeries(chosen, folder, opts);
+  } catch (err) {
+    throw withSkipped(err);
+  }
 }

@@ -146,6 +146,12 @@ export class InputError extends Error {
 /** Refuses volumes the app cannot hold or reason about, before any big allocation. */
 export const MAX_VOXELS = 1024 * 1024 * 1024; // 1 Gi voxels (2 GiB as int16)
 
+/** Voxel spacings outside this range (mm) are header damage, not a scan: a CT voxel is 0.1–10 mm. */
+export const MIN_SPACING_MM = 1e-3;
+export const MAX_SPACING_MM = 1e4;
+/** Farther than this from the scanner's origin (mm, 10 km) is header damage too. */
+export const MAX_ORIGIN_MM = 1e7;
+
 export function checkGeometry(file: string, v: Pick<Volume, 'dims' | 'spacingMm' | 'originMm' | 'direction'>): void {
   for (const n of v.dims) {
     if (!Number.isInteger(n) || n < 1) throw new InputError(file, `dimension ${n} is not a positive whole number`);
@@ -156,9 +162,12 @@ export function checkGeometry(file: string, v: Pick<Volume, 'dims' | 'spacingMm'
   for (const s of v.spacingMm) {
     if (!Number.isFinite(s) || s <= 0)
       throw new InputError(file, `voxel spacing ${s} mm is missing, zero or not a number`);
+    if (s < MIN_SPACING_MM || s > MAX_SPACING_MM)
+      throw new InputError(file, `voxel spacing ${s} mm is outside ${MIN_SPACING_MM}–${MAX_SPACING_MM} mm`);
   }
   for (const o of v.originMm) {
     if (!Number.isFinite(o)) throw new InputError(file, 'origin is not a finite position');
+    if (Math.abs(o) > MAX_ORIGIN_MM) throw new InputError(file, `origin ${o} mm is absurdly far from the scanner`);
   }
   for (const d of v.direction) {
     if (!Number.isFinite(d)) throw new InputError(file, 'orientation is not finite');

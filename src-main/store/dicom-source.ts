@@ -1,11 +1,11 @@
 // Reads what a DICOM SEG must reference about an imported CT series (UIDs, per-slice SOP instances
 // and positions, patient/study fields), so it can be kept with the case for later SEG export.
-import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataSet } from 'dicom-parser';
 import type { SourceInstanceRef, SourceSeriesRef } from '../export/dicom/source-ref';
 import { isValidUid, newUid } from '../export/dicom/uid';
 import { isLocalizer, looksLikeDicom, parseDicom } from '../imaging/dicom/header';
+import { checkInputPath, openRegularFile } from '../imaging/input-path';
 import { readSliceHeader, scanDicomFolder } from '../imaging/dicom/scan';
 
 /** Enough bytes for the header of any ordinary CT slice; longer headers are read whole (bounded). */
@@ -13,7 +13,7 @@ const PROBE_BYTES = 256 * 1024;
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
 async function readHeader(file: string): Promise<DataSet> {
-  const handle = await fs.open(file, 'r');
+  const handle = await openRegularFile(file);
   try {
     const size = (await handle.stat()).size;
     for (const length of [Math.min(size, PROBE_BYTES), Math.min(size, MAX_HEADER_BYTES)]) {
@@ -52,12 +52,12 @@ export async function readDicomSourceRef(
   path: string,
   opts: { seriesInstanceUid?: string; signal?: AbortSignal } = {},
 ): Promise<SourceSeriesRef | null> {
-  const stat = await fs.stat(path);
+  const kind = await checkInputPath(path);
   let folder = path;
   let uid = opts.seriesInstanceUid;
-  if (!stat.isDirectory()) {
+  if (kind !== 'dir') {
     const head = new Uint8Array(132);
-    const handle = await fs.open(path, 'r');
+    const handle = await openRegularFile(path);
     try {
       await handle.read(head, 0, head.length, 0);
     } finally {

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { ImportRequest, ImportResult } from '../api/contract';
 import type { SourceSeriesRef } from '../export/dicom/source-ref';
+import { checkInputPath } from '../imaging/input-path';
 import type { ProjectStore } from './project';
 import type { VolumeIo } from './volume-io';
 
@@ -42,14 +43,20 @@ export async function importPaths(
     const path = resolve(req.paths[n]);
     opts.onProgress?.(n / req.paths.length, `Reading ${basename(path)}`);
     try {
-      const stat = await fs.stat(path).catch(() => null);
-      if (!stat) {
+      if (!(await fs.stat(path).catch(() => null))) {
         result.errors.push(`${path}: no such file or folder.`);
         continue;
       }
+      // FIFOs, sockets and devices are refused here, before any reader opens them (an open FIFO blocks).
+      const kind = await checkInputPath(path).catch((err: unknown) => err as Error);
+      if (kind instanceof Error) {
+        result.errors.push(kind.message.endsWith('.') ? kind.message : `${kind.message}.`);
+        continue;
+      }
+      const isDir = kind === 'dir';
       let seriesInstanceUid = req.seriesInstanceUid;
       let name = caseNameFromPath(path);
-      if (stat.isDirectory()) {
+      if (isDir) {
         const series = await io.listSeries(path);
         if (series.length === 0) {
           result.errors.push(`${path}: no DICOM image series found in this folder.`);
@@ -67,7 +74,7 @@ export async function importPaths(
         }
         if (chosen.description) name = `${name} – ${chosen.description}`;
       }
-      const volume = await io.read(path, stat.isDirectory() ? { seriesInstanceUid } : undefined);
+      const volume = await io.read(path, isDir ? { seriesInstanceUid } : undefined);
       opts.signal?.throwIfAborted();
       const dicomSource = /\.nii(\.gz)?$/i.test(path) ? null : await sourceRefOf(io, path, seriesInstanceUid);
       result.imported.push(await store.addCase(volume, { name, ...(dicomSource ? { dicomSource } : {}) }));

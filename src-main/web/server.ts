@@ -1,7 +1,6 @@
 // The web shell: serves the built renderer and the API handlers over HTTP on 127.0.0.1 only.
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { promises as fs } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import {
   MAX_UPLOAD_BYTES,
@@ -18,7 +17,7 @@ import { isApiBinaryMethod, isApiMethod, isApiUploadMethod } from '../api/handle
 import type { ApiHandlers } from '../api/handlers';
 import { contentSecurityPolicy } from '../electron/csp';
 import { checkRequest, newToken, tokenCookieName } from './auth';
-import { contentTypeOf, resolveInside } from './static';
+import { contentTypeOf, readStaticFile, resolveInside } from './static';
 
 const MAX_JSON_BODY_BYTES = 1024 * 1024;
 const SSE_HEARTBEAT_MS = 15_000;
@@ -62,15 +61,65 @@ function sendError(res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, { error: message });
 }
 
+/** Grace given to a client to finish sending a refused body before its connection is closed. */
+const REFUSED_BODY_DRAIN_MS = 2000;
+/** Bytes of a refused body read and discarded at most, so the client sees the reply rather than a reset. */
+const REFUSED_BODY_DRAIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Feeds each body chunk to `take` until the body ends. When `take` throws, reading stops and the error
+ * is returned without destroying the request (as `for await` would): destroying it resets the
+ * connection before the client can read our 413. The caller answers and drops the rest.
+ */
+function readBody(req: IncomingMessage, take: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolveBody, rejectBody) => {
+    const onData = (chunk: Buffer): void => {
+      try {
+        take(chunk);
+      } catch (err) {
+        cleanup();
+        req.pause();
+        rejectBody(err as Error);
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolveBody();
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      rejectBody(err);
+    };
+    // 'close' without 'end': the client went away mid-body.
+    const onClose = (): void => {
+      cleanup();
+      if (!req.complete) rejectBody(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+      else resolveBody();
+    };
+    function cleanup(): void {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    }
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const tooLarge = () => new ApiRequestError(413, `request body is larger than ${MAX_JSON_BODY_BYTES} bytes.`);
+  // Refused from the announced length alone, before a byte of the body is read.
+  if (Number(req.headers['content-length'] ?? 0) > MAX_JSON_BODY_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_JSON_BODY_BYTES)
-      throw new ApiRequestError(400, `request body is larger than ${MAX_JSON_BODY_BYTES} bytes.`);
-    chunks.push(chunk as Buffer);
-  }
+  await readBody(req, (chunk) => {
+    size += chunk.length;
+    if (size > MAX_JSON_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  });
   const text = Buffer.concat(chunks).toString('utf8').trim();
   if (text === '') return {};
   try {
@@ -107,13 +156,12 @@ async function readExactBody(req: IncomingMessage, size: number, method: string)
   }
   const out = new Uint8Array(size);
   let received = 0;
-  for await (const chunk of req) {
-    const bytes = chunk as Buffer;
+  await readBody(req, (bytes) => {
     if (received + bytes.length > size)
       throw new ApiRequestError(413, `${method}: the body is larger than the ${size} bytes the case needs.`);
     out.set(bytes, received);
     received += bytes.length;
-  }
+  });
   if (received !== size)
     throw new ApiRequestError(400, `${method}: the body must be exactly ${size} bytes, but ${received} arrived.`);
   return out;
@@ -130,15 +178,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   let port = 0;
 
   async function serveStatic(url: URL, res: ServerResponse, setCookie: boolean): Promise<void> {
-    const file = resolveInside(opts.rendererDir, url.pathname);
+    const file = await resolveInside(opts.rendererDir, url.pathname);
     if (!file) return sendError(res, 403, `'${url.pathname}' is outside the app.`);
     const headers: Record<string, string | number> = { ...COMMON_HEADERS };
     // The page was opened with ?token=: later asset, worker and EventSource requests carry the cookie.
     if (setCookie) headers['set-cookie'] = `${tokenCookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-    let body: Buffer;
+    let body: Buffer | null;
     let type = contentTypeOf(file);
     try {
-      body = await fs.readFile(file);
+      body = await readStaticFile(file);
+      if (!body) return sendError(res, 403, `'${url.pathname}' is not a file of the app.`);
     } catch {
       if (url.pathname !== '/' && url.pathname !== '/index.html')
         return sendError(res, 404, `'${url.pathname}' not found.`);
@@ -227,13 +276,44 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'only GET for app files.');
       return await serveStatic(url, res, verdict.via === 'query');
     } catch (err) {
+      // The client went away mid-body (closed tab, killed upload): nobody to answer; one line, no stack.
+      if (!req.complete && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+        console.warn(`web: ${req.method} ${url.pathname}: the client closed the connection before sending its body.`);
+        return;
+      }
       const { status, message } = apiErrorOf(err);
       if (status === 500) console.error(err);
-      // An unread request body would otherwise stall the reply on a keep-alive connection.
-      if (!req.complete) req.resume();
+      if (!req.complete) {
+        if (status === 413)
+          console.warn(`web: ${req.method} ${url.pathname}: refused an oversized body (413): ${message}`);
+        refuseRestOfBody(req, res);
+      }
       if (!res.headersSent) sendError(res, status, message);
       else res.destroy();
     }
+  }
+
+  /**
+   * The reply goes out before the body has arrived: the connection closes after it (no keep-alive on a
+   * half-read request), and meanwhile the rest of the body is read and dropped for a short while, so
+   * the client reads the reply instead of a reset; a client that keeps sending is cut off.
+   */
+  function refuseRestOfBody(req: IncomingMessage, res: ServerResponse): void {
+    res.shouldKeepAlive = false;
+    if (!res.headersSent) res.setHeader('connection', 'close');
+    const socket = req.socket;
+    if (!socket) return;
+    let dropped = 0;
+    const cut = () => socket.destroy();
+    const timer = setTimeout(cut, REFUSED_BODY_DRAIN_MS);
+    timer.unref();
+    req.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > REFUSED_BODY_DRAIN_BYTES) cut();
+    });
+    req.on('error', () => undefined);
+    socket.once('close', () => clearTimeout(timer));
+    req.resume();
   }
 
   const server: Server = createServer((req, res) => void handle(req, res));

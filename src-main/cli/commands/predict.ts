@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { UsageError } from '../index';
 import { parseCliArgs } from '../args';
 import { InputError } from '../../imaging/volume';
+import { checkInputPath } from '../../imaging/input-path';
 import { readVolume } from '../../imaging/read';
 import { writeNifti } from '../../imaging/nifti';
 import { LABEL_SCHEMAS } from '../../api/contract';
@@ -141,12 +142,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError('--uncertainty must name a .nii or .nii.gz file when --out does');
 
   // Check the input exists before the (slow) model load, so a typo fails at once.
-  let isDir: boolean;
-  try {
-    isDir = (await fs.stat(input)).isDirectory();
-  } catch (err) {
-    throw new InputError(input, `does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`);
-  }
+  const isDir = (await checkInputPath(input)) === 'dir';
   if (batch && !isDir) throw new UsageError(`--out '${out}' is a folder name, so the input must be a worklist folder`);
 
   const schema = schemaArg as SchemaName | undefined;

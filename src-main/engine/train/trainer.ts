@@ -1,4 +1,5 @@
 // One training step of a DeformUX-Net (DiceCE, AdamW with offset-branch lr x0.1, global-norm clipping) and exact checkpoints.
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
@@ -7,12 +8,55 @@ import { createOutputReuse } from '../kernels/output_pool';
 import type { OutputReuse } from '../kernels/output_pool';
 import { InputError } from '../../imaging/volume';
 import { writeFileAtomic } from '../../util/atomic';
-import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import { parseSafetensors, readSafetensors, serializeSafetensors } from '../io/safetensors';
 import type { TensorMap } from '../io/safetensors';
 import type { DeformUXNet } from '../model/network';
 import { AdamW, clipScale, gradGlobalNorm } from './adamw';
 import type { MomentState } from './adamw';
 import { diceCeLoss } from './loss';
+
+const CHECKPOINT_FORMAT = 'deformux-checkpoint';
+type CheckpointPart = 'weights' | 'optimizer';
+
+/** One tensor file of a checkpoint as state.json records it. */
+interface CheckpointFile {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+async function writeCheckpointFile(dir: string, name: string, bytes: Uint8Array): Promise<CheckpointFile> {
+  await writeFileAtomic(join(dir, name), bytes);
+  return { name, bytes: bytes.length, sha256: sha256(bytes) };
+}
+
+async function readVerified(path: string, f: CheckpointFile, step: number): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(path);
+  } catch (err) {
+    throw new InputError(
+      path,
+      `is missing from the step-${step} checkpoint (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
+  }
+  if (bytes.length !== f.bytes || sha256(bytes) !== f.sha256)
+    throw new InputError(path, `does not match the step-${step} checkpoint's state.json (size or SHA-256 differs)`);
+  return bytes;
+}
+
+/** Tensor files and temp files of earlier checkpoints in `dir` (after the commit nothing refers to them). */
+async function removeStaleCheckpointFiles(dir: string, keep: Set<string>): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    if (keep.has(name)) continue;
+    const stale =
+      /^(weights|optimizer)(-\d+-[0-9a-f]+)?\.safetensors$/.test(name) ||
+      /^\.(state\.json|weights-|optimizer-).*\.tmp$/.test(name);
+    if (stale) await fs.rm(join(dir, name), { force: true });
+  }
+}
 
 export interface TrainerOptions {
   lr: number;
@@ -119,52 +163,85 @@ export class Trainer {
     return { step: this.optimizer.step, loss, gradNorm, lr };
   }
 
-  /** Weights (PyTorch layout), optimizer moments and `extra` (e.g. the sampler's RNG state) in `dir`. */
+  /**
+   * Weights (PyTorch layout), optimizer moments and `extra` (e.g. the sampler's RNG state) in `dir`,
+   * as one atomic unit. The two tensor files get fresh names and are fsynced first; state.json, which
+   * names them with their size and SHA-256 and the step, is then replaced atomically: that rename is
+   * the commit. A crash at any moment leaves the previous complete checkpoint (its files are removed
+   * only after the commit) or the new one, never weights of one step with moments of another.
+   */
   async saveCheckpoint(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
     await fs.mkdir(dir, { recursive: true });
-    await writeSafetensors(join(dir, 'weights.safetensors'), this.net.toTorch());
+    const step = this.optimizer.step;
+    const tag = `${step}-${randomBytes(4).toString('hex')}`;
     const moments: TensorMap = new Map();
     for (const [name, s] of this.optimizer.getState()) {
       const shape = [...this.net.params.get(name)!.shape];
       moments.set(`m.${name}`, { shape, data: s.m });
       moments.set(`v.${name}`, { shape, data: s.v });
     }
-    await writeSafetensors(join(dir, 'optimizer.safetensors'), moments);
-    // state.json last: its presence marks a complete checkpoint.
+    const files: Record<CheckpointPart, CheckpointFile> = {
+      weights: await writeCheckpointFile(dir, `weights-${tag}.safetensors`, serializeSafetensors(this.net.toTorch())),
+      optimizer: await writeCheckpointFile(dir, `optimizer-${tag}.safetensors`, serializeSafetensors(moments)),
+    };
     const state = {
-      format: 'deformux-checkpoint',
-      version: 1,
-      step: this.optimizer.step,
+      format: CHECKPOINT_FORMAT,
+      version: 2,
+      step,
+      files,
       options: this.opts,
       config: this.net.config,
       extra,
     };
     await writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+    await removeStaleCheckpointFiles(dir, new Set(Object.values(files).map((f) => f.name)));
   }
 
-  /** Restores weights, moments and step from `dir`; returns the saved `extra`. */
+  /**
+   * Restores weights, moments and step from `dir`; returns the saved `extra`. A checkpoint whose
+   * files do not match what state.json recorded (size, SHA-256) is refused, naming the file.
+   */
   async loadCheckpoint(dir: string): Promise<Record<string, unknown>> {
     const statePath = join(dir, 'state.json');
-    let state: { format?: string; step?: number; extra?: Record<string, unknown>; config?: unknown };
+    let state: {
+      format?: string;
+      version?: number;
+      step?: number;
+      files?: Partial<Record<CheckpointPart, CheckpointFile>>;
+      extra?: Record<string, unknown>;
+      config?: unknown;
+    };
     try {
       state = JSON.parse(await fs.readFile(statePath, 'utf8')) as typeof state;
     } catch {
       throw new InputError(statePath, 'is missing or not valid JSON: not a complete checkpoint');
     }
-    if (state.format !== 'deformux-checkpoint' || typeof state.step !== 'number')
+    if (state.format !== CHECKPOINT_FORMAT || typeof state.step !== 'number')
       throw new InputError(statePath, 'is not a DeformUX checkpoint');
     if (JSON.stringify(state.config) !== JSON.stringify(this.net.config)) {
       throw new InputError(statePath, 'was saved for a different network configuration');
     }
-    const weightsPath = join(dir, 'weights.safetensors');
-    this.net.assignFromTorch(await readSafetensors(weightsPath), weightsPath);
-    const optPath = join(dir, 'optimizer.safetensors');
-    const moments = await readSafetensors(optPath);
+    // Version 1 (before the manifest) named fixed files; they load as they are.
+    const legacy = state.version === 1 && !state.files;
+    const part = async (which: CheckpointPart): Promise<{ path: string; tensors: TensorMap }> => {
+      if (legacy) {
+        const path = join(dir, `${which}.safetensors`);
+        return { path, tensors: await readSafetensors(path) };
+      }
+      const f = state.files?.[which];
+      if (!f || typeof f.name !== 'string' || f.name.includes('/') || f.name.includes('\\'))
+        throw new InputError(statePath, `does not name its ${which} file: not a complete checkpoint`);
+      const path = join(dir, f.name);
+      return { path, tensors: parseSafetensors(await readVerified(path, f, state.step!), path) };
+    };
+    const weights = await part('weights');
+    const optimizer = await part('optimizer');
+    this.net.assignFromTorch(weights.tensors, weights.path);
     const state2 = new Map<string, MomentState>();
     for (const name of this.net.params.keys()) {
-      const m = moments.get(`m.${name}`);
-      const v = moments.get(`v.${name}`);
-      if (!m || !v) throw new InputError(optPath, `has no moments for '${name}'`);
+      const m = optimizer.tensors.get(`m.${name}`);
+      const v = optimizer.tensors.get(`v.${name}`);
+      if (!m || !v) throw new InputError(optimizer.path, `has no moments for '${name}'`);
       state2.set(name, { m: Float32Array.from(m.data), v: Float32Array.from(v.data) });
     }
     this.optimizer.setState(state.step, state2);

@@ -3,8 +3,9 @@
 import { InputError } from '../../imaging/volume';
 import { initEngine } from '../tf';
 import { releaseFreeMemory } from '../kernels';
-import { finetune } from '../train/finetune';
-import type { FinetuneCase, FinetuneProgress } from '../train/finetune';
+import { checkpointDirFor, finetune } from '../train/finetune';
+import type { FinetuneCase, FinetuneProgress, FinetuneResult } from '../train/finetune';
+import { readCheckpointExtra } from '../train/finetune-support';
 import type { FinetuneCaseFiles, FromWorker, ToWorker } from './protocol';
 import { recipeForModel as recipeFor } from '../train/recipe';
 
@@ -51,7 +52,21 @@ export async function runFinetuneMessage(
     const train = await read(msg.options.train, 'training');
     const holdout = await read(msg.options.holdout, 'holdout');
     const { recipe, ...options } = msg.options;
-    const replay = recipe ? await recipeFor(options.baseModelDir, recipe, abort.signal) : undefined;
+    // The replay recipe is generated here; a stop while it is drawn ends like a stop while reading.
+    const replay =
+      recipe && !abort.signal.aborted
+        ? await recipeFor(options.baseModelDir, recipe, abort.signal).catch((err: unknown) => {
+            if (abort.signal.aborted) return undefined;
+            throw err;
+          })
+        : undefined;
+    // Stopped (pause, app closing) while the cases were read: the lists are partial or empty, and a
+    // fine-tune on them would fail ("no training cases") or differ from the job's. Report a stop at the
+    // checkpoint's step instead; the next resume reads every case again.
+    if (abort.signal.aborted) {
+      send({ type: 'finetune-result', id, result: await stoppedBeforeTraining(msg.options) });
+      return;
+    }
     const result = await finetune({
       ...options,
       train,
@@ -77,4 +92,17 @@ export async function runFinetuneMessage(
     running.delete(id);
     releaseFreeMemory();
   }
+}
+
+/** The result of a run stopped before its first step: the step and base score of its checkpoint, if any. */
+async function stoppedBeforeTraining(o: { outDir: string; resume?: boolean }): Promise<FinetuneResult> {
+  const extra = o.resume ? await readCheckpointExtra(checkpointDirFor(o.outDir)) : null;
+  return {
+    cancelled: true,
+    steps: extra?.losses.length ?? 0,
+    losses: [],
+    modelDir: null,
+    holdout: { base: extra?.baseHoldout?.mean ?? null, candidate: null, perCase: [], notWorse: null },
+    seconds: 0,
+  };
 }

@@ -1,6 +1,6 @@
 // Turns one DICOM series into a Volume: validates, sorts along the slice normal, decodes and rescales.
-import { promises as fs } from 'node:fs';
 import type { Direction, Vec3, Volume, VoxelArray, VoxelType } from '../volume';
+import { openRegularFile } from '../input-path';
 import { InputError, MAX_VOXELS, allocVoxels, checkGeometry } from '../volume';
 import { frameBytes, SUPPORTED_TRANSFER_SYNTAXES, transferSyntaxName, WASM_TRANSFER_SYNTAXES } from './codecs';
 import { DecodePool, defaultWorkerCount } from './decode-pool';
@@ -240,6 +240,16 @@ function rescale(raw: VoxelArray, slices: DicomSliceInfo[], sliceVoxels: number)
     }
     const x = a * s.rescaleSlope + s.rescaleIntercept;
     const y = b * s.rescaleSlope + s.rescaleIntercept;
+    // As float32 (the widest type kept): a product beyond it would become an infinity in the volume.
+    const xf = Math.fround(x);
+    const yf = Math.fround(y);
+    const ct = s.modality === 'CT';
+    if (!Number.isFinite(xf) || !Number.isFinite(yf) || (ct && (Math.min(x, y) < -32768 || Math.max(x, y) > 32767)))
+      throw new InputError(
+        s.file,
+        `RescaleSlope ${s.rescaleSlope} and RescaleIntercept ${s.rescaleIntercept} turn the stored values ` +
+          `${a}..${b} into ${Math.min(x, y)}..${Math.max(x, y)}, outside the ${ct ? 'int16 range (-32768..32767) CT values can take' : 'range a float32 can hold'}`,
+      );
     lo = Math.min(lo, x, y);
     hi = Math.max(hi, x, y);
     if (!Number.isInteger(s.rescaleSlope) || !Number.isInteger(s.rescaleIntercept)) whole = false;
@@ -300,14 +310,20 @@ export async function assembleSeries(series: DicomSeries, folder: string, opts: 
     try {
       // One frame plus its header: a file far bigger than that is not what its header says.
       const limit = sliceVoxels * (first.bitsAllocated / 8) * 2 + MAX_HEADER_BYTES;
-      const size = (await fs.stat(slices[k].file)).size;
-      if (size > limit) {
-        throw new InputError(
-          slices[k].file,
-          `is ${size} bytes, far more than one ${first.columns}×${first.rows} frame`,
-        );
+      const handle = await openRegularFile(slices[k].file);
+      let b: Buffer;
+      try {
+        const size = (await handle.stat()).size;
+        if (size > limit) {
+          throw new InputError(
+            slices[k].file,
+            `is ${size} bytes, far more than one ${first.columns}×${first.rows} frame`,
+          );
+        }
+        b = await handle.readFile();
+      } finally {
+        await handle.close();
       }
-      const b = await fs.readFile(slices[k].file);
       bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } catch (err) {
       if (err instanceof InputError) throw err;

@@ -25,7 +25,15 @@ interface WasmDecoder {
 type DecoderClass = new () => WasmDecoder;
 
 // OpenJPEG logs every header it reads through Emscripten's print; keep stdout clean for the CLI.
-const QUIET = { print: (): void => undefined, printErr: (): void => undefined };
+/**
+ * Module options for a codec's emscripten factory: a fresh object per load, since the factory builds
+ * the module on the object it is given, and a second load (after a WebAssembly trap) into the same
+ * object fails with "Cannot register public name ... twice".
+ */
+const quiet = (): { print: () => void; printErr: () => void } => ({
+  print: () => undefined,
+  printErr: () => undefined,
+});
 
 // Each codec loads (compiles its WebAssembly) once, on first use.
 const loaded = new Map<string, Promise<DecoderClass>>();
@@ -35,18 +43,18 @@ function loadCodec(name: WasmCodec): Promise<DecoderClass> {
   if (!p) {
     p = (async () => {
       if (name === 'openjpeg') {
-        const m = (await (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(QUIET)) as {
+        const m = (await (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(quiet())) as {
           J2KDecoder: DecoderClass;
         };
         return m.J2KDecoder;
       }
       if (name === 'charls') {
-        const m = (await (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(QUIET)) as {
+        const m = (await (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(quiet())) as {
           JpegLSDecoder: DecoderClass;
         };
         return m.JpegLSDecoder;
       }
-      const m = (await (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(QUIET)) as {
+      const m = (await (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(quiet())) as {
         JPEGDecoder: DecoderClass;
       };
       return m.JPEGDecoder;

@@ -23,12 +23,14 @@ const CODECS: Record<WasmCodec, { module: string; className: string }> = {
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const quiet = { print() {}, printErr() {} };
+// A fresh options object per load: the factory builds the module on it, and a reload into the same
+// object fails ("Cannot register public name ... twice").
+const quiet = () => ({ print() {}, printErr() {} });
 const loaded = {};
 function decoderClass(codec) {
   if (!loaded[codec]) {
     const spec = workerData.codecs[codec];
-    loaded[codec] = require(spec.path)(quiet).then((m) => m[spec.className]);
+    loaded[codec] = require(spec.path)(quiet()).then((m) => m[spec.className]);
   }
   return loaded[codec];
 }

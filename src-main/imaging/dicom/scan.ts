@@ -1,6 +1,7 @@
 // Finds the DICOM image files in a folder (recursively) and groups them by SeriesInstanceUID.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { openRegularFile } from '../input-path';
 import { InputError } from '../volume';
 import type { DicomSliceInfo } from './header';
 import { isLocalizer, isPart10, looksLikeDicom, MAX_HEADER_BYTES, parseDicom, sliceInfo } from './header';
@@ -28,6 +29,11 @@ export interface ScanOptions {
   signal?: AbortSignal;
   /** Called with (files looked at, files found) while scanning. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called for each file that looks like DICOM but cannot be read (junk that happens to carry the
+   * DICM marker, a damaged header): the file is skipped and the rest of the folder still counts.
+   */
+  onSkip?: (file: string, reason: string) => void;
 }
 
 /** Most of a CT header fits here; files whose header is longer are read whole. */
@@ -48,7 +54,7 @@ async function listFiles(dir: string, depth: number, out: string[]): Promise<voi
 
 /** Reads a file's header (probe first, whole file only when the header is longer). */
 export async function readSliceHeader(file: string): Promise<DicomSliceInfo | null> {
-  const handle = await fs.open(file, 'r');
+  const handle = await openRegularFile(file);
   let probe: Uint8Array;
   let size: number;
   try {
@@ -67,7 +73,7 @@ export async function readSliceHeader(file: string): Promise<DicomSliceInfo | nu
       if (size <= probe.length) throw err;
       // Long header (private tags, big sequences): read more, but never more than MAX_HEADER_BYTES.
       const more = new Uint8Array(Math.min(size, MAX_HEADER_BYTES));
-      const again = await fs.open(file, 'r');
+      const again = await openRegularFile(file);
       try {
         await again.read(more, 0, more.length, 0);
       } finally {
@@ -84,7 +90,8 @@ export async function readSliceHeader(file: string): Promise<DicomSliceInfo | nu
 
 /**
  * Scans a folder for DICOM images, grouped by series (ordered by series number). Files that are
- * not DICOM (README, DICOMDIR, reports) are ignored; unreadable DICOM files are an InputError.
+ * not DICOM (README, DICOMDIR, reports) are ignored; DICOM files whose header cannot be read are
+ * skipped and reported through `onSkip`, so one junk file does not sink a whole folder.
  */
 export async function scanDicomFolder(dir: string, opts: ScanOptions = {}): Promise<DicomSeries[]> {
   const files: string[] = [];
@@ -97,7 +104,15 @@ export async function scanDicomFolder(dir: string, opts: ScanOptions = {}): Prom
   let done = 0;
   for (const f of files) {
     opts.signal?.throwIfAborted();
-    const info = await readSliceHeader(f);
+    let info: DicomSliceInfo | null;
+    try {
+      info = await readSliceHeader(f);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      const prefix = `${f}: `;
+      opts.onSkip?.(f, err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message);
+      info = null;
+    }
     done++;
     if (done % 16 === 0 || done === files.length) opts.onProgress?.(done, files.length);
     if (!info) continue;

@@ -41,9 +41,40 @@ export interface SliceSpec {
   pixelSpacingMm: [number, number];
   slope?: number;
   intercept?: number;
+  /** Transfer syntax UID written in the file meta (default explicit VR little endian). */
+  transferSyntax?: string;
+  /** Fragments of encapsulated pixel data (compressed syntaxes), written instead of `pixels`. */
+  fragments?: Uint8Array[];
+  /** Written as SeriesDescription when given. */
+  description?: string;
 }
 
-export function writeCtSlice(path: string, s: SliceSpec): void {
+/** Encapsulated PixelData: undefined length, an empty offset table, one item per fragment, a delimiter. */
+function encapsulated(fragments: Uint8Array[]): Uint8Array[] {
+  const item = (group: number, element: number, length: number): Uint8Array => {
+    const h = new DataView(new ArrayBuffer(8));
+    h.setUint16(0, group, true);
+    h.setUint16(2, element, true);
+    h.setUint32(4, length, true);
+    return new Uint8Array(h.buffer);
+  };
+  const head = new DataView(new ArrayBuffer(12));
+  head.setUint16(0, 0x7fe0, true);
+  head.setUint16(2, 0x0010, true);
+  head.setUint8(4, 'O'.charCodeAt(0));
+  head.setUint8(5, 'B'.charCodeAt(0));
+  head.setUint32(8, 0xffffffff, true);
+  const parts = [new Uint8Array(head.buffer), item(0xfffe, 0xe000, 0)];
+  for (const f of fragments) {
+    const even = f.length % 2 ? Uint8Array.from([...f, 0]) : f;
+    parts.push(item(0xfffe, 0xe000, even.length), even);
+  }
+  parts.push(item(0xfffe, 0xe0dd, 0));
+  return parts;
+}
+
+/** The bytes of one CT slice file (Part 10, explicit VR little endian meta). */
+export function encodeCtSlice(s: SliceSpec): Uint8Array {
   const sop = `${s.seriesUid}.${s.instance}`;
   const ct = '1.2.840.10008.5.1.4.1.1.2';
   const ds = (xs: number[]): Uint8Array => ascii(xs.map((x) => Number(x.toFixed(6)).toString()).join('\\'), ' ');
@@ -66,17 +97,31 @@ export function writeCtSlice(path: string, s: SliceSpec): void {
     { tag: 0x00280103, vr: 'US', value: us(1) },
     { tag: 0x00281052, vr: 'DS', value: ds([s.intercept ?? 0]) },
     { tag: 0x00281053, vr: 'DS', value: ds([s.slope ?? 1]) },
-    { tag: 0x7fe00010, vr: 'OW', value: new Uint8Array(s.pixels.buffer, s.pixels.byteOffset, s.pixels.byteLength) },
+    ...(s.description !== undefined ? [{ tag: 0x0008103e, vr: 'LO', value: ascii(s.description, ' ') }] : []),
+    ...(s.fragments
+      ? []
+      : [
+          {
+            tag: 0x7fe00010,
+            vr: 'OW',
+            value: new Uint8Array(s.pixels.buffer, s.pixels.byteOffset, s.pixels.byteLength),
+          },
+        ]),
   ]);
+  if (s.fragments) body.push(...encapsulated(s.fragments));
   const metaEls = encode([
     { tag: 0x00020001, vr: 'OB', value: new Uint8Array([0, 1]) },
     { tag: 0x00020002, vr: 'UI', value: ascii(ct, '\0') },
     { tag: 0x00020003, vr: 'UI', value: ascii(sop, '\0') },
-    { tag: 0x00020010, vr: 'UI', value: ascii('1.2.840.10008.1.2.1', '\0') },
+    { tag: 0x00020010, vr: 'UI', value: ascii(s.transferSyntax ?? '1.2.840.10008.1.2.1', '\0') },
   ]);
   const metaLen = metaEls.reduce((n, p) => n + p.length, 0);
   const groupLen = encode([{ tag: 0x00020000, vr: 'UL', value: ul(metaLen) }]);
   const preamble = new Uint8Array(132);
   preamble.set([0x44, 0x49, 0x43, 0x4d], 128);
-  writeFileSync(path, Buffer.concat([preamble, ...groupLen, ...metaEls, ...body]));
+  return Buffer.concat([preamble, ...groupLen, ...metaEls, ...body]);
+}
+
+export function writeCtSlice(path: string, s: SliceSpec): void {
+  writeFileSync(path, encodeCtSlice(s));
 }
