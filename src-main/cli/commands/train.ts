@@ -59,6 +59,18 @@ function parsePatch(v: string): [number, number, number] {
   return p as [number, number, number];
 }
 
+/** The first Ctrl-C stops the run after its current step (with a checkpoint); the second quits at once. */
+function stopOnSigint(): { signal: AbortSignal; release: () => void } {
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    process.stderr.write('\nstopping after this step; a checkpoint will be saved (Ctrl-C again to quit now)\n');
+    abort.abort();
+    process.off('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: abort.signal, release: () => process.off('SIGINT', onSigint) };
+}
+
 interface FinetuneCliOptions {
   modelDir: string;
   dataDir: string;
@@ -84,13 +96,7 @@ async function finetuneCli(o: FinetuneCliOptions): Promise<number> {
     train.push({ id: p.name, image, label });
   }
   const recipe = o.replay ? await recipeForModel(o.modelDir, RECIPE_DEFAULTS) : { replay: [], replayHoldout: [] };
-  const abort = new AbortController();
-  const onSigint = (): void => {
-    process.stderr.write('\nstopping after this step; a checkpoint will be saved (Ctrl-C again to quit now)\n');
-    abort.abort();
-    process.off('SIGINT', onSigint);
-  };
-  process.on('SIGINT', onSigint);
+  const { signal, release } = stopOnSigint();
   try {
     const r = await finetune({
       baseModelDir: o.modelDir,
@@ -105,7 +111,7 @@ async function finetuneCli(o: FinetuneCliOptions): Promise<number> {
       ...(o.patch ? { patch: o.patch } : {}),
       checkpointEvery: o.checkpointEvery || 25,
       resume: o.resume,
-      signal: abort.signal,
+      signal,
       onProgress: (p) => {
         if (o.json) {
           if (p.phase === 'train')
@@ -135,7 +141,7 @@ async function finetuneCli(o: FinetuneCliOptions): Promise<number> {
       );
     return 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
   }
 }
 
@@ -232,13 +238,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const patch = values.patch ? parsePatch(values.patch as string) : meta.inference.patchSize;
 
-  const abort = new AbortController();
-  const onSigint = (): void => {
-    process.stderr.write('\nstopping after this step; a checkpoint will be saved (Ctrl-C again to quit now)\n');
-    abort.abort();
-    process.off('SIGINT', onSigint);
-  };
-  process.on('SIGINT', onSigint);
+  const { signal, release } = stopOnSigint();
   const progress = (p: TrainProgress): void => {
     if (values.json) {
       process.stdout.write(
@@ -275,7 +275,7 @@ export async function run(argv: string[]): Promise<number> {
       resume: !!values.resume,
       augment: !!values.augment,
       classBalanced: !!values['class-balanced'],
-      signal: abort.signal,
+      signal,
       onProgress: progress,
     });
     if (r.cancelled) {
@@ -288,7 +288,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`done: ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}; model folder ${outDir}\n`);
     return 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
     net.dispose();
   }
 }
