@@ -319,7 +319,7 @@ async function finishStarter(
       });
     }
     // The shared real CT, when this checkout has it: never trained on, so its scores are unseen figures.
-    const { realCtScores } = await import('../bench/real-ct');
+    const { realCtScores } = await import('../predict/real-ct');
     real = await realCtScores(model, loaded.meta.classes, signal);
   } finally {
     loaded.net.dispose();
