@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Layers run one way: shells (web, electron) → cli/bench/demo → api → jobs → engine · predict · store · export →
+// phantom → imaging · labels → util. Fails on an import (static, dynamic or type-only) from a lower layer into a
+// higher one that is not in the recorded debt (scripts/layers-baseline.json), and says which recorded entries are
+// gone so the list only shrinks. Part of `npm run lint`.
+//
+//   node scripts/check-layers.mjs [--write-baseline]
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SRC = join(ROOT, 'src-main');
+const BASELINE = join(import.meta.dirname, 'layers-baseline.json');
+
+/** Each top-level folder of src-main and its layer (higher may import lower or equal). */
+export const LAYERS = {
+  util: 0,
+  imaging: 1,
+  labels: 1,
+  phantom: 2,
+  engine: 3,
+  predict: 3,
+  store: 3,
+  export: 3,
+  dicomweb: 3,
+  team: 3,
+  jobs: 4,
+  api: 5,
+  bench: 6,
+  cli: 6,
+  demo: 6,
+  web: 7,
+  electron: 7,
+};
+
+function tsFiles(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...tsFiles(p));
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Upward imports as "file -> folder" lines (file relative to src-main), sorted and unique. */
+export function upwardImports(src = SRC) {
+  const found = new Set();
+  for (const file of tsFiles(src)) {
+    const from = relative(src, file).split('/')[0];
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/\bfrom\s+'(\.[^']+)'|\bimport\(\s*'(\.[^']+)'\s*\)/g)) {
+      const target = relative(src, resolve(dirname(file), m[1] ?? m[2])).split('/')[0];
+      if (!(from in LAYERS) || !(target in LAYERS)) {
+        found.add(`${relative(src, file)} -> ${target} (folder without a layer: add it to LAYERS)`);
+        continue;
+      }
+      if (LAYERS[target] > LAYERS[from]) found.add(`${relative(src, file)} -> ${target}`);
+    }
+  }
+  return [...found].sort();
+}
+
+if (process.argv[1] === import.meta.filename) {
+  const now = upwardImports();
+  if (process.argv.includes('--write-baseline')) {
+    writeFileSync(BASELINE, JSON.stringify(now, null, 2) + '\n');
+    console.log(`layers: recorded ${now.length} upward imports as debt in ${relative(ROOT, BASELINE)}`);
+  } else {
+    const debt = new Set(JSON.parse(readFileSync(BASELINE, 'utf8')));
+    const added = now.filter((l) => !debt.has(l));
+    const gone = [...debt].filter((l) => !now.includes(l));
+    for (const l of gone) console.log(`layers: paid off, remove from the baseline: ${l}`);
+    if (added.length) {
+      for (const l of added) console.error(`layers: upward import: ${l}`);
+      console.error(
+        `layers: ${added.length} import(s) against the layer order (shells → api → jobs → engine/predict/store → imaging → util)`,
+      );
+      process.exit(1);
+    }
+    console.log(`layers: no new upward imports (${now.length} recorded as debt)`);
+  }
+}
