@@ -89,6 +89,8 @@ export interface LabelVersionInfo {
   voxelsChanged: number | null;
   /** Active editing seconds spent on this version (0 for non-edits). */
   activeEditSeconds: number;
+  /** For a restore: the earlier version whose voxels this version brought back (else null). */
+  restoredFrom: number | null;
   createdAt: string;
 }
 
@@ -240,6 +242,17 @@ export interface SaveLabelRequest {
   submit: boolean;
   /** Active editing seconds since the previous save (for the per-case minutes statistic). */
   activeEditSeconds: number;
+  /**
+   * 'full' (default): the body holds one uint8 class value per voxel. 'sparse': the body holds
+   * `changes` uint32 little-endian voxel indices (strictly increasing) followed by `changes` uint8
+   * class values, applied to the parent version's voxels (zeros without a parent), so a stroke's
+   * save sends kilobytes instead of the whole map.
+   */
+  encoding?: 'full' | 'sparse';
+  /** Number of changed voxels in a sparse body. */
+  changes?: number;
+  /** The earlier version this save brings back (recorded as "restored from vN"). */
+  restoredFrom?: number;
 }
 
 /** Per-case statistics shown in the worklist and the learning curve. */

@@ -181,8 +181,9 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     },
     uploadSize(method, req) {
       if (!isApiUploadMethod(method)) throw new ApiRequestError(404, `unknown upload API call '${String(method)}'.`);
-      const { caseId } = validateRequest(method, req);
-      const [i, j, k] = store.caseHeader(caseId).dims;
+      const r = validateRequest(method, req);
+      if (r.encoding === 'sparse') return (r.changes ?? 0) * 5;
+      const [i, j, k] = store.caseHeader(r.caseId).dims;
       return i * j * k;
     },
     onEvent(listener) {

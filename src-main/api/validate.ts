@@ -162,7 +162,25 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
         `${m}: 'activeEditSeconds' must be a number of seconds from 0 to ${MAX_ACTIVE_EDIT_SECONDS}.`,
       );
     }
-    return { ...caseIdOf(m, body), parentVersion, submit: body.submit, activeEditSeconds: seconds };
+    const encoding = body.encoding ?? 'full';
+    if (encoding !== 'full' && encoding !== 'sparse')
+      throw new ApiRequestError(400, `${m}: 'encoding' must be 'full' or 'sparse', not ${JSON.stringify(encoding)}.`);
+    let changes: number | undefined;
+    if (encoding === 'sparse') {
+      changes = body.changes as number;
+      if (typeof changes !== 'number' || !Number.isInteger(changes) || changes < 0)
+        throw new ApiRequestError(400, `${m}: a sparse save needs 'changes', a whole number of changed voxels.`);
+    }
+    const restoredFrom = body.restoredFrom === undefined ? undefined : versionOf(m, body.restoredFrom, 'restoredFrom');
+    return {
+      ...caseIdOf(m, body),
+      parentVersion,
+      submit: body.submit,
+      activeEditSeconds: seconds,
+      encoding,
+      ...(changes !== undefined ? { changes } : {}),
+      ...(restoredFrom !== undefined ? { restoredFrom } : {}),
+    };
   },
   'cases.setStatus': (m, req) => {
     const body = objectOf(m, req);

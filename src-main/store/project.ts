@@ -48,6 +48,8 @@ export interface NewLabelVersion {
   /** The version the edits started from; the latest version when omitted, none when null. */
   parentVersion?: number | null;
   activeEditSeconds?: number;
+  /** The earlier version whose voxels this one restores. */
+  restoredFrom?: number;
   /** Case status to set in the same transaction as the version row. */
   status?: CaseStatus;
 }
@@ -294,8 +296,8 @@ export class ProjectStore {
         const info = this.db
           .prepare(
             `INSERT INTO label_versions (case_id, version, label_file, kind, parent_id, model_id, editor,
-               voxels_changed, created_at, submitted, active_edit_seconds, voxels_sha256)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               voxels_changed, created_at, submitted, active_edit_seconds, voxels_sha256, restored_from)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             caseId,
@@ -310,6 +312,7 @@ export class ProjectStore {
             meta.submitted ? 1 : 0,
             meta.activeEditSeconds ?? 0,
             checksum,
+            meta.restoredFrom ?? null,
           );
         // A model's pre-label moves a new case to 'prelabelled' (never back from in-progress work).
         const status =

@@ -1,4 +1,6 @@
 // The seam between the store and the imaging readers/writers, so tests can inject small fakes.
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { SourceSeriesRef } from '../export/dicom/source-ref';
 import type { Volume } from '../imaging/volume';
 import { writeFileAtomic } from '../util/atomic';
@@ -20,6 +22,8 @@ export interface VolumeIo {
   sourceRef?(path: string, opts?: { seriesInstanceUid?: string }): Promise<SourceSeriesRef | null>;
 }
 
+const gzipAsync = promisify(gzip);
+
 /** The real readers/writers from src-main/imaging, loaded on first use (they pull in codecs). */
 export async function defaultVolumeIo(): Promise<VolumeIo> {
   const [nifti, reader, dicomSource] = await Promise.all([
@@ -34,7 +38,12 @@ export async function defaultVolumeIo(): Promise<VolumeIo> {
     // gzip level 1: CT noise barely compresses further at higher levels (measured 39.5 vs 38.5 MiB for
     // a 512×512×150 phantom) while level 6 takes 2.4× as long; saving a case should be quick.
     sourceRef: (path, opts) => dicomSource.readDicomSourceRef(path, opts),
-    write: (path, volume) =>
-      writeFileAtomic(path, nifti.encodeNifti(volume, { gzip: path.toLowerCase().endsWith('.gz'), level: 1 })),
+    write: async (path, volume) => {
+      const raw = nifti.encodeNifti(volume, { gzip: false });
+      // Compression runs on libuv's thread pool, not on the main thread: an autosave of a full-size
+      // label must not stall every other API call (and the page waiting on them) for seconds.
+      const bytes = path.toLowerCase().endsWith('.gz') ? await gzipAsync(raw, { level: 1 }) : raw;
+      await writeFileAtomic(path, bytes);
+    },
   };
 }
