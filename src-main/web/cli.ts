@@ -65,8 +65,7 @@ export function parseWebArgs(argv: string[]): WebCliArgs | 'help' {
       if (value !== 'kidney' && value !== 'pancreas')
         throw new WebUsageError(`--schema must be kidney or pancreas, not '${value}'.`);
       args.schema = value;
-    }
-    else if (flag === '--renderer') args.rendererDir = resolve(value);
+    } else if (flag === '--renderer') args.rendererDir = resolve(value);
     else if (flag === '--demo-dims') {
       const dims = value.split(',').map(Number);
       if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d >= 8 && d <= 2048)) {

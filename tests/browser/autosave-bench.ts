@@ -55,7 +55,10 @@ try {
   await page.waitForTimeout(200);
   await takeLongTasks();
   const strokeEnd = Date.now();
-  await page.getByTestId('save-status').filter({ hasText: /^Saved v/ }).waitFor({ timeout: 120_000 });
+  await page
+    .getByTestId('save-status')
+    .filter({ hasText: /^Saved v/ })
+    .waitFor({ timeout: 120_000 });
   const strokeToSavedMs = Date.now() - strokeEnd;
   const autosaveLongTasks = await takeLongTasks();
   const saveMs = await page.evaluate(() =>
@@ -63,7 +66,10 @@ try {
   );
   const t0 = Date.now();
   await page.getByTestId('submit-case').click();
-  await page.getByTestId('save-status').filter({ hasText: /^Submitted v/ }).waitFor({ timeout: 120_000 });
+  await page
+    .getByTestId('save-status')
+    .filter({ hasText: /^Submitted v/ })
+    .waitFor({ timeout: 120_000 });
   const submitMs = Date.now() - t0;
   const submitLongTasks = await takeLongTasks();
   console.log(
