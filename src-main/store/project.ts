@@ -36,6 +36,9 @@ export interface NewCase {
   status?: CaseStatus;
   /** The DICOM series the image came from (kept for DICOM SEG export). */
   dicomSource?: SourceSeriesRef;
+  /** Identity of the imported data, so the same series or file is not imported twice. */
+  seriesUid?: string;
+  contentSha256?: string;
 }
 
 export interface NewLabelVersion {
@@ -225,8 +228,9 @@ export class ProjectStore {
       this.db
         .prepare(
           `INSERT INTO cases (id, name, status, image_file, data_type, dims, spacing_mm, origin_mm, direction,
-             modality, description, source, synthetic, created_at, updated_at, dicom_source)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             modality, description, source, synthetic, created_at, updated_at, dicom_source, series_uid,
+             content_sha256)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -245,12 +249,24 @@ export class ProjectStore {
           now,
           now,
           opts.dicomSource ? JSON.stringify(opts.dicomSource) : null,
+          opts.seriesUid ?? null,
+          opts.contentSha256 ?? null,
         );
     } catch (err) {
       await fs.rm(caseDir, { recursive: true, force: true });
       throw err;
     }
     return this.getCase(id);
+  }
+
+  /** The case that already holds this DICOM series or these exact voxels, if any. */
+  findDuplicateCase(key: { seriesUid?: string; contentSha256?: string }): CaseSummary | null {
+    const row = this.db
+      .prepare(
+        'SELECT id FROM cases WHERE (series_uid IS NOT NULL AND series_uid = ?) OR (content_sha256 IS NOT NULL AND content_sha256 = ?) LIMIT 1',
+      )
+      .get(key.seriesUid ?? null, key.contentSha256 ?? null) as { id: string } | undefined;
+    return row ? this.getCase(row.id) : null;
   }
 
   /** Stores a label map as the case's next version; it must lie on the image's exact grid. */
