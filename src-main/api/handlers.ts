@@ -14,7 +14,7 @@ import type {
   ApiUploadMethod,
 } from './contract';
 import { ApiRequestError } from './errors';
-import { caseStats, exportCase, exportNnunet, publicVersion, saveLabel } from './label-calls';
+import { caseStats, exportCase, exportNnunet, publicVersion, rememberLabel, saveLabel } from './label-calls';
 import { validateRequest } from './validate';
 import { JobManager } from '../jobs/manager';
 import { listModels } from '../store/model-rows';
@@ -150,7 +150,9 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'cases.volumeData': async ({ caseId }) => voxelBytesLE((await store.loadImage(caseId)).data),
     'cases.labelData': async ({ caseId, version }) => {
       const { data } = await store.loadLabel(caseId, version);
-      return data instanceof Uint8Array ? data : Uint8Array.from(data);
+      const bytes = data instanceof Uint8Array ? data : Uint8Array.from(data);
+      rememberLabel(store, caseId, version, bytes);
+      return bytes;
     },
   };
 

@@ -57,6 +57,30 @@ async function parentVoxels(store: ProjectStore, caseId: string, version: number
   return (await store.loadLabel(caseId, version)).data;
 }
 
+/**
+ * The parent's voxels as an array this save may change in place: the cached copy is taken out of
+ * the cache (saves of a case are serialised; the new version goes back in on success), and a
+ * freshly read one belongs to nobody else. Saves a 79 MB copy per autosave of a full-size label.
+ */
+async function takeParentVoxels(store: ProjectStore, caseId: string, version: number): Promise<Uint8Array> {
+  const hit = lastSaved.get(store);
+  if (hit && hit.caseId === caseId && hit.version === version) {
+    lastSaved.delete(store);
+    return hit.data;
+  }
+  const data = (await store.loadLabel(caseId, version)).data;
+  return data instanceof Uint8Array ? data : Uint8Array.from(data);
+}
+
+/**
+ * Remembers voxels just read for the renderer: the case's next save is usually an edit of them.
+ * A copy, because a sparse save changes the cached array in place and the caller keeps its own;
+ * it is made once per opened case, where the save path would otherwise read and gunzip the file.
+ */
+export function rememberLabel(store: ProjectStore, caseId: string, version: number, data: Uint8Array): void {
+  lastSaved.set(store, { caseId, version, data: data.slice() });
+}
+
 function voxelCount(store: ProjectStore, caseId: string): { voxels: number; dims: string } {
   const header = store.caseHeader(caseId);
   return { voxels: header.dims[0] * header.dims[1] * header.dims[2], dims: header.dims.join('×') };
@@ -154,11 +178,10 @@ export async function saveLabel(
       req.parentVersion === null
         ? undefined
         : store.listLabelVersions(req.caseId).find((v) => v.version === req.parentVersion);
-    const parent =
-      req.parentVersion === null ? null : ((await parentVoxels(store, req.caseId, req.parentVersion)) as Uint8Array);
     let data: Uint8Array;
     if (sparse) {
-      data = parent ? new Uint8Array(parent) : new Uint8Array(header.dims[0] * header.dims[1] * header.dims[2]);
+      const parent = req.parentVersion === null ? null : await takeParentVoxels(store, req.caseId, req.parentVersion);
+      data = parent ?? new Uint8Array(header.dims[0] * header.dims[1] * header.dims[2]);
       let changed = 0;
       for (let n = 0; n < sparse.indices.length; n++) {
         const i = sparse.indices[n];
@@ -168,7 +191,8 @@ export async function saveLabel(
       if (parent) voxelsChanged = changed;
     } else {
       data = body;
-      if (parent) voxelsChanged = changedVoxels(parent, data);
+      if (req.parentVersion !== null)
+        voxelsChanged = changedVoxels((await parentVoxels(store, req.caseId, req.parentVersion)) as Uint8Array, data);
     }
     const label: Volume = {
       dims: header.dims,
@@ -192,7 +216,8 @@ export async function saveLabel(
       ...(req.restoredFrom !== undefined ? { restoredFrom: req.restoredFrom } : {}),
       status,
     });
-    lastSaved.set(store, { caseId: req.caseId, version: saved.version, data });
+    // A full body belongs to the caller (in-process callers keep using it): cache a copy of it.
+    lastSaved.set(store, { caseId: req.caseId, version: saved.version, data: sparse ? data : data.slice() });
     return publicVersion(saved);
   });
 }

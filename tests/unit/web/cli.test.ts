@@ -40,7 +40,7 @@ describe('web shell command line', () => {
     expect(() => parseWebArgs(['--port'])).toThrow(/--port needs a value/);
     expect(() => parseWebArgs(['--demo-dims', '1,2'])).toThrow(/--demo-dims/);
     expect(() => parseWebArgs(['--frobnicate', '1'])).toThrow(/unknown option '--frobnicate'/);
-    expect(parseWebArgs(['--schema', 'pancreas']).schema).toBe('pancreas');
+    expect(parseWebArgs(['--schema', 'pancreas'])).toMatchObject({ schema: 'pancreas' });
     expect(() => parseWebArgs(['--schema', 'liver'])).toThrow(/--schema must be kidney or pancreas, not 'liver'/);
   });
 
