@@ -1,7 +1,7 @@
 // An annotator's day in the web shell, checked from what the page shows: one pre-label job per case
 // however fast the button is clicked, a finished pre-label appearing in the open case, autosave
-// sending only the changed voxels, a restore recorded as such, a submitted label never displaced
-// without asking, and paint-fill bounded by the clicked label and an HU window (reset on case switch).
+// sending only the changed voxels, a restore recorded as such, a submitted label or unsaved edits
+// never displaced without asking, and paint-fill bounded by the clicked label and an HU window (reset on case switch).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,4 +231,45 @@ test('paint-fill keeps to the clicked label and an HU window around the click; t
   await waitForLabels(page, caseIds[1]);
   await expect(page.getByTestId('tool-fill')).toHaveAttribute('aria-pressed', 'false');
   expect(problems).toEqual([]);
+});
+
+test('a pre-label finishing over unsaved edits is offered; loading it saves the edits first', async ({ request }) => {
+  const caseId = caseIds[1];
+  const data = await caseData(request, shell, caseId);
+  const base = data.versions.at(-1)!.version;
+  // Saves fail meanwhile, so the edits stay unsaved when the pre-label lands.
+  await page.route('**/api/upload/**', (route) =>
+    route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: 'disk full' }) }),
+  );
+  const before = await snapshot(page);
+  await page.keyboard.press('b');
+  const axis = axialAxis(data.header);
+  const centre = [32, 32, 16];
+  centre[axis] = Number(await page.getByTestId('viewport-axial').getAttribute('data-slice-index'));
+  const at = await pageAt(page, data.header, 'axial', centre);
+  await page.mouse.move(at.x, at.y);
+  await page.mouse.down();
+  await page.mouse.move(at.x + 10, at.y + 4, { steps: 3 });
+  await page.mouse.up();
+  await expect.poll(async () => changedIndices(before, await snapshot(page)).length).toBeGreaterThan(0);
+  const edited = await snapshot(page);
+  await page.getByTestId('prelabel-button').click();
+  await expect(page.getByTestId('job-result')).toContainText('Pre-labelled 1 of 1 case');
+  const prediction = base + 1;
+  await expect(page.getByTestId('incoming-prelabel')).toContainText(`Pre-label v${prediction} is ready`);
+  await expect(page.getByTestId('incoming-prelabel')).toContainText('unsaved edits are saved first');
+  // Nothing was displaced: the editor still holds the edits on the old base.
+  expect(await hook<number | null>(page, 'baseVersion')).toBe(base);
+  expect(changedIndices(edited, await snapshot(page))).toEqual([]);
+
+  await page.unroute('**/api/upload/**');
+  await page.getByTestId('incoming-load').click();
+  await expect(page.getByTestId('save-status')).toHaveText(`Loaded v${prediction}`, { timeout: 15_000 });
+  const rows = await versions(request, caseId);
+  const saved = rows.find((v) => v.version > prediction && v.kind === 'edit')!;
+  expect(saved, 'the unsaved edits became their own version').toBeDefined();
+  expect(changedIndices(await labelData(request, shell, caseId, saved.version), edited)).toEqual([]);
+  const predicted = await labelData(request, shell, caseId, prediction);
+  expect(changedIndices(await snapshot(page), predicted)).toEqual([]);
+  expect(problems.filter((p) => !/status of 500/.test(p))).toEqual([]);
 });
