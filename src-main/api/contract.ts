@@ -27,6 +27,14 @@ export interface ProjectInfo {
   synthetic: boolean;
 }
 
+/** A project opened before on this machine (most recent first in 'projects.recent'). */
+export interface RecentProject {
+  dir: string;
+  name: string;
+  schema: SchemaName;
+  openedAt: string;
+}
+
 export interface CaseSummary {
   id: string;
   name: string;
@@ -181,6 +189,12 @@ export interface PredictionProvenance {
  */
 export interface ApiCalls {
   'project.info': { req: Record<string, never>; res: ProjectInfo };
+  /** Projects opened before on this machine, most recent first (folders that are gone are left out). */
+  'projects.recent': { req: Record<string, never>; res: RecentProject[] };
+  /** Switches the app to the project in `dir` (the renderer reloads on 'project.changed'). */
+  'projects.open': { req: { dir: string }; res: ProjectInfo };
+  /** Creates an empty project of the schema in `dir` (missing or empty folder) and switches to it. */
+  'projects.create': { req: { dir: string; schema: SchemaName; name?: string }; res: ProjectInfo };
   'cases.list': { req: Record<string, never>; res: CaseSummary[] };
   'cases.import': { req: ImportRequest; res: ImportResult };
   'cases.open': { req: { caseId: string }; res: VolumeHeader };
@@ -279,6 +293,8 @@ export interface ApiUploadCalls {
 /** Events pushed from src-main to the renderer (IPC `deformux:event`; SSE on `/api/events`). */
 export interface ApiEvents {
   'cases.changed': { caseIds: string[] };
+  /** The app now serves another project: everything shown belongs to the old one. */
+  'project.changed': { dir: string };
   /** step .. holdoutDice: fine-tunes only (holdoutDice is the last evaluation's). */
   'job.progress': {
     jobId: string;
@@ -308,6 +324,9 @@ export const IPC_UPLOAD_CHANNEL = 'deformux:upload';
 
 export const API_METHODS = [
   'project.info',
+  'projects.recent',
+  'projects.open',
+  'projects.create',
   'cases.list',
   'cases.import',
   'cases.open',

@@ -12,6 +12,9 @@ import type {
   ApiMethod,
   ApiUploadCalls,
   ApiUploadMethod,
+  ProjectInfo,
+  RecentProject,
+  SchemaName,
 } from './contract';
 import { ApiRequestError } from './errors';
 import { caseStats, exportCase, exportNnunet, publicVersion, rememberLabel, saveLabel } from './label-calls';
@@ -22,8 +25,16 @@ import { loadUncertainty, provenanceOf } from '../store/prediction-rows';
 import { projectSettings, setProjectSettings } from '../store/training-rows';
 import { learningCurve, promote, rollback } from './model-calls';
 
+/** Opening and creating projects: the shell that can switch projects passes one in. */
+export interface ProjectSwitcher {
+  recent(): RecentProject[];
+  open(dir: string): Promise<ProjectInfo>;
+  create(req: { dir: string; schema: SchemaName; name?: string }): Promise<ProjectInfo>;
+}
+
 export interface ApiContext {
   store: ProjectStore;
+  projects?: ProjectSwitcher;
 }
 
 /** The job manager behind a set of handlers (for shutdown and tests). */
@@ -82,11 +93,20 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     }
   };
 
+  const switcher = (): ProjectSwitcher => {
+    if (!ctx.projects)
+      throw new ApiRequestError(400, 'this shell opens one project only; restart it with --project DIR.');
+    return ctx.projects;
+  };
+
   // Marks jobs a previous run left unfinished as interrupted, then runs pre-labels in the engine worker.
   const jobs = new JobManager(store, emit);
 
   const calls: CallImpls = {
     'project.info': () => store.info(),
+    'projects.recent': () => switcher().recent(),
+    'projects.open': ({ dir }) => switcher().open(dir),
+    'projects.create': (req) => switcher().create(req),
     'jobs.prelabel': (req) => jobs.prelabel(req),
     'jobs.cancel': ({ jobId }) => jobs.cancel(jobId),
     'jobs.list': () => jobs.list(),

@@ -1,4 +1,5 @@
 // Checks request bodies from the renderer (untrusted JSON) against the shapes in contract.ts.
+import { isAbsolute } from 'node:path';
 import type {
   ApiBinaryCalls,
   ApiBinaryMethod,
@@ -74,6 +75,16 @@ function finetuneReqOf(method: string, req: unknown): { steps?: number; correcti
   return out;
 }
 
+/** An absolute folder path (the app's process reads it; a relative one would depend on where it started). */
+function folderOf(method: string, body: Record<string, unknown>): string {
+  const dir = body.dir;
+  if (typeof dir !== 'string' || dir.trim() === '' || dir.includes('\0'))
+    throw new ApiRequestError(400, `${method}: 'dir' must be a folder path.`);
+  if (!isAbsolute(dir.trim()))
+    throw new ApiRequestError(400, `${method}: 'dir' must be an absolute folder path, not '${dir}'.`);
+  return dir.trim();
+}
+
 function caseIdOf(method: string, body: Record<string, unknown>): { caseId: string } {
   if (typeof body.caseId !== 'string' || body.caseId.length === 0) {
     throw new ApiRequestError(400, `${method}: 'caseId' must be a non-empty string.`);
@@ -145,6 +156,23 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
     const body = objectOf(m, req);
     const version = body.version === undefined ? undefined : versionOf(m, body.version, 'version');
     return { ...caseIdOf(m, body), ...(version ? { version } : {}) };
+  },
+  'projects.recent': (m, req) => {
+    objectOf(m, req);
+    return {};
+  },
+  'projects.open': (m, req) => ({ dir: folderOf(m, objectOf(m, req)) }),
+  'projects.create': (m, req) => {
+    const body = objectOf(m, req);
+    if (body.schema !== 'kidney' && body.schema !== 'pancreas')
+      throw new ApiRequestError(400, `${m}: 'schema' must be 'kidney' or 'pancreas'.`);
+    if (body.name !== undefined && (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > 200))
+      throw new ApiRequestError(400, `${m}: 'name' must be a non-empty text of at most 200 characters when given.`);
+    return {
+      dir: folderOf(m, body),
+      schema: body.schema,
+      ...(typeof body.name === 'string' ? { name: body.name.trim() } : {}),
+    };
   },
   'cases.saveLabel': (m, req) => {
     const body = objectOf(m, req);

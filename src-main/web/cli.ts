@@ -1,6 +1,6 @@
 // `npm run web -- --port 0 --project DIR`: opens (or creates the demo in) a project and serves it.
 import { resolve } from 'node:path';
-import { createApiHandlers, jobManagerOf } from '../api/handlers';
+import { ProjectHost } from '../api/project-host';
 import { openProjectOrDemo } from '../demo/open';
 import type { Vec3 } from '../imaging/volume';
 import type { ProjectStore } from '../store/project';
@@ -112,12 +112,13 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`deformux web: ${(err as Error).message}`);
     return 2;
   }
-  const handlers = createApiHandlers({ store });
+  const host = new ProjectHost(store);
+  const handlers = host.handlers;
   let server: Awaited<ReturnType<typeof startWebServer>>;
   try {
     server = await startWebServer({ handlers, rendererDir: args.rendererDir, port: args.port });
   } catch (err) {
-    store.close();
+    await host.close();
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'EADDRINUSE' ? 'is in use by another program; pick another or use --port 0' : (err as Error).message;
@@ -132,8 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   // Running fine-tunes pause with a checkpoint (they resume next session); pre-labels stop.
-  await jobManagerOf(handlers)?.close();
   await server.close();
-  store.close();
+  await host.close();
   return 0;
 }
