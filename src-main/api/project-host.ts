@@ -55,17 +55,16 @@ export class ProjectHost implements ProjectSwitcher {
     this.#offInner = this.#inner.onEvent((e) => this.#emit(e));
     // Recorded before any switch runs (switches wait on #switching), so the two writes never race.
     this.#switching = this.#remember(store.info());
-    const host = this;
     this.handlers = {
-      call: (method, req) => host.#inner.call(method, req),
-      binary: (method, req) => host.#inner.binary(method, req),
-      upload: (method, req, data) => host.#inner.upload(method, req, data),
-      uploadSize: (method, req) => host.#inner.uploadSize(method, req),
-      onEvent(listener) {
-        host.#listeners.add(listener);
-        return () => host.#listeners.delete(listener);
+      call: (method, req) => this.#inner.call(method, req),
+      binary: (method, req) => this.#inner.binary(method, req),
+      upload: (method, req, data) => this.#inner.upload(method, req, data),
+      uploadSize: (method, req) => this.#inner.uploadSize(method, req),
+      onEvent: (listener) => {
+        this.#listeners.add(listener);
+        return () => this.#listeners.delete(listener);
       },
-      emit: (event) => host.#inner.emit(event),
+      emit: (event) => this.#inner.emit(event),
     };
   }
 
