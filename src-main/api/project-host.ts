@@ -68,6 +68,11 @@ export class ProjectHost implements ProjectSwitcher {
     };
   }
 
+  /** Resolves once pending switches and recent-list writes are done. */
+  async settled(): Promise<void> {
+    await this.#switching.catch(() => undefined);
+  }
+
   get store(): ProjectStore {
     return this.#store;
   }

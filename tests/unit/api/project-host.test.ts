@@ -76,7 +76,8 @@ describe('ProjectHost', () => {
   });
 
   it('drops recent entries whose folder is gone, and survives a broken recent file', async () => {
-    const { api, dir, recentFile } = setup();
+    const { api, dir, recentFile, host } = setup();
+    await host.settled(); // the opening project's own entry is written first
     writeFileSync(recentFile, '{not json');
     expect(await api.call('projects.recent', {})).toEqual([]);
     writeFileSync(
