@@ -288,6 +288,12 @@ export type ExportFormat = 'nifti' | 'dicom-seg';
  */
 export interface ApiUploadCalls {
   'cases.saveLabel': { req: SaveLabelRequest; res: LabelVersionInfo };
+  /**
+   * Stages one file the user picked or dropped in the page (the web shell cannot read the browser's
+   * disk) under <project>/incoming/<batchId>/; 'cases.import' of the returned folder or file then
+   * imports the batch (a DICOM series is a batch of files).
+   */
+  'cases.uploadFile': { req: { batchId: string; fileName: string; size: number }; res: { dir: string; path: string } };
 }
 
 /** Events pushed from src-main to the renderer (IPC `deformux:event`; SSE on `/api/events`). */
@@ -315,7 +321,7 @@ export type ApiMethod = keyof ApiCalls;
 export type ApiBinaryMethod = keyof ApiBinaryCalls;
 export type ApiEventName = keyof ApiEvents;
 export type ApiUploadMethod = keyof ApiUploadCalls;
-export const API_UPLOAD_METHODS = ['cases.saveLabel'] as const satisfies readonly ApiUploadMethod[];
+export const API_UPLOAD_METHODS = ['cases.saveLabel', 'cases.uploadFile'] as const satisfies readonly ApiUploadMethod[];
 /** Largest upload body the web shell accepts (a 1024×1024×1024 uint8 label map). */
 export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 export const WEB_UPLOAD_PREFIX = '/api/upload/';

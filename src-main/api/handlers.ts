@@ -1,5 +1,8 @@
 // The API's implementation over a project store: one object used by both the Electron and web shells.
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic';
 import { importPaths } from '../store/import';
 import type { ProjectStore } from '../store/project';
 import { voxelBytesLE } from '../store/storage';
@@ -177,6 +180,13 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
   };
 
   const uploads: UploadImpls = {
+    'cases.uploadFile': async ({ batchId, fileName }, data) => {
+      const dir = join(store.dir, 'incoming', batchId);
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, fileName);
+      await writeFileAtomic(path, data);
+      return { dir, path };
+    },
     'cases.saveLabel': async (req, data) => {
       const saved = await saveLabel(store, req, data);
       emit({ name: 'cases.changed', payload: { caseIds: [req.caseId] } });
@@ -203,7 +213,8 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     },
     uploadSize(method, req) {
       if (!isApiUploadMethod(method)) throw new ApiRequestError(404, `unknown upload API call '${String(method)}'.`);
-      const r = validateRequest(method, req);
+      if (method === 'cases.uploadFile') return validateRequest('cases.uploadFile', req).size;
+      const r = validateRequest('cases.saveLabel', req);
       if (r.encoding === 'sparse') return (r.changes ?? 0) * 5;
       const [i, j, k] = store.caseHeader(r.caseId).dims;
       return i * j * k;

@@ -174,6 +174,28 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
       ...(typeof body.name === 'string' ? { name: body.name.trim() } : {}),
     };
   },
+  'cases.uploadFile': (m, req) => {
+    const body = objectOf(m, req);
+    if (typeof body.batchId !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(body.batchId))
+      throw new ApiRequestError(400, `${m}: 'batchId' must be 8-64 letters, digits, '-' or '_'.`);
+    const name = body.fileName;
+    if (
+      typeof name !== 'string' ||
+      name.length === 0 ||
+      name.length > 255 ||
+      /[/\\\0]/.test(name) ||
+      name === '.' ||
+      name === '..'
+    )
+      throw new ApiRequestError(
+        400,
+        `${m}: 'fileName' must be a plain file name (no folders), not ${JSON.stringify(name)}.`,
+      );
+    const size = body.size;
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0)
+      throw new ApiRequestError(400, `${m}: 'size' must be the file's size in bytes.`);
+    return { batchId: body.batchId, fileName: name, size };
+  },
   'cases.saveLabel': (m, req) => {
     const body = objectOf(m, req);
     if (body.parentVersion === undefined)

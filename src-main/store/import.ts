@@ -1,7 +1,7 @@
 // Imports CT files and DICOM folders into a project as cases, one clear sentence per failure.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import type { ImportRequest, ImportResult } from '../api/contract';
 import type { Volume } from '../imaging/volume';
 import type { SourceSeriesRef } from '../export/dicom/source-ref';
@@ -75,7 +75,10 @@ export async function importPaths(
           result.errors.push(`${path}: has no series ${seriesInstanceUid}.`);
           continue;
         }
-        if (chosen.description) name = `${name} – ${chosen.description}`;
+        // Files uploaded from the page sit in a folder named by a random batch id: the series says more.
+        const staged = path.startsWith(join(resolve(store.dir), 'incoming') + sep);
+        if (staged) name = chosen.description || `DICOM series (${chosen.slices} slices)`;
+        else if (chosen.description) name = `${name} – ${chosen.description}`;
       }
       const seriesUid = stat.isDirectory() ? seriesInstanceUid : undefined;
       const seriesTwin = seriesUid ? store.findDuplicateCase({ seriesUid }) : null;
