@@ -71,8 +71,13 @@ test('a dropped file already in the project is refused, naming the case that hol
   const bytes = readFileSync(join(dataDir, 'case_000_image.nii.gz')).toString('base64');
   const dataTransfer = await page.evaluateHandle((b64) => {
     const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const dt = new DataTransfer();
-    dt.items.add(new File([raw], 'case_000_image.nii.gz'));
+    // Runs in the page: DataTransfer and File are the browser's (the test's tsconfig has no DOM types).
+    const g = globalThis as unknown as {
+      DataTransfer: new () => { items: { add(f: unknown): void } };
+      File: new (parts: Uint8Array[], name: string) => unknown;
+    };
+    const dt = new g.DataTransfer();
+    dt.items.add(new g.File([raw], 'case_000_image.nii.gz'));
     return dt;
   }, bytes);
   await page.getByTestId('import-form').dispatchEvent('drop', { dataTransfer });
