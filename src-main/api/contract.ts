@@ -27,6 +27,14 @@ export interface ProjectInfo {
   synthetic: boolean;
 }
 
+/** A project opened before on this machine (most recent first in 'projects.recent'). */
+export interface RecentProject {
+  dir: string;
+  name: string;
+  schema: SchemaName;
+  openedAt: string;
+}
+
 export interface CaseSummary {
   id: string;
   name: string;
@@ -89,6 +97,8 @@ export interface LabelVersionInfo {
   voxelsChanged: number | null;
   /** Active editing seconds spent on this version (0 for non-edits). */
   activeEditSeconds: number;
+  /** For a restore: the earlier version whose voxels this version brought back (else null). */
+  restoredFrom: number | null;
   createdAt: string;
 }
 
@@ -179,6 +189,12 @@ export interface PredictionProvenance {
  */
 export interface ApiCalls {
   'project.info': { req: Record<string, never>; res: ProjectInfo };
+  /** Projects opened before on this machine, most recent first (folders that are gone are left out). */
+  'projects.recent': { req: Record<string, never>; res: RecentProject[] };
+  /** Switches the app to the project in `dir` (the renderer reloads on 'project.changed'). */
+  'projects.open': { req: { dir: string }; res: ProjectInfo };
+  /** Creates an empty project of the schema in `dir` (missing or empty folder) and switches to it. */
+  'projects.create': { req: { dir: string; schema: SchemaName; name?: string }; res: ProjectInfo };
   'cases.list': { req: Record<string, never>; res: CaseSummary[] };
   'cases.import': { req: ImportRequest; res: ImportResult };
   'cases.open': { req: { caseId: string }; res: VolumeHeader };
@@ -240,6 +256,17 @@ export interface SaveLabelRequest {
   submit: boolean;
   /** Active editing seconds since the previous save (for the per-case minutes statistic). */
   activeEditSeconds: number;
+  /**
+   * 'full' (default): the body holds one uint8 class value per voxel. 'sparse': the body holds
+   * `changes` uint32 little-endian voxel indices (strictly increasing) followed by `changes` uint8
+   * class values, applied to the parent version's voxels (zeros without a parent), so a stroke's
+   * save sends kilobytes instead of the whole map.
+   */
+  encoding?: 'full' | 'sparse';
+  /** Number of changed voxels in a sparse body. */
+  changes?: number;
+  /** The earlier version this save brings back (recorded as "restored from vN"). */
+  restoredFrom?: number;
 }
 
 /** Per-case statistics shown in the worklist and the learning curve. */
@@ -261,11 +288,19 @@ export type ExportFormat = 'nifti' | 'dicom-seg';
  */
 export interface ApiUploadCalls {
   'cases.saveLabel': { req: SaveLabelRequest; res: LabelVersionInfo };
+  /**
+   * Stages one file the user picked or dropped in the page (the web shell cannot read the browser's
+   * disk) under <project>/incoming/<batchId>/; 'cases.import' of the returned folder or file then
+   * imports the batch (a DICOM series is a batch of files).
+   */
+  'cases.uploadFile': { req: { batchId: string; fileName: string; size: number }; res: { dir: string; path: string } };
 }
 
 /** Events pushed from src-main to the renderer (IPC `deformux:event`; SSE on `/api/events`). */
 export interface ApiEvents {
   'cases.changed': { caseIds: string[] };
+  /** The app now serves another project: everything shown belongs to the old one. */
+  'project.changed': { dir: string };
   /** step .. holdoutDice: fine-tunes only (holdoutDice is the last evaluation's). */
   'job.progress': {
     jobId: string;
@@ -286,7 +321,7 @@ export type ApiMethod = keyof ApiCalls;
 export type ApiBinaryMethod = keyof ApiBinaryCalls;
 export type ApiEventName = keyof ApiEvents;
 export type ApiUploadMethod = keyof ApiUploadCalls;
-export const API_UPLOAD_METHODS = ['cases.saveLabel'] as const satisfies readonly ApiUploadMethod[];
+export const API_UPLOAD_METHODS = ['cases.saveLabel', 'cases.uploadFile'] as const satisfies readonly ApiUploadMethod[];
 /** Largest upload body the web shell accepts (a 1024×1024×1024 uint8 label map). */
 export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 export const WEB_UPLOAD_PREFIX = '/api/upload/';
@@ -295,6 +330,9 @@ export const IPC_UPLOAD_CHANNEL = 'deformux:upload';
 
 export const API_METHODS = [
   'project.info',
+  'projects.recent',
+  'projects.open',
+  'projects.create',
   'cases.list',
   'cases.import',
   'cases.open',

@@ -4,7 +4,7 @@ import { NotFoundError, StoreRequestError } from '../store/errors';
 
 export class ApiRequestError extends Error {
   readonly status: number;
-  constructor(status: 400 | 404 | 413, message: string) {
+  constructor(status: 400 | 404 | 409 | 413, message: string) {
     super(message);
     this.name = 'ApiRequestError';
     this.status = status;
