@@ -21,9 +21,12 @@ import { listModels } from '../store/model-rows';
 import { loadUncertainty, provenanceOf } from '../store/prediction-rows';
 import { projectSettings, setProjectSettings } from '../store/training-rows';
 import { learningCurve, promote, rollback } from './model-calls';
+import { createDicomwebCalls, RETRIEVE_KIND, type SecretStore } from './dicomweb-calls';
 
 export interface ApiContext {
   store: ProjectStore;
+  /** Where DICOMweb credentials are kept (default: in this process only). */
+  secrets?: SecretStore;
 }
 
 /** The job manager behind a set of handlers (for shutdown and tests). */
@@ -84,11 +87,30 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
 
   // Marks jobs a previous run left unfinished as interrupted, then runs pre-labels in the engine worker.
   const jobs = new JobManager(store, emit);
+  const dicomweb = createDicomwebCalls(store, emit, ctx.secrets);
 
   const calls: CallImpls = {
     'project.info': () => store.info(),
     'jobs.prelabel': (req) => jobs.prelabel(req),
-    'jobs.cancel': ({ jobId }) => jobs.cancel(jobId),
+    'jobs.cancel': ({ jobId }) => {
+      // A DICOMweb retrieve is not an engine job: cancelling it answers with the engine jobs as they are.
+      if (dicomweb.cancel(jobId)) {
+        const now = new Date().toISOString();
+        return {
+          id: jobId,
+          kind: RETRIEVE_KIND,
+          caseId: null,
+          status: 'cancelled',
+          fraction: 0,
+          message: 'Retrieve cancelled.',
+          params: {},
+          result: {},
+          createdAt: now,
+          updatedAt: now,
+        };
+      }
+      return jobs.cancel(jobId);
+    },
     'jobs.list': () => jobs.list(),
     'jobs.finetune': (req) => jobs.finetune(req),
     'jobs.pause': ({ jobId }) => jobs.pause(jobId),
@@ -104,6 +126,11 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
       return provenanceOf(store, caseId, version);
     },
     'cases.list': () => store.listCases(),
+    'dicomweb.link': (req) => dicomweb['dicomweb.link'](req),
+    'dicomweb.linkInfo': (req) => dicomweb['dicomweb.linkInfo'](req),
+    'dicomweb.worklist': (req) => dicomweb['dicomweb.worklist'](req),
+    'dicomweb.open': (req) => dicomweb['dicomweb.open'](req),
+    'dicomweb.storeSeg': (req) => dicomweb['dicomweb.storeSeg'](req),
     'cases.open': ({ caseId }) => store.caseHeader(caseId),
     'cases.labelVersions': ({ caseId }) => store.listLabelVersions(caseId).map(publicVersion),
     'cases.stats': ({ caseId }) => caseStats(store, caseId),
