@@ -7,6 +7,7 @@ import { IPC_BINARY_CHANNEL, IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_UPLOAD_CHA
 import type { ApiBinaryMethod, ApiMethod, ApiUploadMethod } from '../api/contract';
 import { ApiRequestError, apiErrorOf } from '../api/errors';
 import { createApiHandlers, jobManagerOf } from '../api/handlers';
+import { keychainSecretStore } from './dicomweb-secrets';
 import type { ApiHandlers } from '../api/handlers';
 import { openProjectOrDemo } from '../demo/open';
 import type { ProjectStore } from '../store/project';
@@ -152,7 +153,7 @@ void app.whenReady().then(async () => {
     app.quit();
     return;
   }
-  const handlers = createApiHandlers({ store });
+  const handlers = createApiHandlers({ store, secrets: keychainSecretStore() });
   // On quit, a running fine-tune pauses at its next step with a checkpoint (it resumes next session)
   // before the database closes; quitting waits for that, once.
   let closing = false;
