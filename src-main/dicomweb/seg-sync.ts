@@ -7,6 +7,7 @@ import { encodeDicomSeg } from '../export/dicom/seg';
 import { readDicomSeg } from '../export/dicom/seg-read';
 import { compareLabels, type LabelComparison } from '../labels/metrics';
 import type { Volume } from '../imaging/volume';
+import { StoreRequestError } from '../store/errors';
 import { getModel } from '../store/model-rows';
 import type { ProjectStore } from '../store/project';
 import type { DicomwebClient } from './client';
@@ -70,6 +71,10 @@ export async function storeCaseSeg(
       `case ${caseId} has ${opts.version !== undefined ? `no label version ${opts.version}` : 'no label yet'}.`,
     );
   const [label, image] = await Promise.all([store.loadLabel(caseId, chosen.version), store.loadImage(caseId)]);
+  if (!label.data.some((v) => v !== 0))
+    throw new StoreRequestError(
+      `case ${caseId}: label version ${chosen.version} is empty; there is no segmentation to store.`,
+    );
   const schema = LABEL_SCHEMAS[store.info().schema.name];
   const model = modelBehind(store, caseId, chosen.version);
   const edited = chosen.kind === 'edit';
