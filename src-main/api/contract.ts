@@ -88,6 +88,18 @@ export interface DicomwebLinkInfo {
   query: DicomwebQuery;
   /** True when this session holds credentials for it (kept in memory or the OS keychain, not the project). */
   hasCredentials: boolean;
+  /** Store the label as a DICOM SEG on the server whenever a case from it is submitted. */
+  storeOnSubmit: boolean;
+}
+
+/** A SEG from the server that became a label version, compared with the case's label before it. */
+export interface RemoteSegVersionInfo {
+  version: number;
+  creator: string;
+  description: string;
+  /** Voxels that differ from the previous latest version (null when the case had no label). */
+  changedVoxels: number | null;
+  meanDice: number | null;
 }
 
 /** remote: only on the PACS; cached: retrieved, not labelled; then the case's status; stored: SEG sent back. */
@@ -255,7 +267,14 @@ export interface ApiCalls {
   'cases.provenance': { req: { caseId: string; version: number }; res: PredictionProvenance | null };
   /** Links the project to a DICOMweb server and a worklist query; a token or user/password stays in memory. */
   'dicomweb.link': {
-    req: { url: string; query?: DicomwebQuery; token?: string; username?: string; password?: string };
+    req: {
+      url: string;
+      query?: DicomwebQuery;
+      token?: string;
+      username?: string;
+      password?: string;
+      storeOnSubmit?: boolean;
+    };
     res: DicomwebLinkInfo;
   };
   'dicomweb.linkInfo': { req: Record<string, never>; res: DicomwebLinkInfo | null };
@@ -267,7 +286,17 @@ export interface ApiCalls {
    */
   'dicomweb.open': {
     req: { studyInstanceUid: string; jobId?: string };
-    res: { caseId: string; from: 'case' | 'cache' | 'server' };
+    res: { caseId: string; from: 'case' | 'cache' | 'server'; segVersions: RemoteSegVersionInfo[] };
+  };
+  /** Brings SEGs on the server for the case's series (a colleague's) in as label versions. */
+  'dicomweb.pullSegs': { req: { caseId: string }; res: RemoteSegVersionInfo[] };
+  /**
+   * Retrieves every remote study of the worklist (progress as job.progress of kind 'dicomweb-retrieve'
+   * with this jobId), then pre-labels the retrieved cases that have no label yet (jobs.prelabel).
+   */
+  'dicomweb.prelabelAll': {
+    req: { jobId?: string };
+    res: { caseIds: string[]; prelabelJobId: string | null; errors: string[] };
   };
   /** Stores the case's label (submitted, else latest) on the linked server as a DICOM SEG. */
   'dicomweb.storeSeg': { req: { caseId: string }; res: { sopInstanceUid: string } };
@@ -373,6 +402,8 @@ export const API_METHODS = [
   'dicomweb.worklist',
   'dicomweb.open',
   'dicomweb.storeSeg',
+  'dicomweb.pullSegs',
+  'dicomweb.prelabelAll',
 ] as const satisfies readonly ApiMethod[];
 export const API_BINARY_METHODS = [
   'cases.volumeData',

@@ -87,7 +87,7 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
 
   // Marks jobs a previous run left unfinished as interrupted, then runs pre-labels in the engine worker.
   const jobs = new JobManager(store, emit);
-  const dicomweb = createDicomwebCalls(store, emit, ctx.secrets);
+  const dicomweb = createDicomwebCalls(store, emit, ctx.secrets, (caseIds) => jobs.prelabel({ caseIds }));
 
   const calls: CallImpls = {
     'project.info': () => store.info(),
@@ -131,6 +131,8 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'dicomweb.worklist': (req) => dicomweb['dicomweb.worklist'](req),
     'dicomweb.open': (req) => dicomweb['dicomweb.open'](req),
     'dicomweb.storeSeg': (req) => dicomweb['dicomweb.storeSeg'](req),
+    'dicomweb.pullSegs': (req) => dicomweb['dicomweb.pullSegs'](req),
+    'dicomweb.prelabelAll': (req) => dicomweb['dicomweb.prelabelAll'](req),
     'cases.open': ({ caseId }) => store.caseHeader(caseId),
     'cases.labelVersions': ({ caseId }) => store.listLabelVersions(caseId).map(publicVersion),
     'cases.stats': ({ caseId }) => caseStats(store, caseId),
@@ -185,6 +187,8 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'cases.saveLabel': async (req, data) => {
       const saved = await saveLabel(store, req, data);
       emit({ name: 'cases.changed', payload: { caseIds: [req.caseId] } });
+      // A submitted case from the PACS goes back as a SEG when the project's link says so (after answering).
+      if (req.submit) void dicomweb.afterSubmit(req.caseId);
       return saved;
     },
   };

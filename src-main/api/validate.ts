@@ -183,6 +183,13 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
     return { studyInstanceUid: body.studyInstanceUid, ...(body.jobId ? { jobId: body.jobId as string } : {}) };
   },
   'dicomweb.storeSeg': (m, req) => caseIdOf(m, objectOf(m, req)),
+  'dicomweb.pullSegs': (m, req) => caseIdOf(m, objectOf(m, req)),
+  'dicomweb.prelabelAll': (m, req) => {
+    const body = objectOf(m, req);
+    if (body.jobId !== undefined && (typeof body.jobId !== 'string' || !body.jobId))
+      throw new ApiRequestError(400, `${m}: 'jobId' must be a non-empty string when given.`);
+    return body.jobId ? { jobId: body.jobId as string } : {};
+  },
   'cases.import': (m, req) => {
     const body = objectOf(m, req);
     if (
@@ -210,6 +217,11 @@ function dicomwebLinkOf(m: string, req: unknown): ApiCalls['dicomweb.link']['req
     if (body[k] === undefined) continue;
     if (typeof body[k] !== 'string') throw new ApiRequestError(400, `${m}: '${k}' must be a string when given.`);
     out[k] = body[k];
+  }
+  if (body.storeOnSubmit !== undefined) {
+    if (typeof body.storeOnSubmit !== 'boolean')
+      throw new ApiRequestError(400, `${m}: 'storeOnSubmit' must be true or false.`);
+    out.storeOnSubmit = body.storeOnSubmit;
   }
   if (body.query !== undefined) {
     const q = objectOf(m, body.query);

@@ -6,7 +6,7 @@ import { LABEL_SCHEMAS } from '../api/contract';
 import { encodeDicomSeg } from '../export/dicom/seg';
 import { readDicomSeg } from '../export/dicom/seg-read';
 import { compareLabels, type LabelComparison } from '../labels/metrics';
-import type { Volume } from '../imaging/volume';
+import { InputError, type Volume } from '../imaging/volume';
 import { StoreRequestError } from '../store/errors';
 import { getModel } from '../store/model-rows';
 import type { ProjectStore } from '../store/project';
@@ -124,7 +124,7 @@ export async function importRemoteSegs(
   store: ProjectStore,
   client: DicomwebClient,
   caseId: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; onSkipped?: (message: string) => void } = {},
 ): Promise<RemoteSegVersion[]> {
   const source = store.dicomSource(caseId);
   if (!source) return [];
@@ -140,7 +140,15 @@ export async function importRemoteSegs(
     });
     for (const bytes of instances) {
       const what = `SEG in series ${series.seriesInstanceUid}`;
-      const seg = readDicomSeg(bytes, what, header, schema);
+      let seg;
+      try {
+        seg = readDicomSeg(bytes, what, header, schema);
+      } catch (err) {
+        // A SEG of another grid or schema is not this case's label: say so and go on with the rest.
+        if (!(err instanceof InputError)) throw err;
+        opts.onSkipped?.(err.message);
+        continue;
+      }
       if (!seg.referencedSeriesUids.includes(source.seriesInstanceUid)) continue;
       if (getSetting(store, SEEN_SEG_KEY(seg.sopInstanceUid))) continue;
       const versions = store.listLabelVersions(caseId);

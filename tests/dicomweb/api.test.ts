@@ -10,7 +10,10 @@ import { createApiHandlers, jobManagerOf, type ApiHandlers } from '../../src-mai
 import { generatePhantom } from '../../src-main/phantom';
 import { ProjectStore } from '../../src-main/store/project';
 import { HAS_ORTHANC, startOrthanc, uploadToOrthanc, type RunningOrthanc } from './orthanc';
-import { phantomToDicom, type PhantomSeries } from './phantom-dicom';
+import { phantomToDicom, sourceRefOf, type PhantomSeries } from './phantom-dicom';
+import { encodeDicomSeg } from '../../src-main/export/dicom/seg';
+import { LABEL_SCHEMAS } from '../../src-main/labels/schemas';
+import { writeTinyModel } from '../predict-cli/tiny-model';
 
 const tmp = mkdtempSync(join(tmpdir(), 'deformux-dicomweb-api-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,13 +26,25 @@ describe.skipIf(!HAS_ORTHANC)('API: a project linked to a PACS', () => {
   const ph = generatePhantom({ seed: 6, schema: 'kidney', dims: [24, 24, 10] });
   let a: PhantomSeries;
   let b: PhantomSeries;
+  let c: PhantomSeries;
   const TOKEN = 'secret-token-for-the-pacs';
 
   beforeAll(async () => {
     orthanc = await startOrthanc();
     a = phantomToDicom(ph.image, { patientId: 'API-A' });
     b = phantomToDicom(ph.image, { patientId: 'API-B' });
-    await uploadToOrthanc(orthanc.rest, [...a.files, ...b.files]);
+    c = phantomToDicom(ph.image, { patientId: 'API-C' });
+    // A colleague already segmented study C (the tumor relabelled as kidney) and stored the SEG.
+    const theirs = Uint8Array.from(ph.label.data as Uint8Array, (v) => (v === 2 ? 1 : v));
+    const seg = encodeDicomSeg({ ...ph.label, data: theirs }, ph.image, sourceRefOf(ph.image, c), {
+      schema: LABEL_SCHEMAS.kidney,
+      algorithmType: 'MANUAL',
+      contentCreatorName: 'Colleague^Bo',
+    });
+    await uploadToOrthanc(orthanc.rest, [...a.files, ...b.files, ...c.files, seg.bytes]);
+    // A tiny model as the starter keeps pre-labels quick (inherited through the environment).
+    process.env.DEFORMUX_MODELS_DIR = join(tmp, 'models');
+    await writeTinyModel(join(tmp, 'models'), 'kidney', 'kidney-lite', [12, 12, 12]);
     store = ProjectStore.create(join(tmp, 'project'), { schema: 'kidney' });
     api = createApiHandlers({ store });
     api.onEvent((e) => events.push(e));
@@ -38,6 +53,7 @@ describe.skipIf(!HAS_ORTHANC)('API: a project linked to a PACS', () => {
     await jobManagerOf(api)?.idle();
     store?.close();
     await orthanc?.stop();
+    delete process.env.DEFORMUX_MODELS_DIR;
   });
 
   it('asks to link first, then keeps URL and query (not the token) in the project', async () => {
@@ -48,7 +64,12 @@ describe.skipIf(!HAS_ORTHANC)('API: a project linked to a PACS', () => {
       query: { modality: 'CT' },
       token: TOKEN,
     });
-    expect(link).toEqual({ url: orthanc.dicomweb, query: { modality: 'CT' }, hasCredentials: true });
+    expect(link).toEqual({
+      url: orthanc.dicomweb,
+      query: { modality: 'CT' },
+      hasCredentials: true,
+      storeOnSubmit: false,
+    });
     expect(await api.call('dicomweb.linkInfo', {})).toEqual(link);
     store.database.pragma('wal_checkpoint(TRUNCATE)');
     for (const f of readdirSync(store.dir).filter((n) => n.startsWith('project.sqlite')))
@@ -63,6 +84,7 @@ describe.skipIf(!HAS_ORTHANC)('API: a project linked to a PACS', () => {
     expect(rows.map((r) => [r.patientId, r.state, r.caseId]).sort()).toEqual([
       ['API-A', 'remote', null],
       ['API-B', 'remote', null],
+      ['API-C', 'remote', null],
     ]);
     events.length = 0;
     const opened = await api.call('dicomweb.open', { studyInstanceUid: a.studyUid, jobId: 'open-a' });
@@ -79,6 +101,7 @@ describe.skipIf(!HAS_ORTHANC)('API: a project linked to a PACS', () => {
     expect(await api.call('dicomweb.open', { studyInstanceUid: a.studyUid })).toEqual({
       caseId: opened.caseId,
       from: 'case',
+      segVersions: [],
     });
 
     await store.addLabelVersion(
@@ -93,6 +116,43 @@ describe.skipIf(!HAS_ORTHANC)('API: a project linked to a PACS', () => {
     expect(await stateOfA()).toBe('stored');
     const onServer = await fetch(`${orthanc.dicomweb}/instances?SOPInstanceUID=${sopInstanceUid}`);
     expect(((await onServer.json()) as unknown[]).length).toBe(1);
+  });
+
+  it("a colleague's SEG arrives with the study as a label version; with store-on-submit a submit stores the SEG", async () => {
+    const tumor = (ph.label.data as Uint8Array).filter((v) => v === 2).length;
+    const opened = await api.call('dicomweb.open', { studyInstanceUid: c.studyUid });
+    expect(opened.segVersions).toEqual([
+      {
+        version: 1,
+        creator: 'Colleague^Bo',
+        description: 'Kidney (kidney, tumor, cyst) label map',
+        changedVoxels: null,
+        meanDice: null,
+      },
+    ]);
+    const versions = await api.call('cases.labelVersions', { caseId: opened.caseId });
+    expect(versions.map((v) => [v.kind, v.editor])).toEqual([['import', 'Colleague^Bo']]);
+    const theirs = new Uint8Array(await api.binary('cases.labelData', { caseId: opened.caseId, version: 1 }));
+    expect(theirs.filter((v) => v === 2).length).toBe(0);
+    expect(theirs.filter((v) => v === 1).length).toBe(
+      (ph.label.data as Uint8Array).filter((v) => v === 1).length + tumor,
+    );
+
+    await api.call('dicomweb.link', { url: orthanc.dicomweb, query: { modality: 'CT' }, storeOnSubmit: true });
+    events.length = 0;
+    // The annotator corrects it back (the tumor restored) and submits.
+    await api.upload(
+      'cases.saveLabel',
+      { caseId: opened.caseId, parentVersion: 1, submit: true, activeEditSeconds: 30 },
+      Uint8Array.from(ph.label.data as Uint8Array),
+    );
+    await expect
+      .poll(() => events.find((e) => e.name === 'job.done' && e.payload.kind === 'dicomweb-store')?.payload)
+      .toMatchObject({ ok: true });
+    const row = (await api.call('dicomweb.worklist', {})).find((r) => r.studyInstanceUid === c.studyUid)!;
+    expect(row.state).toBe('stored');
+    // Pulling again brings nothing: the colleague's SEG is in, ours was stored from here.
+    expect(await api.call('dicomweb.pullSegs', { caseId: opened.caseId })).toEqual([]);
   });
 
   it('jobs.cancel stops a retrieve: no case, and the study stays remote', async () => {
@@ -111,5 +171,17 @@ describe.skipIf(!HAS_ORTHANC)('API: a project linked to a PACS', () => {
     } finally {
       off();
     }
+  });
+
+  it('pre-label all retrieves the remote studies and pre-labels them', async () => {
+    const r = await api.call('dicomweb.prelabelAll', { jobId: 'all' });
+    expect(r.errors).toEqual([]);
+    expect(r.caseIds).toHaveLength(1); // only study B was still remote
+    expect(r.prelabelJobId).not.toBeNull();
+    await jobManagerOf(api)!.idle();
+    const versions = await api.call('cases.labelVersions', { caseId: r.caseIds[0] });
+    expect(versions.map((v) => v.kind)).toEqual(['prediction']);
+    const row = (await api.call('dicomweb.worklist', {})).find((x) => x.studyInstanceUid === b.studyUid)!;
+    expect(row).toMatchObject({ state: 'prelabelled', caseId: r.caseIds[0] });
   });
 });

@@ -1,9 +1,25 @@
 // Exports a synthetic phantom CT as a DICOM series (explicit VR little endian, int16 HU) with all the
 // UIDs a PACS wants, through the project's own DICOM writer, so CI covers retrieve without ../shared.
 import type { Volume } from '../../src-main/imaging/volume';
+import type { SourceSeriesRef } from '../../src-main/export/dicom/source-ref';
 import { slicePositionMm } from '../../src-main/export/dicom/seg-frames';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, newUid } from '../../src-main/export/dicom/uid';
 import { el, encodeDicomFile } from '../../src-main/export/dicom/writer';
+
+/** What a SEG of this series must reference (as the project's DICOM reader would describe it). */
+export function sourceRefOf(image: Volume, series: PhantomSeries): SourceSeriesRef {
+  return {
+    studyInstanceUid: series.studyUid,
+    seriesInstanceUid: series.seriesUid,
+    frameOfReferenceUid: series.frameOfReferenceUid,
+    patientId: series.patientId,
+    instances: series.sopInstanceUids.map((sopInstanceUid, k) => ({
+      sopClassUid: CT_IMAGE_STORAGE,
+      sopInstanceUid,
+      positionMm: slicePositionMm(image, k),
+    })),
+  };
+}
 
 export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 
@@ -13,6 +29,8 @@ export interface PhantomSeries {
   frameOfReferenceUid: string;
   patientId: string;
   files: Uint8Array[];
+  /** SOP Instance UID of each slice, in slice order. */
+  sopInstanceUids: string[];
 }
 
 export function phantomToDicom(image: Volume, opts: { patientId: string; studyUid?: string }): PhantomSeries {
@@ -22,8 +40,10 @@ export function phantomToDicom(image: Volume, opts: { patientId: string; studyUi
   const frameOfReferenceUid = newUid();
   const d = image.direction;
   const files: Uint8Array[] = [];
+  const sopInstanceUids: string[] = [];
   for (let k = 0; k < nk; k++) {
     const sop = newUid();
+    sopInstanceUids.push(sop);
     const slice = new Int16Array(ni * nj);
     for (let p = 0; p < ni * nj; p++) slice[p] = Math.round(Number(image.data[k * ni * nj + p]));
     files.push(
@@ -68,5 +88,5 @@ export function phantomToDicom(image: Volume, opts: { patientId: string; studyUi
       ),
     );
   }
-  return { studyUid, seriesUid, frameOfReferenceUid, patientId: opts.patientId, files };
+  return { studyUid, seriesUid, frameOfReferenceUid, patientId: opts.patientId, files, sopInstanceUids };
 }
