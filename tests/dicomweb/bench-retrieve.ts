@@ -1,7 +1,10 @@
 // Measures retrieving a 512×512×N CT series from a local Orthanc (WADO-RS, streamed to the project
 // cache) against reading the same files from disk, with peak memory while retrieving.
-// Run: nice -n 19 npx tsx tests/dicomweb/bench-retrieve.ts [slices=300]
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Run: nice -n 19 node --expose-gc --import tsx tests/dicomweb/bench-retrieve.ts [slices=300] [--real DIR]
+// With --real DIR (the shared anonymised J2K series), its slices are stacked up to `slices` with UIDs
+// added by pydicom, so the series keeps its JPEG 2000 pixel data.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DicomwebClient } from '../../src-main/dicomweb/client';
@@ -9,10 +12,34 @@ import { downloadSeries, importRemoteSeries } from '../../src-main/dicomweb/impo
 import { readVolume } from '../../src-main/imaging/read';
 import type { Volume } from '../../src-main/imaging/volume';
 import { ProjectStore } from '../../src-main/store/project';
-import { startOrthanc, uploadToOrthanc } from './orthanc';
-import { phantomToDicom } from './phantom-dicom';
+import { PYTHON, startOrthanc, uploadToOrthanc } from './orthanc';
+import { phantomToDicom, type PhantomSeries } from './phantom-dicom';
+import { newUid } from '../../src-main/export/dicom/uid';
 
 const slices = Number(process.argv[2] ?? 300);
+const realAt = process.argv.indexOf('--real');
+const realDir = realAt > 0 ? process.argv[realAt + 1] : null;
+
+/** The real series stacked to about `slices` slices, as stored (JPEG 2000), with UIDs. */
+function realSeries(tmp: string): PhantomSeries {
+  const studyUid = newUid();
+  const seriesUid = newUid();
+  const out = join(tmp, 'real');
+  const copies = Math.max(1, Math.round(slices / readdirSync(realDir!).length));
+  execFileSync(PYTHON, [
+    join(import.meta.dirname, 'fixtures', 'replicate_series.py'),
+    realDir!,
+    out,
+    studyUid,
+    seriesUid,
+    String(copies),
+  ]);
+  const files = readdirSync(out)
+    .sort()
+    .map((f) => new Uint8Array(readFileSync(join(out, f))));
+  rmSync(out, { recursive: true, force: true });
+  return { studyUid, seriesUid, frameOfReferenceUid: '', patientId: 'REALCT01', files, sopInstanceUids: [] };
+}
 const [ni, nj] = [512, 512];
 
 /** A body-like ellipse of soft tissue with noise (content does not matter for I/O, size does). */
@@ -60,7 +87,8 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'deformux-bench-retrieve-'));
   const orthanc = await startOrthanc();
   try {
-    const series = phantomToDicom(syntheticCt(), { patientId: 'BENCH' });
+    const series = realDir ? realSeries(tmp) : phantomToDicom(syntheticCt(), { patientId: 'BENCH' });
+    const count = series.files.length;
     const bytes = series.files.reduce((n, f) => n + f.length, 0);
     const disk = join(tmp, 'disk');
     mkdirSync(disk);
@@ -99,7 +127,9 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify(
         {
-          series: `${ni}x${nj}x${slices} int16, explicit VR little endian`,
+          series: realDir
+            ? `${fromDisk.dims.join('x')} real CT, JPEG 2000 as stored`
+            : `${ni}x${nj}x${slices} int16, explicit VR little endian`,
           bytes,
           wadoDownloadToCacheS: +downloadS.toFixed(2),
           wadoDownloadMiBps: +(bytes / 2 ** 20 / downloadS).toFixed(0),
