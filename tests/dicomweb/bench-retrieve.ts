@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     await downloadSeries(
       client,
       series.studyUid,
-      { seriesInstanceUid: series.seriesUid, instanceCount: slices },
+      { seriesInstanceUid: series.seriesUid, instanceCount: count },
       join(tmp, 'dl'),
     );
     const downloadS = (performance.now() - t0) / 1000;
