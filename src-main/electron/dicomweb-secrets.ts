@@ -9,7 +9,13 @@ import type { DicomwebAuth } from '../dicomweb/http';
 import { writeFileAtomic } from '../util/atomic';
 
 export function keychainSecretStore(): SecretStore {
-  if (!safeStorage.isEncryptionAvailable()) return memorySecretStore();
+  let encrypts = false;
+  try {
+    encrypts = safeStorage.isEncryptionAvailable();
+  } catch {
+    // No keychain API here (a stripped-down or test Electron): fall back to memory.
+  }
+  if (!encrypts) return memorySecretStore();
   const file = join(app.getPath('userData'), 'dicomweb-credentials.bin');
   let secrets: Record<string, DicomwebAuth> = {};
   try {
