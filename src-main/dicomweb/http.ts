@@ -103,6 +103,15 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** TLS failures that mean "this certificate is not signed by anyone we trust". */
+const UNTRUSTED_CERT_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+]);
+
 /** Node's network error codes worth another try (the server restarting, a dropped connection). */
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND']);
 
@@ -137,6 +146,12 @@ function requestOnce(conn: DicomwebConnection, url: URL, opts: RequestOptions): 
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (opts.signal?.aborted) reject(opts.signal.reason);
       else if (err instanceof DicomwebError) reject(err);
+      else if (err.code && UNTRUSTED_CERT_CODES.has(err.code))
+        reject(
+          new DicomwebError(
+            `${shown}: the server's certificate is not trusted (${err.code}); give the CA that signed it with --ca FILE.`,
+          ),
+        );
       else {
         const e = new DicomwebError(`${shown}: cannot reach the server (${err.code ?? err.message}).`);
         (e as DicomwebError & { code?: string }).code = err.code;

@@ -1,8 +1,10 @@
 // DICOMweb failure modes: a server that stops mid-transfer (through a proxy in front of a real Orthanc:
 // clear error, nothing half-imported, the next import works), malformed multipart bodies, a slow
 // endless answer cancelled by AbortSignal or by the idle timeout, bearer tokens, retries with back-off.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -270,6 +272,74 @@ describe.skipIf(!HAS_ORTHANC)('a server that stops mid-transfer (proxy in front 
       );
     } finally {
       store.close();
+    }
+  });
+});
+
+describe.skipIf(spawnSync('openssl', ['version']).status !== 0)('TLS with a user CA file', () => {
+  it("a server signed by a hospital's own CA is refused with a clear message, and trusted with --ca", async () => {
+    const d = join(tmp, 'tls');
+    mkdirSync(d);
+    const ssl = (...args: string[]): void => {
+      execFileSync('openssl', args, { cwd: d, stdio: 'ignore' });
+    };
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=Test Hospital CA',
+    );
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(join(d, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      'srv.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'srv.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'ext.cnf',
+    );
+    const server = https.createServer(
+      { key: readFileSync(join(d, 'srv.key')), cert: readFileSync(join(d, 'srv.pem')) },
+      (req, res) => {
+        res.writeHead(200, { 'content-type': 'application/dicom+json' });
+        res.end(JSON.stringify([{ '0020000D': { vr: 'UI', Value: ['1.2.3'] } }]));
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const baseUrl = `https://127.0.0.1:${(server.address() as { port: number }).port}/dicom-web`;
+    try {
+      const untrusted = await new DicomwebClient({ baseUrl, retries: 0 }).searchStudies().catch((e: unknown) => e);
+      expect(String(untrusted)).toMatch(
+        /certificate is not trusted \((?:SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\).*--ca FILE/,
+      );
+      const trusted = new DicomwebClient({ baseUrl, retries: 0, caFile: join(d, 'ca.pem') });
+      expect((await trusted.searchStudies()).map((s) => s.studyInstanceUid)).toEqual(['1.2.3']);
+      const missing = await new DicomwebClient({ baseUrl, caFile: join(d, 'nope.pem') })
+        .searchStudies()
+        .catch((e: unknown) => e);
+      expect(String(missing)).toMatch(/nope\.pem: the CA file cannot be read \(ENOENT\)/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });
