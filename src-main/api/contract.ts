@@ -80,6 +80,52 @@ export interface ImportResult {
   choices: { path: string; series: { uid: string; description: string; slices: number }[] }[];
 }
 
+/** The filters of a project's PACS worklist (QIDO-RS study search; all optional, combined with AND). */
+export interface DicomwebQuery {
+  patientId?: string;
+  accessionNumber?: string;
+  /** YYYYMMDD or YYYYMMDD-YYYYMMDD. */
+  studyDate?: string;
+  /** e.g. CT. */
+  modality?: string;
+}
+
+/** The DICOMweb server a project is linked to (credentials are never part of it). */
+export interface DicomwebLinkInfo {
+  url: string;
+  query: DicomwebQuery;
+  /** True when this session holds credentials for it (kept in memory or the OS keychain, not the project). */
+  hasCredentials: boolean;
+  /** Store the label as a DICOM SEG on the server whenever a case from it is submitted. */
+  storeOnSubmit: boolean;
+}
+
+/** A SEG from the server that became a label version, compared with the case's label before it. */
+export interface RemoteSegVersionInfo {
+  version: number;
+  creator: string;
+  description: string;
+  /** Voxels that differ from the previous latest version (null when the case had no label). */
+  changedVoxels: number | null;
+  meanDice: number | null;
+}
+
+/** remote: only on the PACS; cached: retrieved, not labelled; then the case's status; stored: SEG sent back. */
+export type RemoteStudyState = 'remote' | 'cached' | 'prelabelled' | 'in_progress' | 'submitted' | 'stored';
+
+export interface RemoteStudyRow {
+  studyInstanceUid: string;
+  patientId: string;
+  studyDate: string;
+  accessionNumber: string;
+  description: string;
+  modalities: string[];
+  seriesCount: number | null;
+  state: RemoteStudyState;
+  /** The case made from the study's image series, once retrieved. */
+  caseId: string | null;
+}
+
 /** One saved label map of a case, with its provenance. */
 export interface LabelVersionInfo {
   caseId: string;
@@ -235,6 +281,41 @@ export interface ApiCalls {
   'project.learningCurve': { req: Record<string, never>; res: LearningCurve };
   /** Provenance of a prediction label version (null for other kinds). */
   'cases.provenance': { req: { caseId: string; version: number }; res: PredictionProvenance | null };
+  /** Links the project to a DICOMweb server and a worklist query; a token or user/password stays in memory. */
+  'dicomweb.link': {
+    req: {
+      url: string;
+      query?: DicomwebQuery;
+      token?: string;
+      username?: string;
+      password?: string;
+      storeOnSubmit?: boolean;
+    };
+    res: DicomwebLinkInfo;
+  };
+  'dicomweb.linkInfo': { req: Record<string, never>; res: DicomwebLinkInfo | null };
+  /** The linked server's studies matching the query, with their state in this project. */
+  'dicomweb.worklist': { req: Record<string, never>; res: RemoteStudyRow[] };
+  /**
+   * Retrieves a remote study's image series as a case (progress as job.progress events of kind
+   * 'dicomweb-retrieve' with this jobId; jobs.cancel stops it); a retrieved study opens locally.
+   */
+  'dicomweb.open': {
+    req: { studyInstanceUid: string; jobId?: string };
+    res: { caseId: string; from: 'case' | 'cache' | 'server'; segVersions: RemoteSegVersionInfo[] };
+  };
+  /** Brings SEGs on the server for the case's series (a colleague's) in as label versions. */
+  'dicomweb.pullSegs': { req: { caseId: string }; res: RemoteSegVersionInfo[] };
+  /**
+   * Retrieves every remote study of the worklist (progress as job.progress of kind 'dicomweb-retrieve'
+   * with this jobId), then pre-labels the retrieved cases that have no label yet (jobs.prelabel).
+   */
+  'dicomweb.prelabelAll': {
+    req: { jobId?: string };
+    res: { caseIds: string[]; prelabelJobId: string | null; errors: string[] };
+  };
+  /** Stores the case's label (submitted, else latest) on the linked server as a DICOM SEG. */
+  'dicomweb.storeSeg': { req: { caseId: string }; res: { sopInstanceUid: string } };
 }
 
 /** Calls whose response is raw bytes (ArrayBuffer over IPC; application/octet-stream over HTTP). */
@@ -354,6 +435,13 @@ export const API_METHODS = [
   'project.setSettings',
   'project.learningCurve',
   'cases.provenance',
+  'dicomweb.link',
+  'dicomweb.linkInfo',
+  'dicomweb.worklist',
+  'dicomweb.open',
+  'dicomweb.storeSeg',
+  'dicomweb.pullSegs',
+  'dicomweb.prelabelAll',
 ] as const satisfies readonly ApiMethod[];
 export const API_BINARY_METHODS = [
   'cases.volumeData',

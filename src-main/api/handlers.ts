@@ -27,6 +27,7 @@ import { listModels } from '../store/model-rows';
 import { loadUncertainty, provenanceOf } from '../store/prediction-rows';
 import { projectSettings, setProjectSettings } from '../store/training-rows';
 import { learningCurve, promote, rollback } from './model-calls';
+import { createDicomwebCalls, RETRIEVE_KIND, type SecretStore } from './dicomweb-calls';
 
 /** Opening and creating projects: the shell that can switch projects passes one in. */
 export interface ProjectSwitcher {
@@ -38,6 +39,8 @@ export interface ProjectSwitcher {
 export interface ApiContext {
   store: ProjectStore;
   projects?: ProjectSwitcher;
+  /** Where DICOMweb credentials are kept (default: in this process only). */
+  secrets?: SecretStore;
 }
 
 /** The job manager behind a set of handlers (for shutdown and tests). */
@@ -104,6 +107,7 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
 
   // Marks jobs a previous run left unfinished as interrupted, then runs pre-labels in the engine worker.
   const jobs = new JobManager(store, emit);
+  const dicomweb = createDicomwebCalls(store, emit, ctx.secrets, (caseIds) => jobs.prelabel({ caseIds }));
 
   const calls: CallImpls = {
     'project.info': () => store.info(),
@@ -111,7 +115,25 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'projects.open': ({ dir }) => switcher().open(dir),
     'projects.create': (req) => switcher().create(req),
     'jobs.prelabel': (req) => jobs.prelabel(req),
-    'jobs.cancel': ({ jobId }) => jobs.cancel(jobId),
+    'jobs.cancel': ({ jobId }) => {
+      // A DICOMweb retrieve is not an engine job: cancelling it answers with the engine jobs as they are.
+      if (dicomweb.cancel(jobId)) {
+        const now = new Date().toISOString();
+        return {
+          id: jobId,
+          kind: RETRIEVE_KIND,
+          caseId: null,
+          status: 'cancelled',
+          fraction: 0,
+          message: 'Retrieve cancelled.',
+          params: {},
+          result: {},
+          createdAt: now,
+          updatedAt: now,
+        };
+      }
+      return jobs.cancel(jobId);
+    },
     'jobs.list': () => jobs.list(),
     'jobs.finetune': (req) => jobs.finetune(req),
     'jobs.pause': ({ jobId }) => jobs.pause(jobId),
@@ -127,6 +149,13 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
       return provenanceOf(store, caseId, version);
     },
     'cases.list': () => store.listCases(),
+    'dicomweb.link': (req) => dicomweb['dicomweb.link'](req),
+    'dicomweb.linkInfo': (req) => dicomweb['dicomweb.linkInfo'](req),
+    'dicomweb.worklist': (req) => dicomweb['dicomweb.worklist'](req),
+    'dicomweb.open': (req) => dicomweb['dicomweb.open'](req),
+    'dicomweb.storeSeg': (req) => dicomweb['dicomweb.storeSeg'](req),
+    'dicomweb.pullSegs': (req) => dicomweb['dicomweb.pullSegs'](req),
+    'dicomweb.prelabelAll': (req) => dicomweb['dicomweb.prelabelAll'](req),
     'cases.open': ({ caseId }) => store.caseHeader(caseId),
     'cases.labelVersions': ({ caseId }) => store.listLabelVersions(caseId).map(publicVersion),
     'cases.stats': ({ caseId }) => caseStats(store, caseId),
@@ -190,6 +219,8 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'cases.saveLabel': async (req, data) => {
       const saved = await saveLabel(store, req, data);
       emit({ name: 'cases.changed', payload: { caseIds: [req.caseId] } });
+      // A submitted case from the PACS goes back as a SEG when the project's link says so (after answering).
+      if (req.submit) void dicomweb.afterSubmit(req.caseId);
       return saved;
     },
   };

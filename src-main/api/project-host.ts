@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../util/atomic';
 import type { ApiEvent, ProjectInfo, RecentProject, SchemaName } from './contract';
 import { ApiRequestError } from './errors';
 import { createApiHandlers, jobManagerOf, type ApiHandlers, type ProjectSwitcher } from './handlers';
+import type { SecretStore } from './dicomweb-calls';
 
 const MAX_RECENT = 10;
 
@@ -48,10 +49,14 @@ export class ProjectHost implements ProjectSwitcher {
   /** Switches run one at a time. */
   #switching: Promise<unknown> = Promise.resolve();
 
-  constructor(store: ProjectStore, opts: { recentFile?: string } = {}) {
+  /** DICOMweb credentials outlive a project switch (the shell's keychain, or this process). */
+  readonly #secrets?: SecretStore;
+
+  constructor(store: ProjectStore, opts: { recentFile?: string; secrets?: SecretStore } = {}) {
     this.#recentFile = opts.recentFile ?? defaultRecentFile();
     this.#store = store;
-    this.#inner = createApiHandlers({ store, projects: this });
+    this.#secrets = opts.secrets;
+    this.#inner = createApiHandlers({ store, projects: this, secrets: this.#secrets });
     this.#offInner = this.#inner.onEvent((e) => this.#emit(e));
     // Recorded before any switch runs (switches wait on #switching), so the two writes never race.
     this.#switching = this.#remember(store.info());
@@ -126,7 +131,7 @@ export class ProjectHost implements ProjectSwitcher {
       // The new project opened; only now let the old one go (its running jobs stop with a checkpoint).
       const old = { inner: this.#inner, store: this.#store, off: this.#offInner };
       this.#store = next;
-      this.#inner = createApiHandlers({ store: next, projects: this });
+      this.#inner = createApiHandlers({ store: next, projects: this, secrets: this.#secrets });
       this.#offInner = this.#inner.onEvent((e) => this.#emit(e));
       old.off();
       await jobManagerOf(old.inner)?.close();

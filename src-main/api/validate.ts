@@ -239,6 +239,25 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
     }
     return { ...caseIdOf(m, body), status: body.status as CaseStatus };
   },
+  'dicomweb.link': (m, req) => dicomwebLinkOf(m, req),
+  'dicomweb.linkInfo': () => ({}),
+  'dicomweb.worklist': () => ({}),
+  'dicomweb.open': (m, req) => {
+    const body = objectOf(m, req);
+    if (typeof body.studyInstanceUid !== 'string' || !/^[0-9.]{1,64}$/.test(body.studyInstanceUid))
+      throw new ApiRequestError(400, `${m}: 'studyInstanceUid' must be a DICOM UID.`);
+    if (body.jobId !== undefined && (typeof body.jobId !== 'string' || !body.jobId))
+      throw new ApiRequestError(400, `${m}: 'jobId' must be a non-empty string when given.`);
+    return { studyInstanceUid: body.studyInstanceUid, ...(body.jobId ? { jobId: body.jobId as string } : {}) };
+  },
+  'dicomweb.storeSeg': (m, req) => caseIdOf(m, objectOf(m, req)),
+  'dicomweb.pullSegs': (m, req) => caseIdOf(m, objectOf(m, req)),
+  'dicomweb.prelabelAll': (m, req) => {
+    const body = objectOf(m, req);
+    if (body.jobId !== undefined && (typeof body.jobId !== 'string' || !body.jobId))
+      throw new ApiRequestError(400, `${m}: 'jobId' must be a non-empty string when given.`);
+    return body.jobId ? { jobId: body.jobId as string } : {};
+  },
   'cases.import': (m, req) => {
     const body = objectOf(m, req);
     if (
@@ -254,6 +273,38 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
     return { paths: body.paths as string[], seriesInstanceUid: body.seriesInstanceUid as string | undefined };
   },
 };
+
+const QUERY_KEYS = ['patientId', 'accessionNumber', 'studyDate', 'modality'] as const;
+
+function dicomwebLinkOf(m: string, req: unknown): ApiCalls['dicomweb.link']['req'] {
+  const body = objectOf(m, req);
+  if (typeof body.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(body.url))
+    throw new ApiRequestError(400, `${m}: 'url' must be an http(s) URL of the DICOMweb service.`);
+  const out: ApiCalls['dicomweb.link']['req'] = { url: body.url };
+  for (const k of ['token', 'username', 'password'] as const) {
+    if (body[k] === undefined) continue;
+    if (typeof body[k] !== 'string') throw new ApiRequestError(400, `${m}: '${k}' must be a string when given.`);
+    out[k] = body[k];
+  }
+  if (body.storeOnSubmit !== undefined) {
+    if (typeof body.storeOnSubmit !== 'boolean')
+      throw new ApiRequestError(400, `${m}: 'storeOnSubmit' must be true or false.`);
+    out.storeOnSubmit = body.storeOnSubmit;
+  }
+  if (body.query !== undefined) {
+    const q = objectOf(m, body.query);
+    const unknown = Object.keys(q).filter((k) => !(QUERY_KEYS as readonly string[]).includes(k));
+    if (unknown.length) throw new ApiRequestError(400, `${m}: unknown query field(s) ${unknown.join(', ')}.`);
+    out.query = {};
+    for (const k of QUERY_KEYS) {
+      if (q[k] === undefined || q[k] === '') continue;
+      if (typeof q[k] !== 'string' || (q[k] as string).length > 64)
+        throw new ApiRequestError(400, `${m}: query '${k}' must be a short string.`);
+      out.query[k] = q[k] as string;
+    }
+  }
+  return out;
+}
 
 export function validateRequest<M extends AnyMethod>(method: M, req: unknown): ReqOf<M> {
   return VALIDATORS[method](method, req) as never;

@@ -87,7 +87,7 @@ export async function importPaths(
         if (staged) name = chosen.description || `DICOM series (${chosen.slices} slices)`;
         else if (chosen.description) name = `${name} – ${chosen.description}`;
       }
-      const seriesUid = stat.isDirectory() ? seriesInstanceUid : undefined;
+      const seriesUid = isDir ? seriesInstanceUid : undefined;
       const seriesTwin = seriesUid ? store.findDuplicateCase({ seriesUid }) : null;
       if (seriesTwin) {
         result.errors.push(`${path}: series ${seriesUid} is already in this project as case '${seriesTwin.name}'.`);
