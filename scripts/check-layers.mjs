@@ -23,7 +23,7 @@ export const LAYERS = {
   store: 3,
   export: 3,
   dicomweb: 3,
-  team: 3,
+  team: 4,
   jobs: 4,
   api: 5,
   bench: 6,

@@ -27,6 +27,14 @@ export interface ProjectInfo {
   synthetic: boolean;
 }
 
+/** A project opened before on this machine (most recent first in 'projects.recent'). */
+export interface RecentProject {
+  dir: string;
+  name: string;
+  schema: SchemaName;
+  openedAt: string;
+}
+
 export interface CaseSummary {
   id: string;
   name: string;
@@ -72,6 +80,52 @@ export interface ImportResult {
   choices: { path: string; series: { uid: string; description: string; slices: number }[] }[];
 }
 
+/** The filters of a project's PACS worklist (QIDO-RS study search; all optional, combined with AND). */
+export interface DicomwebQuery {
+  patientId?: string;
+  accessionNumber?: string;
+  /** YYYYMMDD or YYYYMMDD-YYYYMMDD. */
+  studyDate?: string;
+  /** e.g. CT. */
+  modality?: string;
+}
+
+/** The DICOMweb server a project is linked to (credentials are never part of it). */
+export interface DicomwebLinkInfo {
+  url: string;
+  query: DicomwebQuery;
+  /** True when this session holds credentials for it (kept in memory or the OS keychain, not the project). */
+  hasCredentials: boolean;
+  /** Store the label as a DICOM SEG on the server whenever a case from it is submitted. */
+  storeOnSubmit: boolean;
+}
+
+/** A SEG from the server that became a label version, compared with the case's label before it. */
+export interface RemoteSegVersionInfo {
+  version: number;
+  creator: string;
+  description: string;
+  /** Voxels that differ from the previous latest version (null when the case had no label). */
+  changedVoxels: number | null;
+  meanDice: number | null;
+}
+
+/** remote: only on the PACS; cached: retrieved, not labelled; then the case's status; stored: SEG sent back. */
+export type RemoteStudyState = 'remote' | 'cached' | 'prelabelled' | 'in_progress' | 'submitted' | 'stored';
+
+export interface RemoteStudyRow {
+  studyInstanceUid: string;
+  patientId: string;
+  studyDate: string;
+  accessionNumber: string;
+  description: string;
+  modalities: string[];
+  seriesCount: number | null;
+  state: RemoteStudyState;
+  /** The case made from the study's image series, once retrieved. */
+  caseId: string | null;
+}
+
 /** One saved label map of a case, with its provenance. */
 export interface LabelVersionInfo {
   caseId: string;
@@ -89,6 +143,8 @@ export interface LabelVersionInfo {
   voxelsChanged: number | null;
   /** Active editing seconds spent on this version (0 for non-edits). */
   activeEditSeconds: number;
+  /** For a restore: the earlier version whose voxels this version brought back (else null). */
+  restoredFrom: number | null;
   createdAt: string;
 }
 
@@ -179,6 +235,12 @@ export interface PredictionProvenance {
  */
 export interface ApiCalls {
   'project.info': { req: Record<string, never>; res: ProjectInfo };
+  /** Projects opened before on this machine, most recent first (folders that are gone are left out). */
+  'projects.recent': { req: Record<string, never>; res: RecentProject[] };
+  /** Switches the app to the project in `dir` (the renderer reloads on 'project.changed'). */
+  'projects.open': { req: { dir: string }; res: ProjectInfo };
+  /** Creates an empty project of the schema in `dir` (missing or empty folder) and switches to it. */
+  'projects.create': { req: { dir: string; schema: SchemaName; name?: string }; res: ProjectInfo };
   'cases.list': { req: Record<string, never>; res: CaseSummary[] };
   'cases.import': { req: ImportRequest; res: ImportResult };
   'cases.open': { req: { caseId: string }; res: VolumeHeader };
@@ -219,6 +281,41 @@ export interface ApiCalls {
   'project.learningCurve': { req: Record<string, never>; res: LearningCurve };
   /** Provenance of a prediction label version (null for other kinds). */
   'cases.provenance': { req: { caseId: string; version: number }; res: PredictionProvenance | null };
+  /** Links the project to a DICOMweb server and a worklist query; a token or user/password stays in memory. */
+  'dicomweb.link': {
+    req: {
+      url: string;
+      query?: DicomwebQuery;
+      token?: string;
+      username?: string;
+      password?: string;
+      storeOnSubmit?: boolean;
+    };
+    res: DicomwebLinkInfo;
+  };
+  'dicomweb.linkInfo': { req: Record<string, never>; res: DicomwebLinkInfo | null };
+  /** The linked server's studies matching the query, with their state in this project. */
+  'dicomweb.worklist': { req: Record<string, never>; res: RemoteStudyRow[] };
+  /**
+   * Retrieves a remote study's image series as a case (progress as job.progress events of kind
+   * 'dicomweb-retrieve' with this jobId; jobs.cancel stops it); a retrieved study opens locally.
+   */
+  'dicomweb.open': {
+    req: { studyInstanceUid: string; jobId?: string };
+    res: { caseId: string; from: 'case' | 'cache' | 'server'; segVersions: RemoteSegVersionInfo[] };
+  };
+  /** Brings SEGs on the server for the case's series (a colleague's) in as label versions. */
+  'dicomweb.pullSegs': { req: { caseId: string }; res: RemoteSegVersionInfo[] };
+  /**
+   * Retrieves every remote study of the worklist (progress as job.progress of kind 'dicomweb-retrieve'
+   * with this jobId), then pre-labels the retrieved cases that have no label yet (jobs.prelabel).
+   */
+  'dicomweb.prelabelAll': {
+    req: { jobId?: string };
+    res: { caseIds: string[]; prelabelJobId: string | null; errors: string[] };
+  };
+  /** Stores the case's label (submitted, else latest) on the linked server as a DICOM SEG. */
+  'dicomweb.storeSeg': { req: { caseId: string }; res: { sopInstanceUid: string } };
 }
 
 /** Calls whose response is raw bytes (ArrayBuffer over IPC; application/octet-stream over HTTP). */
@@ -240,6 +337,17 @@ export interface SaveLabelRequest {
   submit: boolean;
   /** Active editing seconds since the previous save (for the per-case minutes statistic). */
   activeEditSeconds: number;
+  /**
+   * 'full' (default): the body holds one uint8 class value per voxel. 'sparse': the body holds
+   * `changes` uint32 little-endian voxel indices (strictly increasing) followed by `changes` uint8
+   * class values, applied to the parent version's voxels (zeros without a parent), so a stroke's
+   * save sends kilobytes instead of the whole map.
+   */
+  encoding?: 'full' | 'sparse';
+  /** Number of changed voxels in a sparse body. */
+  changes?: number;
+  /** The earlier version this save brings back (recorded as "restored from vN"). */
+  restoredFrom?: number;
 }
 
 /** Per-case statistics shown in the worklist and the learning curve. */
@@ -261,11 +369,19 @@ export type ExportFormat = 'nifti' | 'dicom-seg';
  */
 export interface ApiUploadCalls {
   'cases.saveLabel': { req: SaveLabelRequest; res: LabelVersionInfo };
+  /**
+   * Stages one file the user picked or dropped in the page (the web shell cannot read the browser's
+   * disk) under <project>/incoming/<batchId>/; 'cases.import' of the returned folder or file then
+   * imports the batch (a DICOM series is a batch of files).
+   */
+  'cases.uploadFile': { req: { batchId: string; fileName: string; size: number }; res: { dir: string; path: string } };
 }
 
 /** Events pushed from src-main to the renderer (IPC `deformux:event`; SSE on `/api/events`). */
 export interface ApiEvents {
   'cases.changed': { caseIds: string[] };
+  /** The app now serves another project: everything shown belongs to the old one. */
+  'project.changed': { dir: string };
   /** step .. holdoutDice: fine-tunes only (holdoutDice is the last evaluation's). */
   'job.progress': {
     jobId: string;
@@ -286,7 +402,7 @@ export type ApiMethod = keyof ApiCalls;
 export type ApiBinaryMethod = keyof ApiBinaryCalls;
 export type ApiEventName = keyof ApiEvents;
 export type ApiUploadMethod = keyof ApiUploadCalls;
-export const API_UPLOAD_METHODS = ['cases.saveLabel'] as const satisfies readonly ApiUploadMethod[];
+export const API_UPLOAD_METHODS = ['cases.saveLabel', 'cases.uploadFile'] as const satisfies readonly ApiUploadMethod[];
 /** Largest upload body the web shell accepts (a 1024×1024×1024 uint8 label map). */
 export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 export const WEB_UPLOAD_PREFIX = '/api/upload/';
@@ -295,6 +411,9 @@ export const IPC_UPLOAD_CHANNEL = 'deformux:upload';
 
 export const API_METHODS = [
   'project.info',
+  'projects.recent',
+  'projects.open',
+  'projects.create',
   'cases.list',
   'cases.import',
   'cases.open',
@@ -316,6 +435,13 @@ export const API_METHODS = [
   'project.setSettings',
   'project.learningCurve',
   'cases.provenance',
+  'dicomweb.link',
+  'dicomweb.linkInfo',
+  'dicomweb.worklist',
+  'dicomweb.open',
+  'dicomweb.storeSeg',
+  'dicomweb.pullSegs',
+  'dicomweb.prelabelAll',
 ] as const satisfies readonly ApiMethod[];
 export const API_BINARY_METHODS = [
   'cases.volumeData',

@@ -4,7 +4,7 @@ import { NotFoundError, StoreRequestError } from '../store/errors';
 
 export class ApiRequestError extends Error {
   readonly status: number;
-  constructor(status: 400 | 404 | 413, message: string) {
+  constructor(status: 400 | 404 | 409 | 413, message: string) {
     super(message);
     this.name = 'ApiRequestError';
     this.status = status;
@@ -16,6 +16,8 @@ export function apiErrorOf(err: unknown): { status: number; message: string } {
   if (err instanceof ApiRequestError) return { status: err.status, message: err.message };
   if (err instanceof NotFoundError) return { status: 404, message: err.message };
   if (err instanceof StoreRequestError || err instanceof InputError) return { status: 400, message: err.message };
+  // A PACS that refused, failed or sent something broken: the server's problem, said in its words.
+  if (err instanceof Error && err.name === 'DicomwebError') return { status: 502, message: err.message };
   const message = err instanceof Error ? err.message : String(err);
   return { status: 500, message: `Internal error: ${message}` };
 }

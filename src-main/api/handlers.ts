@@ -1,5 +1,8 @@
 // The API's implementation over a project store: one object used by both the Electron and web shells.
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic';
 import { importPaths } from '../store/import';
 import type { ProjectStore } from '../store/project';
 import { voxelBytesLE } from '../store/storage';
@@ -12,18 +15,32 @@ import type {
   ApiMethod,
   ApiUploadCalls,
   ApiUploadMethod,
+  ProjectInfo,
+  RecentProject,
+  SchemaName,
 } from './contract';
 import { ApiRequestError } from './errors';
-import { caseStats, exportCase, exportNnunet, publicVersion, saveLabel } from './label-calls';
+import { caseStats, exportCase, exportNnunet, publicVersion, rememberLabel, saveLabel } from './label-calls';
 import { validateRequest } from './validate';
 import { JobManager } from '../jobs/manager';
 import { listModels } from '../store/model-rows';
 import { loadUncertainty, provenanceOf } from '../store/prediction-rows';
 import { projectSettings, setProjectSettings } from '../store/training-rows';
 import { learningCurve, promote, rollback } from './model-calls';
+import { createDicomwebCalls, RETRIEVE_KIND, type SecretStore } from './dicomweb-calls';
+
+/** Opening and creating projects: the shell that can switch projects passes one in. */
+export interface ProjectSwitcher {
+  recent(): RecentProject[];
+  open(dir: string): Promise<ProjectInfo>;
+  create(req: { dir: string; schema: SchemaName; name?: string }): Promise<ProjectInfo>;
+}
 
 export interface ApiContext {
   store: ProjectStore;
+  projects?: ProjectSwitcher;
+  /** Where DICOMweb credentials are kept (default: in this process only). */
+  secrets?: SecretStore;
 }
 
 /** The job manager behind a set of handlers (for shutdown and tests). */
@@ -82,13 +99,41 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     }
   };
 
+  const switcher = (): ProjectSwitcher => {
+    if (!ctx.projects)
+      throw new ApiRequestError(400, 'this shell opens one project only; restart it with --project DIR.');
+    return ctx.projects;
+  };
+
   // Marks jobs a previous run left unfinished as interrupted, then runs pre-labels in the engine worker.
   const jobs = new JobManager(store, emit);
+  const dicomweb = createDicomwebCalls(store, emit, ctx.secrets, (caseIds) => jobs.prelabel({ caseIds }));
 
   const calls: CallImpls = {
     'project.info': () => store.info(),
+    'projects.recent': () => switcher().recent(),
+    'projects.open': ({ dir }) => switcher().open(dir),
+    'projects.create': (req) => switcher().create(req),
     'jobs.prelabel': (req) => jobs.prelabel(req),
-    'jobs.cancel': ({ jobId }) => jobs.cancel(jobId),
+    'jobs.cancel': ({ jobId }) => {
+      // A DICOMweb retrieve is not an engine job: cancelling it answers with the engine jobs as they are.
+      if (dicomweb.cancel(jobId)) {
+        const now = new Date().toISOString();
+        return {
+          id: jobId,
+          kind: RETRIEVE_KIND,
+          caseId: null,
+          status: 'cancelled',
+          fraction: 0,
+          message: 'Retrieve cancelled.',
+          params: {},
+          result: {},
+          createdAt: now,
+          updatedAt: now,
+        };
+      }
+      return jobs.cancel(jobId);
+    },
     'jobs.list': () => jobs.list(),
     'jobs.finetune': (req) => jobs.finetune(req),
     'jobs.pause': ({ jobId }) => jobs.pause(jobId),
@@ -104,6 +149,13 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
       return provenanceOf(store, caseId, version);
     },
     'cases.list': () => store.listCases(),
+    'dicomweb.link': (req) => dicomweb['dicomweb.link'](req),
+    'dicomweb.linkInfo': (req) => dicomweb['dicomweb.linkInfo'](req),
+    'dicomweb.worklist': (req) => dicomweb['dicomweb.worklist'](req),
+    'dicomweb.open': (req) => dicomweb['dicomweb.open'](req),
+    'dicomweb.storeSeg': (req) => dicomweb['dicomweb.storeSeg'](req),
+    'dicomweb.pullSegs': (req) => dicomweb['dicomweb.pullSegs'](req),
+    'dicomweb.prelabelAll': (req) => dicomweb['dicomweb.prelabelAll'](req),
     'cases.open': ({ caseId }) => store.caseHeader(caseId),
     'cases.labelVersions': ({ caseId }) => store.listLabelVersions(caseId).map(publicVersion),
     'cases.stats': ({ caseId }) => caseStats(store, caseId),
@@ -150,14 +202,25 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'cases.volumeData': async ({ caseId }) => voxelBytesLE((await store.loadImage(caseId)).data),
     'cases.labelData': async ({ caseId, version }) => {
       const { data } = await store.loadLabel(caseId, version);
-      return data instanceof Uint8Array ? data : Uint8Array.from(data);
+      const bytes = data instanceof Uint8Array ? data : Uint8Array.from(data);
+      rememberLabel(store, caseId, version, bytes);
+      return bytes;
     },
   };
 
   const uploads: UploadImpls = {
+    'cases.uploadFile': async ({ batchId, fileName }, data) => {
+      const dir = join(store.dir, 'incoming', batchId);
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, fileName);
+      await writeFileAtomic(path, data);
+      return { dir, path };
+    },
     'cases.saveLabel': async (req, data) => {
       const saved = await saveLabel(store, req, data);
       emit({ name: 'cases.changed', payload: { caseIds: [req.caseId] } });
+      // A submitted case from the PACS goes back as a SEG when the project's link says so (after answering).
+      if (req.submit) void dicomweb.afterSubmit(req.caseId);
       return saved;
     },
   };
@@ -181,8 +244,10 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     },
     uploadSize(method, req) {
       if (!isApiUploadMethod(method)) throw new ApiRequestError(404, `unknown upload API call '${String(method)}'.`);
-      const { caseId } = validateRequest(method, req);
-      const [i, j, k] = store.caseHeader(caseId).dims;
+      if (method === 'cases.uploadFile') return validateRequest('cases.uploadFile', req).size;
+      const r = validateRequest('cases.saveLabel', req);
+      if (r.encoding === 'sparse') return (r.changes ?? 0) * 5;
+      const [i, j, k] = store.caseHeader(r.caseId).dims;
       return i * j * k;
     },
     onEvent(listener) {

@@ -57,37 +57,119 @@ async function parentVoxels(store: ProjectStore, caseId: string, version: number
   return (await store.loadLabel(caseId, version)).data;
 }
 
-/** Checks the uploaded bytes are a label map of the case's image grid with the schema's classes. */
-function checkLabelBytes(store: ProjectStore, caseId: string, data: Uint8Array): void {
-  const header = store.caseHeader(caseId);
-  const voxels = header.dims[0] * header.dims[1] * header.dims[2];
-  if (data.byteLength !== voxels) {
-    throw new ApiRequestError(
-      400,
-      `cases.saveLabel: case ${caseId} has ${header.dims.join('×')} = ${voxels} voxels, but ${data.byteLength} bytes were sent (one uint8 class value per voxel).`,
-    );
+/**
+ * The parent's voxels as an array this save may change in place: the cached copy is taken out of
+ * the cache (saves of a case are serialised; the new version goes back in on success), and a
+ * freshly read one belongs to nobody else. Saves a 79 MB copy per autosave of a full-size label.
+ */
+async function takeParentVoxels(store: ProjectStore, caseId: string, version: number): Promise<Uint8Array> {
+  const hit = lastSaved.get(store);
+  if (hit && hit.caseId === caseId && hit.version === version) {
+    lastSaved.delete(store);
+    return hit.data;
   }
+  const data = (await store.loadLabel(caseId, version)).data;
+  return data instanceof Uint8Array ? data : Uint8Array.from(data);
+}
+
+/**
+ * Remembers voxels just read for the renderer: the case's next save is usually an edit of them.
+ * A copy, because a sparse save changes the cached array in place and the caller keeps its own;
+ * it is made once per opened case, where the save path would otherwise read and gunzip the file.
+ */
+export function rememberLabel(store: ProjectStore, caseId: string, version: number, data: Uint8Array): void {
+  lastSaved.set(store, { caseId, version, data: data.slice() });
+}
+
+function voxelCount(store: ProjectStore, caseId: string): { voxels: number; dims: string } {
+  const header = store.caseHeader(caseId);
+  return { voxels: header.dims[0] * header.dims[1] * header.dims[2], dims: header.dims.join('×') };
+}
+
+/** Throws unless every value is 0 or one of the schema's classes (`at` maps a position to its voxel). */
+function checkClassValues(store: ProjectStore, values: Uint8Array, at: (n: number) => number): void {
   const schema = store.info().schema;
   const allowed = new Uint8Array(256);
   allowed[0] = 1;
   for (const c of schema.classes) allowed[c.value] = 1;
-  for (let n = 0; n < data.length; n++) {
-    if (allowed[data[n]] === 0) {
+  for (let n = 0; n < values.length; n++) {
+    if (allowed[values[n]] === 0) {
       throw new ApiRequestError(
         400,
-        `cases.saveLabel: voxel ${n} holds class ${data[n]}, which the ${schema.name} schema does not have (0, ${schema.classes.map((c) => c.value).join(', ')}).`,
+        `cases.saveLabel: voxel ${at(n)} holds class ${values[n]}, which the ${schema.name} schema does not have (0, ${schema.classes.map((c) => c.value).join(', ')}).`,
       );
     }
   }
+}
+
+/** Checks the uploaded bytes are a label map of the case's image grid with the schema's classes. */
+function checkLabelBytes(store: ProjectStore, caseId: string, data: Uint8Array): void {
+  const { voxels, dims } = voxelCount(store, caseId);
+  if (data.byteLength !== voxels) {
+    throw new ApiRequestError(
+      400,
+      `cases.saveLabel: case ${caseId} has ${dims} = ${voxels} voxels, but ${data.byteLength} bytes were sent (one uint8 class value per voxel).`,
+    );
+  }
+  checkClassValues(store, data, (n) => n);
+}
+
+/** A sparse save's body: strictly increasing voxel indices and their new class values. */
+export interface SparseLabelChange {
+  indices: Uint32Array;
+  values: Uint8Array;
+}
+
+/** Splits and checks a sparse body (see SaveLabelRequest.encoding). */
+export function parseSparseChange(
+  store: ProjectStore,
+  caseId: string,
+  changes: number,
+  body: Uint8Array,
+): SparseLabelChange {
+  if (body.byteLength !== changes * 5) {
+    throw new ApiRequestError(
+      400,
+      `cases.saveLabel: a sparse save of ${changes} voxels needs ${changes * 5} bytes (uint32 indices, then uint8 values), but ${body.byteLength} were sent.`,
+    );
+  }
+  const { voxels } = voxelCount(store, caseId);
+  // Copy the indices out: the body's offset need not be 4-byte aligned.
+  const indices = new Uint32Array(changes);
+  const view = new DataView(body.buffer, body.byteOffset, changes * 4);
+  let previous = -1;
+  for (let n = 0; n < changes; n++) {
+    const i = view.getUint32(n * 4, true);
+    if (i <= previous || i >= voxels) {
+      throw new ApiRequestError(
+        400,
+        `cases.saveLabel: sparse index ${n} is ${i}; indices must increase strictly and stay below the case's ${voxels} voxels.`,
+      );
+    }
+    indices[n] = i;
+    previous = i;
+  }
+  const values = body.slice(changes * 4);
+  checkClassValues(store, values, (n) => indices[n]);
+  return { indices, values };
 }
 
 /** Writes uploaded voxels as the case's next version (atomic file, then one transaction). */
 export async function saveLabel(
   store: ProjectStore,
   req: SaveLabelRequest,
-  data: Uint8Array,
+  body: Uint8Array,
 ): Promise<LabelVersionInfo> {
-  checkLabelBytes(store, req.caseId, data);
+  const sparse = req.encoding === 'sparse' ? parseSparseChange(store, req.caseId, req.changes ?? 0, body) : null;
+  if (!sparse) checkLabelBytes(store, req.caseId, body);
+  if (
+    req.restoredFrom !== undefined &&
+    !store.listLabelVersions(req.caseId).some((v) => v.version === req.restoredFrom)
+  )
+    throw new ApiRequestError(
+      404,
+      `cases.saveLabel: case ${req.caseId} has no version ${req.restoredFrom} to restore.`,
+    );
   return serialised(store, req.caseId, async () => {
     const header = store.caseHeader(req.caseId);
     let voxelsChanged: number | undefined;
@@ -96,8 +178,21 @@ export async function saveLabel(
       req.parentVersion === null
         ? undefined
         : store.listLabelVersions(req.caseId).find((v) => v.version === req.parentVersion);
-    if (req.parentVersion !== null) {
-      voxelsChanged = changedVoxels((await parentVoxels(store, req.caseId, req.parentVersion)) as Uint8Array, data);
+    let data: Uint8Array;
+    if (sparse) {
+      const parent = req.parentVersion === null ? null : await takeParentVoxels(store, req.caseId, req.parentVersion);
+      data = parent ?? new Uint8Array(header.dims[0] * header.dims[1] * header.dims[2]);
+      let changed = 0;
+      for (let n = 0; n < sparse.indices.length; n++) {
+        const i = sparse.indices[n];
+        if (data[i] !== sparse.values[n]) changed++;
+        data[i] = sparse.values[n];
+      }
+      if (parent) voxelsChanged = changed;
+    } else {
+      data = body;
+      if (req.parentVersion !== null)
+        voxelsChanged = changedVoxels((await parentVoxels(store, req.caseId, req.parentVersion)) as Uint8Array, data);
     }
     const label: Volume = {
       dims: header.dims,
@@ -118,9 +213,11 @@ export async function saveLabel(
       submitted: req.submit,
       parentVersion: req.parentVersion,
       activeEditSeconds: req.activeEditSeconds,
+      ...(req.restoredFrom !== undefined ? { restoredFrom: req.restoredFrom } : {}),
       status,
     });
-    lastSaved.set(store, { caseId: req.caseId, version: saved.version, data });
+    // A full body belongs to the caller (in-process callers keep using it): cache a copy of it.
+    lastSaved.set(store, { caseId: req.caseId, version: saved.version, data: sparse ? data : data.slice() });
     return publicVersion(saved);
   });
 }

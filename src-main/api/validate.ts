@@ -1,4 +1,5 @@
 // Checks request bodies from the renderer (untrusted JSON) against the shapes in contract.ts.
+import { isAbsolute } from 'node:path';
 import type {
   ApiBinaryCalls,
   ApiBinaryMethod,
@@ -74,6 +75,16 @@ function finetuneReqOf(method: string, req: unknown): { steps?: number; correcti
   return out;
 }
 
+/** An absolute folder path (the app's process reads it; a relative one would depend on where it started). */
+function folderOf(method: string, body: Record<string, unknown>): string {
+  const dir = body.dir;
+  if (typeof dir !== 'string' || dir.trim() === '' || dir.includes('\0'))
+    throw new ApiRequestError(400, `${method}: 'dir' must be a folder path.`);
+  if (!isAbsolute(dir.trim()))
+    throw new ApiRequestError(400, `${method}: 'dir' must be an absolute folder path, not '${dir}'.`);
+  return dir.trim();
+}
+
 function caseIdOf(method: string, body: Record<string, unknown>): { caseId: string } {
   if (typeof body.caseId !== 'string' || body.caseId.length === 0) {
     throw new ApiRequestError(400, `${method}: 'caseId' must be a non-empty string.`);
@@ -146,6 +157,45 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
     const version = body.version === undefined ? undefined : versionOf(m, body.version, 'version');
     return { ...caseIdOf(m, body), ...(version ? { version } : {}) };
   },
+  'projects.recent': (m, req) => {
+    objectOf(m, req);
+    return {};
+  },
+  'projects.open': (m, req) => ({ dir: folderOf(m, objectOf(m, req)) }),
+  'projects.create': (m, req) => {
+    const body = objectOf(m, req);
+    if (body.schema !== 'kidney' && body.schema !== 'pancreas')
+      throw new ApiRequestError(400, `${m}: 'schema' must be 'kidney' or 'pancreas'.`);
+    if (body.name !== undefined && (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > 200))
+      throw new ApiRequestError(400, `${m}: 'name' must be a non-empty text of at most 200 characters when given.`);
+    return {
+      dir: folderOf(m, body),
+      schema: body.schema,
+      ...(typeof body.name === 'string' ? { name: body.name.trim() } : {}),
+    };
+  },
+  'cases.uploadFile': (m, req) => {
+    const body = objectOf(m, req);
+    if (typeof body.batchId !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(body.batchId))
+      throw new ApiRequestError(400, `${m}: 'batchId' must be 8-64 letters, digits, '-' or '_'.`);
+    const name = body.fileName;
+    if (
+      typeof name !== 'string' ||
+      name.length === 0 ||
+      name.length > 255 ||
+      /[/\\\0]/.test(name) ||
+      name === '.' ||
+      name === '..'
+    )
+      throw new ApiRequestError(
+        400,
+        `${m}: 'fileName' must be a plain file name (no folders), not ${JSON.stringify(name)}.`,
+      );
+    const size = body.size;
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0)
+      throw new ApiRequestError(400, `${m}: 'size' must be the file's size in bytes.`);
+    return { batchId: body.batchId, fileName: name, size };
+  },
   'cases.saveLabel': (m, req) => {
     const body = objectOf(m, req);
     if (body.parentVersion === undefined)
@@ -162,7 +212,25 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
         `${m}: 'activeEditSeconds' must be a number of seconds from 0 to ${MAX_ACTIVE_EDIT_SECONDS}.`,
       );
     }
-    return { ...caseIdOf(m, body), parentVersion, submit: body.submit, activeEditSeconds: seconds };
+    const encoding = body.encoding ?? 'full';
+    if (encoding !== 'full' && encoding !== 'sparse')
+      throw new ApiRequestError(400, `${m}: 'encoding' must be 'full' or 'sparse', not ${JSON.stringify(encoding)}.`);
+    let changes: number | undefined;
+    if (encoding === 'sparse') {
+      changes = body.changes as number;
+      if (typeof changes !== 'number' || !Number.isInteger(changes) || changes < 0)
+        throw new ApiRequestError(400, `${m}: a sparse save needs 'changes', a whole number of changed voxels.`);
+    }
+    const restoredFrom = body.restoredFrom === undefined ? undefined : versionOf(m, body.restoredFrom, 'restoredFrom');
+    return {
+      ...caseIdOf(m, body),
+      parentVersion,
+      submit: body.submit,
+      activeEditSeconds: seconds,
+      encoding,
+      ...(changes !== undefined ? { changes } : {}),
+      ...(restoredFrom !== undefined ? { restoredFrom } : {}),
+    };
   },
   'cases.setStatus': (m, req) => {
     const body = objectOf(m, req);
@@ -170,6 +238,25 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
       throw new ApiRequestError(400, `${m}: 'status' must be one of ${CASE_STATUSES.join(', ')}.`);
     }
     return { ...caseIdOf(m, body), status: body.status as CaseStatus };
+  },
+  'dicomweb.link': (m, req) => dicomwebLinkOf(m, req),
+  'dicomweb.linkInfo': () => ({}),
+  'dicomweb.worklist': () => ({}),
+  'dicomweb.open': (m, req) => {
+    const body = objectOf(m, req);
+    if (typeof body.studyInstanceUid !== 'string' || !/^[0-9.]{1,64}$/.test(body.studyInstanceUid))
+      throw new ApiRequestError(400, `${m}: 'studyInstanceUid' must be a DICOM UID.`);
+    if (body.jobId !== undefined && (typeof body.jobId !== 'string' || !body.jobId))
+      throw new ApiRequestError(400, `${m}: 'jobId' must be a non-empty string when given.`);
+    return { studyInstanceUid: body.studyInstanceUid, ...(body.jobId ? { jobId: body.jobId as string } : {}) };
+  },
+  'dicomweb.storeSeg': (m, req) => caseIdOf(m, objectOf(m, req)),
+  'dicomweb.pullSegs': (m, req) => caseIdOf(m, objectOf(m, req)),
+  'dicomweb.prelabelAll': (m, req) => {
+    const body = objectOf(m, req);
+    if (body.jobId !== undefined && (typeof body.jobId !== 'string' || !body.jobId))
+      throw new ApiRequestError(400, `${m}: 'jobId' must be a non-empty string when given.`);
+    return body.jobId ? { jobId: body.jobId as string } : {};
   },
   'cases.import': (m, req) => {
     const body = objectOf(m, req);
@@ -186,6 +273,38 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
     return { paths: body.paths as string[], seriesInstanceUid: body.seriesInstanceUid as string | undefined };
   },
 };
+
+const QUERY_KEYS = ['patientId', 'accessionNumber', 'studyDate', 'modality'] as const;
+
+function dicomwebLinkOf(m: string, req: unknown): ApiCalls['dicomweb.link']['req'] {
+  const body = objectOf(m, req);
+  if (typeof body.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(body.url))
+    throw new ApiRequestError(400, `${m}: 'url' must be an http(s) URL of the DICOMweb service.`);
+  const out: ApiCalls['dicomweb.link']['req'] = { url: body.url };
+  for (const k of ['token', 'username', 'password'] as const) {
+    if (body[k] === undefined) continue;
+    if (typeof body[k] !== 'string') throw new ApiRequestError(400, `${m}: '${k}' must be a string when given.`);
+    out[k] = body[k];
+  }
+  if (body.storeOnSubmit !== undefined) {
+    if (typeof body.storeOnSubmit !== 'boolean')
+      throw new ApiRequestError(400, `${m}: 'storeOnSubmit' must be true or false.`);
+    out.storeOnSubmit = body.storeOnSubmit;
+  }
+  if (body.query !== undefined) {
+    const q = objectOf(m, body.query);
+    const unknown = Object.keys(q).filter((k) => !(QUERY_KEYS as readonly string[]).includes(k));
+    if (unknown.length) throw new ApiRequestError(400, `${m}: unknown query field(s) ${unknown.join(', ')}.`);
+    out.query = {};
+    for (const k of QUERY_KEYS) {
+      if (q[k] === undefined || q[k] === '') continue;
+      if (typeof q[k] !== 'string' || (q[k] as string).length > 64)
+        throw new ApiRequestError(400, `${m}: query '${k}' must be a short string.`);
+      out.query[k] = q[k] as string;
+    }
+  }
+  return out;
+}
 
 export function validateRequest<M extends AnyMethod>(method: M, req: unknown): ReqOf<M> {
   return VALIDATORS[method](method, req) as never;

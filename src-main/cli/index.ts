@@ -33,6 +33,14 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'pre-label a CT (NIfTI file or DICOM folder) or a worklist folder with a model',
     load: () => import('./commands/predict'),
   },
+  dicomweb: {
+    summary: 'search a PACS, import a series, store a label as DICOM SEG (DICOMweb)',
+    load: () => import('./commands/dicomweb'),
+  },
+  model: {
+    summary: 'list, export or import a project model as one signed, de-identified file',
+    load: () => import('./commands/model'),
+  },
   train: {
     summary: 'train or fine-tune a DeformUX-Net on image/label NIfTI pairs',
     load: () => import('./commands/train'),
@@ -62,7 +70,11 @@ export async function main(argv: string[]): Promise<number> {
     return await mod.run(rest);
   } catch (err) {
     // Bad input is the user's problem to fix: one clear line, no stack. Anything else is ours.
-    if (err instanceof InputError || (err instanceof Error && err.name === 'UsageError')) {
+    if (
+      err instanceof InputError ||
+      (err instanceof Error &&
+        (err.name === 'UsageError' || err.name === 'DicomwebError' || err.name === 'ModelFileError'))
+    ) {
       console.error(`deformux ${name}: ${err.message}`);
       return 2;
     }

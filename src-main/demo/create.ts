@@ -1,4 +1,4 @@
-// Creates the demo project: synthetic kidney-schema phantoms as cases, with their reference labels.
+// Creates the demo project: synthetic phantoms (kidney or pancreas schema) as cases, with their reference labels.
 import type { Vec3, Volume } from '../imaging/volume';
 import { ProjectStore, isProjectDir } from '../store/project';
 import type { VolumeIo } from '../store/volume-io';
@@ -17,6 +17,8 @@ export type PhantomGenerator = (opts: {
 
 export interface DemoOptions {
   cases?: number;
+  /** Schema of a newly created demo (default kidney); an existing project keeps its own. */
+  schema?: 'kidney' | 'pancreas';
   firstSeed?: number;
   dims?: Vec3;
   spacingMm?: Vec3;
@@ -42,7 +44,12 @@ async function loadGenerator(): Promise<PhantomGenerator> {
 export async function ensureDemoProject(dir: string, opts: DemoOptions = {}): Promise<ProjectStore> {
   const store = isProjectDir(dir)
     ? ProjectStore.open(dir, { io: opts.io })
-    : ProjectStore.create(dir, { name: 'Demo (synthetic kidney CT)', schema: 'kidney', synthetic: true, io: opts.io });
+    : ProjectStore.create(dir, {
+        name: `Demo (synthetic ${opts.schema ?? 'kidney'} CT)`,
+        schema: opts.schema ?? 'kidney',
+        synthetic: true,
+        io: opts.io,
+      });
   try {
     // Best effort: a failed sweep leaves leftovers for next time, it never blocks opening.
     await store.sweepLeftovers().catch(() => undefined);
@@ -56,8 +63,9 @@ export async function ensureDemoProject(dir: string, opts: DemoOptions = {}): Pr
       opts.signal?.throwIfAborted();
       const seed = firstSeed + n;
       opts.onProgress?.(n / wanted, `Generating synthetic phantom ${n + 1} of ${wanted}`);
-      const { image, label } = generate({ seed, schema: 'kidney', dims: opts.dims, spacingMm: opts.spacingMm });
-      const name = `Synthetic kidney ${String(n + 1).padStart(2, '0')} (seed ${seed})`;
+      const schema = store.info().schema.name;
+      const { image, label } = generate({ seed, schema, dims: opts.dims, spacingMm: opts.spacingMm });
+      const name = `Synthetic ${schema} ${String(n + 1).padStart(2, '0')} (seed ${seed})`;
       const summary = await store.addCase(image, { name, synthetic: true });
       await store.addLabelVersion(summary.id, label, { kind: 'reference', editor: 'synthetic phantom truth' });
     }

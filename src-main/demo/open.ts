@@ -8,6 +8,8 @@ import { ensureDemoProject } from './create';
 export interface OpenProjectOptions {
   /** Cases in a newly created demo (0 = an empty kidney project instead). */
   demoCases?: number;
+  /** Schema of a newly created project; an existing project of another schema is refused. */
+  schema?: 'kidney' | 'pancreas';
   demoDims?: Vec3;
   demoSpacingMm?: Vec3;
   onProgress?: (fraction: number, message: string) => void;
@@ -19,12 +21,21 @@ export async function openProjectOrDemo(dir: string, opts: OpenProjectOptions = 
       `${dir}: is not a DeformUX project and not empty; give an empty folder or a project folder.`,
     );
   }
-  if (!isProjectDir(dir) && opts.demoCases === 0) return ProjectStore.create(dir, { schema: 'kidney' });
+  if (!isProjectDir(dir) && opts.demoCases === 0) return ProjectStore.create(dir, { schema: opts.schema ?? 'kidney' });
   // ensureDemoProject opens real projects as they are and finishes an interrupted demo.
-  return ensureDemoProject(dir, {
+  const store = await ensureDemoProject(dir, {
+    schema: opts.schema,
     cases: opts.demoCases,
     dims: opts.demoDims,
     spacingMm: opts.demoSpacingMm,
     onProgress: opts.onProgress,
   });
+  const has = store.info().schema.name;
+  if (opts.schema && has !== opts.schema) {
+    store.close();
+    throw new StoreRequestError(
+      `${dir}: is a ${has} project; --schema ${opts.schema} chooses the schema of a new project only (give an empty folder).`,
+    );
+  }
+  return store;
 }

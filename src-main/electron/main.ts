@@ -6,7 +6,8 @@ import type { IpcMainInvokeEvent } from 'electron';
 import { IPC_BINARY_CHANNEL, IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_UPLOAD_CHANNEL } from '../api/contract';
 import type { ApiBinaryMethod, ApiMethod, ApiUploadMethod } from '../api/contract';
 import { ApiRequestError, apiErrorOf } from '../api/errors';
-import { createApiHandlers, jobManagerOf } from '../api/handlers';
+import { ProjectHost } from '../api/project-host';
+import { keychainSecretStore } from './dicomweb-secrets';
 import type { ApiHandlers } from '../api/handlers';
 import { openProjectOrDemo } from '../demo/open';
 import type { ProjectStore } from '../store/project';
@@ -152,7 +153,9 @@ void app.whenReady().then(async () => {
     app.quit();
     return;
   }
-  const handlers = createApiHandlers({ store });
+  // The host switches projects from the app's Projects menu; IPC always reaches the open one.
+  const host = new ProjectHost(store, { secrets: keychainSecretStore() });
+  const handlers = host.handlers;
   // On quit, a running fine-tune pauses at its next step with a checkpoint (it resumes next session)
   // before the database closes; quitting waits for that, once.
   let closing = false;
@@ -160,10 +163,7 @@ void app.whenReady().then(async () => {
     if (closing) return;
     closing = true;
     event.preventDefault();
-    void (jobManagerOf(handlers)?.close() ?? Promise.resolve()).finally(() => {
-      store.close();
-      app.quit();
-    });
+    void host.close().finally(() => app.quit());
   });
   wireIpc(handlers);
   createWindow();

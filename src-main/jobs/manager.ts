@@ -68,6 +68,13 @@ export class JobManager {
     for (const id of caseIds) this.store.getCase(id); // NotFoundError for an unknown id
     if (caseIds.length === 0)
       throw new ApiRequestError(400, 'jobs.prelabel: there are no unlabelled cases to pre-label.');
+    // One pre-label per case at a time: a double click (or a second tab) must not queue a duplicate.
+    const busy = this.openPrelabelFor(caseIds);
+    if (busy)
+      throw new ApiRequestError(
+        409,
+        `jobs.prelabel: case ${busy.caseId} is already being pre-labelled (job ${busy.jobId}, ${busy.status}); wait for it or cancel it.`,
+      );
     const schema = this.store.info().schema.name;
     let modelDir: string;
     try {
@@ -80,6 +87,19 @@ export class JobManager {
     insertJob(this.store, { id: jobId, kind: PRELABEL_KIND, caseId: caseIds.length === 1 ? caseIds[0] : null, params });
     this.chain = this.chain.then(() => this.run(jobId, params));
     return { jobId, caseIds };
+  }
+
+  /** The first of `caseIds` that a queued or running pre-label job already covers, or null. */
+  private openPrelabelFor(caseIds: string[]): { caseId: string; jobId: string; status: string } | null {
+    const wanted = new Set(caseIds);
+    for (const job of listJobs(this.store, 1000)) {
+      if (job.kind !== PRELABEL_KIND || (job.status !== 'queued' && job.status !== 'running')) continue;
+      if (this.cancelledQueued.has(job.id)) continue;
+      const ids = Array.isArray(job.params.caseIds) ? (job.params.caseIds as string[]) : [];
+      const hit = ids.find((id) => wanted.has(id));
+      if (hit) return { caseId: hit, jobId: job.id, status: job.status };
+    }
+    return null;
   }
 
   cancel(jobId: string): JobInfo {

@@ -1,7 +1,9 @@
 // Imports CT files and DICOM folders into a project as cases, one clear sentence per failure.
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import type { ImportRequest, ImportResult } from '../api/contract';
+import type { Volume } from '../imaging/volume';
 import type { SourceSeriesRef } from '../export/dicom/source-ref';
 import { checkInputPath } from '../imaging/input-path';
 import type { ProjectStore } from './project';
@@ -29,6 +31,14 @@ async function sourceRefOf(io: VolumeIo, path: string, seriesInstanceUid?: strin
   } catch {
     return null;
   }
+}
+
+/** SHA-256 of a volume's grid and voxel values: the same scan read twice hashes the same. */
+export function volumeContentSha256(v: Volume): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([v.dims, v.spacingMm, v.originMm, v.direction, v.data.constructor.name]));
+  h.update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
+  return h.digest('hex');
 }
 
 export async function importPaths(
@@ -72,12 +82,34 @@ export async function importPaths(
           result.errors.push(`${path}: has no series ${seriesInstanceUid}.`);
           continue;
         }
-        if (chosen.description) name = `${name} – ${chosen.description}`;
+        // Files uploaded from the page sit in a folder named by a random batch id: the series says more.
+        const staged = path.startsWith(join(resolve(store.dir), 'incoming') + sep);
+        if (staged) name = chosen.description || `DICOM series (${chosen.slices} slices)`;
+        else if (chosen.description) name = `${name} – ${chosen.description}`;
+      }
+      const seriesUid = isDir ? seriesInstanceUid : undefined;
+      const seriesTwin = seriesUid ? store.findDuplicateCase({ seriesUid }) : null;
+      if (seriesTwin) {
+        result.errors.push(`${path}: series ${seriesUid} is already in this project as case '${seriesTwin.name}'.`);
+        continue;
       }
       const volume = await io.read(path, isDir ? { seriesInstanceUid } : undefined);
       opts.signal?.throwIfAborted();
+      const contentSha256 = volumeContentSha256(volume);
+      const twin = store.findDuplicateCase({ contentSha256 });
+      if (twin) {
+        result.errors.push(`${path}: the same image is already in this project as case '${twin.name}'.`);
+        continue;
+      }
       const dicomSource = /\.nii(\.gz)?$/i.test(path) ? null : await sourceRefOf(io, path, seriesInstanceUid);
-      result.imported.push(await store.addCase(volume, { name, ...(dicomSource ? { dicomSource } : {}) }));
+      result.imported.push(
+        await store.addCase(volume, {
+          name,
+          contentSha256,
+          ...(seriesUid ? { seriesUid } : {}),
+          ...(dicomSource ? { dicomSource } : {}),
+        }),
+      );
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       const message = err instanceof Error ? err.message : String(err);

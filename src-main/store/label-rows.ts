@@ -37,6 +37,7 @@ export function labelVersionOf(row: LabelVersionRow, parentVersion: number | nul
     editor: row.editor,
     voxelsChanged: row.voxels_changed,
     activeEditSeconds: row.active_edit_seconds,
+    restoredFrom: row.restored_from ?? null,
     createdAt: row.created_at,
     voxelsSha256: row.voxels_sha256,
   };

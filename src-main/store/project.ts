@@ -36,6 +36,9 @@ export interface NewCase {
   status?: CaseStatus;
   /** The DICOM series the image came from (kept for DICOM SEG export). */
   dicomSource?: SourceSeriesRef;
+  /** Identity of the imported data, so the same series or file is not imported twice. */
+  seriesUid?: string;
+  contentSha256?: string;
 }
 
 export interface NewLabelVersion {
@@ -48,6 +51,8 @@ export interface NewLabelVersion {
   /** The version the edits started from; the latest version when omitted, none when null. */
   parentVersion?: number | null;
   activeEditSeconds?: number;
+  /** The earlier version whose voxels this one restores. */
+  restoredFrom?: number;
   /** Case status to set in the same transaction as the version row. */
   status?: CaseStatus;
 }
@@ -223,8 +228,9 @@ export class ProjectStore {
       this.db
         .prepare(
           `INSERT INTO cases (id, name, status, image_file, data_type, dims, spacing_mm, origin_mm, direction,
-             modality, description, source, synthetic, created_at, updated_at, dicom_source)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             modality, description, source, synthetic, created_at, updated_at, dicom_source, series_uid,
+             content_sha256)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -243,12 +249,24 @@ export class ProjectStore {
           now,
           now,
           opts.dicomSource ? JSON.stringify(opts.dicomSource) : null,
+          opts.seriesUid ?? null,
+          opts.contentSha256 ?? null,
         );
     } catch (err) {
       await fs.rm(caseDir, { recursive: true, force: true });
       throw err;
     }
     return this.getCase(id);
+  }
+
+  /** The case that already holds this DICOM series or these exact voxels, if any. */
+  findDuplicateCase(key: { seriesUid?: string; contentSha256?: string }): CaseSummary | null {
+    const row = this.db
+      .prepare(
+        'SELECT id FROM cases WHERE (series_uid IS NOT NULL AND series_uid = ?) OR (content_sha256 IS NOT NULL AND content_sha256 = ?) LIMIT 1',
+      )
+      .get(key.seriesUid ?? null, key.contentSha256 ?? null) as { id: string } | undefined;
+    return row ? this.getCase(row.id) : null;
   }
 
   /** Stores a label map as the case's next version; it must lie on the image's exact grid. */
@@ -294,8 +312,8 @@ export class ProjectStore {
         const info = this.db
           .prepare(
             `INSERT INTO label_versions (case_id, version, label_file, kind, parent_id, model_id, editor,
-               voxels_changed, created_at, submitted, active_edit_seconds, voxels_sha256)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               voxels_changed, created_at, submitted, active_edit_seconds, voxels_sha256, restored_from)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             caseId,
@@ -310,6 +328,7 @@ export class ProjectStore {
             meta.submitted ? 1 : 0,
             meta.activeEditSeconds ?? 0,
             checksum,
+            meta.restoredFrom ?? null,
           );
         // A model's pre-label moves a new case to 'prelabelled' (never back from in-progress work).
         const status =

@@ -38,6 +38,7 @@ export interface LabelVersionRow {
   active_edit_seconds: number;
   /** Hex SHA-256 of the uint8 voxels (schema 2; null for rows written before). */
   voxels_sha256: string | null;
+  restored_from: number | null;
 }
 
 export function caseSummaryOf(row: CaseRow): CaseSummary {

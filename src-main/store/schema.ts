@@ -119,6 +119,13 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 5: a restored version names the version it restored; cases remember the series UID and the
+  // content hash of what was imported, so importing the same data again is refused.
+  `
+  ALTER TABLE label_versions ADD COLUMN restored_from INTEGER;
+  ALTER TABLE cases ADD COLUMN series_uid TEXT;
+  ALTER TABLE cases ADD COLUMN content_sha256 TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,6 @@
 // `npm run web -- --port 0 --project DIR`: opens (or creates the demo in) a project and serves it.
 import { resolve } from 'node:path';
-import { createApiHandlers, jobManagerOf } from '../api/handlers';
+import { ProjectHost } from '../api/project-host';
 import { openProjectOrDemo } from '../demo/open';
 import type { Vec3 } from '../imaging/volume';
 import type { ProjectStore } from '../store/project';
@@ -9,12 +9,13 @@ import { startWebServer } from './server';
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const DEFAULT_DEMO_DIR = resolve(REPO_ROOT, '.demo-project');
 
-const USAGE = `Usage: npm run web -- [--port N] [--project DIR] [--demo-cases N] [--demo-dims I,J,K] [--renderer DIR]
+const USAGE = `Usage: npm run web -- [--port N] [--project DIR] [--schema kidney|pancreas] [--demo-cases N] [--demo-dims I,J,K] [--renderer DIR]
 
   --port N          port on 127.0.0.1 (0 = any free port; default 0)
   --project DIR     project folder; an empty or missing folder gets the synthetic demo project
                     (default ${DEFAULT_DEMO_DIR})
-  --demo-cases N    cases in a newly created demo project (default 4; 0 = an empty kidney project)
+  --schema S        kidney or pancreas: the label schema of a new project (default kidney)
+  --demo-cases N    cases in a newly created demo project (default 4; 0 = an empty project)
   --demo-dims I,J,K phantom size for a newly created demo project (default: the phantom's own)
   --demo-spacing X,Y,Z  phantom voxel spacing in mm for a newly created demo project
   --renderer DIR    built renderer folder (default out/renderer)
@@ -24,6 +25,7 @@ export interface WebCliArgs {
   port: number;
   projectDir: string;
   demoCases: number;
+  schema?: 'kidney' | 'pancreas';
   demoDims?: Vec3;
   demoSpacingMm?: Vec3;
   rendererDir: string;
@@ -59,7 +61,11 @@ export function parseWebArgs(argv: string[]): WebCliArgs | 'help' {
     if (flag === '--port') args.port = whole(0, 65535);
     else if (flag === '--project') args.projectDir = resolve(value);
     else if (flag === '--demo-cases') args.demoCases = whole(0, 100);
-    else if (flag === '--renderer') args.rendererDir = resolve(value);
+    else if (flag === '--schema') {
+      if (value !== 'kidney' && value !== 'pancreas')
+        throw new WebUsageError(`--schema must be kidney or pancreas, not '${value}'.`);
+      args.schema = value;
+    } else if (flag === '--renderer') args.rendererDir = resolve(value);
     else if (flag === '--demo-dims') {
       const dims = value.split(',').map(Number);
       if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d >= 8 && d <= 2048)) {
@@ -98,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     const onProgress = args.progress ? (_f: number, message: string) => console.error(message) : undefined;
     store = await openProjectOrDemo(args.projectDir, {
       demoCases: args.demoCases,
+      schema: args.schema,
       demoDims: args.demoDims,
       onProgress,
     });
@@ -105,12 +112,13 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`deformux web: ${(err as Error).message}`);
     return 2;
   }
-  const handlers = createApiHandlers({ store });
+  const host = new ProjectHost(store);
+  const handlers = host.handlers;
   let server: Awaited<ReturnType<typeof startWebServer>>;
   try {
     server = await startWebServer({ handlers, rendererDir: args.rendererDir, port: args.port });
   } catch (err) {
-    store.close();
+    await host.close();
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'EADDRINUSE' ? 'is in use by another program; pick another or use --port 0' : (err as Error).message;
@@ -125,8 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   // Running fine-tunes pause with a checkpoint (they resume next session); pre-labels stop.
-  await jobManagerOf(handlers)?.close();
   await server.close();
-  store.close();
+  await host.close();
   return 0;
 }

@@ -118,7 +118,11 @@ test('Pause, resume and cancel a running fine-tune from the panel', async ({ req
   // Resumed runs continue the step count; cancel then ends the job without a new version.
   await expect(page.getByTestId('finetune-message')).toContainText(/^\d+% step \d+\/400/, { timeout: 30_000 });
   const text = (await page.getByTestId('finetune-message').textContent()) ?? '';
-  expect(Number(/step (\d+)\/400/.exec(text)![1])).toBeGreaterThan(paused.result.steps);
+  const step = Number(/step (\d+)\/400/.exec(text)![1]);
+  expect(step).toBeGreaterThan(paused.result.steps);
+  // The bar counts training steps (not case preparation), and the pause's message is gone.
+  expect(Number(/^(\d+)%/.exec(text)![1])).toBe(Math.round((100 * step) / 400));
+  await expect(page.getByTestId('finetune-result')).toBeHidden();
   await page.getByTestId('finetune-cancel').click();
   await expect(page.getByTestId('finetune-result')).toContainText(/Cancelled at step \d+\/400/);
   await expect(page.getByTestId('finetune-button')).toBeEnabled();

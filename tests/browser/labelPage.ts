@@ -89,10 +89,11 @@ interface LabelHook {
   snapshot(): number[];
 }
 
+/** Calls the page's label test hook; null until the viewer (loaded after the first paint) has set it up. */
 export async function hook<T>(page: Page, fn: keyof LabelHook): Promise<T> {
   return page.evaluate((f) => {
-    const h = (globalThis as unknown as { __deformuxLabels: Record<string, () => unknown> }).__deformuxLabels;
-    return h[f]() as T;
+    const h = (globalThis as unknown as { __deformuxLabels?: Record<string, () => unknown> }).__deformuxLabels;
+    return (h ? h[f]() : null) as T;
   }, fn);
 }
 

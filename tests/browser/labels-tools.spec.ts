@@ -151,7 +151,7 @@ test('circle scissors fill a disc on the slice, then erase it through the volume
   expect(await hook<number[]>(page, 'overlayCounts')).toEqual(await hook<number[]>(page, 'counts'));
 });
 
-test('paint-fill fills the 4-connected region of the clicked label on the slice', async () => {
+test('paint-fill (label only) fills the 4-connected region of the clicked label on the slice', async () => {
   const p = await plane();
   const before = await snapshot(page);
   // Seed: the kidney voxel of the shown slice nearest the kidney's centre there.
@@ -184,6 +184,8 @@ test('paint-fill fills the 4-connected region of the clicked label on the slice'
   }
   await page.keyboard.press('p');
   await page.keyboard.press('Shift+Digit3');
+  // Bounded by the clicked label only (the default also keeps to an HU window around the click).
+  await page.getByTestId('fill-hu-mode').selectOption('off');
   const at = await pageAt(page, data.header, 'axial', ijkOf(p, p.slice, su, sv));
   await page.mouse.click(at.x, at.y);
   await expect.poll(async () => changedIndices(before, await snapshot(page)).length).toBeGreaterThan(0);

@@ -47,7 +47,12 @@ export async function startWebShell(opts: WebShellOptions): Promise<WebShell> {
       '--demo-dims',
       opts.demoDims.join(','),
     ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Recent projects go beside the test's project, not into the user's config folder.
+      env: { ...process.env, DEFORMUX_RECENT_FILE: join(projectDir, '..', 'recent-projects.json') },
+    },
   );
   let output = '';
   const cleanup = async (): Promise<void> => {

@@ -16,11 +16,14 @@ import type { PredictStats } from '../../predict/predict';
 import type { SegmentationModel } from '../../predict/types';
 import { resolveModelDir } from '../../jobs/model-source';
 import { loadModelForSchema } from '../../engine/worker/load-model';
+import { fetchSourceToTemp, isDicomwebSource } from '../../dicomweb/connect';
 
 const HELP = `Usage: deformux predict IN --schema kidney|pancreas [--model DIR] --out OUT.nii.gz [--uncertainty U.nii.gz] [--tta]
        deformux predict INDIR --schema kidney|pancreas [--model DIR] --out OUTDIR [--uncertainty UDIR] [--tta]
 
-  IN               a NIfTI file (.nii, .nii.gz) or a DICOM folder
+  IN               a NIfTI file (.nii, .nii.gz), a DICOM folder, or a series on a DICOMweb server:
+                   dicomweb+http(s)://HOST/ROOT/studies/UID/series/UID (token from
+                   DEFORMUX_DICOMWEB_TOKEN, or --credentials FILE; --ca FILE for a private CA)
   INDIR            a worklist: every .nii/.nii.gz file and every sub-folder (DICOM) is one case;
                    labels go to OUTDIR/<case>.nii.gz (used when --out does not end in .nii or .nii.gz)
   --model DIR      model folder (default: resources/models/<schema>-lite, see npm run train:starter)
@@ -119,6 +122,8 @@ export async function run(argv: string[]): Promise<number> {
       'no-postprocess': { type: 'boolean' },
       'no-crop': { type: 'boolean' },
       json: { type: 'boolean' },
+      credentials: { type: 'string' },
+      ca: { type: 'string' },
     },
     HELP,
     true,
@@ -127,7 +132,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (positionals.length !== 1 || !values.out)
     throw new UsageError(`give one input (file or folder) and --out.\n${HELP}`);
-  const input = positionals[0];
+  let input = positionals[0];
   const out = values.out as string;
   const schemaArg = values.schema as string | undefined;
   if (schemaArg !== undefined && !(schemaArg in LABEL_SCHEMAS))
@@ -141,6 +146,43 @@ export async function run(argv: string[]): Promise<number> {
   if (!batch && uncertainty && !NIFTI.test(uncertainty))
     throw new UsageError('--uncertainty must name a .nii or .nii.gz file when --out does');
 
+  // A DICOMweb series is retrieved first into a temporary folder, then read like any DICOM folder.
+  let remote: Awaited<ReturnType<typeof fetchSourceToTemp>> | null = null;
+  if (isDicomwebSource(input)) {
+    if (batch) throw new UsageError('a dicomweb+http(s) source is one series: give --out a .nii.gz file name');
+    remote = await fetchSourceToTemp(input, {
+      credentialsFile: values.credentials as string | undefined,
+      caFile: values.ca as string | undefined,
+      onProgress: progressLine('retrieve '),
+    });
+    input = remote.dir;
+  }
+  try {
+    return await predictInput(
+      input,
+      remote ? remote.seriesUid : basename(input),
+      out,
+      uncertainty,
+      batch,
+      values,
+      schemaArg,
+      overlap,
+    );
+  } finally {
+    await remote?.cleanup();
+  }
+}
+
+async function predictInput(
+  input: string,
+  displayName: string,
+  out: string,
+  uncertainty: string | undefined,
+  batch: boolean,
+  values: Record<string, string | boolean | undefined>,
+  schemaArg: string | undefined,
+  overlap: number,
+): Promise<number> {
   // Check the input exists before the (slow) model load, so a typo fails at once.
   const isDir = (await checkInputPath(input)) === 'dir';
   if (batch && !isDir) throw new UsageError(`--out '${out}' is a folder name, so the input must be a worklist folder`);
@@ -171,7 +213,7 @@ export async function run(argv: string[]): Promise<number> {
       const { stats } = await predictOne(input, out, uncertainty, model, { ...common, prefix: '' });
       const seconds = (performance.now() - t0) / 1000;
       report({
-        name: basename(input),
+        name: displayName,
         ok: true,
         message: summaryOf(names, stats),
         seconds,

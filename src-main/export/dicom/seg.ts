@@ -27,6 +27,8 @@ export interface DicomSegOptions {
   /** Who made the segmentation, as a DICOM person name ("Family^Given"). */
   contentCreatorName?: string;
   softwareVersion?: string;
+  /** ContentDescription (0070,0081): e.g. the model id and version that made the label. */
+  contentDescription?: string;
   /** Fixed UIDs and time make the output reproducible (tests); fresh ones are made when absent. */
   seriesInstanceUid?: string;
   sopInstanceUid?: string;
@@ -234,7 +236,7 @@ export function encodeDicomSeg(
       segments.map((s) => segmentItem(s.number, opts.schema, s.classValue, opts)),
     ),
     el(0x00700080, 'CS', 'SEGMENTATION'),
-    el(0x00700081, 'LO', `${opts.schema.title} label map`),
+    el(0x00700081, 'LO', lo(opts.contentDescription ?? `${opts.schema.title} label map`)),
     el(0x00700084, 'PN', opts.contentCreatorName ?? ''),
     el(0x52009229, 'SQ', [
       [

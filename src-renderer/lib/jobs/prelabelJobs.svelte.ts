@@ -21,6 +21,8 @@ export class PrelabelJobs {
   async start(caseIds: string[] | 'unlabelled'): Promise<void> {
     if (this.running) return;
     this.lastMessage = null;
+    // Set before the request: a second click while it travels finds the buttons already disabled.
+    this.running = { jobId: '', fraction: 0, message: 'Queued…' };
     try {
       const { jobId, caseIds: ids } = await this.#api.call('jobs.prelabel', { caseIds });
       // Progress events may already have arrived; keep whatever they set.
@@ -28,8 +30,20 @@ export class PrelabelJobs {
       if (!now || now.jobId !== jobId)
         this.running = { jobId, fraction: 0, message: `Pre-labelling ${ids.length} case(s)…` };
     } catch (e) {
+      if (this.running?.jobId === '') this.running = null;
       this.lastOk = false;
       this.lastMessage = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /** Picks up a pre-label that is queued or running already (a reopened tab, a second window). */
+  async resume(): Promise<void> {
+    try {
+      const jobs = await this.#api.call('jobs.list', {});
+      const open = jobs.find((j) => j.kind === 'prelabel' && (j.status === 'running' || j.status === 'queued'));
+      if (open && !this.running) this.running = { jobId: open.id, fraction: open.fraction, message: open.message };
+    } catch {
+      // Without the list the bar shows the job from its next progress event.
     }
   }
 
@@ -48,7 +62,8 @@ export class PrelabelJobs {
   handle(event: ApiEvent): boolean {
     if (event.name === 'job.progress' && event.payload.kind === 'prelabel') {
       const { jobId, fraction, message } = event.payload;
-      if (!this.running || this.running.jobId === jobId) this.running = { jobId, fraction, message };
+      if (!this.running || this.running.jobId === jobId || this.running.jobId === '')
+        this.running = { jobId, fraction, message };
       return false;
     }
     if (event.name === 'job.done' && event.payload.kind === 'prelabel') {

@@ -33,6 +33,9 @@ export const BRUSH_TOOLS: readonly EditTool[] = ['brush', 'eraser', 'threshold']
 /** Whole-segment operations run from a button or key (each one undo step). */
 export type SegmentAction = 'keepLargest' | 'removeSmall' | 'interpolate' | 'smooth' | 'clear' | 'relabel';
 export const BRUSH_RADIUS_MM = { min: 0.5, max: 50 } as const;
+export type FillHuMode = 'seed' | 'range' | 'off';
+/** Default HU window of paint-fill around the clicked voxel: keeps a fill inside one tissue. */
+export const FILL_TOLERANCE_HU = 100;
 
 /** A whole-volume action running in the worker, and how far it is (0..1). */
 export interface ToolRun {
@@ -41,7 +44,7 @@ export interface ToolRun {
 }
 
 /** Why the labels changed, for listeners (autosave counts strokes, restores are edits too). */
-export type EditEvent = { kind: 'stroke' | 'undo' | 'redo' | 'restore'; voxels: number };
+export type EditEvent = { kind: 'stroke' | 'undo' | 'redo' | 'restore'; voxels: number; indices: Int32Array };
 
 export class LabelEditor {
   tool = $state<EditTool | null>(null);
@@ -54,8 +57,12 @@ export class LabelEditor {
   scissorsErase = $state(false);
   /** Circle and lasso scissors cut through every slice along the view axis. */
   scissors3d = $state(false);
-  /** Paint-fill keeps to voxels inside the HU range too. */
-  fillUseHu = $state(false);
+  /**
+   * What bounds paint-fill besides the clicked label: 'seed' (default) voxels within
+   * ±fillToleranceHu of the clicked voxel's HU, 'range' the threshold brush's HU range, 'off' nothing.
+   */
+  fillHuMode = $state<FillHuMode>('seed');
+  fillToleranceHu = $state(FILL_TOLERANCE_HU);
   /** "Remove small islands": components under this many voxels go. */
   islandMinVoxels = $state(100);
   smoothMethod = $state<SmoothMethod>('median');
@@ -144,7 +151,7 @@ export class LabelEditor {
     const scissors = tool === 'scissors' || tool === 'circle' || tool === 'lasso';
     const erase = tool === 'eraser' || (scissors && this.scissorsErase);
     const rules: PaintRules = { value: erase ? 0 : this.activeSegment, locked: this.locked };
-    if ((tool === 'threshold' || (tool === 'fill' && this.fillUseHu)) && this.#image) {
+    if ((tool === 'threshold' || (tool === 'fill' && this.fillHuMode === 'range')) && this.#image) {
       rules.huRange = [Math.min(this.huLow, this.huHigh), Math.max(this.huLow, this.huHigh)];
       rules.image = this.#image;
     }
@@ -187,9 +194,20 @@ export class LabelEditor {
     this.#oneStep((g, rec) => fillPolygon(g, this.#rules(), points, normalAxis, sliceIndex, this.scissors3d, rec));
   }
 
-  /** Paint-fill of the region under `seedIjk` on the shown slice. */
+  /** Paint-fill of the region under `seedIjk` on the shown slice (see fillHuMode for its bounds). */
   fill(seedIjk: Vec3, normalAxis: 0 | 1 | 2): void {
-    this.#oneStep((g, rec) => floodFill(g, this.#rules(), seedIjk, normalAxis, rec));
+    this.#oneStep((g, rec) => {
+      const rules = this.#rules();
+      const seed = seedIjk.map(Math.round);
+      const inside = seed.every((x, a) => x >= 0 && x < g.dims[a]);
+      if (this.fillHuMode === 'seed' && this.#image && inside) {
+        const hu = this.#image[seed[0] + g.dims[0] * (seed[1] + g.dims[1] * seed[2])];
+        const tol = Math.max(0, this.fillToleranceHu);
+        rules.huRange = [hu - tol, hu + tol];
+        rules.image = this.#image;
+      }
+      return floodFill(g, rules, seedIjk, normalAxis, rec);
+    });
   }
 
   /**
@@ -366,11 +384,27 @@ export class LabelEditor {
     this.#changed('restore', change, true);
   }
 
+  /**
+   * Replaces the whole map with a saved version that now becomes the starting point (a finished
+   * pre-label): not an edit, so no undo step and no autosave; earlier undo steps no longer apply.
+   */
+  replaceAll(next: Uint8Array): void {
+    this.cancelTool();
+    const g = this.#grid;
+    if (!g || next.length !== g.labels.length) return;
+    this.#stroke = null;
+    g.labels.set(next);
+    this.#counts = countClasses(g.labels);
+    this.#history.clear();
+    this.#overlay?.syncAll(g.labels);
+    this.#publish();
+  }
+
   #changed(kind: EditEvent['kind'], change: LabelChange, syncOverlay = false): void {
     if (syncOverlay && this.#grid) this.#overlay?.sync(this.#grid.labels, change.indices);
     this.editSeq++;
     this.#publish();
-    this.onEdited?.({ kind, voxels: change.indices.length });
+    this.onEdited?.({ kind, voxels: change.indices.length, indices: change.indices });
   }
 
   #publish(): void {

@@ -10,6 +10,16 @@ export interface FinetuneJobView {
   status: JobInfo['status'];
   fraction: number;
   message: string;
+  /** Training step and planned steps, once a step has run (the bar follows them). */
+  step?: number;
+  steps?: number;
+}
+
+/** The bar's percentage: steps done of steps planned once training runs (preparing cases is not training). */
+export function finetunePercent(job: FinetuneJobView | null): number {
+  if (!job) return 0;
+  if (job.steps && job.steps > 0 && job.step !== undefined) return Math.round((100 * job.step) / job.steps);
+  return Math.round(job.fraction * 100);
 }
 
 export class ModelState {
@@ -86,7 +96,10 @@ export class ModelState {
   }
 
   pause = (): Promise<void> => this.#jobCall('jobs.pause');
-  resume = (): Promise<void> => this.#jobCall('jobs.resume');
+  resume = (): Promise<void> => {
+    if (this.lastMessage?.startsWith('Paused')) this.lastMessage = null;
+    return this.#jobCall('jobs.resume');
+  };
   cancel = (): Promise<void> => this.#jobCall('jobs.cancel');
 
   promote(modelId: string): Promise<void> {
@@ -116,9 +129,20 @@ export class ModelState {
   /** Feeds API events in: fine-tune progress and completion. */
   handle(event: ApiEvent): void {
     if (event.name === 'job.progress' && event.payload.kind === FINETUNE_KIND) {
-      const { jobId, fraction, message, step, loss } = event.payload;
+      const { jobId, fraction, message, step, steps, loss } = event.payload;
       if (this.job && this.job.jobId !== jobId) return;
-      this.job = { jobId, status: 'running', fraction, message };
+      const prev = this.job;
+      // A resumed job prepares its cases again before the next step: the bar keeps its last step.
+      this.job = {
+        jobId,
+        status: 'running',
+        fraction: step === undefined && prev ? Math.max(prev.fraction, fraction) : fraction,
+        message,
+        ...(step !== undefined || prev?.step !== undefined ? { step: step ?? prev?.step } : {}),
+        ...(steps !== undefined || prev?.steps !== undefined ? { steps: steps ?? prev?.steps } : {}),
+      };
+      // "Paused at step N" belongs to the pause, not to the job running again.
+      if (this.lastMessage?.startsWith('Paused')) this.lastMessage = null;
       const last = this.liveLoss.at(-1);
       if (step !== undefined && loss !== undefined && loss !== null && (!last || step > last.step))
         this.liveLoss = [...this.liveLoss, { step, loss }];

@@ -1,6 +1,6 @@
 // App-wide state: the project, the worklist and the open case (voxels kept raw, never proxied).
 import type { CaseSummary, DeformuxApi, ProjectInfo, VolumeHeader } from '../../../src-main/api/contract';
-import { voxelsFromBuffer, type VoxelData } from '../viewer/localVolume';
+import { voxelsFromBuffer, type VoxelData } from '../viewer/voxelData';
 
 export interface OpenVolume {
   header: VolumeHeader;

@@ -1,4 +1,5 @@
 // API handlers over a real store: typed calls, request validation, binary voxels, events.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../../../src-main/api/contract';
@@ -72,6 +73,25 @@ describe('API handlers', () => {
     expect(events.at(-1)).toEqual({ name: 'cases.changed', payload: { caseIds: [result.imported[0].id] } });
     await api.call('cases.list', {});
     expect(events).toHaveLength(4);
+  });
+
+  it('stages uploaded files under incoming/<batch>/, refusing folder names and bad batch ids', async () => {
+    const { api, store } = setup();
+    const bytes = new Uint8Array([1, 2, 3]);
+    const req = { batchId: 'batch-0001', fileName: 'IM0001.dcm', size: 3 };
+    expect(api.uploadSize('cases.uploadFile', req)).toBe(3);
+    const res = await api.upload('cases.uploadFile', req, bytes);
+    expect(res).toEqual({
+      dir: join(store.dir, 'incoming', 'batch-0001'),
+      path: join(store.dir, 'incoming', 'batch-0001', 'IM0001.dcm'),
+    });
+    expect(Array.from(readFileSync(res.path))).toEqual([1, 2, 3]);
+    for (const fileName of ['../escape.nii', 'a/b.dcm', '..', 'back\\slash']) {
+      await expect(api.upload('cases.uploadFile', { ...req, fileName }, bytes)).rejects.toThrow(
+        /'fileName' must be a plain file name/,
+      );
+    }
+    await expect(api.upload('cases.uploadFile', { ...req, batchId: '../x' }, bytes)).rejects.toThrow(/'batchId'/);
   });
 
   it('refuses malformed requests and unknown methods with 400/404', async () => {

@@ -154,6 +154,73 @@ describe('cases.saveLabel', () => {
   });
 });
 
+/** A sparse body: uint32 LE indices, then uint8 values. */
+function sparseBody(indices: number[], values: number[]): Uint8Array {
+  const body = new Uint8Array(indices.length * 5);
+  const view = new DataView(body.buffer);
+  indices.forEach((i, n) => view.setUint32(n * 4, i, true));
+  body.set(values, indices.length * 4);
+  return body;
+}
+
+describe('cases.saveLabel sparse and restore', () => {
+  it('applies a sparse change to the parent voxels, counting only voxels that really changed', async () => {
+    const { api, caseId } = await setup();
+    const first = labelOf((n) => (n % 3 === 0 ? 1 : 0));
+    await api.upload('cases.saveLabel', req(caseId), first);
+    // Voxel 0 is set to the value it already holds: sent, but not a change.
+    const indices = [0, 5, 17, N - 1];
+    const values = [first[0], 2, 3, 1];
+    const v2 = await api.upload(
+      'cases.saveLabel',
+      req(caseId, { parentVersion: 1, encoding: 'sparse', changes: indices.length }),
+      sparseBody(indices, values),
+    );
+    const want = first.slice();
+    indices.forEach((i, n) => (want[i] = values[n]));
+    expect(v2).toMatchObject({ version: 2, parentVersion: 1, voxelsChanged: differing(first, want) });
+    expect(Array.from(await api.binary('cases.labelData', { caseId, version: 2 }))).toEqual(Array.from(want));
+    // Without a parent the change applies to an empty map.
+    const v3 = await api.upload(
+      'cases.saveLabel',
+      req(caseId, { encoding: 'sparse', changes: 1 }),
+      sparseBody([4], [2]),
+    );
+    const empty = new Uint8Array(N);
+    empty[4] = 2;
+    expect(Array.from(await api.binary('cases.labelData', { caseId, version: v3.version }))).toEqual(Array.from(empty));
+  });
+
+  it('refuses sparse bodies of the wrong size, unsorted or out-of-range indices and foreign classes', async () => {
+    const { api, caseId } = await setup();
+    const send = (indices: number[], values: number[], changes = indices.length) =>
+      api.upload('cases.saveLabel', req(caseId, { encoding: 'sparse', changes }), sparseBody(indices, values));
+    await expect(send([1, 2], [1, 1], 3)).rejects.toThrow(/needs 15 bytes .* but 10 were sent/);
+    await expect(send([3, 2], [1, 1])).rejects.toThrow(/sparse index 1 is 2; indices must increase strictly/);
+    await expect(send([N], [1])).rejects.toThrow(new RegExp(`stay below the case's ${N} voxels`));
+    await expect(send([7], [9])).rejects.toThrow(/voxel 7 holds class 9/);
+    expect(await api.call('cases.labelVersions', { caseId })).toEqual([]);
+  });
+
+  it('records a restore as restored from the earlier version', async () => {
+    const { api, caseId } = await setup();
+    const a = labelOf((n) => (n % 2 ? 1 : 0));
+    await api.upload('cases.saveLabel', req(caseId), a);
+    await api.upload(
+      'cases.saveLabel',
+      req(caseId, { parentVersion: 1 }),
+      labelOf(() => 2),
+    );
+    const v3 = await api.upload('cases.saveLabel', req(caseId, { parentVersion: 2, restoredFrom: 1 }), a);
+    expect(v3).toMatchObject({ version: 3, kind: 'edit', restoredFrom: 1, parentVersion: 2 });
+    const listed = await api.call('cases.labelVersions', { caseId });
+    expect(listed.map((v) => v.restoredFrom)).toEqual([null, null, 1]);
+    await expect(api.upload('cases.saveLabel', req(caseId, { parentVersion: 3, restoredFrom: 9 }), a)).rejects.toThrow(
+      /has no version 9 to restore/,
+    );
+  });
+});
+
 describe('cases.stats', () => {
   it('counts changes since the pre-label, Dice pre-label vs submitted, and active minutes', async () => {
     const { api, store, caseId } = await setup();

@@ -222,6 +222,47 @@ describe('import', () => {
     expect(existsSync(join(store.dir, 'cases', result.imported[0].id, 'image.nii.gz'))).toBe(true);
   });
 
+  it('refuses to import the same image twice (content hash) or the same DICOM series twice (its UID)', async () => {
+    const { store } = newProject();
+    const t = tempDir('dupes');
+    cleanups.push(t.cleanup);
+    const scan = join(t.dir, 'scan.nii.gz');
+    await writeNifti(scan, makeVolume([5, 4, 3], huPattern));
+    const copy = join(t.dir, 'copy_of_scan.nii');
+    await writeNifti(copy, makeVolume([5, 4, 3], huPattern));
+    const other = join(t.dir, 'other.nii.gz');
+    await writeNifti(
+      other,
+      makeVolume([5, 4, 3], (i, j, k) => huPattern(i, j, k) + 1),
+    );
+    const first = await importPaths(store, { paths: [scan] });
+    expect(first.imported.map((c) => c.name)).toEqual(['scan']);
+    const again = await importPaths(store, { paths: [scan, copy, other] });
+    expect(again.imported.map((c) => c.name)).toEqual(['other']);
+    expect(again.errors).toEqual([
+      `${scan}: the same image is already in this project as case 'scan'.`,
+      `${copy}: the same image is already in this project as case 'scan'.`,
+    ]);
+
+    let reads = 0;
+    let value = 0;
+    const io: VolumeIo = {
+      read: async () => {
+        reads++;
+        value++;
+        return makeVolume([3, 3, 3], () => value);
+      },
+      listSeries: async () => [{ uid: '1.2.9', description: 'venous', slices: 3 }],
+      write: (p, v) => writeNifti(p, v),
+    };
+    const dicom = newProject('kidney', io).store;
+    expect((await importPaths(dicom, { paths: [t.dir] })).imported).toHaveLength(1);
+    const twice = await importPaths(dicom, { paths: [t.dir] });
+    expect(twice.imported).toEqual([]);
+    expect(twice.errors[0]).toMatch(/series 1\.2\.9 is already in this project as case '.*venous'/);
+    expect(reads).toBe(1); // refused before reading the series again
+  });
+
   it('asks which series to take when a folder holds several, and can be cancelled', async () => {
     const io: VolumeIo = {
       read: async () => makeVolume([3, 3, 3], huPattern),

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openProjectOrDemo } from '../../../src-main/demo/open';
 import { parseWebArgs } from '../../../src-main/web/cli';
 import { tempDir } from '../helpers';
 
@@ -39,6 +40,25 @@ describe('web shell command line', () => {
     expect(() => parseWebArgs(['--port'])).toThrow(/--port needs a value/);
     expect(() => parseWebArgs(['--demo-dims', '1,2'])).toThrow(/--demo-dims/);
     expect(() => parseWebArgs(['--frobnicate', '1'])).toThrow(/unknown option '--frobnicate'/);
+    expect(parseWebArgs(['--schema', 'pancreas'])).toMatchObject({ schema: 'pancreas' });
+    expect(() => parseWebArgs(['--schema', 'liver'])).toThrow(/--schema must be kidney or pancreas, not 'liver'/);
+  });
+
+  it('--schema makes a new project of that schema and refuses an existing project of the other', async () => {
+    const t = tempDir('webschema');
+    cleanups.push(t.cleanup);
+    const dir = join(t.dir, 'p');
+    const created = await openProjectOrDemo(dir, { schema: 'pancreas', demoCases: 1, demoDims: [24, 24, 12] });
+    expect(created.info().schema.name).toBe('pancreas');
+    expect(created.info().name).toBe('Demo (synthetic pancreas CT)');
+    expect(created.listCases().map((c) => c.name)).toEqual(['Synthetic pancreas 01 (seed 1)']);
+    created.close();
+    await expect(openProjectOrDemo(dir, { schema: 'kidney', demoCases: 1 })).rejects.toThrow(
+      /is a pancreas project; --schema kidney chooses the schema of a new project only/,
+    );
+    const empty = await openProjectOrDemo(join(t.dir, 'q'), { schema: 'pancreas', demoCases: 0 });
+    expect(empty.info().schema.name).toBe('pancreas');
+    empty.close();
   });
 
   it('prints exactly one line with the URL, then serves until stopped', async () => {

@@ -1,0 +1,71 @@
+// Benchmark of the first page load in Debian Chromium (web shell, production build): from navigation
+// to the first contentful paint, to the worklist showing the project's cases, and to the first image
+// of the opened case; plus the size of the JavaScript the page fetched before its first paint.
+// Prints one JSON object per run (a fresh browser context each: nothing cached). Target: < 3 s.
+// Usage: npx tsx tests/browser/load-bench.ts [--dims 256,256,120] [--runs 3]
+// Needs a built renderer (npm run build).
+import { chromium } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
+import { startWebShell } from './webShell';
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(name);
+  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : fallback;
+}
+
+const dims = arg('--dims', '256,256,120').split(',').map(Number) as [number, number, number];
+const runs = Number(arg('--runs', '3'));
+if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 8) || !(runs >= 1)) {
+  console.error('usage: load-bench.ts [--dims I,J,K] [--runs N]');
+  process.exit(2);
+}
+
+interface MiniPerf {
+  performance: {
+    getEntriesByName(n: string): { startTime: number; duration: number }[];
+    getEntriesByType(t: string): { name: string; startTime: number; responseEnd?: number; encodedBodySize?: number }[];
+  };
+}
+
+const shell = await startWebShell({ demoCases: 1, demoDims: dims, startTimeoutMs: 300_000 });
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+try {
+  for (let run = 0; run < runs; run++) {
+    const context = await browser.newContext({ viewport: { width: 800, height: 660 } });
+    const page = await context.newPage();
+    const t0 = Date.now();
+    await page.goto(shell.url);
+    await page.getByTestId('case-item').first().waitFor({ timeout: 120_000 });
+    const worklistMs = Date.now() - t0;
+    await page.waitForFunction(
+      () => (globalThis as unknown as MiniPerf).performance.getEntriesByName('deformux.case.firstImage').length > 0,
+      null,
+      { timeout: 300_000, polling: 20 },
+    );
+    const firstImageMs = Date.now() - t0;
+    const paint = await page.evaluate(() => {
+      const p = (globalThis as unknown as MiniPerf).performance;
+      const fcp = p.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint')?.startTime ?? null;
+      const scripts = p
+        .getEntriesByType('resource')
+        .filter((e) => /\.js$/.test(e.name) && (fcp === null || (e.responseEnd ?? 0) < fcp))
+        .reduce((s, e) => s + (e.encodedBodySize ?? 0), 0);
+      return { fcp, scripts };
+    });
+    console.log(
+      JSON.stringify({
+        bench: 'renderer.load',
+        dims,
+        run,
+        firstContentfulPaintMs: paint.fcp === null ? null : Math.round(paint.fcp),
+        navigationToWorklistMs: worklistMs,
+        navigationToFirstImageMs: firstImageMs,
+        scriptBytesBeforeFirstPaint: paint.scripts,
+      }),
+    );
+    await context.close();
+  }
+} finally {
+  await browser.close();
+  await shell.close();
+}
