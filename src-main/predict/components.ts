@@ -189,3 +189,30 @@ export function eraseComponents(label: Uint8Array, cc: Components, remove: Uint8
   }
   return changed;
 }
+
+/**
+ * Sets voxels of the marked components whose class is in `from` (a byte table) to `value`; other classes keep
+ * theirs. Returns how many voxels changed.
+ */
+export function relabelInComponents(
+  label: Uint8Array,
+  cc: Components,
+  marked: Uint8Array,
+  from: Uint8Array,
+  value: number,
+): number {
+  const ni = cc.dims[0];
+  let changed = 0;
+  for (let a = 0; a < cc.runCount; a++) {
+    if (marked[cc.runComp[a]] === 0) continue;
+    const s = cc.runRow[a] * ni + cc.runStart[a];
+    const e = cc.runRow[a] * ni + cc.runEnd[a] + 1;
+    for (let q = s; q < e; q++) {
+      if (from[label[q]]) {
+        label[q] = value;
+        changed++;
+      }
+    }
+  }
+  return changed;
+}

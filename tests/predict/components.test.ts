@@ -133,7 +133,13 @@ describe('post-processing rules', () => {
   });
 
   it('applies each rule on its own when the others are off', () => {
-    const base = { ...rulesForSchema('kidney'), minIslandMm3: 0, maxOrganComponents: 0, lesionsMustTouchOrgan: false };
+    const base = {
+      ...rulesForSchema('kidney'),
+      minIslandMm3: 0,
+      maxOrganComponents: 0,
+      lesionsMustTouchOrgan: false,
+      maxLesionShare: 0,
+    };
     const untouched = kidneyScene();
     postprocessLabel(untouched, dims, spacing, base);
     expect(Array.from(untouched)).toEqual(Array.from(kidneyScene()));
@@ -149,6 +155,31 @@ describe('post-processing rules', () => {
     const noFarTumour = kidneyScene();
     box(noFarTumour, dims, [34, 12, 2], [38, 16, 6], 0);
     expect(Array.from(lesions)).toEqual(Array.from(noFarTumour));
+  });
+
+  it('reads a body that is mostly lesion as organ; a body with a minority lesion keeps it', () => {
+    const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    // Body A: 3 organ voxels beside 54 tumour voxels (a kidney at an unfamiliar contrast called tumour).
+    box(label, dims, [2, 2, 2], [5, 5, 8], 2);
+    box(label, dims, [5, 2, 2], [6, 3, 5], 1);
+    // Body B: 82 organ voxels around an 8-voxel cyst.
+    box(label, dims, [20, 2, 2], [26, 5, 7], 1);
+    box(label, dims, [21, 3, 3], [23, 5, 5], 3);
+    const rules = { ...rulesForSchema('kidney'), minIslandMm3: 0 };
+    const stats = postprocessLabel(label, dims, spacing, rules);
+    const expected = new Uint8Array(label.length);
+    box(expected, dims, [2, 2, 2], [5, 5, 8], 1);
+    box(expected, dims, [5, 2, 2], [6, 3, 5], 1);
+    box(expected, dims, [20, 2, 2], [26, 5, 7], 1);
+    box(expected, dims, [21, 3, 3], [23, 5, 5], 3);
+    expect(Array.from(label)).toEqual(Array.from(expected));
+    expect(stats.relabelledVoxels).toBe(54);
+    // Off: the tumour stays.
+    const off = new Uint8Array(label.length);
+    box(off, dims, [2, 2, 2], [5, 5, 8], 2);
+    box(off, dims, [5, 2, 2], [6, 3, 5], 1);
+    postprocessLabel(off, dims, spacing, { ...rules, maxLesionShare: 0 });
+    expect(off.filter((v) => v === 2).length).toBe(54);
   });
 
   it('keeps the largest pancreas component only (pancreas schema)', () => {
