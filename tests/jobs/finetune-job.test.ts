@@ -9,7 +9,7 @@ import { createApiHandlers, jobManagerOf } from '../../src-main/api/handlers';
 import type { ApiHandlers } from '../../src-main/api/handlers';
 import { ProjectStore } from '../../src-main/store/project';
 import { updateJob } from '../../src-main/store/job-rows';
-import { smallCt, writeTinyModel } from '../predict-cli/tiny-model';
+import { smallCt, sphereLabel as sphereLabelOn, writeTinyModel } from '../predict-cli/tiny-model';
 
 const root = mkdtempSync(join(tmpdir(), 'deformux-finetune-'));
 const stores: ProjectStore[] = [];
@@ -20,16 +20,7 @@ afterAll(() => {
 
 const DIMS: [number, number, number] = [24, 22, 12];
 
-/** A label of the smallCt volume: its bright sphere as kidney, shifted per case so labels differ. */
-function sphereLabel(shift: number): Uint8Array {
-  const [ni, nj, nk] = DIMS;
-  const out = new Uint8Array(ni * nj * nk);
-  for (let k = 0; k < nk; k++)
-    for (let j = 0; j < nj; j++)
-      for (let i = 0; i < ni; i++)
-        if (Math.hypot(i - ni / 2 - shift, j - nj / 2, (k - nk / 2) * 1.5) < 6) out[(k * nj + j) * ni + i] = 1;
-  return out;
-}
+const sphereLabel = (shift: number): Uint8Array => sphereLabelOn(DIMS, shift);
 
 async function project(name: string, cases: number) {
   const dir = join(root, name);

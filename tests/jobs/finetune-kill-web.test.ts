@@ -11,7 +11,7 @@ import type { JobInfo, ModelInfo } from '../../src-main/api/contract';
 import { createApiHandlers, jobManagerOf } from '../../src-main/api/handlers';
 import { Rng } from '../../src-main/engine/model/rng';
 import { ProjectStore } from '../../src-main/store/project';
-import { smallCt, writeTinyModel } from '../predict-cli/tiny-model';
+import { smallCt, sphereLabel as sphereLabelOn, writeTinyModel } from '../predict-cli/tiny-model';
 
 const ROOT = join(__dirname, '..', '..');
 const root = mkdtempSync(join(tmpdir(), 'deformux-finetune-kill-'));
@@ -24,15 +24,7 @@ afterAll(() => {
 const DIMS: [number, number, number] = [24, 22, 12];
 const STEPS = 60; // fine-tunes checkpoint every 25 steps: kills land before, between and after checkpoints
 
-function sphereLabel(shift: number): Uint8Array {
-  const [ni, nj, nk] = DIMS;
-  const out = new Uint8Array(ni * nj * nk);
-  for (let k = 0; k < nk; k++)
-    for (let j = 0; j < nj; j++)
-      for (let i = 0; i < ni; i++)
-        if (Math.hypot(i - ni / 2 - shift, j - nj / 2, (k - nk / 2) * 1.5) < 6) out[(k * nj + j) * ni + i] = 1;
-  return out;
-}
+const sphereLabel = (shift: number): Uint8Array => sphereLabelOn(DIMS, shift);
 
 /** A project with a tiny base model and three submitted cases (two to train on, one holdout). */
 async function makeProject(dir: string): Promise<void> {

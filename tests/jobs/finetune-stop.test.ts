@@ -10,7 +10,7 @@ import type { ApiHandlers } from '../../src-main/api/handlers';
 import { runFinetuneMessage } from '../../src-main/engine/worker/finetune-worker';
 import type { FromWorker } from '../../src-main/engine/worker/protocol';
 import { ProjectStore } from '../../src-main/store/project';
-import { smallCt, writeTinyModel } from '../predict-cli/tiny-model';
+import { smallCt, sphereLabel as sphereLabelOn, writeTinyModel } from '../predict-cli/tiny-model';
 
 const root = mkdtempSync(join(tmpdir(), 'deformux-finetune-stop-'));
 const stores: ProjectStore[] = [];
@@ -21,15 +21,7 @@ afterAll(() => {
 
 const DIMS: [number, number, number] = [24, 22, 12];
 
-function sphereLabel(shift: number): Uint8Array {
-  const [ni, nj, nk] = DIMS;
-  const out = new Uint8Array(ni * nj * nk);
-  for (let k = 0; k < nk; k++)
-    for (let j = 0; j < nj; j++)
-      for (let i = 0; i < ni; i++)
-        if (Math.hypot(i - ni / 2 - shift, j - nj / 2, (k - nk / 2) * 1.5) < 6) out[(k * nj + j) * ni + i] = 1;
-  return out;
-}
+const sphereLabel = (shift: number): Uint8Array => sphereLabelOn(DIMS, shift);
 
 describe('a fine-tune stopped while reading its cases', () => {
   it('the worker reports a stop (no fine-tune on a partial or empty case list)', async () => {

@@ -67,3 +67,14 @@ export function smallCt(dims: Vec3 = [30, 26, 14], seed = 1): Volume {
     source: 'test',
   };
 }
+
+/** A label of a smallCt volume: its bright sphere as class 1, shifted along i by `shift` voxels so labels differ. */
+export function sphereLabel(dims: Vec3, shift: number): Uint8Array {
+  const [ni, nj, nk] = dims;
+  const out = new Uint8Array(ni * nj * nk);
+  for (let k = 0; k < nk; k++)
+    for (let j = 0; j < nj; j++)
+      for (let i = 0; i < ni; i++)
+        if (Math.hypot(i - ni / 2 - shift, j - nj / 2, (k - nk / 2) * 1.5) < 6) out[(k * nj + j) * ni + i] = 1;
+  return out;
+}
