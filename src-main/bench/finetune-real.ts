@@ -22,9 +22,9 @@ import { recipeForModel } from '../engine/train/recipe';
 import { scoreCases } from '../engine/train/holdout';
 import type { FinetuneCase } from '../engine/train/finetune';
 import { generatePhantom } from '../phantom';
-import { cropToLabels, recipeDims, REPLAY_HOLDOUT_SEED0 } from '../phantom/replay';
+import { cropToLabels, recipeDims, REPLAY_HOLDOUT_SEED0, REPLAY_MARGIN_MM } from '../phantom/replay';
 import { resolveModelDir } from '../jobs/model-source';
-import { defaultRealCtDir, REAL_CT_FILES, realCtScores, TOTALSEG } from './real-ct';
+import { defaultRealCtDir, REAL_CT_FILES, realCtScores, TOTALSEG } from '../predict/real-ct';
 
 const HELP =
   'bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--json]';
@@ -83,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
     Array.from({ length: heldout }, (_, k) => {
       const seed = REPLAY_HOLDOUT_SEED0 + RECIPE_DEFAULTS.holdout + k;
       const c = generatePhantom({ seed, schema, dims: recipeDims(spacing), spacingMm: spacing, domain });
-      return { id: `${domain}-${seed}`, ...cropToLabels(c.image, c.label, 72) };
+      return { id: `${domain}-${seed}`, ...cropToLabels(c.image, c.label, REPLAY_MARGIN_MM) };
     });
   const heldoutSets = { synth: phantoms('synth'), standard: phantoms('standard') };
 

@@ -23,10 +23,11 @@ import type { ModelConfig } from '../engine/model/config';
 import { DeformUXNet } from '../engine/model/network';
 import { finetune } from '../engine/train/finetune';
 import type { FinetuneCase, FinetuneProgress } from '../engine/train/finetune';
-import { DEFAULT_FIELD_OF_VIEW_MM, generatePhantom, SHIFTED_DOMAIN } from '../phantom';
+import { generatePhantom, SHIFTED_DOMAIN } from '../phantom';
 import { CONTRAST_PHASES } from '../phantom/hu';
 import type { ContrastPhase, DomainShift, PhantomDomain } from '../phantom';
 import { resolveModelDir } from '../jobs/model-source';
+import { recipeDims } from '../phantom/replay';
 
 class BenchUsageError extends Error {
   constructor(message: string) {
@@ -50,10 +51,8 @@ export const TINY_CONFIG: ModelConfig = {
 };
 export const TINY_SPACING_MM: Vec3 = [8, 8, 8];
 
-/** Phantom dims covering the standard field of view at the model's spacing. */
-export function phantomDimsFor(spacingMm: Vec3): Vec3 {
-  return [0, 1, 2].map((a) => Math.max(8, Math.round(DEFAULT_FIELD_OF_VIEW_MM[a] / spacingMm[a]))) as Vec3;
-}
+/** Phantom dims covering the standard field of view at the model's spacing (the replay recipe's grid). */
+export const phantomDimsFor = recipeDims;
 
 /** Phantom cases as fine-tune cases (their true labels stand in for the annotator's corrections). */
 export function phantomCases(

@@ -16,16 +16,6 @@ import { parseCliArgs } from '../cli/args';
 import { UsageError } from '../cli/index';
 import { CROP_FIRST_SLICE, defaultRealCtDir, REAL_CT_FILES, scoreCase } from '../predict/real-ct';
 
-export {
-  binaryDice,
-  CROP_FIRST_SLICE,
-  defaultRealCtDir,
-  REAL_CT_FILES,
-  realCtScores,
-  scoreAgainstTotalSeg,
-  TOTALSEG,
-} from '../predict/real-ct';
-
 const HELP =
   'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all] [--tta] [--max-patch d,h,w] [--json]';
 

@@ -60,7 +60,7 @@ export function cropToLabels(image: Volume, label: Volume, marginMm: number): { 
 }
 
 /** Context kept around the organ in replay cases: a 64³ window at 3 mm reaches 96 mm from its centre. */
-const REPLAY_MARGIN_MM = 72;
+export const REPLAY_MARGIN_MM = 72;
 
 /**
  * `count` synth-domain phantoms of `schema` from seed `seed0` on, at the model's spacing (so preparing them is a

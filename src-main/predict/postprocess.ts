@@ -108,11 +108,12 @@ export function postprocessLabel(
   let removedComponents = 0;
   for (let c = 0; c < cc.count; c++) removedComponents += remove[c];
   const removedVoxels = removedComponents > 0 ? eraseComponents(label, cc, remove, 0) : 0;
+  // Bodies removed above are gone; the rest of the marked ones have their lesion voxels relabelled organ.
+  for (let c = 0; c < cc.count; c++) if (remove[c]) relabel[c] = 0;
   let relabelledVoxels = 0;
-  if (relabel.some((r, c) => r && !remove[c])) {
+  if (relabel.includes(1)) {
     const lesion = new Uint8Array(256);
     for (const v of rules.lesionClasses) lesion[v] = 1;
-    for (let c = 0; c < cc.count; c++) if (remove[c]) relabel[c] = 0;
     relabelledVoxels = relabelInComponents(label, cc, relabel, lesion, rules.organClasses[0]);
   }
   return { components: cc.count, removedComponents, removedVoxels, relabelledVoxels };

@@ -364,10 +364,12 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       await new Promise((resolve) => setImmediate(resolve));
     }
 
-    // Candidate holdout score; a cancel here keeps a finished checkpoint, so resuming only evaluates.
+    // Candidate scores (holdout, then the replay holdout); a cancel here keeps a finished checkpoint, so
+    // resuming only evaluates.
     let candScore: HoldoutScore | null = null;
-    if (hasHoldout) {
-      try {
+    let candReplay: HoldoutScore | null = null;
+    try {
+      if (hasHoldout)
         candScore = await scoreCases(model, o.holdout, o.signal, (done, total) =>
           report({
             phase: 'evaluate',
@@ -379,25 +381,13 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
             message: `scoring the fine-tuned model on holdout case ${done}/${total}`,
           }),
         );
-      } catch (err) {
-        if (isAbort(err)) {
-          await save();
-          return cancelledResult(trainer.step, losses, baseScore);
-        }
-        throw err;
+      if (replayHoldout.length > 0) candReplay = await scoreCases(model, replayHoldout, o.signal);
+    } catch (err) {
+      if (isAbort(err)) {
+        await save();
+        return cancelledResult(trainer.step, losses, baseScore);
       }
-    }
-    let candReplay: HoldoutScore | null = null;
-    if (replayHoldout.length > 0) {
-      try {
-        candReplay = await scoreCases(model, replayHoldout, o.signal);
-      } catch (err) {
-        if (isAbort(err)) {
-          await save();
-          return cancelledResult(trainer.step, losses, baseScore);
-        }
-        throw err;
-      }
+      throw err;
     }
     const seconds = (performance.now() - t0) / 1000;
     const perCase = (candScore?.perCase ?? []).map((p, i) => ({

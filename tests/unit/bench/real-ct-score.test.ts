@@ -1,7 +1,7 @@
 // The real-CT report's per-class scores: organ class alone vs organ with lesions, lesion false positives in mL,
 // and pancreas predicted outside the pancreatic region.
 import { describe, expect, it } from 'vitest';
-import { scoreAgainstTotalSeg, TOTALSEG } from '../../../src-main/bench/real-ct';
+import { scoreAgainstTotalSeg, TOTALSEG } from '../../../src-main/predict/real-ct';
 
 const dims: [number, number, number] = [40, 40, 4];
 const n = dims[0] * dims[1] * dims[2];
