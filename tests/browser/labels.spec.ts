@@ -406,6 +406,28 @@ test('the version list restores an earlier version, and switching cases saves it
   expect(await labelData(request, shell, caseId, versions.at(-1)!.version)).toEqual(original);
 });
 
+test('clicking cases faster than they load ends on the last one clicked, with its own labels', async ({ request }) => {
+  const cases = await apiCall<{ id: string }[]>(request, shell.origin, shell.token, 'cases.list', {});
+  const items = page.getByTestId('case-item');
+  // No waiting between clicks: earlier switches are overtaken while their volume or labels are in flight.
+  for (const n of [0, 1, 0, 1, 0, 1]) await items.nth(n).click({ noWaitAfter: true });
+  const last = cases[1].id;
+  await waitForLabels(page, last);
+  const versions = await apiCall<VersionRow[]>(request, shell.origin, shell.token, 'cases.labelVersions', {
+    caseId: last,
+  });
+  const other = await caseData(request, shell, last);
+  const n = other.header.dims[0] * other.header.dims[1] * other.header.dims[2];
+  const expected = versions.length
+    ? await labelData(request, shell, last, versions.at(-1)!.version)
+    : new Uint8Array(n);
+  await expect.poll(async () => changedIndices(expected, await snapshot(page)).length).toBe(0);
+  // Settled: nothing still in flight replaces them afterwards.
+  await page.waitForTimeout(500);
+  expect(await hook<string | null>(page, 'caseId')).toBe(last);
+  expect(changedIndices(expected, await snapshot(page))).toEqual([]);
+});
+
 test('no errors in the browser console', () => {
   expect(problems).toEqual([]);
 });

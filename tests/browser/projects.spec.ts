@@ -19,9 +19,14 @@ test.beforeAll(async ({ browser }) => {
   shell = await startWebShell({ demoCases: 1, demoDims: [32, 32, 16] });
   page = await browser.newPage();
   page.on('pageerror', (e) => problems.push(e.message));
+  // A call that fails names itself (Chromium's console line does not): none may, but the refused folder's 400.
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !(r.status() === 400 && r.url().includes('/projects.open')))
+      problems.push(`${r.status()} ${new URL(r.url()).pathname} ${r.request().postData() ?? ''}`);
+  });
   page.on('console', (m) => {
-    // The refused folder answers 400, which Chromium logs.
-    if (m.type() === 'error' && !/status of 400/.test(m.text())) problems.push(m.text());
+    // The refused folder answers 400, which Chromium logs; failed responses are named above.
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
   });
   await page.goto(shell.url);
   await expect(page.getByTestId('project-title')).toContainText('Kidney');

@@ -78,6 +78,8 @@ export class LabelSession {
   readonly #api: DeformuxApi;
   readonly #editor: LabelEditor;
   #caseId: string | null = null;
+  /** Bumped by every load and close: a load that finds it changed was overtaken and returns null. */
+  #loadSeq = 0;
   #edits: CaseEdits | null = null;
   #savedSeq = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -98,11 +100,13 @@ export class LabelSession {
   /**
    * Fetches the case's versions and the latest one's voxels (zeros when it has none). A submitted
    * label is never displaced silently: when only pre-labels came after it, it is shown and the newest
-   * pre-label is offered instead.
+   * pre-label is offered instead. Null when another load or a close overtook this one.
    */
-  async load(header: VolumeHeader): Promise<Uint8Array> {
+  async load(header: VolumeHeader): Promise<Uint8Array | null> {
     const n = header.dims[0] * header.dims[1] * header.dims[2];
+    const seq = ++this.#loadSeq;
     const versions = await this.#api.call('cases.labelVersions', { caseId: header.caseId });
+    if (seq !== this.#loadSeq) return null;
     const latest = versions.at(-1) ?? null;
     const lastSubmitted = versions.filter((v) => v.submitted).at(-1);
     const onlyPredictionsSince =
@@ -110,6 +114,8 @@ export class LabelSession {
       versions.filter((v) => v.version > lastSubmitted.version).every((v) => v.kind === 'prediction');
     const shown = onlyPredictionsSince ? lastSubmitted : latest;
     const labels = shown ? await this.#fetch(header.caseId, shown.version, n) : new Uint8Array(n);
+    // Another case was opened (or this one closed) while the labels came in: they are not wanted.
+    if (seq !== this.#loadSeq) return null;
     this.#caseId = header.caseId;
     this.#edits = { caseId: header.caseId, labels, base: shown?.version ?? null, dirty: [], dirtyCount: 0 };
     this.versions = versions;
@@ -355,6 +361,7 @@ export class LabelSession {
 
   /** Forgets the case (after flush()). */
   close(): void {
+    this.#loadSeq++;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#caseId = null;
