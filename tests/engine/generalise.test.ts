@@ -133,6 +133,26 @@ describe('synth augmentation', () => {
   });
 });
 
+describe('lesion contrast under per-class shifts', () => {
+  it('lesions move with their organ within the jitter; without it every class shifts on its own', () => {
+    const grouped = { ...synthAugmentSettings('kidney'), classShiftProb: 1, lesionShiftJitter: 0.1 };
+    const free = { ...synthAugmentSettings('kidney'), classShiftProb: 1 };
+    let apartFree = 0;
+    for (let seed = 0; seed < 200; seed++) {
+      const g = drawAugment(grouped, new Rng(seed), [3, 3, 3]).classShift!;
+      const f = drawAugment(free, new Rng(seed), [3, 3, 3]).classShift!;
+      expect(g[0]).toBe(0);
+      // The organ's own shift is the same draw either way; lesions stay within ±0.1 of it.
+      expect(g[1]).toBe(f[1]);
+      expect(Math.abs(g[1])).toBeLessThanOrEqual(0.6);
+      for (const c of [2, 3]) expect(Math.abs(g[c] - g[1])).toBeLessThanOrEqual(0.1 + 1e-9);
+      if (Math.abs(f[2] - f[1]) > 0.3) apartFree++;
+    }
+    // Independent shifts often move a tumour far from its kidney (that is what the grouping prevents).
+    expect(apartFree).toBeGreaterThan(40);
+  });
+});
+
 describe('fine-tune replay and L2-SP', () => {
   it('every batch of two or more holds replay and own patches; batch 1 alternates', () => {
     for (let step = 0; step < 6; step++) {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { starterSettings, trainStarter } from '../../src-main/jobs/train-starter';
+import { starterSettings, trainingPhantomDraw, trainStarter } from '../../src-main/jobs/train-starter';
 import { loadModelFolder } from '../../src-main/engine/io/model_folder';
 
 const dir = mkdtempSync(join(tmpdir(), 'deformux-starter-'));
@@ -64,4 +64,25 @@ describe('train:starter (smoke settings)', () => {
     expect(existsSync(join(c.outDir, 'checkpoint'))).toBe(false);
     expect(readFileSync(join(c.outDir, 'weights.safetensors')).equals(wa)).toBe(false);
   }, 120_000);
+});
+
+describe('training phantom draws', () => {
+  it("the kidney starter's set mixes portal-venous and synth phantoms, lesion-free in both", () => {
+    const s = starterSettings('full', 'kidney');
+    const draws = s.trainSeeds.map((seed) => trainingPhantomDraw(seed, s));
+    const standard = draws.filter((d) => d.domain === 'standard');
+    const synth = draws.filter((d) => d.domain === 'synth');
+    expect(standard.length + synth.length).toBe(s.trainSeeds.length);
+    // standardShare 0.5 of every hundred seeds in whole tens: seeds 1..49.
+    expect(standard.length).toBe(49);
+    for (const d of [standard, synth]) {
+      const free = d.filter((x) => x.lesionFree).length / d.length;
+      expect(free).toBeGreaterThan(0.2);
+      expect(free).toBeLessThan(0.4);
+    }
+    // Without the shares every phantom is in the settings' domain, with its lesions.
+    const plain = { ...s, standardShare: undefined, lesionFreeShare: undefined };
+    expect(s.trainSeeds.every((seed) => trainingPhantomDraw(seed, plain).domain === 'synth')).toBe(true);
+    expect(s.trainSeeds.some((seed) => trainingPhantomDraw(seed, plain).lesionFree)).toBe(false);
+  });
 });

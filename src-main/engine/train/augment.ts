@@ -39,6 +39,13 @@ export interface AugmentSettings {
   fovMm?: [number, number];
   classShiftProb?: number;
   maxClassShift?: number;
+  /**
+   * When set, lesion classes (value ≥ 2: tumour, cyst) move with their organ (class 1) and differ from its
+   * shift by at most this much, so a lesion keeps its contrast against the organ (a cyst stays darker than the
+   * kidney, an enhancing tumour does not turn into a cyst) while the organ's own enhancement still varies.
+   * Absent: every class shifts on its own.
+   */
+  lesionShiftJitter?: number;
   blurProb?: number;
   maxBlurSigma?: number;
   gammaProb?: number;
@@ -178,7 +185,14 @@ function drawExtras(s: AugmentSettings, rng: Rng, spacingDhwMm: [number, number,
   if (fov) d.fovVox = [below, lengthVox - below];
   const shifted = rng.next() < (s.classShiftProb ?? 0);
   const shifts = Array.from({ length: 8 }, () => rng.uniform(-1, 1) * (s.maxClassShift ?? 0));
-  if (shifted) d.classShift = [0, ...shifts.slice(1)];
+  if (shifted) {
+    const j = s.lesionShiftJitter;
+    const max = s.maxClassShift ?? 0;
+    d.classShift =
+      j === undefined
+        ? [0, ...shifts.slice(1)]
+        : [0, shifts[1], ...shifts.slice(2).map((v) => shifts[1] + (max > 0 ? (v / max) * j : 0))];
+  }
   const blurred = rng.next() < (s.blurProb ?? 0);
   const sig = [rng.next(), rng.next(), rng.next()].map((u) => u * (s.maxBlurSigma ?? 0)) as [number, number, number];
   if (blurred) d.blurSigma = sig;
