@@ -13,6 +13,7 @@ import type { UncertaintyKind } from './sliding-window';
 import { mapBackToOriginal } from './map-back';
 import type { MapBackOutput } from './map-back';
 import { postprocessLabel, rulesForClassNames, rulesForSchema } from './postprocess';
+import { pancreasRegion } from './pancreas-region';
 import type { PostprocessRules, PostprocessStats } from './postprocess';
 import { ProgressReporter, throwIfAborted } from './progress';
 import type { ProgressCallback, SegmentationModel } from './types';
@@ -34,6 +35,12 @@ export interface PredictOptions {
   /** true (default): rules from `schema` or the model's class names; false: off; an object overrides rule fields. */
   postprocess?: boolean | Partial<PostprocessRules>;
   schema?: 'kidney' | 'pancreas';
+  /**
+   * true (default): a pancreas model's pancreas and tumour labels are kept to the pancreatic region found from
+   * the image (spine, pelvis and lungs; pancreas-region.ts): never in the pelvis, the chest or far from the
+   * spine. false: anywhere the network puts them. No effect on other models.
+   */
+  pancreasRegion?: boolean;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -56,6 +63,18 @@ export interface PredictStats {
   /** The part of the model grid the windows covered (tensor order [D, H, W]); absent: all of it. */
   bodyBox?: BodyBox;
   postprocess?: PostprocessStats;
+  /** The pancreatic region applied (pancreas models); `restricted: false` when no spine was found. */
+  pancreasRegion?: RegionStats;
+}
+
+export interface RegionStats {
+  restricted: boolean;
+  /** Share of the model grid allowed; pelvis top and thorax bottom slices on the model grid (-1, D: none). */
+  allowedShare?: number;
+  pelvisTop?: number;
+  thoraxBottom?: number;
+  /** Model-grid voxels whose most likely class was a restricted one and lay outside the region. */
+  removedVoxels?: number;
 }
 
 export interface PredictResult {
@@ -77,6 +96,46 @@ function checkModel(model: SegmentationModel): void {
     );
   }
   checkIntensity(model.intensity, where);
+}
+
+/** The label values a pancreas model keeps to the pancreatic region (pancreas and its lesions); null: none. */
+function regionClasses(model: SegmentationModel, opts: PredictOptions): number[] | null {
+  if (opts.pancreasRegion === false) return null;
+  const rules =
+    opts.schema === 'pancreas'
+      ? rulesForSchema('pancreas')
+      : opts.schema === undefined && model.classNames
+        ? rulesForClassNames(model.classNames)
+        : undefined;
+  const names = model.classNames?.map((n) => n.toLowerCase());
+  const isPancreas = opts.schema === 'pancreas' || (opts.schema === undefined && !!names?.includes('pancreas'));
+  if (!rules || !isPancreas) return null;
+  return [...rules.organClasses, ...rules.lesionClasses].filter((c) => c < model.classes);
+}
+
+/**
+ * Moves the probability of `classes` outside `mask` to background (class planes [c][N]); returns how many
+ * voxels had one of them as their most likely class there.
+ */
+export function restrictClasses(probs: Float32Array, nClasses: number, mask: Uint8Array, classes: number[]): number {
+  const N = mask.length;
+  let removed = 0;
+  for (let i = 0; i < N; i++) {
+    if (mask[i]) continue;
+    let best = 0;
+    let bestP = probs[i];
+    for (let c = 1; c < nClasses; c++)
+      if (probs[c * N + i] > bestP) {
+        bestP = probs[c * N + i];
+        best = c;
+      }
+    if (classes.includes(best)) removed++;
+    for (const c of classes) {
+      probs[i] += probs[c * N + i];
+      probs[c * N + i] = 0;
+    }
+  }
+  return removed;
 }
 
 function resolveRules(model: SegmentationModel, opts: PredictOptions): PostprocessRules | undefined {
@@ -114,7 +173,7 @@ export async function predictVolume(
 
   const transform = canonicalTransform(image, model.canonicalFrame ?? 'RAS');
   const ms = { resample: 0, normalise: 0, inference: 0, mapBack: 0 };
-  const { back, patches, runsPerPatch, modelDims, box } = await modelGridStages(
+  const { back, patches, runsPerPatch, modelDims, box, region } = await modelGridStages(
     image,
     model,
     transform,
@@ -175,6 +234,7 @@ export async function predictVolume(
       runsPerPatch,
       ...(box ? { bodyBox: box } : {}),
       postprocess: ppStats,
+      ...(region ? { pancreasRegion: region } : {}),
     },
   };
 }
@@ -190,13 +250,22 @@ async function modelGridStages(
   opts: PredictOptions,
   progress: ProgressReporter,
   ms: { resample: number; normalise: number; inference: number; mapBack: number },
-): Promise<{ back: MapBackOutput; patches: number; runsPerPatch: number; modelDims: Vec3; box: BodyBox | null }> {
+): Promise<{
+  back: MapBackOutput;
+  patches: number;
+  runsPerPatch: number;
+  modelDims: Vec3;
+  box: BodyBox | null;
+  region: RegionStats | null;
+}> {
   // Reorientation is folded into the resampler (strided reads): no full-resolution copy.
   let t = performance.now();
   const canonSpacing = transform.srcAxis.map((s) => image.spacingMm[s]) as Vec3;
   const modelDims = resampledDims(transform.dims, canonSpacing, model.targetSpacingMm);
   const grid: Vec3 = [modelDims[2], modelDims[1], modelDims[0]]; // tensor order [D, H, W]
   let box: BodyBox | null = null;
+  const restrict = regionClasses(model, opts);
+  let region: RegionStats | null = null;
   const sw = await (async () => {
     const input = resampleToGrid(image.data, transform, modelDims);
     ms.resample = performance.now() - t;
@@ -204,6 +273,8 @@ async function modelGridStages(
     throwIfAborted(opts.signal);
     t = performance.now();
     if (opts.cropToBody !== false) box = bodyBox(input, grid);
+    const ts = model.targetSpacingMm;
+    const found = restrict ? pancreasRegion(input, grid, [ts[2], ts[1], ts[0]]) : null;
     normaliseInPlace(input, model.intensity);
     const swInput = box ? cropGrid(input, grid, box) : input;
     ms.normalise = performance.now() - t;
@@ -223,6 +294,17 @@ async function modelGridStages(
       res.probs = full.probs;
       res.uncertainty = full.uncertainty;
     }
+    if (restrict) {
+      region = found
+        ? {
+            restricted: true,
+            allowedShare: Math.round(found.allowedShare * 1e4) / 1e4,
+            pelvisTop: found.pelvisTop,
+            thoraxBottom: found.thoraxBottom,
+            removedVoxels: restrictClasses(res.probs, model.classes, found.mask, restrict),
+          }
+        : { restricted: false };
+    }
     ms.inference = performance.now() - t;
     return res;
   })();
@@ -233,5 +315,5 @@ async function modelGridStages(
     { uncertaintyFormat: opts.uncertaintyFormat, signal: opts.signal, onProgress: progress.stage(0.85, 0.97) },
   );
   ms.mapBack = performance.now() - t;
-  return { back, patches: sw.patches, runsPerPatch: sw.runsPerPatch, modelDims, box };
+  return { back, patches: sw.patches, runsPerPatch: sw.runsPerPatch, modelDims, box, region };
 }

@@ -1,0 +1,247 @@
+// Where a pancreas can be, found from the image alone on the model's grid (canonical RAS: +x right,
+// +y anterior, +z superior; HU values), so a pancreas model never labels the pelvis, the chest or a
+// loop of bowel far from the spine. Landmarks, per axial slice:
+//   - the body: the largest region not reached from the slice edge through air (holes filled);
+//   - the spine: bone (> 180 HU) in a strip 30 mm either side of the body's centre line, in the body's
+//     posterior 60%; its median point, median-smoothed along z;
+//   - the pelvis: iliac wings, large bone plates lateral to the spine on both sides, in slices that
+//     (80% of them) run up from the scan's lowest slice;
+//   - the thorax: lungs (-960..-500 HU, above the air outside and in the bowel) a quarter of the body and
+//     lungs together, in slices that (80% of them) run down from the scan's top slice.
+// Allowed: slices above the pelvis and below the thorax, inside a box around the spine of the slice.
+// The box follows published anatomy with wide margins: the head lies right of the midline (up to ~50 mm),
+// the tail reaches the splenic hilum (up to ~120 mm left), the body crosses 40-100 mm anterior to the
+// vertebral body's centre; on the shared real CT the TotalSegmentator pancreas spans 81 mm left to 30 mm
+// right and 48-100 mm anterior of the spine point found here.
+import type { Vec3 } from '../imaging/volume';
+
+export interface PancreasRegionOptions {
+  /** Box around the spine point, mm: left and right of it, and from..to anterior of it. */
+  leftMm?: number;
+  rightMm?: number;
+  anteriorMm?: [number, number];
+}
+
+export interface PancreasRegion {
+  /** 1 where a pancreas may be, on the [D, H, W] grid given. */
+  mask: Uint8Array;
+  /** Highest slice (z index) of the pelvis run from the bottom; -1: no pelvis in the scan. */
+  pelvisTop: number;
+  /** Lowest slice of the thorax run from the top; D: no thorax in the scan. */
+  thoraxBottom: number;
+  /** Slices where a spine point was found. */
+  spineSlices: number;
+  /** Share of the grid allowed. */
+  allowedShare: number;
+}
+
+export const PANCREAS_REGION_DEFAULTS: Required<PancreasRegionOptions> = {
+  leftMm: 150,
+  rightMm: 80,
+  anteriorMm: [15, 150],
+};
+
+const BODY_HU = -300;
+/** Lung parenchyma: above the air outside the body and in the bowel (about -1000 HU), below -500. */
+const LUNG_HU: [number, number] = [-960, -500];
+const BONE_HU = 180;
+/** Lateral bone per side (cm²) and its largest piece (cm²) that make a slice pelvic (ribs stay below). */
+const PELVIS_SIDE_CM2 = 5;
+const PELVIS_PIECE_CM2 = 3;
+const LUNG_SHARE = 0.25;
+/** A pelvis or thorax run shorter than this is not trusted. */
+const MIN_RUN_MM = 15;
+
+/**
+ * Labels 4-connected components of `on` in a W×H plane; returns per-pixel labels (0 = off) and sizes.
+ * `seedsFromEdge`: label only what connects to the plane's edge (one component, label 1).
+ */
+function planeComponents(
+  on: Uint8Array,
+  w: number,
+  h: number,
+  seedsFromEdge = false,
+): { labels: Int32Array; sizes: number[] } {
+  const labels = new Int32Array(w * h);
+  const sizes = [0];
+  const stack: number[] = [];
+  const flood = (start: number, id: number) => {
+    labels[start] = id;
+    stack.push(start);
+    let n = 0;
+    while (stack.length) {
+      const p = stack.pop()!;
+      n++;
+      const x = p % w;
+      const y = (p - x) / w;
+      const visit = (q: number) => {
+        if (on[q] && !labels[q]) {
+          labels[q] = id;
+          stack.push(q);
+        }
+      };
+      if (x > 0) visit(p - 1);
+      if (x < w - 1) visit(p + 1);
+      if (y > 0) visit(p - w);
+      if (y < h - 1) visit(p + w);
+    }
+    return n;
+  };
+  if (seedsFromEdge) {
+    sizes.push(0);
+    for (let p = 0; p < w * h; p++) {
+      const x = p % w;
+      const y = (p - x) / w;
+      const edge = x === 0 || y === 0 || x === w - 1 || y === h - 1;
+      if (edge && on[p] && !labels[p]) sizes[1] += flood(p, 1);
+    }
+    return { labels, sizes };
+  }
+  for (let p = 0; p < w * h; p++) if (on[p] && !labels[p]) sizes.push(flood(p, sizes.length));
+  return { labels, sizes };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+interface SliceLandmarks {
+  spine: [number, number] | null;
+  pelvic: boolean;
+  thoracic: boolean;
+}
+
+function sliceLandmarks(hu: Float32Array, z: number, nh: number, nw: number, sy: number, sx: number): SliceLandmarks {
+  const plane = nh * nw;
+  const off = z * plane;
+  // Outside = reached from the edge through non-body voxels; the body is the largest piece of the rest.
+  const notBody = new Uint8Array(plane);
+  for (let p = 0; p < plane; p++) notBody[p] = hu[off + p] <= BODY_HU ? 1 : 0;
+  const outside = planeComponents(notBody, nw, nh, true).labels;
+  const inside = new Uint8Array(plane);
+  for (let p = 0; p < plane; p++) inside[p] = outside[p] ? 0 : 1;
+  const parts = planeComponents(inside, nw, nh);
+  let best = 0;
+  for (let c = 1; c < parts.sizes.length; c++) if (parts.sizes[c] > (parts.sizes[best] ?? 0)) best = c;
+  const none = { spine: null, pelvic: false, thoracic: false };
+  if (best === 0 || parts.sizes[best] * sx * sy < 2500) return none; // under 25 cm²: no body in this slice
+  let sumX = 0;
+  let y0 = nh;
+  let y1 = -1;
+  let area = 0;
+  let lung = 0;
+  for (let p = 0; p < plane; p++) {
+    const v = hu[off + p];
+    // Anywhere in the slice: a field of view that cuts the chest leaves lungs open to its edge.
+    if (v > LUNG_HU[0] && v < LUNG_HU[1]) lung++;
+    if (parts.labels[p] !== best) continue;
+    const x = p % nw;
+    const y = (p - x) / nw;
+    sumX += x;
+    area++;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  const xc = sumX / area;
+  const yMaxSpine = y0 + 0.6 * (y1 - y0);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const left = new Uint8Array(plane);
+  const right = new Uint8Array(plane);
+  let leftN = 0;
+  let rightN = 0;
+  for (let p = 0; p < plane; p++) {
+    if (parts.labels[p] !== best || hu[off + p] <= BONE_HU) continue;
+    const x = p % nw;
+    const y = (p - x) / nw;
+    const dxMm = (x - xc) * sx; // + toward the patient's right
+    if (Math.abs(dxMm) <= 30 && y <= yMaxSpine) {
+      xs.push(x);
+      ys.push(y);
+    } else if (dxMm > 60) {
+      right[p] = 1;
+      rightN++;
+    } else if (dxMm < -60) {
+      left[p] = 1;
+      leftN++;
+    }
+  }
+  const cm2 = (sx * sy) / 100;
+  const spine: [number, number] | null = xs.length * cm2 >= 1 ? [median(xs), median(ys)] : null;
+  const largest = (m: Uint8Array) => Math.max(0, ...planeComponents(m, nw, nh).sizes.slice(1)) * cm2;
+  const pelvic =
+    leftN * cm2 >= PELVIS_SIDE_CM2 &&
+    rightN * cm2 >= PELVIS_SIDE_CM2 &&
+    largest(left) >= PELVIS_PIECE_CM2 &&
+    largest(right) >= PELVIS_PIECE_CM2;
+  return { spine, pelvic, thoracic: lung / (lung + area) >= LUNG_SHARE };
+}
+
+/**
+ * The pancreatic region of a [D, H, W] HU grid in canonical RAS with `spacingDhwMm`; null when no spine is
+ * found in any slice (then there is no landmark to place the region by, and nothing is restricted).
+ */
+export function pancreasRegion(
+  hu: Float32Array,
+  dims: Vec3,
+  spacingDhwMm: Vec3,
+  opts: PancreasRegionOptions = {},
+): PancreasRegion | null {
+  const [nd, nh, nw] = dims;
+  const [sz, sy, sx] = spacingDhwMm;
+  if (hu.length !== nd * nh * nw) throw new Error(`pancreasRegion: ${hu.length} values for a ${dims.join('×')} grid`);
+  const o = { ...PANCREAS_REGION_DEFAULTS, ...opts };
+  const marks = Array.from({ length: nd }, (_, z) => sliceLandmarks(hu, z, nh, nw, sy, sx));
+  const minRun = Math.ceil(MIN_RUN_MM / sz);
+  // The pelvis: the highest pelvic slice with 80% of the slices from the bottom to it pelvic; the thorax alike
+  // from the top (single slices that miss a threshold do not end either run).
+  let pelvisTop = -1;
+  for (let z = 0, n = 0; z < nd; z++) {
+    if (marks[z].pelvic) n++;
+    if (marks[z].pelvic && z + 1 >= minRun && n >= 0.8 * (z + 1)) pelvisTop = z;
+  }
+  let thoraxBottom = nd;
+  for (let z = nd - 1, n = 0; z >= 0; z--) {
+    if (marks[z].thoracic) n++;
+    if (marks[z].thoracic && nd - z >= minRun && n >= 0.8 * (nd - z)) thoraxBottom = z;
+  }
+
+  // Spine points median-smoothed over ±3 slices; a slice without one borrows the nearest within 30 mm.
+  const found = marks.map((m) => m.spine);
+  const spineSlices = found.filter((s) => s !== null).length;
+  if (spineSlices === 0) return null;
+  const reach = Math.round(30 / sz);
+  const spine: ([number, number] | null)[] = found.map((_, z) => {
+    const near: [number, number][] = [];
+    for (let d = 0; d <= reach && near.length === 0; d++) {
+      for (const zz of d === 0 ? [z] : [z - d, z + d]) {
+        if (zz < 0 || zz >= nd) continue;
+        for (let k = zz - 3; k <= zz + 3; k++) {
+          const s = k >= 0 && k < nd ? found[k] : null;
+          if (s) near.push(s);
+        }
+      }
+    }
+    return near.length ? [median(near.map((s) => s[0])), median(near.map((s) => s[1]))] : null;
+  });
+
+  const mask = new Uint8Array(nd * nh * nw);
+  let allowed = 0;
+  for (let z = pelvisTop + 1; z < thoraxBottom; z++) {
+    const s = spine[z];
+    if (!s) continue;
+    // +x is the patient's right: the box reaches rightMm toward +x and leftMm toward -x.
+    const x0 = Math.max(0, Math.ceil(s[0] - o.leftMm / sx));
+    const x1 = Math.min(nw - 1, Math.floor(s[0] + o.rightMm / sx));
+    const y0 = Math.max(0, Math.ceil(s[1] + o.anteriorMm[0] / sy));
+    const y1 = Math.min(nh - 1, Math.floor(s[1] + o.anteriorMm[1] / sy));
+    for (let y = y0; y <= y1; y++) {
+      const row = (z * nh + y) * nw;
+      mask.fill(1, row + x0, row + x1 + 1);
+      allowed += Math.max(0, x1 - x0 + 1);
+    }
+  }
+  return { mask, pelvisTop, thoraxBottom, spineSlices, allowedShare: allowed / mask.length };
+}

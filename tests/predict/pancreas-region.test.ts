@@ -1,0 +1,183 @@
+// The pancreatic region found from the image: a built body with a spine, iliac wings and lungs gives the
+// slices and the box it should; every held-out phantom's pancreas (both domains) and the shared real CT's
+// reference pancreas lie inside it; a pancreas model's labels stay inside it.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pancreasRegion } from '../../src-main/predict/pancreas-region';
+import { predictVolume, restrictClasses } from '../../src-main/predict/predict';
+import { canonicalTransform } from '../../src-main/predict/orient';
+import { resampledDims, resampleToGrid } from '../../src-main/predict/resample';
+import { generatePhantom } from '../../src-main/phantom';
+import { readNifti } from '../../src-main/imaging/nifti';
+import type { Vec3, Volume } from '../../src-main/imaging/volume';
+import { CROP_FIRST_SLICE, REAL_CT_FILES, TOTALSEG, defaultRealCtDir } from '../../src-main/predict/real-ct';
+import { fakeModel, pointwise } from './helpers';
+
+/**
+ * A [D, H, W] HU grid at 3 mm in RAS (W: +x right, H: +y anterior): an elliptic body, a spine 60 mm from the back
+ * at x = `spineX`, iliac wing plates in slices < `pelvisTo`, lungs in slices ≥ `thoraxFrom`.
+ */
+function builtBody(spineX: number, pelvisTo: number, thoraxFrom: number): { hu: Float32Array; dims: Vec3 } {
+  const dims: Vec3 = [40, 100, 120];
+  const [nd, nh, nw] = dims;
+  const hu = new Float32Array(nd * nh * nw).fill(-1000);
+  const cx = 60;
+  const cy = 50;
+  for (let z = 0; z < nd; z++)
+    for (let y = 0; y < nh; y++)
+      for (let x = 0; x < nw; x++) {
+        const i = (z * nh + y) * nw + x;
+        const body = ((x - cx) / 50) ** 2 + ((y - cy) / 40) ** 2 <= 1;
+        if (!body) continue;
+        hu[i] = 40;
+        // Spine: a bone column 8 voxels wide from 20 to 32 voxels above the back (y = 10).
+        if (Math.abs(x - spineX) <= 4 && y >= 30 && y <= 42) hu[i] = 400;
+        // Iliac wings: plates 25..35 voxels either side of the centre line.
+        if (z < pelvisTo && Math.abs(x - cx) >= 25 && Math.abs(x - cx) <= 35 && y >= 25 && y <= 45) hu[i] = 500;
+        // Lungs: two big air-tissue regions either side.
+        if (z >= thoraxFrom && Math.abs(x - cx) >= 12 && Math.abs(x - cx) <= 40 && y >= 25 && y <= 70) hu[i] = -850;
+      }
+  return { hu, dims };
+}
+
+describe('pancreasRegion on a built body', () => {
+  it('allows the slices between the pelvis and the thorax, in a box that follows the spine', () => {
+    const { hu, dims } = builtBody(60, 10, 30);
+    const r = pancreasRegion(hu, dims, [3, 3, 3])!;
+    expect(r).not.toBeNull();
+    expect(r.pelvisTop).toBe(9);
+    expect(r.thoraxBottom).toBe(30);
+    const [nd, nh, nw] = dims;
+    const allowedIn = (z: number) => {
+      let n = 0;
+      for (let i = z * nh * nw; i < (z + 1) * nh * nw; i++) n += r.mask[i];
+      return n;
+    };
+    for (let z = 0; z < nd; z++) {
+      if (z <= 9 || z >= 30) expect(allowedIn(z)).toBe(0);
+      else expect(allowedIn(z)).toBeGreaterThan(0);
+    }
+    // Spine point (60, 36): x from 60 - 150/3 = 10 to 60 + 80/3 -> 86; y from 36 + 5 = 41 to 36 + 50 = 86.
+    const at = (z: number, y: number, x: number) => r.mask[(z * nh + y) * nw + x];
+    expect([at(20, 50, 10), at(20, 50, 86), at(20, 41, 60), at(20, 86, 60)]).toEqual([1, 1, 1, 1]);
+    expect([at(20, 50, 9), at(20, 50, 87), at(20, 40, 60), at(20, 87, 60)]).toEqual([0, 0, 0, 0]);
+    // Moving the spine 6 voxels toward the patient's right moves the box with it (x 16..92).
+    const moved = pancreasRegion(builtBody(66, 10, 30).hu, dims, [3, 3, 3])!;
+    expect(moved.mask[(20 * nh + 50) * nw + 92]).toBe(1);
+    expect(moved.mask[(20 * nh + 50) * nw + 15]).toBe(0);
+  });
+
+  it('restricts nothing without a spine, and a scan without pelvis or lungs keeps all its slices', () => {
+    const { hu, dims } = builtBody(60, 0, 40);
+    const r = pancreasRegion(hu, dims, [3, 3, 3])!;
+    expect([r.pelvisTop, r.thoraxBottom]).toEqual([-1, 40]);
+    const noBone = Float32Array.from(hu, (v) => (v > 180 ? 40 : v));
+    expect(pancreasRegion(noBone, dims, [3, 3, 3])).toBeNull();
+    expect(() => pancreasRegion(hu.subarray(1), dims, [3, 3, 3])).toThrow(/values for a 40×100×120 grid/);
+  });
+});
+
+/** The image and a label on the 3 mm RAS model grid, as predict resamples them ([D, H, W]). */
+function onModelGrid(v: Volume, label?: ArrayLike<number>): { hu: Float32Array; lab?: Float32Array; dims: Vec3 } {
+  const t = canonicalTransform(v, 'RAS');
+  const sp = t.srcAxis.map((s) => v.spacingMm[s]) as Vec3;
+  const md = resampledDims(t.dims, sp, [3, 3, 3]);
+  const hu = resampleToGrid(v.data, t, md);
+  const lab = label ? resampleToGrid(Float32Array.from(label), t, md) : undefined;
+  return { hu, lab, dims: [md[2], md[1], md[0]] };
+}
+
+function shareInside(mask: Uint8Array, lab: Float32Array, value: number): number {
+  let n = 0;
+  let inside = 0;
+  for (let i = 0; i < mask.length; i++)
+    if (Math.round(lab[i]) === value) {
+      n++;
+      inside += mask[i];
+    }
+  return inside / n;
+}
+
+describe('pancreasRegion holds the pancreas', () => {
+  it('of held-out phantoms in both domains, whole', () => {
+    for (const domain of ['standard', 'synth'] as const)
+      for (const seed of [100_001, 100_003]) {
+        const c = generatePhantom({ seed, schema: 'pancreas', dims: [128, 128, 107], spacingMm: [3, 3, 3], domain });
+        const g = onModelGrid(c.image, c.label.data);
+        const r = pancreasRegion(g.hu, g.dims, [3, 3, 3])!;
+        expect(shareInside(r.mask, g.lab!, 1)).toBe(1);
+        expect(r.allowedShare).toBeLessThan(0.3);
+      }
+  }, 120_000);
+
+  const real = defaultRealCtDir();
+  const haveReal = existsSync(join(real, REAL_CT_FILES.full)) && existsSync(join(real, REAL_CT_FILES.labels));
+  it.skipIf(!haveReal)('of the shared real CT (TotalSegmentator reference), whole; the pelvis is found', async () => {
+    const full = await readNifti(join(real, REAL_CT_FILES.full));
+    const seg = await readNifti(join(real, REAL_CT_FILES.labels));
+    const plane = full.dims[0] * full.dims[1];
+    const label = new Uint8Array(full.data.length);
+    for (let k = 0; k < seg.dims[2]; k++)
+      for (let p = 0; p < plane; p++) label[(k + CROP_FIRST_SLICE) * plane + p] = seg.data[k * plane + p] as number;
+    const g = onModelGrid(full, label);
+    const r = pancreasRegion(g.hu, g.dims, [3, 3, 3])!;
+    expect(shareInside(r.mask, g.lab!, TOTALSEG.pancreas)).toBe(1);
+    // Abdomen and pelvis: the iliac crests are found well below the kidneys (slice 82 on), no lungs.
+    expect(r.pelvisTop).toBeGreaterThan(20);
+    expect(r.pelvisTop).toBeLessThan(70);
+    expect(r.thoraxBottom).toBe(g.dims[0]);
+  });
+});
+
+describe('a pancreas model keeps to the region', () => {
+  it('restrictClasses moves the restricted classes outside the mask to background', () => {
+    // 3 classes, 4 voxels: voxel 1 and 3 lie outside.
+    const probs = Float32Array.from([0.1, 0.2, 0.5, 0.6, 0.7, 0.3, 0.2, 0.1, 0.2, 0.5, 0.3, 0.3]);
+    const removed = restrictClasses(probs, 3, Uint8Array.from([1, 0, 1, 0]), [1, 2]);
+    expect(removed).toBe(1); // voxel 1's most likely class was 2; voxel 3's was background
+    expect(Array.from(probs).map((v) => Math.round(v * 10) / 10)).toEqual([
+      0.1, 1, 0.5, 1, 0.7, 0, 0.2, 0, 0.2, 0, 0.3, 0,
+    ]);
+  });
+
+  it('predictVolume labels pancreas only inside the region and says so in its stats', async () => {
+    // A stand-in network that calls all soft tissue (-100..150 HU) pancreas: the region leaves its part.
+    const model = fakeModel(
+      pointwise(3, (x, c) => (c === 1 ? (x > -100 && x < 150 ? 5 : -5) : 0)),
+      {
+        classes: 3,
+        classNames: ['background', 'pancreas', 'tumor'],
+        targetSpacingMm: [6, 6, 6],
+        patchSize: [16, 16, 16],
+      },
+    );
+    const c = generatePhantom({ seed: 5, schema: 'pancreas', dims: [64, 64, 54], spacingMm: [6, 6, 6] });
+    const on = await predictVolume(c.image, model, { postprocess: false });
+    const off = await predictVolume(c.image, model, { postprocess: false, pancreasRegion: false });
+    expect(on.stats.pancreasRegion?.restricted).toBe(true);
+    expect(off.stats.pancreasRegion).toBeUndefined();
+    const pancreas = (r: typeof on) => r.stats.voxelsPerClass[1];
+    expect(pancreas(on)).toBeGreaterThan(0);
+    expect(pancreas(on)).toBeLessThan(0.5 * pancreas(off));
+    expect(on.stats.pancreasRegion!.removedVoxels).toBeGreaterThan(0);
+    // Every pancreas voxel of the restricted run lies inside the region found on the same image.
+    const g = onModelGrid6(c.image);
+    const region = pancreasRegion(g.hu, g.dims, [6, 6, 6])!;
+    const gl = onModelGrid6({ ...c.image, data: on.label.data } as Volume);
+    let outside = 0;
+    for (let i = 0; i < region.mask.length; i++) if (!region.mask[i] && gl.hu[i] > 0.5) outside++;
+    expect(outside).toBe(0);
+    // The kidney schema is never restricted.
+    const kidney = await predictVolume(c.image, model, { postprocess: false, schema: 'kidney' });
+    expect(kidney.stats.pancreasRegion).toBeUndefined();
+  }, 120_000);
+});
+
+/** As onModelGrid at the stand-in model's 6 mm (the phantom's own grid: no interpolation). */
+function onModelGrid6(v: Volume): { hu: Float32Array; dims: Vec3 } {
+  const t = canonicalTransform(v, 'RAS');
+  const sp = t.srcAxis.map((s) => v.spacingMm[s]) as Vec3;
+  const md = resampledDims(t.dims, sp, [6, 6, 6]);
+  return { hu: resampleToGrid(Float32Array.from(v.data), t, md), dims: [md[2], md[1], md[0]] };
+}
