@@ -4,7 +4,30 @@ import type { LearningCurve, ModelInfo } from '../../../src-main/api/contract';
 import { versionColor } from './plotScale';
 import type { PlotSeries } from './plotScale';
 
-/** One line per fine-tune run, named by the version it produced; the running one's live loss last. */
+/**
+ * Exponential moving average with TensorBoard's debiasing (the first values are not pulled toward 0):
+ * a step's loss over a batch of two patches is noisy, the trend is what the annotator reads.
+ */
+export function smoothEma(values: number[], weight = 0.85): number[] {
+  let acc = 0;
+  let norm = 0;
+  return values.map((v) => {
+    acc = weight * acc + (1 - weight) * v;
+    norm = weight * norm + (1 - weight);
+    return acc / norm;
+  });
+}
+
+function smoothed(points: { x: number; y: number }[]): { points: { x: number; y: number }[]; raw?: typeof points } {
+  if (points.length < 3) return { points };
+  const ys = smoothEma(points.map((p) => p.y));
+  return { points: points.map((p, n) => ({ x: p.x, y: ys[n] })), raw: points };
+}
+
+/**
+ * One line per fine-tune run, named by the version it produced; the running one's live loss last. Lines are
+ * smoothed (smoothEma) with the raw losses drawn faint beneath.
+ */
 export function lossSeries(
   curve: LearningCurve | null,
   models: ModelInfo[],
@@ -19,13 +42,13 @@ export function lossSeries(
   }
   const out: PlotSeries[] = [...runs.values()].map((r, n) => {
     const v = r.modelId ? (versionOf.get(r.modelId) ?? null) : null;
-    return { label: v === null ? `run ${n + 1}` : `v${v}`, color: versionColor(v), points: r.points, line: true };
+    return { label: v === null ? `run ${n + 1}` : `v${v}`, color: versionColor(v), ...smoothed(r.points), line: true };
   });
   if (liveLoss.length > 0)
     out.push({
       label: 'running',
       color: '#ffffff',
-      points: liveLoss.map((p) => ({ x: p.step, y: p.loss })),
+      ...smoothed(liveLoss.map((p) => ({ x: p.step, y: p.loss }))),
       line: true,
     });
   return out;

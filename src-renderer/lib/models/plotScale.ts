@@ -15,6 +15,8 @@ export interface PlotSeries {
   points: PlotPoint[];
   /** Join the points by a line (a curve) or not (per-case marks). */
   line: boolean;
+  /** The values before smoothing (the points are smoothed), drawn faint under the line. */
+  raw?: PlotPoint[];
 }
 
 export interface Range {

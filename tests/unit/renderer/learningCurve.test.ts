@@ -2,7 +2,7 @@
 // version, and when the roll-back button shows.
 import { describe, expect, it } from 'vitest';
 import type { LearningCurve, ModelInfo } from '../../../src-main/api/contract';
-import { holdoutDiceSeries, lossSeries, perCaseSeries } from '../../../src-renderer/lib/models/curveSeries';
+import { holdoutDiceSeries, lossSeries, perCaseSeries, smoothEma } from '../../../src-renderer/lib/models/curveSeries';
 import { canRollback } from '../../../src-renderer/lib/models/modelRules';
 import { rangeOf, tickLabel, ticksOf, versionColor } from '../../../src-renderer/lib/models/plotScale';
 
@@ -74,6 +74,27 @@ describe('learning-curve series', () => {
       ['running', 1],
     ]);
     expect(holdoutDiceSeries(curve)[0].points.map((p) => [p.x, p.y])).toEqual([[1, 0.5]]);
+  });
+
+  it('smooths the loss lines and keeps the raw losses beneath', () => {
+    // Constant stays constant (debiased: no pull toward 0 at the start).
+    expect(smoothEma([0.7, 0.7, 0.7]).map((v) => +v.toFixed(12))).toEqual([0.7, 0.7, 0.7]);
+    // Alternating noise around a falling trend: the smoothed line wiggles far less than the raw values.
+    const raw = Array.from({ length: 60 }, (_, n) => 1 - n / 100 + (n % 2 ? 0.2 : -0.2));
+    const sm = smoothEma(raw);
+    const wiggle = (v: number[]) => v.slice(11).reduce((a, x, n) => a + Math.abs(x - v[10 + n]), 0);
+    expect(wiggle(sm)).toBeLessThan(0.2 * wiggle(raw));
+    // It follows the trend (0.41 at the end) with the EMA's lag of about weight / (1 - weight) steps.
+    expect(Math.abs(sm[59] - 0.41)).toBeLessThan(0.1);
+    const long: LearningCurve = {
+      ...curve,
+      trainingLoss: raw.map((loss, n) => ({ jobId: 'j9', modelId: 'm2', step: n + 1, loss })),
+    };
+    const [line] = lossSeries(long, models, []);
+    expect(line.raw!.map((p) => p.y)).toEqual(raw);
+    expect(line.points.map((p) => p.y)).toEqual(sm);
+    // Two points are drawn as they are.
+    expect(lossSeries(curve, models, [])[0].raw).toBeUndefined();
   });
 
   it('groups per-case values by the pre-labelling version at their place in submission order', () => {
