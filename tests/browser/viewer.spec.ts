@@ -255,6 +255,31 @@ test('clicking another case in the worklist opens it', async () => {
   await expect(page.getByTestId('ttfi')).toHaveText(/^\d+ ms$/);
 });
 
+test('a case opened again shows the slices it was left at', async () => {
+  const items = page.getByTestId('case-item');
+  await items.nth(0).click();
+  await expect(items.nth(0)).toHaveAttribute('aria-current', 'true');
+  await expect(page.getByTestId('ttfi')).toHaveText(/^\d+ ms$/);
+  const view = page.getByTestId('viewport-axial');
+  const box = (await view.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const start = await sliceIndex(page, 'axial');
+  for (let n = 0; n < 3; n++) await page.keyboard.press('ArrowUp');
+  await expect.poll(async () => Math.abs((await sliceIndex(page, 'axial')) - start)).toBe(3);
+  const left = await sliceIndex(page, 'axial');
+  // Away to the other case (it opens at its own place), then back.
+  await items.nth(1).click();
+  await expect(items.nth(1)).toHaveAttribute('aria-current', 'true');
+  await expect(page.getByTestId('ttfi')).toHaveText(/^\d+ ms$/);
+  await items.nth(0).click();
+  await expect(items.nth(0)).toHaveAttribute('aria-current', 'true');
+  await expect.poll(() => sliceIndex(page, 'axial')).toBe(left);
+  // And after the tab reloads.
+  await page.reload();
+  await expect(items.nth(0)).toHaveAttribute('aria-current', 'true');
+  await expect.poll(() => sliceIndex(page, 'axial')).toBe(left);
+});
+
 test('no errors in the browser console', () => {
   expect(consoleErrors).toEqual([]);
 });

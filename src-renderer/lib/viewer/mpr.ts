@@ -317,6 +317,11 @@ export class MprViewer {
     this.#editHandler = handler;
   }
 
+  /** The case whose volume is loaded (null before the first). */
+  get caseId(): string | null {
+    return this.#header?.caseId ?? null;
+  }
+
   /** The Cornerstone id of the shown image volume (labelmaps derive from it). */
   get imageVolumeId(): string | null {
     return this.#volume?.volumeId ?? null;
