@@ -162,6 +162,53 @@ test('the toggle shows the heat map on all three views where the uncertainty is 
   }
 });
 
+/** Share of the axial canvas's pixels that read as heat. */
+async function heatShare(): Promise<number> {
+  return page.evaluate(() => {
+    type Canvas = { width: number; height: number };
+    const g = globalThis as unknown as {
+      document: {
+        querySelector(s: string): Canvas | null;
+        createElement(t: 'canvas'): Canvas & {
+          getContext(k: '2d'): {
+            drawImage(c: Canvas, x: number, y: number): void;
+            getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+          };
+        };
+      };
+    };
+    const canvas = g.document.querySelector('[data-testid="viewport-axial"] canvas')!;
+    const copy = g.document.createElement('canvas');
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const ctx = copy.getContext('2d');
+    ctx.drawImage(canvas, 0, 0);
+    const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let heat = 0;
+    for (let n = 0; n < d.length; n += 4) if (d[n] > d[n + 2] + 40 && d[n] >= d[n + 1]) heat++;
+    return heat / (d.length / 4);
+  });
+}
+
+test('the threshold hides the less uncertain voxels, the legend shows the range', async () => {
+  const toggle = page.getByTestId('uncertainty-toggle');
+  await toggle.check();
+  const s = { view: 'axial' as const, ...mostUncertain('axial') };
+  await expect.poll(async () => isHeat(await pixelAt(s.view, s.ijk))).toBe(true);
+  await expect(page.getByTestId('uncertainty-legend')).toContainText('0.10');
+  const all = await heatShare();
+  expect(all).toBeGreaterThan(0.01);
+  // The voxels at or under 0.95 go; only the very uncertain ones (if any) stay.
+  const over = uncertainty.filter((v) => v > Math.floor(0.95 * 255)).length / uncertainty.length;
+  const threshold = page.getByTestId('uncertainty-threshold');
+  await threshold.fill('0.95');
+  await expect(page.getByTestId('uncertainty-legend')).toContainText('0.95');
+  await expect.poll(heatShare, { message: `heat share ${all} with all shown` }).toBeLessThan(all * 0.5 + over);
+  await threshold.fill('0.1');
+  await expect.poll(heatShare).toBeGreaterThan(all * 0.9);
+  await toggle.uncheck();
+});
+
 test('labels are drawn above the heat map', async () => {
   const s = { view: 'axial' as const, ...mostUncertain('axial') };
   const toggle = page.getByTestId('uncertainty-toggle');

@@ -27,3 +27,26 @@ export function heatLut(): Rgba[] {
 export function isHeatPixel(r: number, g: number, b: number): boolean {
   return r > b + 40 && r >= g;
 }
+
+/**
+ * The map as drawn with a display threshold `t` (0..1): values at or below it are set to 0 (transparent), the
+ * rest kept; `t` at or under HEAT_FLOOR returns `data` itself (the colour table already hides those).
+ */
+export function thresholdUncertainty(data: Uint8Array, t: number): Uint8Array {
+  if (!(t > HEAT_FLOOR)) return data;
+  const cut = Math.min(255, Math.floor(t * 255));
+  const out = new Uint8Array(data.length);
+  for (let n = 0; n < data.length; n++) out[n] = data[n] > cut ? data[n] : 0;
+  return out;
+}
+
+/** CSS gradient of the legend bar from `t` (left) to 1 (right), the colours heatColor draws there. */
+export function heatLegendGradient(t: number): string {
+  const from = Math.max(HEAT_FLOOR, t);
+  const stops = [0, 0.5, 1].map((f) => {
+    const v = Math.round((from + f * (1 - from)) * 255);
+    const [r, g, b, a] = heatColor(Math.max(Math.ceil(HEAT_FLOOR * 255), v));
+    return `rgba(${r}, ${g}, ${b}, ${(a / 255).toFixed(2)}) ${f * 100}%`;
+  });
+  return `linear-gradient(to right, ${stops.join(', ')})`;
+}

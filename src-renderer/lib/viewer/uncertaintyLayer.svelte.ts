@@ -3,6 +3,7 @@
 // showing or removing the heat overlay. A case switch turns it off.
 import type { DeformuxApi, LabelVersionInfo } from '../../../src-main/api/contract';
 import { UncertaintyOverlay } from './uncertaintyOverlay';
+import { HEAT_FLOOR } from './heatColormap';
 
 /** Where the overlay goes: the shown image volume, its views, and the label overlay to keep active. */
 export interface OverlayTarget {
@@ -20,6 +21,8 @@ export class UncertaintyLayer {
   /** Why the toggle is disabled (or what it shows), for its tooltip. */
   reason = $state('No AI pre-label for this case');
   on = $state(false);
+  /** Display threshold (0..1): uncertainty at or below it is not drawn; kept across cases. */
+  threshold = $state(HEAT_FLOOR);
   loading = $state(false);
   error = $state<string | null>(null);
   opacity = $state(0.6);
@@ -85,6 +88,7 @@ export class UncertaintyLayer {
         target.labelSegmentationId,
         this.opacity,
       );
+      this.#overlay.setThreshold(this.threshold);
       target.raiseLabels();
       target.render();
     } catch (e) {
@@ -93,6 +97,15 @@ export class UncertaintyLayer {
       this.error = `Could not show the uncertainty of case ${caseId}: ${e instanceof Error ? e.message : String(e)}`;
     } finally {
       if (seq === this.#seq) this.loading = false;
+    }
+  }
+
+  /** Only uncertainty above this (0..1) is drawn. */
+  setThreshold(t: number): void {
+    this.threshold = t;
+    if (this.#overlay) {
+      this.#overlay.setThreshold(t);
+      this.#target()?.render();
     }
   }
 

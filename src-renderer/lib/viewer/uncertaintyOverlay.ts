@@ -3,7 +3,7 @@
 // The label overlay stays the active segmentation (this one is drawn as an inactive one).
 import { cache, volumeLoader, type Types } from '@cornerstonejs/core';
 import { Enums as ToolEnums, segmentation } from '@cornerstonejs/tools';
-import { heatLut } from './heatColormap';
+import { heatLut, thresholdUncertainty } from './heatColormap';
 import { removeSegmentationVolume } from '../labels/labelmapOverlay';
 
 const LABELMAP = ToolEnums.SegmentationRepresentations.Labelmap;
@@ -13,6 +13,9 @@ export class UncertaintyOverlay {
   readonly segmentationId: string;
   readonly #volumeId: string;
   readonly #viewportIds: string[];
+  /** The map as read (the threshold draws from it). */
+  readonly #data: Uint8Array;
+  #threshold = 0;
 
   /** `data`: uint8 on the image grid; `labelSegmentationId`: the label overlay, kept active. */
   constructor(
@@ -34,6 +37,7 @@ export class UncertaintyOverlay {
       cache.removeVolumeLoadObject(this.#volumeId);
       throw new Error(`the uncertainty map has ${data.length} voxels, the image ${ni}×${nj}×${nk}`);
     }
+    this.#data = data;
     vm.setCompleteScalarDataArray?.(data);
     segmentation.addSegmentations([
       { segmentationId: this.segmentationId, representation: { type: LABELMAP, data: { volumeId: this.#volumeId } } },
@@ -65,6 +69,17 @@ export class UncertaintyOverlay {
         renderOutlineInactive: false,
       },
     );
+  }
+
+  /** Shows only uncertainty above `t` (0..1); at or under the colour table's floor, all of it. */
+  setThreshold(t: number): void {
+    if (t === this.#threshold) return;
+    this.#threshold = t;
+    const volume = cache.getVolume(this.#volumeId);
+    const vm = volume?.voxelManager as Types.IVoxelManager<number> | undefined;
+    if (!vm) return;
+    vm.setCompleteScalarDataArray?.(thresholdUncertainty(this.#data, t));
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(this.segmentationId);
   }
 
   get viewportIds(): readonly string[] {
