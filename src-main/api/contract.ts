@@ -242,6 +242,11 @@ export interface ApiCalls {
   /** Creates an empty project of the schema in `dir` (missing or empty folder) and switches to it. */
   'projects.create': { req: { dir: string; schema: SchemaName; name?: string }; res: ProjectInfo };
   'cases.list': { req: Record<string, never>; res: CaseSummary[] };
+  /**
+   * The shell's own file dialog (Electron): NIfTI files or a DICOM folder, as paths the app's process reads
+   * ('cases.import' them). Empty when the dialog was cancelled; the web shell has none (the page uploads).
+   */
+  'system.pickPaths': { req: { kind: 'files' | 'folder' }; res: { paths: string[] } };
   'cases.import': { req: ImportRequest; res: ImportResult };
   'cases.open': { req: { caseId: string }; res: VolumeHeader };
   /** Saved label maps of a case, oldest first (version 1 of a demo case is the phantom's truth). */
@@ -415,6 +420,7 @@ export const API_METHODS = [
   'projects.open',
   'projects.create',
   'cases.list',
+  'system.pickPaths',
   'cases.import',
   'cases.open',
   'cases.labelVersions',

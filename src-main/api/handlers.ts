@@ -41,7 +41,12 @@ export interface ApiContext {
   projects?: ProjectSwitcher;
   /** Where DICOMweb credentials are kept (default: in this process only). */
   secrets?: SecretStore;
+  /** The shell's file dialog (Electron); absent in the web shell, where the page uploads the files. */
+  pickPaths?: PickPaths;
 }
+
+/** Shows the shell's open dialog for NIfTI files or a DICOM folder; resolves to the chosen paths ([] if cancelled). */
+export type PickPaths = (kind: 'files' | 'folder') => Promise<string[]>;
 
 /** The job manager behind a set of handlers (for shutdown and tests). */
 const jobManagers = new WeakMap<ApiHandlers, JobManager>();
@@ -114,6 +119,14 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'projects.recent': () => switcher().recent(),
     'projects.open': ({ dir }) => switcher().open(dir),
     'projects.create': (req) => switcher().create(req),
+    'system.pickPaths': async ({ kind }) => {
+      if (!ctx.pickPaths)
+        throw new ApiRequestError(
+          400,
+          'system.pickPaths: this shell has no file dialog; pick or drop the files in the page (they are uploaded).',
+        );
+      return { paths: await ctx.pickPaths(kind) };
+    },
     'jobs.prelabel': (req) => jobs.prelabel(req),
     'jobs.cancel': ({ jobId }) => {
       // A DICOMweb retrieve is not an engine job: cancelling it answers with the engine jobs as they are.

@@ -10,7 +10,7 @@ import { ProjectStore, isProjectDir } from '../store/project';
 import { writeFileAtomic } from '../util/atomic';
 import type { ApiEvent, ProjectInfo, RecentProject, SchemaName } from './contract';
 import { ApiRequestError } from './errors';
-import { createApiHandlers, jobManagerOf, type ApiHandlers, type ProjectSwitcher } from './handlers';
+import { createApiHandlers, jobManagerOf, type ApiHandlers, type PickPaths, type ProjectSwitcher } from './handlers';
 import type { SecretStore } from './dicomweb-calls';
 
 const MAX_RECENT = 10;
@@ -52,11 +52,15 @@ export class ProjectHost implements ProjectSwitcher {
   /** DICOMweb credentials outlive a project switch (the shell's keychain, or this process). */
   readonly #secrets?: SecretStore;
 
-  constructor(store: ProjectStore, opts: { recentFile?: string; secrets?: SecretStore } = {}) {
+  /** The shell's file dialog, when it has one. */
+  readonly #pickPaths?: PickPaths;
+
+  constructor(store: ProjectStore, opts: { recentFile?: string; secrets?: SecretStore; pickPaths?: PickPaths } = {}) {
     this.#recentFile = opts.recentFile ?? defaultRecentFile();
     this.#store = store;
     this.#secrets = opts.secrets;
-    this.#inner = createApiHandlers({ store, projects: this, secrets: this.#secrets });
+    this.#pickPaths = opts.pickPaths;
+    this.#inner = createApiHandlers({ store, projects: this, secrets: this.#secrets, pickPaths: this.#pickPaths });
     this.#offInner = this.#inner.onEvent((e) => this.#emit(e));
     // Recorded before any switch runs (switches wait on #switching), so the two writes never race.
     this.#switching = this.#remember(store.info());
@@ -131,7 +135,12 @@ export class ProjectHost implements ProjectSwitcher {
       // The new project opened; only now let the old one go (its running jobs stop with a checkpoint).
       const old = { inner: this.#inner, store: this.#store, off: this.#offInner };
       this.#store = next;
-      this.#inner = createApiHandlers({ store: next, projects: this, secrets: this.#secrets });
+      this.#inner = createApiHandlers({
+        store: next,
+        projects: this,
+        secrets: this.#secrets,
+        pickPaths: this.#pickPaths,
+      });
       this.#offInner = this.#inner.onEvent((e) => this.#emit(e));
       old.off();
       await jobManagerOf(old.inner)?.close();

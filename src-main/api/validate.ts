@@ -162,6 +162,12 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
     return {};
   },
   'projects.open': (m, req) => ({ dir: folderOf(m, objectOf(m, req)) }),
+  'system.pickPaths': (m, req) => {
+    const kind = objectOf(m, req).kind;
+    if (kind !== 'files' && kind !== 'folder')
+      throw new ApiRequestError(400, `${m}: 'kind' must be 'files' or 'folder'.`);
+    return { kind };
+  },
   'projects.create': (m, req) => {
     const body = objectOf(m, req);
     if (body.schema !== 'kidney' && body.schema !== 'pancreas')

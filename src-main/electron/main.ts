@@ -7,6 +7,7 @@ import { IPC_BINARY_CHANNEL, IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_UPLOAD_CHA
 import type { ApiBinaryMethod, ApiMethod, ApiUploadMethod } from '../api/contract';
 import { ApiRequestError, apiErrorOf } from '../api/errors';
 import { ProjectHost } from '../api/project-host';
+import { pickWithDialog } from './pick-dialog';
 import { keychainSecretStore } from './dicomweb-secrets';
 import type { ApiHandlers } from '../api/handlers';
 import { openProjectOrDemo } from '../demo/open';
@@ -154,7 +155,20 @@ void app.whenReady().then(async () => {
     return;
   }
   // The host switches projects from the app's Projects menu; IPC always reaches the open one.
-  const host = new ProjectHost(store, { secrets: keychainSecretStore() });
+  const host = new ProjectHost(store, {
+    secrets: keychainSecretStore(),
+    // The import buttons open the system dialog, attached to the app's window when it has focus.
+    pickPaths: (kind) =>
+      pickWithDialog(
+        {
+          showOpenDialog: (o) => {
+            const win = BrowserWindow.getFocusedWindow();
+            return win ? dialog.showOpenDialog(win, o) : dialog.showOpenDialog(o);
+          },
+        },
+        kind,
+      ),
+  });
   const handlers = host.handlers;
   // On quit, a running fine-tune pauses at its next step with a checkpoint (it resumes next session)
   // before the database closes; quitting waits for that, once.

@@ -87,3 +87,32 @@ describe('ProjectHost', () => {
     expect(await api.call('projects.recent', {})).toEqual([]);
   });
 });
+
+describe('system.pickPaths', () => {
+  it("answers with the shell's dialog, across project switches; without one it says to upload", async () => {
+    const t = tempDir('pick');
+    cleanups.push(t.cleanup);
+    const store = ProjectStore.create(join(t.dir, 'k'), { schema: 'kidney' });
+    const asked: string[] = [];
+    const host = new ProjectHost(store, {
+      recentFile: join(t.dir, 'recent.json'),
+      pickPaths: async (kind) => {
+        asked.push(kind);
+        return kind === 'files' ? ['/scans/a.nii.gz', '/scans/b.nii.gz'] : [];
+      },
+    });
+    cleanups.push(() => host.close());
+    expect(await host.handlers.call('system.pickPaths', { kind: 'files' })).toEqual({
+      paths: ['/scans/a.nii.gz', '/scans/b.nii.gz'],
+    });
+    await host.handlers.call('projects.create', { dir: join(t.dir, 'p'), schema: 'pancreas' });
+    expect(await host.handlers.call('system.pickPaths', { kind: 'folder' })).toEqual({ paths: [] });
+    expect(asked).toEqual(['files', 'folder']);
+    await expect(host.handlers.call('system.pickPaths', { kind: 'disk' })).rejects.toThrow(
+      "system.pickPaths: 'kind' must be 'files' or 'folder'.",
+    );
+
+    const { api } = setup();
+    await expect(api.call('system.pickPaths', { kind: 'files' })).rejects.toThrow(/no file dialog; pick or drop/);
+  });
+});
