@@ -21,6 +21,7 @@ import { checkCase, prepareCase } from './prepare';
 import { sampleAugmentedBatch } from './sampler';
 import type { SampleOptions, TrainCase } from './sampler';
 import { Trainer } from './trainer';
+import { runSteps } from './steps';
 import {
   candidateMeta,
   checkOptions,
@@ -321,47 +322,42 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     // The starters' own augmentation: one patient's appearance is the thing not to overfit to.
     const augment = settings.augment ? synthAugmentSettings(base.meta.schema) : undefined;
     const withWeights = cases.some((c) => c.weights);
-    const startStep = trainer.step;
-    const tTrain = performance.now();
-    while (trainer.step < settings.steps) {
-      if (o.signal?.aborted) {
-        await save();
-        return cancelledResult(trainer.step, losses, baseScore);
-      }
-      const b = sampleMixedBatch(
-        cases,
-        replayCases,
-        replaySlots(trainer.step, settings.batch, settings.replayShare),
-        patch,
-        rng,
-        {
-          foregroundProb: settings.foregroundProb,
-          augment,
-          weights: withWeights,
-        },
-      );
-      let r;
-      try {
-        r = trainer.trainStep(b.image, b.labels, b.weights);
-      } finally {
-        tf.dispose([b.image, b.labels, ...(b.weights ? [b.weights] : [])]);
-      }
-      losses.push(r.loss);
-      const perStepS = (performance.now() - tTrain) / 1000 / (trainer.step - startStep);
-      const etaS = perStepS * (settings.steps - trainer.step) + evalSeconds.base;
-      report({
-        phase: 'train',
-        step: r.step,
-        steps: settings.steps,
-        loss: r.loss,
-        etaS,
-        fraction: at(span.train, r.step / settings.steps),
-        message: `step ${r.step}/${settings.steps} · loss ${r.loss.toFixed(3)} · ${minutesLeft(etaS)}`,
-      });
-      const every = o.checkpointEvery ?? 25;
-      if (every > 0 && trainer.step % every === 0 && trainer.step < settings.steps) await save();
-      // Let an abort (and other events) through between steps.
-      await new Promise((resolve) => setImmediate(resolve));
+    const { cancelled } = await runSteps({
+      trainer,
+      end: settings.steps,
+      sample: () =>
+        sampleMixedBatch(
+          cases,
+          replayCases,
+          replaySlots(trainer!.step, settings.batch, settings.replayShare),
+          patch,
+          rng,
+          {
+            foregroundProb: settings.foregroundProb,
+            augment,
+            weights: withWeights,
+          },
+        ),
+      onStep: (r, perStepS) => {
+        losses.push(r.loss);
+        const etaS = perStepS * (settings.steps - r.step) + evalSeconds.base;
+        report({
+          phase: 'train',
+          step: r.step,
+          steps: settings.steps,
+          loss: r.loss,
+          etaS,
+          fraction: at(span.train, r.step / settings.steps),
+          message: `step ${r.step}/${settings.steps} · loss ${r.loss.toFixed(3)} · ${minutesLeft(etaS)}`,
+        });
+      },
+      checkpointEvery: o.checkpointEvery ?? 25,
+      save,
+      signal: o.signal,
+    });
+    if (cancelled) {
+      await save();
+      return cancelledResult(trainer.step, losses, baseScore);
     }
 
     // Candidate scores (holdout, then the replay holdout); a cancel here keeps a finished checkpoint, so

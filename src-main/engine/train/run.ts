@@ -1,16 +1,17 @@
-// A whole training run (CLI and app fine-tuning): data -> patches -> steps with progress, cancel, checkpoints, final model folder.
+// A training run from scratch or a start (the starters): data -> patches -> steps (steps.ts, the loop the
+// fine-tune shares) with progress, cancel, checkpoints, final model folder.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf } from '../tf';
 import { saveModelFolder } from '../io/model_folder';
 import type { ModelMeta } from '../io/model_folder';
 import type { DeformUXNet } from '../model/network';
 import { Rng } from '../model/rng';
 import { findPairs, loadCase } from './data';
-import { sampleAugmentedBatch, sampleBatch } from './sampler';
+import { sampleAugmentedBatch, sampleBatch, type TrainCase } from './sampler';
 import { defaultAugmentSettings } from './augment';
 import type { AugmentSettings } from './augment';
 import { Trainer } from './trainer';
+import { runSteps } from './steps';
 
 export interface TrainRunOptions {
   dataDir: string;
@@ -64,7 +65,7 @@ export interface TrainRunResult {
 export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const numClasses = o.net.config.out_channels;
   const pairs = await findPairs(o.dataDir);
-  const cases = [];
+  const cases: TrainCase[] = [];
   for (const p of pairs) cases.push(await loadCase(p, o.meta.inference.intensity, numClasses, o.ignoreLabel));
   const trainer = new Trainer(o.net, { lr: o.lr, schedule: 'poly', totalSteps: o.steps, ignoreLabel: o.ignoreLabel });
   const end = Math.min(o.steps, o.stopAt ?? o.steps);
@@ -77,42 +78,35 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const augment =
     o.augment === true ? defaultAugmentSettings(o.meta.schema) : o.augment === false ? undefined : o.augment;
   const losses: number[] = [];
-  const startStep = trainer.step;
-  const t0 = Date.now();
-  let cancelled = false;
+  const t0 = performance.now();
   try {
-    while (trainer.step < end) {
-      if (o.signal?.aborted) {
-        cancelled = true;
-        break;
-      }
-      const { image, labels } = augment
-        ? sampleAugmentedBatch(cases, o.batch, o.patch, rng, {
-            foregroundProb: o.foregroundProb ?? 0.33,
-            classBalanced: o.classBalanced,
-            augment,
-          })
-        : sampleBatch(cases, o.batch, o.patch, rng, o.foregroundProb ?? 0.33, o.classBalanced ?? false);
-      const r = trainer.trainStep(image, labels);
-      tf.dispose([image, labels]);
-      losses.push(r.loss);
-      const elapsedS = (Date.now() - t0) / 1000;
-      const done = trainer.step - startStep;
-      o.onProgress?.({
-        step: r.step,
-        steps: o.steps,
-        loss: r.loss,
-        lr: r.lr,
-        gradNorm: r.gradNorm,
-        elapsedS,
-        etaS: (elapsedS / done) * (end - r.step),
-      });
-      if (o.checkpointEvery && trainer.step % o.checkpointEvery === 0 && trainer.step < end) {
-        await trainer.saveCheckpoint(ckptDir, { rngState: rng.state });
-      }
-      // Let cancellation and other events through between steps.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    const { cancelled } = await runSteps({
+      trainer,
+      end,
+      sample: () =>
+        augment
+          ? sampleAugmentedBatch(cases, o.batch, o.patch, rng, {
+              foregroundProb: o.foregroundProb ?? 0.33,
+              classBalanced: o.classBalanced,
+              augment,
+            })
+          : sampleBatch(cases, o.batch, o.patch, rng, o.foregroundProb ?? 0.33, o.classBalanced ?? false),
+      onStep: (r, perStepS) => {
+        losses.push(r.loss);
+        o.onProgress?.({
+          step: r.step,
+          steps: o.steps,
+          loss: r.loss,
+          lr: r.lr,
+          gradNorm: r.gradNorm,
+          elapsedS: (performance.now() - t0) / 1000,
+          etaS: perStepS * (end - r.step),
+        });
+      },
+      checkpointEvery: o.checkpointEvery ?? 0,
+      save: () => trainer.saveCheckpoint(ckptDir, { rngState: rng.state }),
+      signal: o.signal,
+    });
     if (cancelled) {
       await trainer.saveCheckpoint(ckptDir, { rngState: rng.state });
     } else {
@@ -138,8 +132,8 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
       };
       await saveModelFolder(o.outDir, o.net, meta);
     }
+    return { steps: trainer.step, finalLoss: losses.length ? losses[losses.length - 1] : NaN, cancelled, losses };
   } finally {
     trainer.dispose();
   }
-  return { steps: trainer.step, finalLoss: losses.length ? losses[losses.length - 1] : NaN, cancelled, losses };
 }
