@@ -1,31 +1,46 @@
 // The one typed API between the renderer and src-main. Both transports (Electron IPC through the
 // preload, and the web shell over HTTP on 127.0.0.1) carry exactly these calls and events.
-// This file is imported by the renderer too: types and plain constants only, no Node imports.
+// This file and src-main/domain (whose types it re-exports) are imported by the renderer too: types and plain
+// constants only, no Node imports.
 
-export type CaseStatus = 'new' | 'prelabelled' | 'in_progress' | 'submitted';
-export type SchemaName = 'kidney' | 'pancreas';
+import type {
+  CaseStatus,
+  CaseSummary,
+  ImportRequest,
+  ImportResult,
+  LabelVersionInfo,
+  PredictionProvenance,
+  VolumeHeader,
+} from '../domain/cases';
+import type { ApiEvent, ApiEventName, ApiEvents } from '../domain/events';
+import type { JobInfo, JobStatus } from '../domain/jobs';
+import type { LabelClass, LabelSchema, SchemaName } from '../domain/label-schemas';
+import type { ModelInfo } from '../domain/models';
+import type { ProjectInfo, ProjectSettings } from '../domain/project';
 
-export interface LabelClass {
-  value: number;
-  name: string;
-  /** sRGB colour, 0..255. */
-  color: [number, number, number];
-}
-
-export interface LabelSchema {
-  name: SchemaName;
-  title: string;
-  classes: LabelClass[];
-}
-
-export interface ProjectInfo {
-  name: string;
-  dir: string;
-  schema: LabelSchema;
-  caseCount: number;
-  /** True when the project was generated from synthetic phantoms (the demo). */
-  synthetic: boolean;
-}
+// The domain types and constants live in src-main/domain, below the layers that share them (store, jobs,
+// engine, labels); they are part of this contract, so the renderer and the API find them here too.
+export type {
+  ApiEvent,
+  ApiEventName,
+  ApiEvents,
+  CaseStatus,
+  CaseSummary,
+  ImportRequest,
+  ImportResult,
+  JobInfo,
+  JobStatus,
+  LabelClass,
+  LabelSchema,
+  LabelVersionInfo,
+  ModelInfo,
+  PredictionProvenance,
+  ProjectInfo,
+  ProjectSettings,
+  SchemaName,
+  VolumeHeader,
+};
+export { LABEL_SCHEMAS } from '../domain/label-schemas';
 
 /** A project opened before on this machine (most recent first in 'projects.recent'). */
 export interface RecentProject {
@@ -33,51 +48,6 @@ export interface RecentProject {
   name: string;
   schema: SchemaName;
   openedAt: string;
-}
-
-export interface CaseSummary {
-  id: string;
-  name: string;
-  status: CaseStatus;
-  dims: [number, number, number];
-  spacingMm: [number, number, number];
-  /** True for synthetic phantoms: the UI must say so. */
-  synthetic: boolean;
-  /** Short description of the source (file name, DICOM series description). */
-  source: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** Geometry and storage of a volume whose voxels travel separately as binary. */
-export interface VolumeHeader {
-  caseId: string;
-  dims: [number, number, number];
-  spacingMm: [number, number, number];
-  /** LPS mm of the centre of voxel (0,0,0). */
-  originMm: [number, number, number];
-  /** i, j, k axis unit vectors in LPS (9 numbers). */
-  direction: number[];
-  /** Element type of the binary voxel payload (little-endian). */
-  dataType: 'int16' | 'float32' | 'uint8';
-  modality: string;
-  description: string;
-  synthetic: boolean;
-}
-
-export interface ImportRequest {
-  /** Files (.nii, .nii.gz) or DICOM folders on the machine running src-main. */
-  paths: string[];
-  /** When a DICOM folder holds several series: which SeriesInstanceUID to take. */
-  seriesInstanceUid?: string;
-}
-
-export interface ImportResult {
-  imported: CaseSummary[];
-  /** One clear sentence per input that could not be imported (names the file and problem). */
-  errors: string[];
-  /** DICOM folders with several series: the user must choose. */
-  choices: { path: string; series: { uid: string; description: string; slices: number }[] }[];
 }
 
 /** The filters of a project's PACS worklist (QIDO-RS study search; all optional, combined with AND). */
@@ -126,60 +96,6 @@ export interface RemoteStudyRow {
   caseId: string | null;
 }
 
-/** One saved label map of a case, with its provenance. */
-export interface LabelVersionInfo {
-  caseId: string;
-  version: number;
-  /** reference: ground truth (synthetic phantoms); prediction: a model's; edit: an annotator's; import: from a file. */
-  kind: 'reference' | 'prediction' | 'edit' | 'import';
-  /** True for the version the annotator submitted (an 'edit' that became training data). */
-  submitted: boolean;
-  /** The version this one was edited from (null for a first label). */
-  parentVersion: number | null;
-  modelId: string | null;
-  /** OS user name of the annotator for edits; null for predictions, imports and references. */
-  editor: string | null;
-  /** Voxels that differ from the parent version (null without a parent). */
-  voxelsChanged: number | null;
-  /** Active editing seconds spent on this version (0 for non-edits). */
-  activeEditSeconds: number;
-  /** For a restore: the earlier version whose voxels this version brought back (else null). */
-  restoredFrom: number | null;
-  createdAt: string;
-}
-
-/** A model folder the project knows (models table): one version of the schema's model line. */
-export interface ModelInfo {
-  /** e.g. 'kidney:kidney-lite@2000' (schema, folder name, training steps). */
-  id: string;
-  schema: string;
-  folder: string;
-  /** 1, 2, ... per schema in the order the project first used them (the starter is usually 1). */
-  version: number;
-  /** The model this one was fine-tuned from (null for a starter or imported model). */
-  parentId: string | null;
-  status: 'candidate' | 'active' | 'retired';
-  /** holdoutDice (mean foreground Dice on the holdout), baseHoldoutDice, finalLoss, trainCases, holdoutCases, steps. */
-  metrics: Record<string, number>;
-  /** What trained it (job, steps, cases, correction weight, seconds); {} for models not trained here. */
-  training: Record<string, unknown>;
-  /** Why a candidate was not promoted, or why the status last changed. */
-  note: string;
-  createdAt: string;
-  /** When it last became the active model (null if never). */
-  promotedAt: string | null;
-  retiredAt: string | null;
-}
-
-/** 'paused' and 'interrupted' are fine-tunes that can be resumed from their last checkpoint. */
-export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'paused' | 'interrupted';
-
-/** Project settings (settings table). */
-export interface ProjectSettings {
-  /** Promote a fine-tuned candidate automatically when its holdout Dice is not worse than the active model's. */
-  promoteIfNotWorse: boolean;
-}
-
 /** What the learning-curve panel plots. */
 export interface LearningCurve {
   /** Per fine-tune run, at most 500 points (evenly downsampled). */
@@ -199,34 +115,6 @@ export interface LearningCurve {
     activeEditMinutes: number;
     holdout: boolean;
   }[];
-}
-
-/** Long work run by the job manager (pre-labels); persisted, so it survives a restart as 'failed (interrupted)'. */
-export interface JobInfo {
-  id: string;
-  kind: string;
-  /** The case of a one-case job; null for jobs over several cases. */
-  caseId: string | null;
-  status: JobStatus;
-  fraction: number;
-  message: string;
-  params: Record<string, unknown>;
-  /** For a pre-label: { done: [caseIds], failed: [{ caseId, message }] }. */
-  result: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** Where a prediction label version came from. */
-export interface PredictionProvenance {
-  modelId: string;
-  /** Model folder, training steps and provenance line of model.json. */
-  modelVersion: string;
-  /** Pipeline settings (overlap, TTA, post-processing, patch, spacing). */
-  settings: Record<string, unknown>;
-  seconds: number;
-  createdAt: string;
-  hasUncertainty: boolean;
 }
 
 /**
@@ -382,30 +270,8 @@ export interface ApiUploadCalls {
   'cases.uploadFile': { req: { batchId: string; fileName: string; size: number }; res: { dir: string; path: string } };
 }
 
-/** Events pushed from src-main to the renderer (IPC `deformux:event`; SSE on `/api/events`). */
-export interface ApiEvents {
-  'cases.changed': { caseIds: string[] };
-  /** The app now serves another project: everything shown belongs to the old one. */
-  'project.changed': { dir: string };
-  /** step .. holdoutDice: fine-tunes only (holdoutDice is the last evaluation's). */
-  'job.progress': {
-    jobId: string;
-    kind: string;
-    caseId?: string;
-    fraction: number;
-    message: string;
-    step?: number;
-    steps?: number;
-    loss?: number | null;
-    etaS?: number | null;
-    holdoutDice?: number | null;
-  };
-  'job.done': { jobId: string; kind: string; ok: boolean; message: string };
-}
-
 export type ApiMethod = keyof ApiCalls;
 export type ApiBinaryMethod = keyof ApiBinaryCalls;
-export type ApiEventName = keyof ApiEvents;
 export type ApiUploadMethod = keyof ApiUploadCalls;
 export const API_UPLOAD_METHODS = ['cases.saveLabel', 'cases.uploadFile'] as const satisfies readonly ApiUploadMethod[];
 /** Largest upload body the web shell accepts (a 1024×1024×1024 uint8 label map). */
@@ -461,8 +327,6 @@ export type AllApiMethodsListed = AssertNever<Exclude<ApiMethod, (typeof API_MET
 export type AllApiBinaryMethodsListed = AssertNever<Exclude<ApiBinaryMethod, (typeof API_BINARY_METHODS)[number]>>;
 export type AllApiUploadMethodsListed = AssertNever<Exclude<ApiUploadMethod, (typeof API_UPLOAD_METHODS)[number]>>;
 
-export type ApiEvent = { [K in ApiEventName]: { name: K; payload: ApiEvents[K] } }[ApiEventName];
-
 /** Optional extras of a binary call; a transport may ignore them (IPC delivers in one piece). */
 export interface BinaryCallOptions {
   /** Fraction 0..1 of the payload received, when the transport streams it. */
@@ -492,27 +356,6 @@ export interface DeformuxApi {
 export interface ApiErrorBody {
   error: string;
 }
-
-/** Built-in label schemas (ARCHITECTURE.md "Label schemas"): KiTS classes and MSD Task07 classes. */
-export const LABEL_SCHEMAS: Readonly<Record<SchemaName, LabelSchema>> = {
-  kidney: {
-    name: 'kidney',
-    title: 'Kidney (kidney, tumor, cyst)',
-    classes: [
-      { value: 1, name: 'kidney', color: [220, 90, 70] },
-      { value: 2, name: 'tumor', color: [80, 200, 90] },
-      { value: 3, name: 'cyst', color: [70, 130, 230] },
-    ],
-  },
-  pancreas: {
-    name: 'pancreas',
-    title: 'Pancreas (pancreas, tumor)',
-    classes: [
-      { value: 1, name: 'pancreas', color: [230, 170, 60] },
-      { value: 2, name: 'tumor', color: [80, 200, 90] },
-    ],
-  },
-};
 
 /** Web shell: every request carries the per-run token in this header, `?token=`, or the cookie. */
 export const WEB_TOKEN_HEADER = 'x-deformux-token';

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { CaseSummary } from '../api/contract';
+import type { CaseSummary } from '../domain/cases';
 import type { ProjectStore } from '../store/project';
 import { writeFileAtomic } from '../util/atomic';
 import type { DicomwebClient, RemoteSeries } from './client';

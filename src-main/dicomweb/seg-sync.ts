@@ -2,7 +2,7 @@
 // that made it in ContentDescription; SEGs already on the PACS for the case's series (a colleague's)
 // come down as label versions of the case.
 import { userInfo } from 'node:os';
-import { LABEL_SCHEMAS } from '../api/contract';
+import { LABEL_SCHEMAS } from '../domain/label-schemas';
 import { encodeDicomSeg } from '../export/dicom/seg';
 import { readDicomSeg } from '../export/dicom/seg-read';
 import { compareLabels, type LabelComparison } from '../labels/metrics';

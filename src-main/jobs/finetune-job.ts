@@ -2,7 +2,7 @@
 // registers the candidate model (parent, metrics, training info) and applies the promotion rule.
 import { rm } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
-import type { ApiEvent } from '../api/contract';
+import type { ApiEvent } from '../domain/events';
 import type { FinetuneProgress, FinetuneResult } from '../engine/train/finetune';
 import type { FinetuneCaseFiles, FromWorker, ToWorker } from '../engine/worker/protocol';
 import type { ProjectStore } from '../store/project';

@@ -2,8 +2,8 @@
 // use), holdout and training cases, the candidate's folder, and the promotion rule it ends with.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { SchemaName } from '../api/contract';
-import { ApiRequestError } from '../api/errors';
+import type { SchemaName } from '../domain/label-schemas';
+import { RequestError } from '../domain/errors';
 import type { ProjectStore } from '../store/project';
 import { activeModel, getModel, listModels, nextModelVersion, promoteModel, registerModel } from '../store/model-rows';
 import { submittedCases, updateHoldout } from '../store/training-rows';
@@ -40,7 +40,7 @@ export function modelIdOfFolder(dir: string): string {
   try {
     meta = JSON.parse(readFileSync(file, 'utf8')) as typeof meta;
   } catch (err) {
-    throw new ApiRequestError(400, `${file}: cannot read the model description (${(err as Error).message}).`);
+    throw new RequestError(`${file}: cannot read the model description (${(err as Error).message}).`);
   }
   const training = Array.isArray(meta.training) ? (meta.training as { steps?: unknown }[]) : [];
   const steps = training.reduce((s, t) => s + (typeof t.steps === 'number' ? t.steps : 0), 0);
@@ -62,7 +62,7 @@ export function baseModel(
   try {
     dir = fallbackDir();
   } catch (err) {
-    throw new ApiRequestError(400, `jobs.finetune: ${(err as Error).message}`);
+    throw new RequestError(`jobs.finetune: ${(err as Error).message}`);
   }
   const id = modelIdOfFolder(dir);
   if (!getModel(store, id)) registerModel(store, { id, schema, folder: dir, note: 'the model pre-labels used first' });
@@ -112,8 +112,7 @@ export function planFinetune(
   const train = evidence.filter((c) => !holdoutIds.has(c.caseId)).map(pick);
   const holdout = evidence.filter((c) => holdoutIds.has(c.caseId)).map(pick);
   if (train.length < MIN_TRAIN_CASES) {
-    throw new ApiRequestError(
-      400,
+    throw new RequestError(
       `jobs.finetune: fine-tuning needs at least ${MIN_TRAIN_CASES} corrected training case; this project has ${submitted.length} submitted case(s), ${holdout.length} of them kept for the holdout${unedited ? ` and ${unedited} submitted unchanged from the pre-label (not used)` : ''}. Correct and submit a case first.`,
     );
   }

@@ -4,8 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import type { ApiEvent, JobInfo, SchemaName } from '../api/contract';
-import { ApiRequestError } from '../api/errors';
+import type { ApiEvent } from '../domain/events';
+import type { JobInfo } from '../domain/jobs';
+import type { SchemaName } from '../domain/label-schemas';
+import { ConflictError, RequestError } from '../domain/errors';
 import type { Volume } from '../imaging/volume';
 import type { ProjectStore } from '../store/project';
 import { NotFoundError } from '../store/errors';
@@ -66,13 +68,11 @@ export class JobManager {
   prelabel(req: { caseIds: string[] | 'unlabelled'; tta?: boolean }): { jobId: string; caseIds: string[] } {
     const caseIds = req.caseIds === 'unlabelled' ? unlabelledCaseIds(this.store) : [...new Set(req.caseIds)];
     for (const id of caseIds) this.store.getCase(id); // NotFoundError for an unknown id
-    if (caseIds.length === 0)
-      throw new ApiRequestError(400, 'jobs.prelabel: there are no unlabelled cases to pre-label.');
+    if (caseIds.length === 0) throw new RequestError('jobs.prelabel: there are no unlabelled cases to pre-label.');
     // One pre-label per case at a time: a double click (or a second tab) must not queue a duplicate.
     const busy = this.openPrelabelFor(caseIds);
     if (busy)
-      throw new ApiRequestError(
-        409,
+      throw new ConflictError(
         `jobs.prelabel: case ${busy.caseId} is already being pre-labelled (job ${busy.jobId}, ${busy.status}); wait for it or cancel it.`,
       );
     const schema = this.store.info().schema.name;
@@ -80,7 +80,7 @@ export class JobManager {
     try {
       modelDir = projectModelDir(this.store, schema);
     } catch (err) {
-      throw new ApiRequestError(400, (err as Error).message);
+      throw new RequestError((err as Error).message);
     }
     const jobId = randomUUID();
     const params = { caseIds, tta: !!req.tta, modelDir, schema };
@@ -120,8 +120,7 @@ export class JobManager {
       (j) => j.kind === FINETUNE_KIND && ['queued', 'running', 'paused', 'interrupted'].includes(j.status),
     );
     if (open)
-      throw new ApiRequestError(
-        400,
+      throw new RequestError(
         `jobs.finetune: a fine-tune is already ${open.status} (job ${open.id}); ${open.status === 'queued' || open.status === 'running' ? 'wait for it or cancel it' : 'resume or cancel it'} first.`,
       );
     const schema = this.store.info().schema.name;
@@ -137,9 +136,9 @@ export class JobManager {
     const job = getJob(this.store, jobId);
     if (!job) throw new NotFoundError(`no job with id '${jobId}'.`);
     if (job.kind !== FINETUNE_KIND)
-      throw new ApiRequestError(400, `jobs.pause: only fine-tunes can pause; cancel a ${job.kind} instead.`);
+      throw new RequestError(`jobs.pause: only fine-tunes can pause; cancel a ${job.kind} instead.`);
     if (job.status !== 'running' && job.status !== 'queued')
-      throw new ApiRequestError(400, `jobs.pause: job ${jobId} is ${job.status}, not running.`);
+      throw new RequestError(`jobs.pause: job ${jobId} is ${job.status}, not running.`);
     return this.stopFinetune(job, 'pause');
   }
 
@@ -148,8 +147,7 @@ export class JobManager {
     const job = getJob(this.store, jobId);
     if (!job) throw new NotFoundError(`no job with id '${jobId}'.`);
     if (job.kind !== FINETUNE_KIND || (job.status !== 'paused' && job.status !== 'interrupted'))
-      throw new ApiRequestError(
-        400,
+      throw new RequestError(
         `jobs.resume: job ${jobId} is a ${job.status} ${job.kind}; only a paused or interrupted fine-tune can resume.`,
       );
     setJobParams(this.store, jobId, { ...(job.params as unknown as FinetuneParams), resume: true });

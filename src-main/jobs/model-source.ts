@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../imaging/volume';
-import type { SchemaName } from '../api/contract';
+import type { SchemaName } from '../domain/label-schemas';
 
 /** The folder holding the shipped starter models (DEFORMUX_MODELS_DIR overrides, e.g. in tests or a packaged app). */
 export function starterModelsDir(): string {

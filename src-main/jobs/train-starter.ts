@@ -2,8 +2,8 @@
 // every seed and setting is fixed here and written into model.json with the held-out metrics.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { SchemaName } from '../api/contract';
-import { LABEL_SCHEMAS } from '../api/contract';
+import { LABEL_SCHEMAS } from '../domain/label-schemas';
+import type { SchemaName } from '../domain/label-schemas';
 import { writeNifti } from '../imaging/nifti';
 import type { Vec3 } from '../imaging/volume';
 import { generatePhantom, PHANTOM_GENERATOR_VERSION } from '../phantom';

@@ -1,8 +1,8 @@
 // The built-in label schemas (names, values, colours) plus the DICOM coded concepts each class exports as.
-// Names, values and colours live in api/contract.ts (the renderer imports them too); this module is
-// the one place the main process gets them from, enriched with SNOMED CT codes for DICOM SEG.
-import { LABEL_SCHEMAS } from '../api/contract';
-import type { LabelClass, LabelSchema, SchemaName } from '../api/contract';
+// Names, values and colours live in domain/label-schemas.ts (the renderer gets them through api/contract.ts);
+// this module adds the SNOMED CT codes each class is stored with in a DICOM SEG.
+import { LABEL_SCHEMAS } from '../domain/label-schemas';
+import type { LabelClass, LabelSchema, SchemaName } from '../domain/label-schemas';
 
 export { LABEL_SCHEMAS };
 export type { LabelClass, LabelSchema, SchemaName };

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
-import type { ImportRequest, ImportResult } from '../api/contract';
+import type { ImportRequest, ImportResult } from '../domain/cases';
 import type { Volume } from '../imaging/volume';
 import type { SourceSeriesRef } from '../export/dicom/source-ref';
 import { checkInputPath } from '../imaging/input-path';

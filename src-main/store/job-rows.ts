@@ -1,5 +1,5 @@
 // The jobs table: long work (pre-labels, fine-tunes) with status, progress and a result, surviving restarts.
-import type { JobInfo, JobStatus } from '../api/contract';
+import type { JobInfo, JobStatus } from '../domain/jobs';
 import type { ProjectStore } from './project';
 
 /** Statuses the table's CHECK allows; 'paused'/'interrupted' are stored as a substatus over them. */

@@ -1,6 +1,6 @@
 // Label-version helpers of the store: voxel checks, the row → API mapping, grid check, checksums.
 import { createHash } from 'node:crypto';
-import type { VolumeHeader } from '../api/contract';
+import type { VolumeHeader } from '../domain/cases';
 import type { Volume } from '../imaging/volume';
 import { StoreRequestError } from './errors';
 import type { LabelVersionSummary } from './project';

@@ -1,6 +1,6 @@
 // The models table: every model version a project has used (starter, fine-tuned), with parent,
 // metrics, training info and its promotion history; promote and roll back change which one is active.
-import type { ModelInfo } from '../api/contract';
+import type { ModelInfo } from '../domain/models';
 import { NotFoundError, StoreRequestError } from './errors';
 import type { ProjectStore } from './project';
 

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { LabelVersionInfo, PredictionProvenance } from '../api/contract';
+import type { LabelVersionInfo, PredictionProvenance } from '../domain/cases';
 import type { Volume } from '../imaging/volume';
 import { NotFoundError } from './errors';
 import { assertSameGrid } from './label-rows';

@@ -1,5 +1,5 @@
 // Row shapes of the project database and their mapping to the API's types.
-import type { CaseStatus, CaseSummary, VolumeHeader } from '../api/contract';
+import type { CaseStatus, CaseSummary, VolumeHeader } from '../domain/cases';
 import type { Direction, Vec3 } from '../imaging/volume';
 import type { StoredDataType } from './storage';
 

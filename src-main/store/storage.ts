@@ -1,5 +1,5 @@
 // How case images are kept and sent: CT as int16 when that is lossless, float32 otherwise.
-import type { VolumeHeader } from '../api/contract';
+import type { VolumeHeader } from '../domain/cases';
 import type { Volume, VoxelArray } from '../imaging/volume';
 
 export type StoredDataType = VolumeHeader['dataType'];

@@ -1,6 +1,6 @@
-// Training data of a project (issue 7): submitted cases in submission order, the persisted holdout,
+// Training data of a project: submitted cases in submission order, the persisted holdout,
 // fine-tune loss curves and project settings.
-import type { ProjectSettings } from '../api/contract';
+import type { ProjectSettings } from '../domain/project';
 import type { ProjectStore } from './project';
 
 export interface SubmittedCase {

@@ -17,7 +17,7 @@ import {
 import { existsSync, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { userInfo } from 'node:os';
-import type { ModelInfo } from '../api/contract';
+import type { ModelInfo } from '../domain/models';
 import { modelIdOfFolder } from '../jobs/finetune-plan';
 import { getModel, registerModel } from '../store/model-rows';
 import type { ProjectStore } from '../store/project';

@@ -1,7 +1,7 @@
 // Loads a model folder for a pre-label: checks its classes against the schema and names it for provenance.
 import { InputError } from '../../imaging/volume';
-import { LABEL_SCHEMAS } from '../../api/contract';
-import type { SchemaName } from '../../api/contract';
+import { LABEL_SCHEMAS } from '../../domain/label-schemas';
+import type { SchemaName } from '../../domain/label-schemas';
 import { loadModelFolder } from '../io/model_folder';
 import type { LoadedModel } from '../io/model_folder';
 

@@ -9,7 +9,7 @@ import type { LoadedModel } from '../io/model_folder';
 import { predictVolume } from '../../predict/predict';
 import type { SegmentationModel } from '../../predict/types';
 import { loadModelForSchema, modelIdOf } from './load-model';
-import type { SchemaName } from '../../api/contract';
+import type { SchemaName } from '../../domain/label-schemas';
 import type { FromWorker, ToWorker } from './protocol';
 import { runFinetuneMessage } from './finetune-worker';
 

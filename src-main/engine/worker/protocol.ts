@@ -1,6 +1,6 @@
 // Messages between the job manager (main thread) and the engine worker thread that runs predictions and fine-tunes.
 import type { Volume } from '../../imaging/volume';
-import type { SchemaName } from '../../api/contract';
+import type { SchemaName } from '../../domain/label-schemas';
 import type { FinetuneOptions, FinetuneProgress, FinetuneResult } from '../train/finetune';
 
 /** A submitted case as files: the worker reads them itself (no copies of full-size scans between threads). */

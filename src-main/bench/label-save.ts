@@ -1,12 +1,12 @@
 // Benchmark of label saving (autosave path) and per-case stats on a CT-sized case; prints JSON.
-// Run: node --import tsx src-main/store/bench-save.ts [ni nj nk]   (default 512 512 120)
+// Run: node --import tsx src-main/bench/label-save.ts [ni nj nk]   (default 512 512 120)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApiHandlers } from '../api/handlers';
 import type { Volume } from '../imaging/volume';
-import { ProjectStore } from './project';
+import { ProjectStore } from '../store/project';
 
 const [ni, nj, nk] = (
   process.argv
