@@ -1,11 +1,12 @@
-// KernelConfig of the DeformDwConv3D backward kernel: inputs dy, x, offset, weight; outputs [dx, doffset, dweight, dbias].
+// KernelConfig of DeformDwConv3DGrad, the DeformDwConv3D backward kernel: inputs dy, x, offset, weight; outputs
+// [dx, doffset, dweight, dbias]. Autodiff runs it through the GradConfig in gradients/DeformDwConv3D_grad.ts.
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { activeCompute } from './compute';
 import { makeF32, outputF32, readF32, sizeOf } from './io';
 import { DeformDwConv3DGrad, type DeformDwConv3DAttrs } from './names';
 import { checkDeformArgs } from './validate';
 
-export function deformDwConv3DGradConfig(backendName: string): KernelConfig {
+export function deformDwConv3DGradKernelConfig(backendName: string): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
     const { dy, x, offset, weight } = inputs;
     if (!dy || !x || !offset || !weight)

@@ -1,11 +1,12 @@
-// KernelConfig of the depthwise 3D convolution backward: inputs dy, x, filter; outputs [dx, dfilter, dbias].
+// KernelConfig of DepthwiseConv3DGrad, the depthwise 3D convolution's backward kernel: inputs dy, x, filter;
+// outputs [dx, dfilter, dbias]. Autodiff runs it through the GradConfig in gradients/DepthwiseConv3D_grad.ts.
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { activeCompute } from './compute';
 import { makeF32, outputF32, readF32, sizeOf } from './io';
 import { DepthwiseConv3DGrad } from './names';
 import { checkDepthwiseArgs } from './validate';
 
-export function depthwiseConv3DGradConfig(backendName: string): KernelConfig {
+export function depthwiseConv3DGradKernelConfig(backendName: string): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend }) => {
     const { dy, x, filter } = inputs;
     if (!dy || !x || !filter) throw new Error('depthwiseConv3d backward: needs inputs dy, x and filter.');

@@ -8,13 +8,15 @@ import { conv3DConfig } from './Conv3D';
 import { padV2Config } from './PadV2';
 import { conv3DBackpropFilterV2Config } from './Conv3DBackpropFilterV2';
 import { conv3DBackpropInputV2Config } from './Conv3DBackpropInputV2';
-import { conv3DBackpropInputV2GradConfig } from './Conv3DBackpropInputV2_grad';
 import { deformDwConv3DConfig } from './DeformDwConv3D';
-import { deformDwConv3DGradConfig as deformGradKernel } from './DeformDwConv3DGrad';
-import { deformDwConv3DGradConfig } from './DeformDwConv3D_grad';
+import { deformDwConv3DGradKernelConfig } from './DeformDwConv3DGrad';
 import { depthwiseConv3DConfig } from './DepthwiseConv3D';
-import { depthwiseConv3DGradConfig as depthwiseGradKernel } from './DepthwiseConv3DGrad';
-import { depthwiseConv3DGradConfig } from './DepthwiseConv3D_grad';
+import { depthwiseConv3DGradKernelConfig } from './DepthwiseConv3DGrad';
+// Autodiff (a tfjs GradConfig per kernel): what tf.grad runs for DeformDwConv3D, DepthwiseConv3D and
+// Conv3DBackpropInputV2. The first two run the backward kernels DeformDwConv3DGrad and DepthwiseConv3DGrad.
+import { conv3DBackpropInputV2GradConfig } from './gradients/Conv3DBackpropInputV2_grad';
+import { deformDwConv3DGradConfig } from './gradients/DeformDwConv3D_grad';
+import { depthwiseConv3DGradConfig } from './gradients/DepthwiseConv3D_grad';
 
 export interface RegisterResult {
   native: boolean;
@@ -81,9 +83,9 @@ export function registerAllKernels(tf: Tf, backendName: string, opts: { preferCu
   setActiveCompute(compute);
 
   replaceKernel(tf, deformDwConv3DConfig(backendName));
-  replaceKernel(tf, deformGradKernel(backendName));
+  replaceKernel(tf, deformDwConv3DGradKernelConfig(backendName));
   replaceKernel(tf, depthwiseConv3DConfig(backendName));
-  replaceKernel(tf, depthwiseGradKernel(backendName));
+  replaceKernel(tf, depthwiseConv3DGradKernelConfig(backendName));
   // tfjs's own cpu kernel (kept from the first registration), for the cases ours hand back to it.
   const tfjsCpu = (name: string) => originals.get(`cpu/${name}`) ?? tf.getKernel(name, 'cpu');
   if (addon && backendName === 'cpu') {

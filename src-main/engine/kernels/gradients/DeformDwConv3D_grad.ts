@@ -1,7 +1,8 @@
-// GradConfig of DeformDwConv3D: one backward kernel computes all four gradients at once (they share the sampling).
+// GradConfig of DeformDwConv3D (tfjs autodiff): the DeformDwConv3DGrad kernel (../DeformDwConv3DGrad.ts) computes
+// all four gradients in one pass, since they share the sampling.
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
-import { tf } from '../tf';
-import { DeformDwConv3D, DeformDwConv3DGrad } from './names';
+import { tf } from '../../tf';
+import { DeformDwConv3D, DeformDwConv3DGrad } from '../names';
 
 export const deformDwConv3DGradConfig: GradConfig = {
   kernelName: DeformDwConv3D,

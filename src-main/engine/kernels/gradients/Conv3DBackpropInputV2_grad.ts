@@ -1,6 +1,7 @@
-// GradConfig for Conv3DBackpropInputV2, which tfjs lacks: makes conv3dTranspose (the decoder's upsampling) trainable.
+// GradConfig of Conv3DBackpropInputV2 (tfjs autodiff), which tfjs lacks: makes conv3dTranspose (the decoder's
+// upsampling) trainable.
 import type { GradConfig, NamedAttrMap, Tensor, Tensor5D } from '@tensorflow/tfjs';
-import { tf } from '../tf';
+import { tf } from '../../tf';
 
 export const conv3DBackpropInputV2GradConfig: GradConfig = {
   kernelName: 'Conv3DBackpropInputV2',
