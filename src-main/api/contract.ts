@@ -10,6 +10,7 @@ import type {
   ImportResult,
   LabelVersionInfo,
   PredictionProvenance,
+  SeriesChoice,
   VolumeHeader,
 } from '../domain/cases';
 import type { ApiEvent, ApiEventName, ApiEvents } from '../domain/events';
@@ -38,6 +39,7 @@ export type {
   ProjectInfo,
   ProjectSettings,
   SchemaName,
+  SeriesChoice,
   VolumeHeader,
 };
 export { LABEL_SCHEMAS } from '../domain/label-schemas';

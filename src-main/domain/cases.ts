@@ -46,7 +46,24 @@ export interface ImportResult {
   /** One clear sentence per input that could not be imported (names the file and problem). */
   errors: string[];
   /** DICOM folders with several series: the user must choose. */
-  choices: { path: string; series: { uid: string; description: string; slices: number }[] }[];
+  choices: { path: string; series: SeriesChoice[] }[];
+}
+
+/** One series of a DICOM folder as the import browser lists it (patient, study, series, a thumbnail). */
+export interface SeriesChoice {
+  uid: string;
+  description: string;
+  slices: number;
+  modality?: string;
+  seriesNumber?: number | null;
+  patientId?: string;
+  patientName?: string;
+  studyUid?: string;
+  /** DICOM DA (YYYYMMDD) or ''. */
+  studyDate?: string;
+  studyDescription?: string;
+  /** The middle image, windowed for soft tissue: grey levels 0..255 row by row, base64. */
+  thumbnail?: { width: number; height: number; data: string };
 }
 
 /** One saved label map of a case, with its provenance. */

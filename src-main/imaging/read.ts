@@ -5,6 +5,7 @@ import { InputError } from './volume';
 import { assembleSeries, type AssembleOptions } from './dicom/assemble';
 import { isPart10, looksLikeDicom } from './dicom/header';
 import { readSliceHeader, scanDicomFolder, summarize, type DicomSeriesSummary } from './dicom/scan';
+import { middleImage, sliceThumbnail, type Thumbnail } from './dicom/thumbnail';
 import { checkInputPath, openRegularFile } from './input-path';
 import { readNifti } from './nifti';
 import { isGzip } from './nifti-header';
@@ -53,12 +54,28 @@ async function classify(path: string): Promise<Kind> {
   throw new InputError(path, 'is neither a NIfTI file nor a DICOM file or folder');
 }
 
-/** Lists the series of a DICOM folder (or of a DICOM file's folder); empty for a NIfTI file. */
-export async function listSeries(path: string, opts: { signal?: AbortSignal } = {}): Promise<DicomSeriesSummary[]> {
+/**
+ * Lists the series of a DICOM folder (or of a DICOM file's folder); empty for a NIfTI file. `thumbnails`:
+ * 'several' adds each series' middle-image thumbnail when there is more than one series (to choose from);
+ * a series whose image cannot be decoded has none (it is still listed).
+ */
+export async function listSeries(
+  path: string,
+  opts: { signal?: AbortSignal; thumbnails?: 'several' } = {},
+): Promise<(DicomSeriesSummary & { thumbnail?: Thumbnail })[]> {
   const k = await classify(path);
   if (k.kind === 'nifti') return [];
   const folder = k.kind === 'dir' ? path : dirname(path);
-  return (await scanDicomFolder(folder, opts)).map(summarize);
+  const series = await scanDicomFolder(folder, opts);
+  if (opts.thumbnails !== 'several' || series.length < 2) return series.map(summarize);
+  const out: (DicomSeriesSummary & { thumbnail?: Thumbnail })[] = [];
+  for (const s of series) {
+    opts.signal?.throwIfAborted();
+    const middle = middleImage(s.files);
+    const thumbnail = middle ? await sliceThumbnail(middle).catch(() => undefined) : undefined;
+    out.push({ ...summarize(s), ...(thumbnail ? { thumbnail } : {}) });
+  }
+  return out;
 }
 
 /**

@@ -1,13 +1,16 @@
 // Importing CT from the app: a NIfTI file by path becomes a case in the worklist and opens; a bad path shows
 // an error that names the file; files picked in the page upload and import; a dropped file that is
-// already in the project is refused, naming the case that holds it.
+// already in the project is refused, naming the case that holds it; a folder of several series is listed by
+// patient and study with thumbnails to choose from.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { REPO_ROOT, startWebShell, type WebShell } from './webShell';
 import { apiCall } from './viewerPage';
+import { generatePhantom } from '../../src-main/phantom';
+import { phantomToDicom } from '../dicomweb/phantom-dicom';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -67,6 +70,44 @@ test('files picked in the page are uploaded and imported, named after the file',
   expect(cases.map((c) => c.name)).toContain('case_001_image');
 });
 
+test('a folder with two patients lists them with their studies and thumbnails; choosing one imports it', async () => {
+  const folder = join(dataDir, 'two-patients');
+  mkdirSync(folder);
+  for (const [prefix, seed, patientId] of [
+    ['a', 5, 'PAT-A'],
+    ['b', 6, 'PAT-B'],
+  ] as const) {
+    const image = generatePhantom({ seed, schema: 'kidney', dims: [40, 40, 8], spacingMm: [8, 8, 8] }).image;
+    phantomToDicom(image, { patientId }).files.forEach((f, k) => writeFileSync(join(folder, `${prefix}_${k}.dcm`), f));
+  }
+  await page.getByTestId('import-path').fill(folder);
+  await page.getByTestId('import-button').click();
+  await expect(page.getByTestId('import-message')).toHaveText('This folder holds several series: choose one.');
+  await expect(page.getByTestId('import-study')).toHaveCount(2);
+  await expect(page.getByTestId('import-study').first()).toContainText('2026-01-01');
+  await expect(page.getByTestId('import-thumbnail')).toHaveCount(2);
+  // The thumbnail is drawn: its canvas holds the picture's grey levels, not a blank.
+  const drawn = await page
+    .getByTestId('import-thumbnail')
+    .first()
+    .evaluate((c) => {
+      const canvas = c as unknown as {
+        width: number;
+        height: number;
+        getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+      };
+      const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let bright = 0;
+      for (let n = 0; n < d.length; n += 4) if (d[n] > 100) bright++;
+      return { w: canvas.width, bright };
+    });
+  expect(drawn.w).toBe(40);
+  expect(drawn.bright).toBeGreaterThan(50);
+  await page.getByTestId('import-study').filter({ hasText: 'PAT-B' }).getByTestId('import-series').click();
+  await expect(page.getByTestId('import-message')).toContainText('Imported');
+  await expect(page.getByTestId('case-item')).toHaveCount(4);
+});
+
 test('a dropped file already in the project is refused, naming the case that holds it', async () => {
   const bytes = readFileSync(join(dataDir, 'case_000_image.nii.gz')).toString('base64');
   const dataTransfer = await page.evaluateHandle((b64) => {
@@ -84,6 +125,6 @@ test('a dropped file already in the project is refused, naming the case that hol
   await expect(page.getByTestId('import-error')).toContainText(
     "the same image is already in this project as case 'case_000_image'",
   );
-  await expect(page.getByTestId('case-item')).toHaveCount(3);
+  await expect(page.getByTestId('case-item')).toHaveCount(4);
   expect(problems).toEqual([]);
 });

@@ -49,6 +49,12 @@ export interface DicomSliceInfo {
   seriesUid: string;
   seriesDescription: string;
   seriesNumber: number | null;
+  /** Patient and study, for listing series before import ('' when absent). */
+  patientId: string;
+  patientName: string;
+  studyUid: string;
+  studyDate: string;
+  studyDescription: string;
   instanceNumber: number | null;
   modality: string;
   imageType: string[];
@@ -172,6 +178,12 @@ export function sliceInfo(ds: DataSet, file: string): DicomSliceInfo | null {
     seriesUid: ds.string('x0020000e') ?? '(no series UID)',
     seriesDescription: ds.string('x0008103e') ?? '',
     seriesNumber: optionalNumber(ds, 'x00200011'),
+    patientId: ds.string('x00100020') ?? '',
+    // Person names keep their ^ separators in DICOM; shown with spaces.
+    patientName: (ds.string('x00100010') ?? '').replace(/\^+/g, ' ').trim(),
+    studyUid: ds.string('x0020000d') ?? '',
+    studyDate: ds.string('x00080020') ?? '',
+    studyDescription: ds.string('x00081030') ?? '',
     instanceNumber: optionalNumber(ds, 'x00200013'),
     modality: ds.string('x00080060') ?? '',
     imageType: readAllStrings(ds, 'x00080008').map((t) => t.toUpperCase()),

@@ -19,6 +19,12 @@ export interface DicomSeriesSummary {
   rows: number;
   columns: number;
   transferSyntaxes: string[];
+  patientId: string;
+  patientName: string;
+  studyUid: string;
+  /** DICOM DA (YYYYMMDD) or ''. */
+  studyDate: string;
+  studyDescription: string;
 }
 
 export interface DicomSeries extends DicomSeriesSummary {
@@ -134,6 +140,11 @@ export async function scanDicomFolder(dir: string, opts: ScanOptions = {}): Prom
       rows: first.rows,
       columns: first.columns,
       transferSyntaxes: [...new Set(list.map((s) => transferSyntaxName(s.transferSyntax)))],
+      patientId: first.patientId,
+      patientName: first.patientName,
+      studyUid: first.studyUid,
+      studyDate: first.studyDate,
+      studyDescription: first.studyDescription,
       files: list,
     });
   }
