@@ -1,16 +1,11 @@
 // Helpers for the label editing tests: the case's image and labels over the API, voxel → page
 // pixel mapping (our own LPS formula), and the renderer's label test hook.
+import type { VolumeHeader } from '../../src-main/api/contract';
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
 import { apiBinary, apiCall } from './viewerPage';
 
-export interface Header {
-  caseId: string;
-  dims: [number, number, number];
-  spacingMm: [number, number, number];
-  originMm: [number, number, number];
-  direction: number[];
-  dataType: 'int16' | 'float32' | 'uint8';
-}
+/** The geometry part of the API's VolumeHeader that these tests use. */
+export type Header = Pick<VolumeHeader, 'caseId' | 'dims' | 'spacingMm' | 'originMm' | 'direction' | 'dataType'>;
 export interface VersionRow {
   version: number;
   kind: string;

@@ -1,6 +1,7 @@
 // The MPR viewer in the web shell: a synthetic demo case renders in three views, scrolling and
 // W/L presets change the pixels, orientation letters follow the radiological convention, and the
 // HU readout at a known voxel equals the voxel the API serves.
+import type { VolumeHeader } from '../../src-main/api/contract';
 import { expect, test, type Page } from '@playwright/test';
 import { startWebShell, type WebShell } from './webShell';
 import {
@@ -16,14 +17,7 @@ import {
   waitForRender,
 } from './viewerPage';
 
-interface Header {
-  caseId: string;
-  dims: [number, number, number];
-  spacingMm: [number, number, number];
-  originMm: [number, number, number];
-  direction: number[];
-  dataType: 'int16' | 'float32' | 'uint8';
-}
+type Header = Pick<VolumeHeader, 'caseId' | 'dims' | 'spacingMm' | 'originMm' | 'direction' | 'dataType'>;
 interface CaseRow {
   id: string;
   synthetic: boolean;
