@@ -13,7 +13,7 @@ import type { UncertaintyKind } from './sliding-window';
 import { mapBackToOriginal } from './map-back';
 import type { MapBackOutput } from './map-back';
 import { postprocessLabel, rulesForClassNames, rulesForSchema } from './postprocess';
-import { pancreasRegion } from './pancreas-region';
+import { findLandmarks, kidneyRegion, pancreasRegion } from './anatomy-region';
 import type { PostprocessRules, PostprocessStats } from './postprocess';
 import { ProgressReporter, throwIfAborted } from './progress';
 import type { ProgressCallback, SegmentationModel } from './types';
@@ -36,11 +36,11 @@ export interface PredictOptions {
   postprocess?: boolean | Partial<PostprocessRules>;
   schema?: 'kidney' | 'pancreas';
   /**
-   * true (default): a pancreas model's pancreas and tumour labels are kept to the pancreatic region found from
-   * the image (spine, pelvis and lungs; pancreas-region.ts): never in the pelvis, the chest or far from the
-   * spine. false: anywhere the network puts them. No effect on other models.
+   * true (default): the organ's labels are kept to its region found from the image (anatomy-region.ts): a
+   * pancreas model's pancreas and tumour never in the pelvis, the chest or far from the spine; a kidney model's
+   * labels never in the chest. false: anywhere the network puts them.
    */
-  pancreasRegion?: boolean;
+  anatomyRegion?: boolean;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -63,8 +63,8 @@ export interface PredictStats {
   /** The part of the model grid the windows covered (tensor order [D, H, W]); absent: all of it. */
   bodyBox?: BodyBox;
   postprocess?: PostprocessStats;
-  /** The pancreatic region applied (pancreas models); `restricted: false` when no spine was found. */
-  pancreasRegion?: RegionStats;
+  /** The organ region applied; `restricted: false` when the scan had no landmark to place it by. */
+  anatomyRegion?: RegionStats;
 }
 
 export interface RegionStats {
@@ -98,19 +98,25 @@ function checkModel(model: SegmentationModel): void {
   checkIntensity(model.intensity, where);
 }
 
-/** The label values a pancreas model keeps to the pancreatic region (pancreas and its lesions); null: none. */
-function regionClasses(model: SegmentationModel, opts: PredictOptions): number[] | null {
-  if (opts.pancreasRegion === false) return null;
-  const rules =
-    opts.schema === 'pancreas'
-      ? rulesForSchema('pancreas')
-      : opts.schema === undefined && model.classNames
-        ? rulesForClassNames(model.classNames)
-        : undefined;
+/**
+ * The organ a model's labels are kept to its region for ('pancreas': the pancreatic region; 'kidney': below the
+ * thorax), with the label values restricted (the organ and its lesions); null: none.
+ */
+function regionClasses(
+  model: SegmentationModel,
+  opts: PredictOptions,
+): { organ: 'kidney' | 'pancreas'; classes: number[] } | null {
+  if (opts.anatomyRegion === false) return null;
+  const rules = opts.schema
+    ? rulesForSchema(opts.schema)
+    : model.classNames
+      ? rulesForClassNames(model.classNames)
+      : undefined;
   const names = model.classNames?.map((n) => n.toLowerCase());
-  const isPancreas = opts.schema === 'pancreas' || (opts.schema === undefined && !!names?.includes('pancreas'));
-  if (!rules || !isPancreas) return null;
-  return [...rules.organClasses, ...rules.lesionClasses].filter((c) => c < model.classes);
+  const organ =
+    opts.schema ?? (names?.includes('pancreas') ? 'pancreas' : names?.includes('kidney') ? 'kidney' : undefined);
+  if (!rules || !organ) return null;
+  return { organ, classes: [...rules.organClasses, ...rules.lesionClasses].filter((c) => c < model.classes) };
 }
 
 /**
@@ -234,7 +240,7 @@ export async function predictVolume(
       runsPerPatch,
       ...(box ? { bodyBox: box } : {}),
       postprocess: ppStats,
-      ...(region ? { pancreasRegion: region } : {}),
+      ...(region ? { anatomyRegion: region } : {}),
     },
   };
 }
@@ -274,7 +280,14 @@ async function modelGridStages(
     t = performance.now();
     if (opts.cropToBody !== false) box = bodyBox(input, grid);
     const ts = model.targetSpacingMm;
-    const found = restrict ? pancreasRegion(input, grid, [ts[2], ts[1], ts[0]]) : null;
+    const spacing: Vec3 = [ts[2], ts[1], ts[0]];
+    const landmarks = restrict ? findLandmarks(input, grid, spacing) : null;
+    const found =
+      !restrict || !landmarks
+        ? null
+        : restrict.organ === 'pancreas'
+          ? pancreasRegion(input, grid, spacing, {}, landmarks)
+          : kidneyRegion(input, grid, spacing, landmarks);
     normaliseInPlace(input, model.intensity);
     const swInput = box ? cropGrid(input, grid, box) : input;
     ms.normalise = performance.now() - t;
@@ -301,7 +314,7 @@ async function modelGridStages(
             allowedShare: Math.round(found.allowedShare * 1e4) / 1e4,
             pelvisTop: found.pelvisTop,
             thoraxBottom: found.thoraxBottom,
-            removedVoxels: restrictClasses(res.probs, model.classes, found.mask, restrict),
+            removedVoxels: restrictClasses(res.probs, model.classes, found.mask, restrict.classes),
           }
         : { restricted: false };
     }

@@ -1,10 +1,10 @@
-// The pancreatic region found from the image: a built body with a spine, iliac wings and lungs gives the
-// slices and the box it should; every held-out phantom's pancreas (both domains) and the shared real CT's
-// reference pancreas lie inside it; a pancreas model's labels stay inside it.
+// Organ regions found from the image: a built body with a spine, iliac wings and lungs gives the slices and
+// the box it should; every held-out phantom's pancreas (both domains) and the shared real CT's reference
+// pancreas lie inside the pancreatic region, phantom kidneys below the thorax; a model's labels stay inside.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pancreasRegion } from '../../src-main/predict/pancreas-region';
+import { findLandmarks, kidneyRegion, pancreasRegion } from '../../src-main/predict/anatomy-region';
 import { predictVolume, restrictClasses } from '../../src-main/predict/predict';
 import { canonicalTransform } from '../../src-main/predict/orient';
 import { resampledDims, resampleToGrid } from '../../src-main/predict/resample';
@@ -68,6 +68,20 @@ describe('pancreasRegion on a built body', () => {
     expect(moved.mask[(20 * nh + 50) * nw + 15]).toBe(0);
   });
 
+  it('keeps kidneys below the thorax plus 30 mm, in every slice below it, whatever the pelvis', () => {
+    const { hu, dims } = builtBody(60, 10, 20);
+    const land = findLandmarks(hu, dims, [3, 3, 3]);
+    expect([land.pelvisTop, land.thoraxBottom]).toEqual([9, 20]);
+    const r = kidneyRegion(hu, dims, [3, 3, 3], land)!;
+    const plane = dims[1] * dims[2];
+    for (let z = 0; z < dims[0]; z++) {
+      let n = 0;
+      for (let i = z * plane; i < (z + 1) * plane; i++) n += r.mask[i];
+      expect(n).toBe(z < 30 ? plane : 0);
+    }
+    expect(kidneyRegion(builtBody(60, 10, 40).hu, dims, [3, 3, 3])).toBeNull();
+  });
+
   it('restricts nothing without a spine, and a scan without pelvis or lungs keeps all its slices', () => {
     const { hu, dims } = builtBody(60, 0, 40);
     const r = pancreasRegion(hu, dims, [3, 3, 3])!;
@@ -109,6 +123,26 @@ describe('pancreasRegion holds the pancreas', () => {
         expect(shareInside(r.mask, g.lab!, 1)).toBe(1);
         expect(r.allowedShare).toBeLessThan(0.3);
       }
+  }, 120_000);
+
+  it("of held-out kidney phantoms: the kidneys lie below the thorax's lowest slice + 30 mm", () => {
+    let withThorax = 0;
+    for (const [domain, seeds] of [
+      ['standard', [100_003, 100_004, 100_007]],
+      ['synth', [100_002, 100_003, 100_007]],
+    ] as const)
+      for (const seed of seeds) {
+        const c = generatePhantom({ seed, schema: 'kidney', dims: [128, 128, 107], spacingMm: [3, 3, 3], domain });
+        const g = onModelGrid(c.image, c.label.data);
+        const r = kidneyRegion(g.hu, g.dims, [3, 3, 3]);
+        if (!r) continue;
+        withThorax++;
+        expect(r.thoraxBottom).toBeLessThan(g.dims[0]);
+        for (const v of [1, 2, 3])
+          if (g.lab!.some((x) => Math.round(x) === v)) expect(shareInside(r.mask, g.lab!, v)).toBe(1);
+      }
+    // The phantoms reach the lung bases: most of these have a thorax to keep the kidneys out of.
+    expect(withThorax).toBeGreaterThanOrEqual(3);
   }, 120_000);
 
   const real = defaultRealCtDir();
@@ -154,13 +188,13 @@ describe('a pancreas model keeps to the region', () => {
     );
     const c = generatePhantom({ seed: 5, schema: 'pancreas', dims: [64, 64, 54], spacingMm: [6, 6, 6] });
     const on = await predictVolume(c.image, model, { postprocess: false });
-    const off = await predictVolume(c.image, model, { postprocess: false, pancreasRegion: false });
-    expect(on.stats.pancreasRegion?.restricted).toBe(true);
-    expect(off.stats.pancreasRegion).toBeUndefined();
+    const off = await predictVolume(c.image, model, { postprocess: false, anatomyRegion: false });
+    expect(on.stats.anatomyRegion?.restricted).toBe(true);
+    expect(off.stats.anatomyRegion).toBeUndefined();
     const pancreas = (r: typeof on) => r.stats.voxelsPerClass[1];
     expect(pancreas(on)).toBeGreaterThan(0);
     expect(pancreas(on)).toBeLessThan(0.5 * pancreas(off));
-    expect(on.stats.pancreasRegion!.removedVoxels).toBeGreaterThan(0);
+    expect(on.stats.anatomyRegion!.removedVoxels).toBeGreaterThan(0);
     // Every pancreas voxel of the restricted run lies inside the region found on the same image.
     const g = onModelGrid6(c.image);
     const region = pancreasRegion(g.hu, g.dims, [6, 6, 6])!;
@@ -168,9 +202,26 @@ describe('a pancreas model keeps to the region', () => {
     let outside = 0;
     for (let i = 0; i < region.mask.length; i++) if (!region.mask[i] && gl.hu[i] > 0.5) outside++;
     expect(outside).toBe(0);
-    // The kidney schema is never restricted.
+    // Read as a kidney model, the same stand-in is only kept out of the chest: more is left than as pancreas.
     const kidney = await predictVolume(c.image, model, { postprocess: false, schema: 'kidney' });
-    expect(kidney.stats.pancreasRegion).toBeUndefined();
+    expect(kidney.stats.voxelsPerClass[1]).toBeGreaterThan(pancreas(on));
+    const kidneyOff = await predictVolume(c.image, model, {
+      postprocess: false,
+      schema: 'kidney',
+      anatomyRegion: false,
+    });
+    const kr = kidneyRegion(g.hu, g.dims, [6, 6, 6]);
+    if (kr) {
+      expect(kidney.stats.anatomyRegion?.restricted).toBe(true);
+      const kl = onModelGrid6({ ...c.image, data: kidney.label.data } as Volume);
+      let above = 0;
+      for (let i = 0; i < kr.mask.length; i++) if (!kr.mask[i] && kl.hu[i] > 0.5) above++;
+      expect(above).toBe(0);
+      expect(kidney.stats.voxelsPerClass[1]).toBeLessThanOrEqual(kidneyOff.stats.voxelsPerClass[1]);
+    } else {
+      expect(kidney.stats.anatomyRegion).toEqual({ restricted: false });
+      expect(kidney.stats.voxelsPerClass).toEqual(kidneyOff.stats.voxelsPerClass);
+    }
   }, 120_000);
 });
 

@@ -1,6 +1,6 @@
-// Where a pancreas can be, found from the image alone on the model's grid (canonical RAS: +x right,
+// Where an organ can be, found from the image alone on the model's grid (canonical RAS: +x right,
 // +y anterior, +z superior; HU values), so a pancreas model never labels the pelvis, the chest or a
-// loop of bowel far from the spine. Landmarks, per axial slice:
+// loop of bowel far from the spine, and a kidney model never the chest. Landmarks, per axial slice:
 //   - the body: the largest region not reached from the slice edge through air (holes filled);
 //   - the spine: bone (> 180 HU) in a strip 30 mm either side of the body's centre line, in the body's
 //     posterior 60%; its median point, median-smoothed along z;
@@ -8,7 +8,8 @@
 //     (80% of them) run up from the scan's lowest slice;
 //   - the thorax: lungs (-960..-500 HU, above the air outside and in the bowel) a quarter of the body and
 //     lungs together, in slices that (80% of them) run down from the scan's top slice.
-// Allowed: slices above the pelvis and below the thorax, inside a box around the spine of the slice.
+// The pancreas: slices above the pelvis and below the thorax, inside a box around the spine of the slice.
+// The kidneys: slices below the thorax (with a margin for the upper poles beside the lung bases).
 // The box follows published anatomy with wide margins: the head lies right of the midline (up to ~50 mm),
 // the tail reaches the splenic hilum (up to ~120 mm left), the body crosses 40-100 mm anterior to the
 // vertebral body's centre; on the shared real CT the TotalSegmentator pancreas spans 81 mm left to 30 mm
@@ -22,8 +23,8 @@ export interface PancreasRegionOptions {
   anteriorMm?: [number, number];
 }
 
-export interface PancreasRegion {
-  /** 1 where a pancreas may be, on the [D, H, W] grid given. */
+export interface OrganRegion {
+  /** 1 where the organ may be, on the [D, H, W] grid given. */
   mask: Uint8Array;
   /** Highest slice (z index) of the pelvis run from the bottom; -1: no pelvis in the scan. */
   pelvisTop: number;
@@ -179,20 +180,19 @@ function sliceLandmarks(hu: Float32Array, z: number, nh: number, nw: number, sy:
   return { spine, pelvic, thoracic: lung / (lung + area) >= LUNG_SHARE };
 }
 
-/**
- * The pancreatic region of a [D, H, W] HU grid in canonical RAS with `spacingDhwMm`; null when no spine is
- * found in any slice (then there is no landmark to place the region by, and nothing is restricted).
- */
-export function pancreasRegion(
-  hu: Float32Array,
-  dims: Vec3,
-  spacingDhwMm: Vec3,
-  opts: PancreasRegionOptions = {},
-): PancreasRegion | null {
+/** The landmarks of a [D, H, W] HU grid: pelvis top and thorax bottom slices, and a smoothed spine point per slice. */
+export interface Landmarks {
+  pelvisTop: number;
+  thoraxBottom: number;
+  /** Median-smoothed spine point [x, y] per slice; null where none was found within 30 mm. */
+  spine: ([number, number] | null)[];
+  spineSlices: number;
+}
+
+export function findLandmarks(hu: Float32Array, dims: Vec3, spacingDhwMm: Vec3): Landmarks {
   const [nd, nh, nw] = dims;
   const [sz, sy, sx] = spacingDhwMm;
-  if (hu.length !== nd * nh * nw) throw new Error(`pancreasRegion: ${hu.length} values for a ${dims.join('×')} grid`);
-  const o = { ...PANCREAS_REGION_DEFAULTS, ...opts };
+  if (hu.length !== nd * nh * nw) throw new Error(`anatomy region: ${hu.length} values for a ${dims.join('×')} grid`);
   const marks = Array.from({ length: nd }, (_, z) => sliceLandmarks(hu, z, nh, nw, sy, sx));
   const minRun = Math.ceil(MIN_RUN_MM / sz);
   // The pelvis: the highest pelvic slice with 80% of the slices from the bottom to it pelvic; the thorax alike
@@ -211,7 +211,6 @@ export function pancreasRegion(
   // Spine points median-smoothed over ±3 slices; a slice without one borrows the nearest within 30 mm.
   const found = marks.map((m) => m.spine);
   const spineSlices = found.filter((s) => s !== null).length;
-  if (spineSlices === 0) return null;
   const reach = Math.round(30 / sz);
   const spine: ([number, number] | null)[] = found.map((_, z) => {
     const near: [number, number][] = [];
@@ -226,6 +225,25 @@ export function pancreasRegion(
     }
     return near.length ? [median(near.map((s) => s[0])), median(near.map((s) => s[1]))] : null;
   });
+  return { pelvisTop, thoraxBottom, spine, spineSlices };
+}
+
+/**
+ * The pancreatic region of a [D, H, W] HU grid in canonical RAS with `spacingDhwMm`; null when no spine is
+ * found in any slice (then there is no landmark to place the region by, and nothing is restricted).
+ */
+export function pancreasRegion(
+  hu: Float32Array,
+  dims: Vec3,
+  spacingDhwMm: Vec3,
+  opts: PancreasRegionOptions = {},
+  landmarks: Landmarks = findLandmarks(hu, dims, spacingDhwMm),
+): OrganRegion | null {
+  const [nd, nh, nw] = dims;
+  const [, sy, sx] = spacingDhwMm;
+  const o = { ...PANCREAS_REGION_DEFAULTS, ...opts };
+  const { pelvisTop, thoraxBottom, spine, spineSlices } = landmarks;
+  if (spineSlices === 0) return null;
 
   const mask = new Uint8Array(nd * nh * nw);
   let allowed = 0;
@@ -244,4 +262,32 @@ export function pancreasRegion(
     }
   }
   return { mask, pelvisTop, thoraxBottom, spineSlices, allowedShare: allowed / mask.length };
+}
+
+/** How far above the thorax's lowest slice a kidney's upper pole may still reach (lung bases lie beside it). */
+export const KIDNEY_ABOVE_THORAX_MM = 30;
+
+/**
+ * The kidneys' region: every slice below the thorax (lungs a quarter of the slice, a run from the top) plus
+ * KIDNEY_ABOVE_THORAX_MM. No pelvis limit (transplanted and pelvic kidneys lie there) and no box. Null when the
+ * scan has no thorax (nothing to restrict).
+ */
+export function kidneyRegion(
+  hu: Float32Array,
+  dims: Vec3,
+  spacingDhwMm: Vec3,
+  landmarks: Landmarks = findLandmarks(hu, dims, spacingDhwMm),
+): OrganRegion | null {
+  const [nd, nh, nw] = dims;
+  if (landmarks.thoraxBottom >= nd) return null;
+  const top = Math.min(nd, landmarks.thoraxBottom + Math.ceil(KIDNEY_ABOVE_THORAX_MM / spacingDhwMm[0]));
+  const mask = new Uint8Array(nd * nh * nw);
+  mask.fill(1, 0, top * nh * nw);
+  return {
+    mask,
+    pelvisTop: landmarks.pelvisTop,
+    thoraxBottom: landmarks.thoraxBottom,
+    spineSlices: landmarks.spineSlices,
+    allowedShare: top / nd,
+  };
 }
