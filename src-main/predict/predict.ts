@@ -107,11 +107,7 @@ function regionClasses(
   opts: PredictOptions,
 ): { organ: 'kidney' | 'pancreas'; classes: number[] } | null {
   if (opts.anatomyRegion === false) return null;
-  const rules = opts.schema
-    ? rulesForSchema(opts.schema)
-    : model.classNames
-      ? rulesForClassNames(model.classNames)
-      : undefined;
+  const rules = schemaRules(model, opts);
   const names = model.classNames?.map((n) => n.toLowerCase());
   const organ =
     opts.schema ?? (names?.includes('pancreas') ? 'pancreas' : names?.includes('kidney') ? 'kidney' : undefined);
@@ -144,13 +140,15 @@ export function restrictClasses(probs: Float32Array, nClasses: number, mask: Uin
   return removed;
 }
 
+/** The schema's organ and lesion rules: from `opts.schema`, else from the model's class names. */
+function schemaRules(model: SegmentationModel, opts: PredictOptions): PostprocessRules | undefined {
+  if (opts.schema) return rulesForSchema(opts.schema);
+  return model.classNames ? rulesForClassNames(model.classNames) : undefined;
+}
+
 function resolveRules(model: SegmentationModel, opts: PredictOptions): PostprocessRules | undefined {
   if (opts.postprocess === false) return undefined;
-  const base = opts.schema
-    ? rulesForSchema(opts.schema)
-    : model.classNames
-      ? rulesForClassNames(model.classNames)
-      : undefined;
+  const base = schemaRules(model, opts);
   if (typeof opts.postprocess === 'object') {
     if (!base && !opts.postprocess.organClasses) return undefined;
     return { ...(base ?? rulesForSchema('kidney')), ...opts.postprocess };
