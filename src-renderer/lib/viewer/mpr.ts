@@ -362,7 +362,10 @@ export class MprViewer {
 
   resize(): void {
     this.#engine.resize(true, true);
-    this.#refreshOverlays();
+    // A resize may move the view planes off the crosshair (a layout change while a case loads): the cursor is
+    // what the views show, so bring every plane back through it.
+    if (this.#header) this.setCursor(this.#cursor);
+    else this.#refreshOverlays();
   }
 
   destroy(): void {
