@@ -1,14 +1,12 @@
 // `deformux train` end to end on tiny NIfTI pairs: JSON progress, a loadable model folder, and an exact --resume.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeNifti } from '../../src-main/imaging/nifti';
-import type { Volume } from '../../src-main/imaging/volume';
+import { writeTinyConfig, writeTrainCase } from './fixtures/train-cases';
 import { readSafetensors } from '../../src-main/engine/io/safetensors';
-import { Rng } from '../../src-main/engine/model/rng';
 
 const exec = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -29,62 +27,13 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 /** A 24x20x18 CT-like case (HU) with a kidney-ish blob (1) and a tumour (2). */
-async function writeCase(data: string, name: string, seed: number): Promise<void> {
-  const dims: [number, number, number] = [24, 20, 18];
-  const rng = new Rng(seed);
-  const n = dims[0] * dims[1] * dims[2];
-  const hu = new Int16Array(n);
-  const lab = new Uint8Array(n);
-  for (let k = 0; k < dims[2]; k++)
-    for (let j = 0; j < dims[1]; j++)
-      for (let i = 0; i < dims[0]; i++) {
-        const v = (k * dims[1] + j) * dims[0] + i;
-        const r = Math.hypot(i - 12, j - 9, k - 8);
-        lab[v] = r < 3 ? 2 : r < 6 ? 1 : 0;
-        hu[v] = Math.round((lab[v] === 2 ? 60 : lab[v] === 1 ? 180 : -50) + 20 * rng.normal());
-      }
-  const geom = {
-    dims,
-    spacingMm: [1.5, 1.5, 2] as [number, number, number],
-    originMm: [0, 0, 0] as [number, number, number],
-    direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] as Volume['direction'],
-  };
-  await writeNifti(join(data, `${name}_image.nii.gz`), {
-    ...geom,
-    data: hu,
-    modality: 'CT',
-    description: 'test',
-    source: 'synthetic',
-  });
-  await writeNifti(join(data, `${name}_label.nii.gz`), {
-    ...geom,
-    data: lab,
-    modality: 'SEG',
-    description: 'test',
-    source: 'synthetic',
-  });
-}
-
 describe('deformux train', () => {
   it('trains from a config, prints JSON lines, writes a model folder, and --resume continues exactly', async () => {
     const data = join(dir, 'data');
     mkdirSync(data);
-    await writeCase(data, 'case_000', 1);
-    await writeCase(data, 'case_001', 2);
-    const cfg = join(dir, 'tiny.json');
-    writeFileSync(
-      cfg,
-      JSON.stringify({
-        in_channels: 1,
-        out_channels: 2,
-        feature_sizes: [4, 4, 8, 8],
-        depths: [1, 1, 1, 1],
-        hidden_size: 8,
-        kernel_size: 3,
-        offset_kernel_size: 3,
-        deform_groups: 1,
-      }),
-    );
+    await writeTrainCase(data, 'case_000', 1, 12);
+    await writeTrainCase(data, 'case_001', 2, 12);
+    const cfg = writeTinyConfig(dir);
     const common = [
       '--data',
       data,
