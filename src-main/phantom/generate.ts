@@ -9,6 +9,7 @@ import { CONTRAST_PHASES, type ContrastPhase, randomizedTissueHu, tissueHuFor } 
 import { type LesionInfo, paintKidneys } from './kidney';
 import { paintLiver, paintSpleen, paintStomach, paintVessels } from './organs';
 import { paintPancreas } from './pancreas';
+import type { LabelMapDeformation } from './labelmap';
 import { Rng } from './random';
 import { paintBackMuscles, paintPelvis, paintRibs, paintSpine } from './skeleton';
 
@@ -100,6 +101,8 @@ export interface PhantomMeta {
   domain?: PhantomDomain;
   /** Present only when kidneys were scaled. */
   kidneyScale?: number;
+  /** Present only for a case made from a real label map (labelmap.ts): the map's file and the draw. */
+  labelMap?: { source: string; deformation: LabelMapDeformation };
 }
 
 export interface PhantomCase {
@@ -108,8 +111,15 @@ export interface PhantomCase {
   meta: PhantomMeta;
 }
 
-/** Bumped whenever the same seed would give a different case, so stored data sets can say which. */
-export const PHANTOM_GENERATOR_VERSION = 1;
+/**
+ * Bumped whenever the same seed would give a different case, so stored data sets can say which. v2: synth
+ * kidneys drawn around published volumes, synth kidney lesions at least SYNTH_MIN_LESION_CONTRAST_HU from
+ * their kidney; the standard and shifted domains are unchanged.
+ */
+export const PHANTOM_GENERATOR_VERSION = 2;
+
+/** Least HU difference between a synth kidney lesion and its kidney's parenchyma (kidney.ts visibleLesionHu). */
+export const SYNTH_MIN_LESION_CONTRAST_HU = 20;
 
 /** The effective shift: the named domain's, overridden field by field by domainShift. */
 function shiftOf(opts: PhantomOptions): DomainShift {
@@ -133,7 +143,9 @@ function drawSynth(rng: Rng): SynthDraw {
     blurInPlaneMm: rng.range(0.5, 1.8),
     sliceBlur: rng.range(0.3, 1.0),
     bodyScale: rng.range(0.8, 1.2),
-    kidneyScale: rng.range(0.8, 1.25),
+    // Published adult kidney volumes centre near 150 mL (about 100-250 mL); the standard kidney is 85-115 mL,
+    // so synth kidneys scale 0.95-1.3 (volume x0.86-2.2). Generator v1 drew 0.8-1.25.
+    kidneyScale: rng.range(0.95, 1.3),
     kidneyShapeRange: rng.range(1, 2),
   };
 }
@@ -240,6 +252,8 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       lesions: withLesions,
       shapeRange: kidneyShapeRange,
       sizeScale: shift.kidneyScale,
+      // Synth HU can draw a lesion as dense as its kidney (native phase): keep every labelled lesion visible.
+      ...(synth ? { minLesionContrastHu: SYNTH_MIN_LESION_CONTRAST_HU } : {}),
     });
   } else {
     paintKidneys(cv, plan, hu, root.fork('kidneys'), vessels, {

@@ -37,6 +37,22 @@ export interface KidneyOptions {
   shapeRange: number;
   /** Multiplies every kidney's size (default 1; the shifted domain enlarges kidneys beyond the usual range). */
   sizeScale?: number;
+  /**
+   * Least difference (HU) between a lesion's mean and the parenchyma around it (see visibleLesionHu); absent:
+   * none (the standard domain, whose HU never make lesions invisible).
+   */
+  minLesionContrastHu?: number;
+}
+
+/**
+ * A lesion's mean HU moved, if needed, to differ from the parenchyma's by `minContrast`: a cyst below it, a
+ * solid tumour away from it on the side it was drawn. On a native scan a renal tumour can be isodense: no
+ * reader can outline it, and a training label there teaches the network to call lesions in plain kidneys.
+ */
+export function visibleLesionHu(kind: 'tumor' | 'cyst', hu: number, parenchymaHu: number, minContrast: number): number {
+  if (kind === 'cyst') return Math.min(hu, parenchymaHu - minContrast);
+  if (Math.abs(hu - parenchymaHu) >= minContrast) return hu;
+  return hu < parenchymaHu ? parenchymaHu - minContrast : parenchymaHu + minContrast;
 }
 
 export const KIDNEY_LABEL = 1;
@@ -149,7 +165,7 @@ export function paintKidneys(
   for (let n = 0; n < tumors + cysts; n++) {
     const kind = n < tumors ? 'tumor' : 'cyst';
     const kid = kidneys[rng.int(0, 1)];
-    lesions.push(paintKidneyLesion(cv, kid, hu, rng, kind, opts.labelled));
+    lesions.push(paintKidneyLesion(cv, kid, hu, rng, kind, opts.labelled, opts.minLesionContrastHu));
   }
   return lesions;
 }
@@ -200,6 +216,7 @@ function paintKidneyLesion(
   rng: Rng,
   kind: 'tumor' | 'cyst',
   labelled: boolean,
+  minContrast?: number,
 ): LesionInfo {
   const semi = kid.blob.semiAxesMm;
   const f = kid.blob.frame;
@@ -226,8 +243,10 @@ function paintKidneyLesion(
   let sum = 0;
   let count = 0;
   const label = labelled ? (kind === 'tumor' ? KIDNEY_TUMOR_LABEL : KIDNEY_CYST_LABEL) : 0;
+  const parenchyma = (hu.kidneyCortex + hu.kidneyMedulla) / 2;
+  const visible = (v: number) => (minContrast === undefined ? v : visibleLesionHu(kind, v, parenchyma, minContrast));
   if (kind === 'cyst') {
-    const value = rng.range(0, 20); // simple cysts: water density, sharp margins, no enhancement
+    const value = visible(rng.range(0, 20)); // simple cysts: water density, sharp margins, no enhancement
     paintBlob(cv, blob, (idx) => {
       cv.hu[idx] = value;
       cv.label[idx] = label;
@@ -236,7 +255,7 @@ function paintKidneyLesion(
     });
   } else {
     // Solid tumors enhance heterogeneously; larger ones often have a necrotic (low HU) centre.
-    const base = hu.kidneyTumor + rng.range(-45, 25);
+    const base = visible(hu.kidneyTumor + rng.range(-45, 25));
     const swing = rng.range(15, 35);
     const necrosis = radius > 18 && rng.chance(0.6) ? rng.range(0.15, 0.35) : 0;
     const texture = new SmoothField(rng, 5);

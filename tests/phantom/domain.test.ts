@@ -1,6 +1,7 @@
 // Named phantom domains: 'standard' is the default case byte for byte; 'shifted' changes phase, kidney size and noise.
 import { describe, expect, it } from 'vitest';
 import { generatePhantom, SHIFTED_DOMAIN } from '../../src-main/phantom';
+import { visibleLesionHu } from '../../src-main/phantom/kidney';
 
 const opts = { schema: 'kidney' as const, dims: [64, 64, 54] as [number, number, number] };
 
@@ -42,5 +43,38 @@ describe('phantom domains', () => {
     expect(c.meta.kidneyScale).toBe(SHIFTED_DOMAIN.kidneyScale);
     expect(() => generatePhantom({ ...opts, seed: 1, domainShift: { kidneyScale: 3 } })).toThrow(/kidneyScale/);
     expect(() => generatePhantom({ ...opts, seed: 1, domain: 'alien' as never })).toThrow(/domain must be one of/);
+  });
+
+  it('keeps synth kidney lesions visible against their kidney, also on native scans', () => {
+    expect(visibleLesionHu('cyst', 18, 25, 20)).toBe(5);
+    expect(visibleLesionHu('cyst', -3, 60, 20)).toBe(-3);
+    expect(visibleLesionHu('tumor', 30, 35, 20)).toBe(15);
+    expect(visibleLesionHu('tumor', 40, 35, 20)).toBe(55);
+    expect(visibleLesionHu('tumor', 90, 170, 20)).toBe(90);
+    // Synth phantoms without noise at 3 mm: every cyst reads well below the kidney around it.
+    let cysts = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const c = generatePhantom({
+        schema: 'kidney',
+        dims: [128, 128, 107],
+        seed,
+        domain: 'synth',
+        domainShift: { noiseSigmaHu: 0 },
+      });
+      const img = c.image.data as Int16Array;
+      const lab = c.label.data as Uint8Array;
+      const kidney: number[] = [];
+      const cyst: number[] = [];
+      for (let q = 0; q < lab.length; q++) {
+        if (lab[q] === 1) kidney.push(img[q]);
+        else if (lab[q] === 3) cyst.push(img[q]);
+      }
+      if (cyst.length < 20) continue;
+      cysts++;
+      const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
+      // The medians include blurred edges and the kidney's pelvis (urine); the margin allows for that.
+      expect(median(cyst)).toBeLessThan(median(kidney) - 12);
+    }
+    expect(cysts).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,8 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../index';
-import { writeNifti } from '../../imaging/nifti';
+import { readNifti, writeNifti } from '../../imaging/nifti';
+import { synthesizeFromLabelMap } from '../../phantom/labelmap';
 import { InputError, type Vec3 } from '../../imaging/volume';
 import { CONTRAST_PHASES, type ContrastPhase } from '../../phantom/hu';
 import {
@@ -21,7 +22,7 @@ import { writeFileAtomic } from '../../util/atomic';
 
 const HELP = `Usage: deformux phantom --out DIR [--cases N] [--seed S] [--schema kidney|pancreas]
                         [--spacing X,Y,Z] [--dims I,J,K] [--phase PHASE] [--noise-hu SIGMA]
-                        [--domain standard|shifted|synth]
+                        [--domain standard|shifted|synth] [--label-map FILE]
 
 Writes SYNTHETIC abdominal CT phantoms (not patient data) with their label maps:
 DIR/case_000_image.nii.gz, DIR/case_000_label.nii.gz, … and DIR/manifest.json.
@@ -42,6 +43,10 @@ Options:
                     for fine-tuning experiments; 'synth' draws per case a contrast phase, each
                     organ's enhancement, fat, noise, blur, habitus and kidney size (the starters'
                     training recipe); --phase and --noise-hu override their values
+  --label-map FILE  paint each case from a real multi-organ label map (TotalSegmentator 'total'
+                    classes, NIfTI) instead of procedural anatomy: random affine, elastic and
+                    per-organ deformation, tissue HU of a random phase, body wall, lesions; the
+                    map's grid sets the field of view (no --dims, --domain or --phase)
   -h, --help        show this help`;
 
 interface Args {
@@ -54,6 +59,7 @@ interface Args {
   phase?: ContrastPhase;
   noiseHu?: number;
   domain?: PhantomDomain;
+  labelMap?: string;
 }
 
 function triple(option: string, text: string, integer: boolean): Vec3 {
@@ -111,7 +117,8 @@ function parse(argv: string[]): Args | null {
       if (!PHANTOM_DOMAINS.includes(d as PhantomDomain))
         throw new UsageError(`--domain must be ${PHANTOM_DOMAINS.join(' or ')}, got '${d}'`);
       args.domain = d as PhantomDomain;
-    } else if (a === '--noise-hu') {
+    } else if (a === '--label-map') args.labelMap = value();
+    else if (a === '--noise-hu') {
       const text = value();
       const n = Number(text);
       if (!text.trim() || !Number.isFinite(n) || n < 0 || n > 200)
@@ -120,6 +127,10 @@ function parse(argv: string[]): Args | null {
     } else throw new UsageError(`unknown ${a.startsWith('-') ? 'option' : 'argument'} '${argv[i]}' (see --help)`);
   }
   if (!args.out) throw new UsageError('missing --out DIR; see --help');
+  if (args.labelMap && (args.dims || args.domain || args.phase))
+    throw new UsageError(
+      '--label-map sets the anatomy and field of view: and draws the phase: leave out --dims, --domain and --phase',
+    );
   return args as Args;
 }
 
@@ -156,6 +167,7 @@ export async function run(argv: string[]): Promise<number> {
     spacingMm: args.spacingMm ?? (args.dims ? null : DEFAULT_SPACING_MM),
     cases: [] as ManifestCase[],
   };
+  const labelMap = args.labelMap ? await readNifti(args.labelMap) : null;
   const started = performance.now();
   try {
     for (let n = 0; n < args.cases; n++) {
@@ -165,18 +177,27 @@ export async function run(argv: string[]): Promise<number> {
       }
       const t0 = performance.now();
       const seed = args.seed + n;
-      const phantom = generatePhantom({
-        seed,
-        schema: args.schema,
-        dims: args.dims,
-        spacingMm: args.spacingMm,
-        domainShift: {
-          ...(args.phase ? { contrastPhase: args.phase } : {}),
-          ...(args.noiseHu !== undefined ? { noiseSigmaHu: args.noiseHu } : {}),
-        },
-        domain: args.domain,
-        signal: abort.signal,
-      });
+      const phantom = labelMap
+        ? synthesizeFromLabelMap({
+            labelMap,
+            source: args.labelMap!,
+            seed,
+            schema: args.schema,
+            ...(args.spacingMm ? { spacingMm: args.spacingMm } : {}),
+            ...(args.noiseHu !== undefined ? { noiseSigmaHu: args.noiseHu } : {}),
+          })
+        : generatePhantom({
+            seed,
+            schema: args.schema,
+            dims: args.dims,
+            spacingMm: args.spacingMm,
+            domainShift: {
+              ...(args.phase ? { contrastPhase: args.phase } : {}),
+              ...(args.noiseHu !== undefined ? { noiseSigmaHu: args.noiseHu } : {}),
+            },
+            domain: args.domain,
+            signal: abort.signal,
+          });
       const id = `case_${String(n).padStart(3, '0')}`;
       const image = `${id}_image.nii.gz`;
       const label = `${id}_label.nii.gz`;

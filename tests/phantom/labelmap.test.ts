@@ -1,0 +1,255 @@
+// Label-map-driven synthesis (src-main/phantom/labelmap.ts): deterministic per seed, labels and image from
+// one pull (aligned), organ volumes that follow the recorded deformation, lesions only where they may grow,
+// and clear errors for maps that cannot make cases.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { run } from '../../src-main/cli/commands/phantom';
+import { readNifti, writeNifti } from '../../src-main/imaging/nifti';
+import type { Direction, Vec3, Volume } from '../../src-main/imaging/volume';
+import { voxelToWorld } from '../../src-main/imaging/volume';
+import { synthesizeFromLabelMap, structureOfTotalSegId } from '../../src-main/phantom/labelmap';
+
+const SPACING: Vec3 = [3, 3, 3];
+
+/**
+ * A small TotalSegmentator-style map stored RAS-wise (direction diag(-1,-1,1) in LPS terms), so the
+ * synthesis has to go through world coordinates: right kidney (2) on the patient's right (LPS −x), left
+ * kidney (3), pancreas (7) in front of a vertebra (30), liver (5), back muscles (86, 87).
+ */
+function tinyMap(): { map: Volume; kidneyVoxels: Record<number, number> } {
+  const dims: Vec3 = [70, 60, 36];
+  const [ni, nj, nk] = dims;
+  const data = new Uint8Array(ni * nj * nk);
+  const direction: Direction = [-1, 0, 0, 0, -1, 0, 0, 0, 1];
+  const originMm: Vec3 = [105, 90, -54];
+  const geometry = { dims, spacingMm: SPACING, originMm, direction };
+  const ball = (c: Vec3, semi: Vec3, id: number) => {
+    for (let k = 0; k < nk; k++)
+      for (let j = 0; j < nj; j++)
+        for (let i = 0; i < ni; i++) {
+          const w = voxelToWorld({ ...geometry, data, modality: 'SEG', description: '', source: '' }, i, j, k);
+          const d = ((w[0] - c[0]) / semi[0]) ** 2 + ((w[1] - c[1]) / semi[1]) ** 2 + ((w[2] - c[2]) / semi[2]) ** 2;
+          if (d <= 1) data[i + ni * (j + nj * k)] = id;
+        }
+  };
+  ball([0, 30, 0], [20, 18, 60], 30); // vertebral column
+  ball([-40, 60, 0], [14, 12, 60], 87); // right back muscle
+  ball([40, 60, 0], [14, 12, 60], 86);
+  ball([-70, -10, 30], [45, 50, 40], 5); // liver on the right
+  ball([-60, 30, -10], [24, 20, 40], 2); // right kidney
+  ball([60, 30, -5], [24, 20, 40], 3); // left kidney
+  ball([10, -15, 0], [45, 10, 14], 7); // pancreas
+  const kidneyVoxels: Record<number, number> = { 2: 0, 3: 0 };
+  for (const v of data) if (v === 2 || v === 3) kidneyVoxels[v]++;
+  return {
+    map: { ...geometry, data, modality: 'SEG', description: 'tiny map', source: 'tiny.nii.gz' },
+    kidneyVoxels,
+  };
+}
+
+function count(label: Uint8Array, value: number): number {
+  let n = 0;
+  for (const v of label) if (v === value) n++;
+  return n;
+}
+
+/** Mean LPS x of the voxels with `value`. */
+function meanX(v: Volume, value: number): number {
+  let s = 0;
+  let n = 0;
+  const [ni, nj] = v.dims;
+  for (let q = 0; q < v.data.length; q++) {
+    if (v.data[q] !== value) continue;
+    const i = q % ni;
+    const j = Math.floor(q / ni) % nj;
+    const k = Math.floor(q / (ni * nj));
+    s += voxelToWorld(v, i, j, k)[0];
+    n++;
+  }
+  return s / n;
+}
+
+describe('synthesizeFromLabelMap', () => {
+  const { map, kidneyVoxels } = tinyMap();
+
+  it('gives the same voxels for the same seed and different ones for another', () => {
+    const a = synthesizeFromLabelMap({ labelMap: map, source: 'tiny.nii.gz', seed: 4, schema: 'kidney' });
+    const b = synthesizeFromLabelMap({ labelMap: map, source: 'tiny.nii.gz', seed: 4, schema: 'kidney' });
+    const c = synthesizeFromLabelMap({ labelMap: map, source: 'tiny.nii.gz', seed: 5, schema: 'kidney' });
+    expect(Buffer.from(a.image.data.buffer).equals(Buffer.from(b.image.data.buffer))).toBe(true);
+    expect(Buffer.from(a.label.data.buffer).equals(Buffer.from(b.label.data.buffer))).toBe(true);
+    expect(Buffer.from(a.image.data.buffer).equals(Buffer.from(c.image.data.buffer))).toBe(false);
+    expect(a.image.description).toMatch(/SYNTHETIC/);
+    expect(a.meta.synthetic).toBe(true);
+    expect(a.meta.labelMap?.source).toBe('tiny.nii.gz');
+  });
+
+  it('keeps each organ where the map has it and its volume when not deformed', () => {
+    const c = synthesizeFromLabelMap({
+      labelMap: map,
+      source: 'tiny.nii.gz',
+      seed: 1,
+      schema: 'kidney',
+      deform: false,
+      lesions: false,
+    });
+    // Same spacing, no deformation: the kidney label has the map's kidney voxels (nearest neighbour, exact).
+    expect(count(c.label.data as Uint8Array, 1)).toBe(kidneyVoxels[2] + kidneyVoxels[3]);
+    // Both kidneys are there: labelled voxels on the patient's right (−x) and left (+x), centred as drawn.
+    const labels = c.label.data as Uint8Array;
+    const [ni, nj] = c.label.dims;
+    let right = 0;
+    let left = 0;
+    for (let q = 0; q < labels.length; q++) {
+      if (labels[q] !== 1) continue;
+      const x = voxelToWorld(c.label, q % ni, Math.floor(q / ni) % nj, Math.floor(q / (ni * nj)))[0];
+      if (x < 0) right++;
+      else left++;
+    }
+    expect(right).toBe(kidneyVoxels[2]);
+    expect(left).toBe(kidneyVoxels[3]);
+    const pancreas = synthesizeFromLabelMap({
+      labelMap: map,
+      source: 'tiny.nii.gz',
+      seed: 1,
+      schema: 'pancreas',
+      deform: false,
+      lesions: false,
+    });
+    expect(meanX(pancreas.label, 1)).toBeCloseTo(10, 0);
+  });
+
+  it('changes organ volumes as the recorded deformation says', () => {
+    for (const seed of [2, 3, 7]) {
+      const c = synthesizeFromLabelMap({
+        labelMap: map,
+        source: 'tiny.nii.gz',
+        seed,
+        schema: 'kidney',
+        lesions: false,
+      });
+      const d = c.meta.labelMap!.deformation;
+      const expected =
+        (kidneyVoxels[2] * d.organScale[2] ** 3 + kidneyVoxels[3] * d.organScale[3] ** 3) * d.affineVolumeRatio;
+      const got = count(c.label.data as Uint8Array, 1);
+      // Nearest-neighbour sampling and the elastic field (≤ 6 mm over 45 mm cells) keep it within 12 %.
+      expect(Math.abs(got - expected) / expected).toBeLessThan(0.12);
+    }
+  });
+
+  it('paints the image from the same pull as the labels (aligned)', () => {
+    const c = synthesizeFromLabelMap({
+      labelMap: map,
+      source: 'tiny.nii.gz',
+      seed: 9,
+      schema: 'kidney',
+      lesions: false,
+      noiseSigmaHu: 0,
+    });
+    const img = c.image.data as Int16Array;
+    const lab = c.label.data as Uint8Array;
+    const [ni, nj] = c.label.dims;
+    const plane = ni * nj;
+    // Kidney voxels whose six neighbours are kidney too (away from the blurred edge) read kidney HU, not fat;
+    // the same voxels read 15 slices (45 mm) higher, past the upper poles, read fat (or the liver) far more often.
+    const kidneyHu = (shift: number) => {
+      const inside: number[] = [];
+      for (let q = plane; q < lab.length - plane; q++) {
+        if (lab[q] !== 1 || [1, -1, ni, -ni, plane, -plane].some((s) => lab[q + s] !== 1)) continue;
+        if (q + shift >= 0 && q + shift < img.length) inside.push(img[q + shift]);
+      }
+      return inside;
+    };
+    const fatLike = (values: number[]) => values.filter((v) => v < -30).length / values.length;
+    expect(fatLike(kidneyHu(0))).toBeLessThan(0.02);
+    expect(fatLike(kidneyHu(15 * plane))).toBeGreaterThan(0.2);
+  });
+
+  it('inserts lesions into the organ or the fat beside it, never into another structure', () => {
+    // Undeformed, every output voxel sits on one map voxel: read the map's id under each lesion voxel.
+    const mapId = (w: Vec3): number => {
+      const i = Math.round((map.originMm[0] - w[0]) / 3);
+      const j = Math.round((map.originMm[1] - w[1]) / 3);
+      const k = Math.round((w[2] - map.originMm[2]) / 3);
+      const [ni, nj, nk] = map.dims;
+      if (i < 0 || j < 0 || k < 0 || i >= ni || j >= nj || k >= nk) return 0;
+      return map.data[i + ni * (j + nj * k)];
+    };
+    let seen = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const c = synthesizeFromLabelMap({ labelMap: map, source: 'tiny.nii.gz', seed, schema: 'kidney', deform: false });
+      const b = c.label.data as Uint8Array;
+      const [ni, nj] = c.label.dims;
+      const under = new Set<number>();
+      let lesionVoxels = 0;
+      for (let q = 0; q < b.length; q++) {
+        if (b[q] !== 2 && b[q] !== 3) continue;
+        lesionVoxels++;
+        under.add(mapId(voxelToWorld(c.label, q % ni, Math.floor(q / ni) % nj, Math.floor(q / (ni * nj)))));
+      }
+      for (const id of under) expect([0, 2, 3]).toContain(id);
+      if (c.meta.lesions.length) {
+        seen++;
+        expect(lesionVoxels).toBeGreaterThan(0);
+        expect(under.has(2) || under.has(3)).toBe(true);
+      } else expect(lesionVoxels).toBe(0);
+    }
+    expect(seen).toBeGreaterThan(2);
+  });
+
+  it('maps TotalSegmentator ids to tissues', () => {
+    expect(structureOfTotalSegId(2)).toBe('kidney');
+    expect(structureOfTotalSegId(7)).toBe('pancreas');
+    expect(structureOfTotalSegId(31)).toBe('bone');
+    expect(structureOfTotalSegId(64)).toBe('portalVein');
+    expect(structureOfTotalSegId(88)).toBe('muscle');
+    expect(structureOfTotalSegId(0)).toBe('background');
+  });
+
+  it('refuses maps that cannot make cases, naming the file', () => {
+    const noKidney = { ...map, data: (map.data as Uint8Array).map((v) => (v === 2 || v === 3 ? 0 : v)) };
+    expect(() =>
+      synthesizeFromLabelMap({ labelMap: noKidney, source: 'a/b.nii.gz', seed: 1, schema: 'kidney' }),
+    ).toThrow(/a\/b\.nii\.gz: has no kidney/);
+    const floats = { ...map, data: new Float32Array(map.data.length) };
+    expect(() => synthesizeFromLabelMap({ labelMap: floats, source: 'f.nii.gz', seed: 1, schema: 'pancreas' })).toThrow(
+      /f\.nii\.gz: is not a label map/,
+    );
+    const negative = { ...map, data: Int16Array.from(map.data as Uint8Array, (v) => (v === 30 ? -3 : v)) };
+    expect(() =>
+      synthesizeFromLabelMap({ labelMap: negative, source: 'n.nii.gz', seed: 1, schema: 'pancreas' }),
+    ).toThrow(/n\.nii\.gz: holds label -3/);
+  });
+
+  it('runs from deformux phantom --label-map, and refuses options that do not apply', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deformux-labelmap-'));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const file = join(dir, 'map.nii.gz');
+      await writeNifti(file, map);
+      const out = join(dir, 'out');
+      expect(
+        await run(['--out', out, '--label-map', file, '--cases', '2', '--seed', '3', '--schema', 'pancreas']),
+      ).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+      expect(manifest.cases).toHaveLength(2);
+      expect(manifest.cases[1].meta.seed).toBe(4);
+      expect(manifest.cases[0].meta.labelMap.source).toBe(file);
+      const label = await readNifti(join(out, 'case_001_label.nii.gz'));
+      const direct = synthesizeFromLabelMap({
+        labelMap: await readNifti(file),
+        source: file,
+        seed: 4,
+        schema: 'pancreas',
+      });
+      expect(Buffer.from(label.data.buffer).equals(Buffer.from(direct.label.data.buffer))).toBe(true);
+      await expect(run(['--out', out, '--label-map', file, '--dims', '10,10,10'])).rejects.toThrow(/leave out --dims/);
+      await expect(run(['--out', out, '--label-map', join(dir, 'missing.nii.gz')])).rejects.toThrow(/missing\.nii\.gz/);
+    } finally {
+      log.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
