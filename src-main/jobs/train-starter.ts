@@ -9,7 +9,7 @@ import { readNifti, writeNifti } from '../imaging/nifti';
 import type { Vec3 } from '../imaging/volume';
 import { generatePhantom, PHANTOM_GENERATOR_VERSION, synthesizeFromLabelMap } from '../phantom';
 import type { PhantomDomain } from '../phantom/generate';
-import { reorientVolume } from '../predict/orient';
+import { reorientVolume } from '../imaging/orient';
 import { predictVolume } from '../predict/predict';
 import { diceByClass } from '../predict/metrics';
 import { initEngine } from '../engine/tf';

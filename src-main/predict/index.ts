@@ -8,9 +8,9 @@ export type {
   ProgressCallback,
   SegmentationModel,
 } from './types';
-export { parseInferenceSpec } from './model-json';
-export { canonicalTransform, reorientVolume, restoreVolume } from './orient';
-export type { AxisTransform } from './orient';
+export { parseInferenceSpec } from '../engine/io/inference_spec';
+export { canonicalTransform, reorientVolume, restoreVolume } from '../imaging/orient';
+export type { AxisTransform } from '../imaging/orient';
 export { postprocessLabel, rulesForClassNames, rulesForSchema, DEFAULT_MIN_ISLAND_MM3 } from './postprocess';
 export type { PostprocessRules, PostprocessStats } from './postprocess';
 export type { UncertaintyKind } from './sliding-window';

@@ -10,8 +10,8 @@
 // combination of them has argmax c too (p_c - p_other is a weighted sum of positive terms), so the
 // per-class trilinear interpolation is only done inside cells where the model's answer changes.
 import type { Vec3 } from '../imaging/volume';
-import type { AxisTransform } from './orient';
-import { linearAxisMap } from './resample';
+import type { AxisTransform } from '../imaging/orient';
+import { linearAxisMap } from '../imaging/resample';
 import { Yielder } from './progress';
 
 export interface MapBackInput {

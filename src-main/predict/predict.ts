@@ -2,10 +2,10 @@
 // uncertainty), through reorient → resample → normalise → sliding window → map back → post-process.
 import { checkGeometry, InputError, voxelCount } from '../imaging/volume';
 import type { Vec3, Volume } from '../imaging/volume';
-import { canonicalTransform } from './orient';
-import type { AxisTransform } from './orient';
-import { resampledDims, resampleToGrid } from './resample';
-import { checkIntensity, normaliseInPlace, normalisedValue } from './intensity';
+import { canonicalTransform } from '../imaging/orient';
+import type { AxisTransform } from '../imaging/orient';
+import { resampledDims, resampleToGrid } from '../imaging/resample';
+import { checkIntensity, normaliseInPlace, normalisedValue } from '../imaging/intensity';
 import { slidingWindow } from './sliding-window';
 import { bodyBox, cropGrid, uncropProbabilities } from './body-crop';
 import type { BodyBox } from './body-crop';

@@ -10,7 +10,7 @@ import { readSafetensors } from '../../src-main/engine/io/safetensors';
 import { checkpointDirFor, finetune, scoreModel } from '../../src-main/engine/train/finetune';
 import type { FinetuneCase, FinetuneProgress } from '../../src-main/engine/train/finetune';
 import { prepareCase } from '../../src-main/engine/train/prepare';
-import { reorientVolume } from '../../src-main/predict/orient';
+import { reorientVolume } from '../../src-main/imaging/orient';
 import { TINY_CONFIG, TINY_SPACING_MM, phantomCases, phantomDimsFor } from '../../src-main/bench/finetune';
 
 const dir = mkdtempSync(join(tmpdir(), 'deformux-finetune-'));

@@ -1,7 +1,7 @@
 // model.json's inference section: accepted as documented, refused with a message naming the file.
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src-main/imaging/volume';
-import { parseInferenceSpec } from '../../src-main/predict/model-json';
+import { parseInferenceSpec } from '../../src-main/engine/io/inference_spec';
 
 const good = {
   classes: ['background', 'kidney', 'tumor', 'cyst'],

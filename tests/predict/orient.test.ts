@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { voxelToWorld } from '../../src-main/imaging/volume';
 import type { Direction, Vec3 } from '../../src-main/imaging/volume';
-import { canonicalTransform, isIdentityTransform, reorientVolume, restoreVolume } from '../../src-main/predict/orient';
+import { canonicalTransform, isIdentityTransform, reorientVolume, restoreVolume } from '../../src-main/imaging/orient';
 import { makeVolume, rng, rotated, signedPermutations } from './helpers';
 
 const dims: Vec3 = [5, 4, 3];

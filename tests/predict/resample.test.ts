@@ -2,10 +2,10 @@
 // reproduced, and the slab-wise map-back equals a naive full-volume float64 reference.
 import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '../../src-main/imaging/volume';
-import { canonicalTransform, fromCanonicalOrder } from '../../src-main/predict/orient';
-import { linearAxisMap, resampledDims, resampleToGrid } from '../../src-main/predict/resample';
+import { canonicalTransform, fromCanonicalOrder } from '../../src-main/imaging/orient';
+import { linearAxisMap, resampledDims, resampleToGrid } from '../../src-main/imaging/resample';
 import { mapBackToOriginal } from '../../src-main/predict/map-back';
-import { normaliseInPlace, normalisedValue } from '../../src-main/predict/intensity';
+import { normaliseInPlace, normalisedValue } from '../../src-main/imaging/intensity';
 import { rng, signedPermutations } from './helpers';
 
 describe('resampling to the model grid', () => {

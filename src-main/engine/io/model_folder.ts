@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../imaging/volume';
 import { writeFileAtomic } from '../../util/atomic';
-import { parseInferenceSpec } from '../../predict/model-json';
+import { parseInferenceSpec } from './inference_spec';
 import { parseConfig } from '../model/config';
 import type { ModelConfig } from '../model/config';
 import { DeformUXNet } from '../model/network';
@@ -34,7 +34,7 @@ export interface ModelMeta {
   schema: string;
   /** Class names by output channel; index 0 is background. */
   classes: string[];
-  /** What inference needs (the section src-main/predict/model-json.ts reads and validates). */
+  /** What inference needs (the section src-main/engine/io/inference_spec.ts reads and validates). */
   inference: {
     canonicalFrame: 'RAS' | 'LPS';
     /** Spacing the network runs at, per canonical voxel axis (i, j, k), mm. */

@@ -2,7 +2,7 @@
 import { tf } from '../tf';
 import { createOutputReuse } from '../kernels/output_pool';
 import type { LoadedModel } from '../io/model_folder';
-import type { SegmentationModel } from '../../predict/types';
+import type { SegmentationModel } from '../../domain/segmentation-model';
 
 /** The network runs channels-last, so logits come back [D, H, W, classes] ('DHWC'), no transpose needed. */
 export function segmentationModelOf(model: LoadedModel): SegmentationModel {

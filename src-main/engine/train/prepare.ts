@@ -2,10 +2,10 @@
 // target spacing (image trilinear, labels nearest), normalise, and correction-aware voxel weights.
 import { checkGeometry, InputError, voxelCount } from '../../imaging/volume';
 import type { Vec3, Volume, VoxelArray } from '../../imaging/volume';
-import { canonicalTransform } from '../../predict/orient';
-import type { AxisTransform } from '../../predict/orient';
-import { resampledDims, resampleToGrid } from '../../predict/resample';
-import { normaliseInPlace, normalisedValue } from '../../predict/intensity';
+import { canonicalTransform } from '../../imaging/orient';
+import type { AxisTransform } from '../../imaging/orient';
+import { resampledDims, resampleToGrid } from '../../imaging/resample';
+import { normaliseInPlace, normalisedValue } from '../../imaging/intensity';
 import type { ModelMeta } from '../io/model_folder';
 import { sameGrid } from './data';
 import { foregroundIndices } from './sampler';

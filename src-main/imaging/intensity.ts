@@ -1,5 +1,5 @@
 // HU clipping and normalisation exactly as model.json's `intensity` says: clip to [lo, hi], then (x - mean) / std.
-import type { IntensityPreprocessing } from './types';
+import type { IntensityPreprocessing } from '../domain/segmentation-model';
 
 export function checkIntensity(p: IntensityPreprocessing, where: string): void {
   const [lo, hi] = p.clipHu;

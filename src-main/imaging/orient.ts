@@ -5,9 +5,9 @@
 // of |cosines|); the canonical grid keeps the exact oblique direction cosines, so it still describes
 // the same physical voxels. The pipeline uses the strides directly (no copy of the full-resolution
 // image); reorientVolume/restoreVolume materialise the permuted grid for other users and tests.
-import { allocVoxels, voxelCount, voxelTypeOf } from '../imaging/volume';
-import type { Direction, Vec3, Volume, VoxelArray } from '../imaging/volume';
-import type { CanonicalFrame } from './types';
+import { allocVoxels, voxelCount, voxelTypeOf } from './volume';
+import type { Direction, Vec3, Volume, VoxelArray } from './volume';
+import type { CanonicalFrame } from '../domain/segmentation-model';
 
 /** How the canonical grid indexes the original data. */
 export interface AxisTransform {

@@ -3,7 +3,7 @@
 // Both directions use the same half-voxel-aligned map (the grids cover the same extent): output
 // index o on an axis of n_out samples reads source coordinate (o + 0.5) * n_src / n_out - 0.5,
 // clamped to the source. Equal sizes therefore give the identity exactly (weight 0).
-import type { Vec3, VoxelArray } from '../imaging/volume';
+import type { Vec3, VoxelArray } from './volume';
 import type { AxisTransform } from './orient';
 
 /** Per output index: the two source indices and the weight of the upper one. */

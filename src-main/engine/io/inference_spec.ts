@@ -11,9 +11,9 @@
 //       "intensity": { "clipHu": [-200, 300], "mean": 50, "std": 120 }
 //     }
 //   }
-import { InputError } from '../imaging/volume';
-import { checkIntensity } from './intensity';
-import type { CanonicalFrame, InferenceSpec } from './types';
+import { InputError } from '../../imaging/volume';
+import { checkIntensity } from '../../imaging/intensity';
+import type { CanonicalFrame, InferenceSpec } from '../../domain/segmentation-model';
 
 function isNumberTriple(v: unknown, positiveInt = false): v is [number, number, number] {
   return (
