@@ -37,10 +37,6 @@ export function warmupFor(steps: number): number {
   return Math.min(20, Math.floor(steps / 10));
 }
 
-export function isAbort(err: unknown): boolean {
-  return err instanceof Error && err.name === 'AbortError';
-}
-
 export { formatEta as minutesLeft } from '../../util/eta';
 
 /** The patch to train with: the base's last training patch, else its inference patch. */

@@ -27,12 +27,12 @@ import {
   checkOptions,
   defaultPatch,
   installFolder,
-  isAbort,
   minutesLeft,
   readCheckpointExtra,
   warmupFor,
 } from './finetune-support';
 import type { CheckpointExtra, Settings } from './finetune-support';
+import { isAbortError } from '../../util/abort';
 
 export interface FinetuneCase {
   id: string;
@@ -268,7 +268,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
           }),
         );
       } catch (err) {
-        if (isAbort(err)) return cancelledResult(0, [], null);
+        if (isAbortError(err)) return cancelledResult(0, [], null);
         throw err;
       }
       evalSeconds.base = (performance.now() - te) / 1000;
@@ -278,7 +278,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       try {
         baseReplay = await scoreCases(model, replayHoldout, o.signal);
       } catch (err) {
-        if (isAbort(err)) return cancelledResult(0, [], baseScore);
+        if (isAbortError(err)) return cancelledResult(0, [], baseScore);
         throw err;
       }
     }
@@ -379,7 +379,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         );
       if (replayHoldout.length > 0) candReplay = await scoreCases(model, replayHoldout, o.signal);
     } catch (err) {
-      if (isAbort(err)) {
+      if (isAbortError(err)) {
         await save();
         return cancelledResult(trainer.step, losses, baseScore);
       }

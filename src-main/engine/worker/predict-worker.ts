@@ -12,6 +12,7 @@ import { loadModelForSchema, modelIdOf } from './load-model';
 import type { SchemaName } from '../../domain/label-schemas';
 import type { FromWorker, ToWorker } from './protocol';
 import { runFinetuneMessage } from './finetune-worker';
+import { isAbortError } from '../../util/abort';
 
 const port = parentPort;
 if (!port) throw new Error('predict-worker must run in a worker thread');
@@ -23,10 +24,6 @@ const running = new Map<number, AbortController>();
 
 function send(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
-}
-
-function isAbort(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || /cancel|abort/i.test(err.message));
 }
 
 async function onMessage(msg: ToWorker): Promise<void> {
@@ -98,7 +95,7 @@ async function onMessage(msg: ToWorker): Promise<void> {
       [label.buffer as ArrayBuffer, ...(unc ? [unc.buffer as ArrayBuffer] : [])],
     );
   } catch (err) {
-    if (abort.signal.aborted || isAbort(err)) send({ type: 'cancelled', id });
+    if (abort.signal.aborted || isAbortError(err)) send({ type: 'cancelled', id });
     else send({ type: 'error', id, message: (err as Error).message, input: err instanceof InputError });
   } finally {
     running.delete(id);

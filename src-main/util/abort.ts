@@ -1,0 +1,10 @@
+// The one rule for "this failure is a cancellation": an error named AbortError (what AbortSignal's
+// default reason, throwIfAborted in predict/progress.ts and the network's cancelled patches throw).
+// Callers that abort with their own reason also check their signal's `aborted`; a message that merely
+// mentions "cancel" is not a cancellation.
+
+export function isAbortError(err: unknown): boolean {
+  return (
+    typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError' && 'message' in err
+  );
+}
