@@ -1,4 +1,4 @@
-// The label-version calls (issue 6): save/submit uploaded label voxels, per-case stats, exports.
+// The label-version calls: save/submit uploaded label voxels, per-case stats, exports.
 import { mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// The model-line calls (issue 7): promote, roll back, and the learning curve's data.
+// The model-line calls: promote, roll back, and the learning curve's data.
 import type { LearningCurve, ModelInfo } from './contract';
 import { changedVoxels, compareLabels } from '../labels/metrics';
 import type { ProjectStore } from '../store/project';

@@ -69,7 +69,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX label_versions_case ON label_versions(case_id, version);
   CREATE INDEX jobs_status ON jobs(status);
   `,
-  // 2: saved edits (issue 6): submitted flag, active editing time, a checksum of the voxels so a
+  // 2: saved edits: submitted flag, active editing time, a checksum of the voxels so a
   // restored version can be verified, and the DICOM source series of a case for SEG export.
   `
   ALTER TABLE label_versions ADD COLUMN submitted INTEGER NOT NULL DEFAULT 0 CHECK (submitted IN (0, 1));
@@ -77,7 +77,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE label_versions ADD COLUMN voxels_sha256 TEXT;
   ALTER TABLE cases ADD COLUMN dicom_source TEXT;
   `,
-  // 3: pre-labels (issue 5): what a job was asked (JSON), and per prediction version its provenance
+  // 3: pre-labels: what a job was asked (JSON), and per prediction version its provenance
   // (model version, settings, timing) and the uncertainty volume stored beside the label.
   `
   ALTER TABLE jobs ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
@@ -91,7 +91,7 @@ export const MIGRATIONS: readonly string[] = [
     job_id           TEXT REFERENCES jobs(id) ON DELETE SET NULL
   );
   `,
-  // 4: fine-tuning (issue 7): model versions (number, training info, promotion/retirement times, why a
+  // 4: fine-tuning: model versions (number, training info, promotion/retirement times, why a
   // candidate was not promoted); a job sub-state for paused/interrupted fine-tunes (the jobs CHECK
   // cannot be altered, so it overlays 'cancelled'/'failed'); the holdout cases; loss curves; settings.
   `

@@ -1,4 +1,4 @@
-// Fine-tunes a model folder on submitted cases (issue 7), the engine worker's entry point: cases prepared
+// Fine-tunes a model folder on submitted cases, the engine worker's entry point: cases prepared
 // once on the model grid, patches with foreground oversampling and augmentation, DiceCE (optionally
 // correction-weighted), AdamW with the offset branches at lr x0.1, checkpoints for cancel/resume, and a
 // holdout scored before (base) and after (candidate). The caller initialises the engine (initEngine).
