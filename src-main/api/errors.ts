@@ -1,5 +1,5 @@
 // Errors the API reports to the renderer, with the HTTP status the web shell answers with.
-import { ConflictError, RequestError } from '../domain/errors';
+import { CancelledError, ConflictError, RequestError } from '../domain/errors';
 import { InputError } from '../imaging/volume';
 import { NotFoundError, StoreRequestError } from '../store/errors';
 
@@ -18,7 +18,8 @@ export function apiErrorOf(err: unknown): { status: number; message: string } {
   if (err instanceof NotFoundError) return { status: 404, message: err.message };
   if (err instanceof StoreRequestError || err instanceof RequestError || err instanceof InputError)
     return { status: 400, message: err.message };
-  if (err instanceof ConflictError) return { status: 409, message: err.message };
+  // A job cancelled while its request waited (an nnU-Net export): it clashed with the cancel.
+  if (err instanceof ConflictError || err instanceof CancelledError) return { status: 409, message: err.message };
   // A PACS that refused, failed or sent something broken: the server's problem, said in its words.
   if (err instanceof Error && err.name === 'DicomwebError') return { status: 502, message: err.message };
   const message = err instanceof Error ? err.message : String(err);

@@ -1,9 +1,7 @@
 // The API's implementation over a project store: one object used by both the Electron and web shells.
-import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic';
-import { importPaths } from '../store/import';
 import type { ProjectStore } from '../store/project';
 import { voxelBytesLE } from '../store/storage';
 import { API_BINARY_METHODS, API_METHODS, API_UPLOAD_METHODS } from './contract';
@@ -20,7 +18,7 @@ import type {
   SchemaName,
 } from './contract';
 import { ApiRequestError } from './errors';
-import { caseStats, exportCase, exportNnunet, publicVersion, rememberLabel, saveLabel } from './label-calls';
+import { caseStats, exportCase, publicVersion, rememberLabel, saveLabel } from './label-calls';
 import { validateRequest } from './validate';
 import { JobManager } from '../jobs/manager';
 import { listModels } from '../store/model-rows';
@@ -173,37 +171,16 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
     'cases.labelVersions': ({ caseId }) => store.listLabelVersions(caseId).map(publicVersion),
     'cases.stats': ({ caseId }) => caseStats(store, caseId),
     'cases.export': (req) => exportCase(store, req),
-    'project.exportNnunet': async () => {
-      const jobId = randomUUID();
-      const kind = 'export-nnunet';
-      try {
-        const result = await exportNnunet(store, (fraction, message) =>
-          emit({ name: 'job.progress', payload: { jobId, kind, fraction, message } }),
-        );
-        emit({ name: 'job.done', payload: { jobId, kind, ok: true, message: `Exported ${result.cases} case(s).` } });
-        return result;
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        emit({ name: 'job.done', payload: { jobId, kind, ok: false, message } });
-        throw err;
-      }
-    },
+    // A job like pre-label (a jobs row, job.progress with its jobId, jobs.cancel); the request waits for the end.
+    'project.exportNnunet': () => jobs.exportNnunet().done,
     'cases.setStatus': ({ caseId, status }) => {
       const summary = store.setCaseStatus(caseId, status);
       emit({ name: 'cases.changed', payload: { caseIds: [caseId] } });
       return summary;
     },
     'cases.import': async (req) => {
-      const jobId = randomUUID();
-      const result = await importPaths(store, req, {
-        onProgress: (fraction, message) =>
-          emit({ name: 'job.progress', payload: { jobId, kind: 'import', fraction, message } }),
-      });
-      const ok = result.errors.length === 0;
-      emit({
-        name: 'job.done',
-        payload: { jobId, kind: 'import', ok, message: `Imported ${result.imported.length} case(s).` },
-      });
+      // A jobs row; a cancel (jobs.cancel with the jobId of its job.progress events) answers with the cases kept.
+      const { result } = await jobs.importCases(req).done;
       if (result.imported.length > 0)
         emit({ name: 'cases.changed', payload: { caseIds: result.imported.map((c) => c.id) } });
       return result;

@@ -2,7 +2,8 @@
 import { mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { exportDicomSeg, exportLabelNifti, exportNnunetDataset } from '../export';
+import { exportDicomSeg, exportLabelNifti } from '../export';
+import { exportsDir } from '../jobs/file-jobs';
 import type { Volume } from '../imaging/volume';
 import { changedVoxels, compareLabels } from '../labels/metrics';
 import type { ProjectStore } from '../store/project';
@@ -246,10 +247,6 @@ export async function caseStats(store: ProjectStore, caseId: string): Promise<Ca
   return { caseId, status: summary.status, voxelsChangedSincePrelabel, dicePrelabelVsSubmitted, activeEditMinutes };
 }
 
-function exportsDir(store: ProjectStore): string {
-  return join(store.dir, 'exports');
-}
-
 /** Writes one label version (latest by default) as NIfTI or DICOM SEG under exports/. */
 export async function exportCase(
   store: ProjectStore,
@@ -287,41 +284,4 @@ export async function exportCase(
   const path = join(exportsDir(store), `${req.caseId}_v${version}.nii.gz`);
   await exportLabelNifti(path, label, image);
   return { path };
-}
-
-/** Writes an nnU-Net v2 dataset of the submitted cases (their latest submitted version). */
-export async function exportNnunet(
-  store: ProjectStore,
-  onProgress?: (fraction: number, message: string) => void,
-): Promise<{ path: string; cases: number }> {
-  const project = store.info();
-  const cases = store
-    .listCases()
-    .map((c) => ({
-      caseId: c.id,
-      version: store
-        .listLabelVersions(c.id)
-        .filter((v) => v.submitted)
-        .at(-1)?.version,
-    }))
-    .filter((c): c is { caseId: string; version: number } => c.version !== undefined);
-  if (cases.length === 0)
-    throw new ApiRequestError(400, 'no submitted cases to export: submit at least one case first.');
-  await mkdir(exportsDir(store), { recursive: true });
-  const datasetName = project.name.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'DeformUX';
-  const result = await exportNnunetDataset({
-    outDir: exportsDir(store),
-    datasetId: 501,
-    datasetName,
-    schema: project.schema,
-    cases: cases.map(({ caseId, version }) => ({
-      caseId,
-      loadImage: () => store.loadImage(caseId),
-      loadLabel: () => store.loadLabel(caseId, version),
-    })),
-    description: project.synthetic ? 'synthetic phantoms' : undefined,
-    overwrite: true,
-    onProgress,
-  });
-  return { path: result.datasetDir, cases: result.numTraining };
 }

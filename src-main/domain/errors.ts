@@ -15,3 +15,11 @@ export class ConflictError extends Error {
     this.name = 'ConflictError';
   }
 }
+
+/** Work stopped because someone cancelled it (jobs.cancel, or the app closing); what it left is whole. */
+export class CancelledError extends Error {
+  constructor(message = 'cancelled') {
+    super(message);
+    this.name = 'CancelledError';
+  }
+}

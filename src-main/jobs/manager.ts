@@ -1,9 +1,11 @@
-// The job manager: pre-label and fine-tune jobs run one at a time in the engine worker thread, persisted
-// in the jobs table, with progress events, cancel (fine-tunes also pause/resume), and saved results.
+// The job manager: every long job is a row in the jobs table, with progress events, cancel and saved results.
+// Pre-label and fine-tune jobs run one at a time in the engine worker thread (fine-tunes also pause/resume);
+// import and nnU-Net export run at once in this thread through its task runner.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import type { ImportRequest } from '../domain/cases';
 import type { ApiEvent } from '../domain/events';
 import type { JobInfo } from '../domain/jobs';
 import type { SchemaName } from '../domain/label-schemas';
@@ -20,6 +22,8 @@ import { startPredictWorker } from './worker-entry';
 import { FINETUNE_KIND, planFinetune } from './finetune-plan';
 import type { FinetuneParams } from './finetune-plan';
 import { newFinetuneControl, removeCheckpoint, runFinetuneJob } from './finetune-job';
+import { exportNnunetJob, importJob, type ImportRun } from './file-jobs';
+import { TaskRunner } from './task-runner';
 
 export const PRELABEL_KIND = 'prelabel';
 
@@ -55,6 +59,8 @@ export class JobManager {
   /** Fine-tunes queued or running, stopped through their AbortSignal (never by killing the thread). */
   private readonly pendingFinetunes = new Map<string, ReturnType<typeof newFinetuneControl>>();
   private readonly cancelledQueued = new Set<string>();
+  /** Import and nnU-Net export: no engine, so they run at once rather than behind a pre-label. */
+  private readonly tasks: TaskRunner;
   private closed = false;
 
   constructor(
@@ -62,6 +68,17 @@ export class JobManager {
     private readonly emit: (e: ApiEvent) => void,
   ) {
     markInterruptedJobs(store);
+    this.tasks = new TaskRunner(store, emit);
+  }
+
+  /** Starts importing CT files or DICOM folders as an 'import' job; `done` answers with what was imported. */
+  importCases(req: ImportRequest): { jobId: string; done: Promise<ImportRun> } {
+    return this.tasks.start(importJob(this.store, req));
+  }
+
+  /** Starts an 'export-nnunet' job; throws at once when no case was submitted. A cancel rejects `done`. */
+  exportNnunet(): { jobId: string; done: Promise<{ path: string; cases: number }> } {
+    return this.tasks.start(exportNnunetJob(this.store));
   }
 
   /** Queues a pre-label job; throws at once when there is nothing to do or no model. */
@@ -105,6 +122,8 @@ export class JobManager {
   cancel(jobId: string): JobInfo {
     const job = getJob(this.store, jobId);
     if (!job) throw new NotFoundError(`no job with id '${jobId}'.`);
+    // An import or export stops at its next check; its job.done event says what it kept.
+    if (this.tasks.cancel(jobId)) return getJob(this.store, jobId)!;
     if (job.kind === FINETUNE_KIND) return this.stopFinetune(job, 'cancel');
     if (this.running?.jobId === jobId) {
       this.running.cancelled = true;
@@ -187,19 +206,21 @@ export class JobManager {
   }
 
   /** Resolves when every queued job has finished (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.chain;
+  async idle(): Promise<void> {
+    await Promise.all([this.chain, this.tasks.idle()]);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    // An import keeps the cases it finished; an export removes its partial folder.
+    const tasks = this.tasks.close();
     // A fine-tune pauses at its next step with a checkpoint, so it resumes in the next session.
     for (const control of this.pendingFinetunes.values()) control.stop('pause');
     if (this.running) {
       this.running.cancelled = true;
       this.running.stop();
     }
-    await this.chain;
+    await Promise.all([this.chain, tasks]);
   }
 
   private progress(jobId: string, fraction: number, message: string, caseId?: string): void {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
 import type { ImportRequest, ImportResult } from '../domain/cases';
+import { CancelledError } from '../domain/errors';
 import type { Volume } from '../imaging/volume';
 import type { SourceSeriesRef } from '../export/dicom/source-ref';
 import { checkInputPath } from '../imaging/input-path';
@@ -10,9 +11,24 @@ import type { ProjectStore } from './project';
 import type { VolumeIo } from './volume-io';
 
 export interface ImportOptions {
+  /** Checked between inputs and after each read: a case being written when it trips is finished, never half-kept. */
   signal?: AbortSignal;
   /** fraction 0..1 over all inputs, and what is being read. */
   onProgress?: (fraction: number, message: string) => void;
+}
+
+/** An import stopped by its signal: `result` holds the cases (each whole) imported before it stopped. */
+export class ImportCancelledError extends CancelledError {
+  constructor(
+    readonly result: ImportResult,
+    /** Inputs not imported because of the cancel. */
+    readonly notImported: number,
+  ) {
+    super(
+      `Import cancelled: ${result.imported.length} case(s) imported before the cancel are kept; ${notImported} input(s) were not imported.`,
+    );
+    this.name = 'ImportCancelledError';
+  }
 }
 
 /** A case name from a file or folder name: `kidney_003.nii.gz` → `kidney_003`. */
@@ -48,8 +64,12 @@ export async function importPaths(
 ): Promise<ImportResult> {
   const result: ImportResult = { imported: [], errors: [], choices: [] };
   const io = await store.io();
+  // Inputs n.. were not imported: stop with the cases so far (store.addCase writes each case whole or not at all).
+  const stopIfAborted = (n: number): void => {
+    if (opts.signal?.aborted) throw new ImportCancelledError(result, req.paths.length - n);
+  };
   for (let n = 0; n < req.paths.length; n++) {
-    opts.signal?.throwIfAborted();
+    stopIfAborted(n);
     const path = resolve(req.paths[n]);
     opts.onProgress?.(n / req.paths.length, `Reading ${basename(path)}`);
     try {
@@ -94,7 +114,6 @@ export async function importPaths(
         continue;
       }
       const volume = await io.read(path, isDir ? { seriesInstanceUid } : undefined);
-      opts.signal?.throwIfAborted();
       const contentSha256 = volumeContentSha256(volume);
       const twin = store.findDuplicateCase({ contentSha256 });
       if (twin) {
@@ -102,6 +121,8 @@ export async function importPaths(
         continue;
       }
       const dicomSource = /\.nii(\.gz)?$/i.test(path) ? null : await sourceRefOf(io, path, seriesInstanceUid);
+      // The last point to stop before writing: once addCase starts, the case is finished and kept.
+      stopIfAborted(n);
       result.imported.push(
         await store.addCase(volume, {
           name,
@@ -111,7 +132,8 @@ export async function importPaths(
         }),
       );
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (err instanceof ImportCancelledError) throw err;
+      stopIfAborted(n);
       const message = err instanceof Error ? err.message : String(err);
       // Reader errors (InputError) already name the file; others get it prefixed.
       result.errors.push(message.includes(path) ? message : `${path}: ${message}`);

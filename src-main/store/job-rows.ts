@@ -1,4 +1,5 @@
-// The jobs table: long work (pre-labels, fine-tunes) with status, progress and a result, surviving restarts.
+// The jobs table: long work (pre-labels, fine-tunes, imports, nnU-Net exports) with status, progress and a
+// result, surviving restarts.
 import type { JobInfo, JobStatus } from '../domain/jobs';
 import type { ProjectStore } from './project';
 
@@ -97,8 +98,8 @@ export const RESUMABLE_JOB_KINDS: readonly string[] = ['finetune'];
 
 /**
  * Jobs still queued or running when the project opens were cut off by a closed or crashed app: a
- * fine-tune becomes 'interrupted' (it resumes from its last checkpoint); other jobs are marked failed
- * with a message saying so.
+ * fine-tune becomes 'interrupted' (it resumes from its last checkpoint); other jobs (pre-label, import,
+ * export-nnunet) are marked failed with a message saying so.
  */
 export function markInterruptedJobs(store: ProjectStore): number {
   const now = new Date().toISOString();
