@@ -1,4 +1,4 @@
-// Removes what an interrupted write leaves behind: temp files and case folders with no database row.
+// Removes what an interrupted write leaves behind: temp files and folders, case folders with no database row.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
@@ -64,6 +64,15 @@ export async function sweepLeftovers(
           result.removedLabelFiles.push(file);
         }
       }
+    }
+  }
+  // An export cut short leaves its hidden temp folder (exports/.<Dataset…>.<pid>.<hex>.tmp); published exports stay.
+  const exportsDir = join(projectDir, 'exports');
+  for (const entry of await fs.readdir(exportsDir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(exportsDir, entry.name);
+    if (entry.name.startsWith('.') && entry.name.endsWith('.tmp') && (await olderThan(path, LEFTOVER_AGE_MS, nowMs))) {
+      await fs.rm(path, { recursive: true, force: true });
+      result.removedTempFiles.push(path);
     }
   }
   return result;

@@ -42,6 +42,11 @@ const BENCHES: Record<string, BenchEntry> = {
       'fine-tune a starter on the shared real crop through the default path; Dice before/after on held-out phantoms and the real scan',
     load: () => import('../../bench/finetune-real'),
   },
+  'main-process': {
+    summary:
+      "the app's main process during a pre-label (cold, warm) and autosaves: longest event-loop block, peak memory (--input FILE | --dims 512,512,300)",
+    load: () => import('../../bench/main-process'),
+  },
   finetune: {
     summary:
       'Dice on shifted-domain phantoms before/after fine-tuning (--model DIR --train 5 --test 10 --steps N --fast)',

@@ -170,6 +170,11 @@ describe('project store', () => {
     writeFileSync(join(orphan, 'image.nii.gz'), 'partial');
     const staleTemp = join(dir, 'cases', c.id, 'labels', '.v0001.nii.gz.123.abcd.tmp');
     writeFileSync(staleTemp, 'partial');
+    // An nnU-Net export cut short: its hidden temp folder goes, a published dataset stays.
+    const staleExport = join(dir, 'exports', '.Dataset501_Kidney.123.abcd.tmp');
+    mkdirSync(join(staleExport, 'imagesTr'), { recursive: true });
+    const published = join(dir, 'exports', 'Dataset501_Kidney');
+    mkdirSync(published);
     const now = Date.now();
     expect(await store.sweepLeftovers(now)).toEqual({
       removedTempFiles: [],
@@ -178,10 +183,12 @@ describe('project store', () => {
     });
     const later = now + LEFTOVER_AGE_MS + 1000;
     expect(await store.sweepLeftovers(later)).toEqual({
-      removedTempFiles: [staleTemp],
+      removedTempFiles: [staleTemp, staleExport],
       removedCaseFolders: [orphan],
       removedLabelFiles: [],
     });
+    expect(existsSync(staleExport)).toBe(false);
+    expect(existsSync(published)).toBe(true);
     expect(existsSync(join(dir, 'cases', c.id, 'image.nii.gz'))).toBe(true);
     expect((await store.loadImage(c.id)).dims).toEqual([3, 3, 3]);
   });
