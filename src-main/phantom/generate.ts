@@ -83,6 +83,11 @@ export interface PhantomOptions {
   domain?: PhantomDomain;
   /** Checked between painting stages; an aborted signal throws its reason. */
   signal?: AbortSignal;
+  /**
+   * Reproduce an earlier generator's synth-domain draws (1: kidney scale 0.8-1.25, lesions as dense as their
+   * kidney allowed), so a model trained on them can be retrained exactly; default: this generator's.
+   */
+  synthVersion?: 1 | typeof PHANTOM_GENERATOR_VERSION;
 }
 
 export interface PhantomMeta {
@@ -137,7 +142,7 @@ interface SynthDraw {
   kidneyShapeRange: number;
 }
 
-function drawSynth(rng: Rng): SynthDraw {
+function drawSynth(rng: Rng, version: number): SynthDraw {
   return {
     noiseSigmaHu: rng.range(4, 36),
     blurInPlaneMm: rng.range(0.5, 1.8),
@@ -145,7 +150,7 @@ function drawSynth(rng: Rng): SynthDraw {
     bodyScale: rng.range(0.8, 1.2),
     // Published adult kidney volumes centre near 150 mL (about 100-250 mL); the standard kidney is 85-115 mL,
     // so synth kidneys scale 0.95-1.3 (volume x0.86-2.2). Generator v1 drew 0.8-1.25.
-    kidneyScale: rng.range(0.95, 1.3),
+    kidneyScale: version === 1 ? rng.range(0.8, 1.25) : rng.range(0.95, 1.3),
     kidneyShapeRange: rng.range(1, 2),
   };
 }
@@ -165,6 +170,9 @@ function checkOptions(opts: PhantomOptions, dims: Vec3, spacingMm: Vec3): void {
   }
   if (spacingMm.length !== 3 || spacingMm.some((s) => !Number.isFinite(s) || s < 0.05 || s > 200)) {
     throw new RangeError(`phantom spacing must be three numbers from 0.05 to 200 mm, got ${spacingMm.join(',')}`);
+  }
+  if (opts.synthVersion !== undefined && opts.synthVersion !== 1 && opts.synthVersion !== PHANTOM_GENERATOR_VERSION) {
+    throw new RangeError(`phantom synthVersion must be 1 or ${PHANTOM_GENERATOR_VERSION}, got ${opts.synthVersion}`);
   }
   if (opts.domain !== undefined && !PHANTOM_DOMAINS.includes(opts.domain)) {
     throw new RangeError(`phantom domain must be one of ${PHANTOM_DOMAINS.join(', ')}, got '${String(opts.domain)}'`);
@@ -196,7 +204,8 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
   checkOptions(opts, dims, spacingMm);
   // Independent streams per part: changing how one organ is drawn leaves the others as they were.
   const root = new Rng(opts.seed, 'deformux-phantom');
-  const synth = opts.domain === 'synth' ? drawSynth(root.fork('synth')) : undefined;
+  const synthVersion = opts.synthVersion ?? PHANTOM_GENERATOR_VERSION;
+  const synth = opts.domain === 'synth' ? drawSynth(root.fork('synth'), synthVersion) : undefined;
   const randomized = synth ? randomizedTissueHu(root.fork('hu')) : undefined;
   const shift: DomainShift = synth
     ? {
@@ -253,7 +262,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       shapeRange: kidneyShapeRange,
       sizeScale: shift.kidneyScale,
       // Synth HU can draw a lesion as dense as its kidney (native phase): keep every labelled lesion visible.
-      ...(synth ? { minLesionContrastHu: SYNTH_MIN_LESION_CONTRAST_HU } : {}),
+      ...(synth && synthVersion > 1 ? { minLesionContrastHu: SYNTH_MIN_LESION_CONTRAST_HU } : {}),
     });
   } else {
     paintKidneys(cv, plan, hu, root.fork('kidneys'), vessels, {
@@ -310,7 +319,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       schema: opts.schema,
       synthetic: true,
       generator: 'deformux-phantom',
-      generatorVersion: PHANTOM_GENERATOR_VERSION,
+      generatorVersion: synthVersion,
       labels,
       contrastPhase: phase,
       noiseSigmaHu,
