@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import type { ImportRequest } from '../domain/cases';
+import type { ImportRequest, VolumeHeader } from '../domain/cases';
 import type { ApiEvent } from '../domain/events';
 import type { JobInfo } from '../domain/jobs';
 import type { SchemaName } from '../domain/label-schemas';
@@ -299,29 +299,38 @@ export class JobManager {
         const name = this.store.getCase(caseId).name;
         const prefix = n > 1 ? `case ${c + 1} of ${n} (${name}): ` : '';
         this.progress(jobId, c / n, `${prefix}reading the image`, caseId);
-        let image: Volume;
+        let header: VolumeHeader;
+        let imagePath: string;
         try {
-          image = await this.store.loadImage(caseId);
+          header = this.store.caseHeader(caseId);
+          imagePath = this.store.imageFile(caseId);
         } catch (err) {
           failed.push({ caseId, message: (err as Error).message });
           continue;
         }
         progressOf = (m) => this.progress(jobId, (c + m.fraction) / n, `${prefix}${m.message}`, caseId);
-        // Structured clone copies the voxels: the store caches the image, so it must not be transferred.
-        const res = await ask({ type: 'predict', id: c, image, tta: params.tta });
+        // The worker reads the image itself and answers with the label and the settings it ran with.
+        const res = await ask({ type: 'predict', id: c, imagePath, tta: params.tta });
         progressOf = null;
         if (res.type === 'error') {
           failed.push({ caseId, message: res.message });
           continue;
         }
         if (res.type !== 'result') throw new Error(`unexpected worker answer '${res.type}'`);
+        if (res.dims.join() !== header.dims.join()) {
+          failed.push({
+            caseId,
+            message: `${imagePath}: holds ${res.dims.join('×')} voxels but the project expects ${header.dims.join('×')}.`,
+          });
+          continue;
+        }
         const geometry = {
-          dims: image.dims,
-          spacingMm: image.spacingMm,
-          originMm: image.originMm,
-          direction: image.direction,
+          dims: header.dims,
+          spacingMm: header.spacingMm,
+          originMm: header.originMm,
+          direction: header.direction as Volume['direction'],
         };
-        const source = image.source;
+        const source = imagePath;
         await savePrediction(
           this.store,
           caseId,
@@ -329,16 +338,7 @@ export class JobManager {
           {
             modelId: model.modelId,
             modelVersion: model.modelVersion,
-            settings: {
-              tta: params.tta,
-              overlap: 0.5,
-              postprocess: true,
-              cropToBody: true,
-              uncertainty: 'entropy',
-              patchSize: model.patchSize,
-              targetSpacingMm: model.targetSpacingMm,
-              voxelsPerClass: res.voxelsPerClass,
-            },
+            settings: { ...res.settings, tta: res.settings.ttaAxes.length > 0, voxelsPerClass: res.voxelsPerClass },
             seconds: res.seconds,
             jobId,
             uncertainty: res.uncertainty

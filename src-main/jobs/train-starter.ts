@@ -447,13 +447,15 @@ async function finishStarter(
   if (last)
     last.data = `${n} synthetic phantom${n === 1 ? '' : 's'} (seeds ${s.trainSeeds[0]}..${s.trainSeeds[n - 1]})${fromMaps}`;
   const phantoms =
-    `phantoms (deformux-phantom generator v${s.synthVersion ?? PHANTOM_GENERATOR_VERSION}, ${s.domain ?? 'standard'} domain, ` +
+    `(deformux-phantom generator v${s.synthVersion ?? PHANTOM_GENERATOR_VERSION}, ${s.domain ?? 'standard'} domain, ` +
     `training seeds ${s.trainSeeds[0]}..${s.trainSeeds[s.trainSeeds.length - 1]}, held-out seeds ` +
     `${s.heldOutSeeds[0]}..${s.heldOutSeeds[s.heldOutSeeds.length - 1]})`;
   const maps = (s.labelMaps ?? []).map((m) => `${m.name}, ${m.licence}`).join('; ');
   final.provenance =
-    `trained on SYNTHETIC data only: ${phantoms}` +
-    (maps ? ` and CTs painted from real label maps (${maps}; the anatomy is real, every voxel value synthetic)` : '') +
+    (maps
+      ? `trained on SYNTHETIC data only: phantoms ${phantoms} and CTs painted from real label maps (${maps}; the ` +
+        'anatomy is real, every voxel value synthetic)'
+      : `trained on SYNTHETIC phantoms only ${phantoms}`) +
     ` by npm run train:starter (${s.name} settings); ` +
     (real
       ? sharedSeen

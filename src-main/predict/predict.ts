@@ -6,7 +6,7 @@ import { canonicalTransform } from '../imaging/orient';
 import type { AxisTransform } from '../imaging/orient';
 import { resampledDims, resampleToGrid } from '../imaging/resample';
 import { checkIntensity, normaliseInPlace, normalisedValue } from '../imaging/intensity';
-import { slidingWindow } from './sliding-window';
+import { DEFAULT_OVERLAP, slidingWindow } from './sliding-window';
 import { bodyBox, cropGrid, uncropProbabilities } from './body-crop';
 import type { BodyBox } from './body-crop';
 import type { UncertaintyKind } from './sliding-window';
@@ -65,6 +65,21 @@ export interface PredictStats {
   postprocess?: PostprocessStats;
   /** The organ region applied; `restricted: false` when the scan had no landmark to place it by. */
   anatomyRegion?: RegionStats;
+  /** The settings this prediction actually ran with (what provenance records). */
+  settings: PredictSettings;
+}
+
+export interface PredictSettings {
+  overlap: number;
+  /** Tensor axes mirrored for test-time augmentation ([] without TTA). */
+  ttaAxes: number[];
+  postprocess: boolean;
+  cropToBody: boolean;
+  anatomyRegion: boolean;
+  uncertainty: UncertaintyKind;
+  /** The model's patch (tensor order) and grid spacing (canonical i, j, k; mm). */
+  patchSize: [number, number, number];
+  targetSpacingMm: [number, number, number];
 }
 
 export interface RegionStats {
@@ -239,6 +254,16 @@ export async function predictVolume(
       ...(box ? { bodyBox: box } : {}),
       postprocess: ppStats,
       ...(region ? { anatomyRegion: region } : {}),
+      settings: {
+        overlap: opts.overlap ?? DEFAULT_OVERLAP,
+        ttaAxes: opts.tta === true ? [0, 1, 2] : Array.isArray(opts.tta) ? [...opts.tta] : [],
+        postprocess: ppStats !== undefined,
+        cropToBody: box !== null,
+        anatomyRegion: region !== null && region.restricted,
+        uncertainty: opts.uncertainty ?? 'entropy',
+        patchSize: [...model.patchSize],
+        targetSpacingMm: [...model.targetSpacingMm],
+      },
     },
   };
 }

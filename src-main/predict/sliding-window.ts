@@ -7,6 +7,9 @@
 import type { SegmentationModel } from './types';
 import { throwIfAborted, Yielder } from './progress';
 
+/** Window overlap when the caller names none. */
+export const DEFAULT_OVERLAP = 0.5;
+
 export type UncertaintyKind = 'entropy' | 'tta-disagreement' | 'none';
 
 export interface SlidingWindowOptions {
@@ -158,7 +161,7 @@ export async function slidingWindow(
 ): Promise<SlidingWindowResult> {
   const shape = windowShape(dims, model);
   const C = model.classes;
-  const overlap = opts.overlap ?? 0.5;
+  const overlap = opts.overlap ?? DEFAULT_OVERLAP;
   if (!(overlap >= 0 && overlap < 1)) throw new Error(`overlap must be in [0, 1), got ${overlap}`);
   if (!shape.every((p) => Number.isInteger(p) && p > 0)) throw new Error(`patch size ${shape.join('×')} is not valid`);
   if (!Number.isInteger(C) || C < 1 || C > 255) throw new Error(`model class count ${C} must be 1..255`);

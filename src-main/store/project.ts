@@ -366,6 +366,11 @@ export class ProjectStore {
     return row.dicom_source ? (JSON.parse(row.dicom_source) as SourceSeriesRef) : null;
   }
 
+  /** Absolute path of a case's image (NIfTI), for a reader in another thread (the engine worker). */
+  imageFile(caseId: string): string {
+    return join(this.dir, this.caseRow(caseId).image_file);
+  }
+
   /**
    * Absolute paths of a case's image and of one label version, for a reader in another thread (the
    * engine worker reads fine-tune cases itself rather than receive copies of full-size scans).

@@ -13,6 +13,8 @@ import type { SchemaName } from '../../domain/label-schemas';
 import type { FromWorker, ToWorker } from './protocol';
 import { runFinetuneMessage } from './finetune-worker';
 import { isAbortError } from '../../util/abort';
+import { readVolume } from '../../imaging/read';
+import { throwIfAborted } from '../../predict/progress';
 
 const port = parentPort;
 if (!port) throw new Error('predict-worker must run in a worker thread');
@@ -68,7 +70,9 @@ async function onMessage(msg: ToWorker): Promise<void> {
   const t0 = performance.now();
   let lastSent = 0;
   try {
-    const res = await predictVolume(msg.image, model, {
+    const image = await readVolume(msg.imagePath);
+    throwIfAborted(abort.signal);
+    const res = await predictVolume(image, model, {
       tta: msg.tta,
       schema,
       uncertaintyFormat: 'uint8',
@@ -90,6 +94,8 @@ async function onMessage(msg: ToWorker): Promise<void> {
         label,
         uncertainty: unc,
         voxelsPerClass: res.stats.voxelsPerClass,
+        dims: [...image.dims],
+        settings: res.stats.settings,
         seconds: (performance.now() - t0) / 1000,
       },
       [label.buffer as ArrayBuffer, ...(unc ? [unc.buffer as ArrayBuffer] : [])],

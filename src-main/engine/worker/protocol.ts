@@ -1,5 +1,5 @@
 // Messages between the job manager (main thread) and the engine worker thread that runs predictions and fine-tunes.
-import type { Volume } from '../../imaging/volume';
+import type { PredictSettings } from '../../predict/predict';
 import type { SchemaName } from '../../domain/label-schemas';
 import type { FinetuneOptions, FinetuneProgress, FinetuneResult } from '../train/finetune';
 
@@ -27,7 +27,8 @@ export type FinetuneRequest = Omit<
 
 export type ToWorker =
   | { type: 'load'; modelDir: string; schema: SchemaName }
-  | { type: 'predict'; id: number; image: Volume; tta: boolean }
+  /** The worker reads the image itself (no copy of a full-size scan crosses threads) and sends the label back. */
+  | { type: 'predict'; id: number; imagePath: string; tta: boolean }
   | { type: 'finetune'; id: number; options: FinetuneRequest }
   /** Stops a predict (at once) or a fine-tune (after its current step, with a checkpoint). */
   | { type: 'cancel'; id: number };
@@ -49,6 +50,9 @@ export type FromWorker =
       label: Uint8Array;
       uncertainty: Uint8Array | null;
       voxelsPerClass: number[];
+      /** The grid the label is on (the image's) and the settings the prediction actually ran with. */
+      dims: [number, number, number];
+      settings: PredictSettings;
       seconds: number;
     }
   | { type: 'cancelled'; id: number }
