@@ -81,6 +81,11 @@ export class LabelEditor {
   canRedo = $state(false);
   /** Bumped on every change of the labels: autosave compares it with the last saved one. */
   editSeq = $state(0);
+  /**
+   * Bumped whenever the label array's content may have changed, edits or not (a case attached or detached, a
+   * finished pre-label replacing the map): views that copy the labels (the 3D view) follow it.
+   */
+  labelsRevision = $state(0);
   classes = $state.raw<LabelClass[]>([]);
   /** A case's labels are loaded and editable. */
   attached = $state(false);
@@ -408,6 +413,7 @@ export class LabelEditor {
   }
 
   #publish(): void {
+    this.labelsRevision++;
     this.counts = this.#counts.slice(0, 16);
     this.canUndo = this.#history.canUndo;
     this.canRedo = this.#history.canRedo;

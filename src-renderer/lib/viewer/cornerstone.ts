@@ -1,4 +1,4 @@
-// One-time Cornerstone3D core + tools initialisation, and the tool bindings of the MPR views.
+// One-time Cornerstone3D core + tools initialisation, and the tool bindings of the MPR and 3D views.
 import { init as coreInit } from '@cornerstonejs/core';
 import {
   addTool,
@@ -7,6 +7,7 @@ import {
   PanTool,
   StackScrollTool,
   ToolGroupManager,
+  TrackballRotateTool,
   WindowLevelTool,
   ZoomTool,
   type Types as ToolTypes,
@@ -18,7 +19,7 @@ export function initCornerstone(): void {
   if (initialised) return;
   coreInit();
   toolsInit();
-  for (const tool of [PanTool, ZoomTool, StackScrollTool, WindowLevelTool]) addTool(tool);
+  for (const tool of [PanTool, ZoomTool, StackScrollTool, WindowLevelTool, TrackballRotateTool]) addTool(tool);
   initialised = true;
 }
 
@@ -53,4 +54,21 @@ export function setPrimaryMode(group: ToolTypes.IToolGroup, mode: PrimaryMode): 
   } else {
     group.setToolPassive(WindowLevelTool.toolName);
   }
+}
+
+/** The 3D label view's mouse: left drag rotates (trackball), right drag zooms, middle drag pans. */
+export function createView3DToolGroup(
+  id: string,
+  renderingEngineId: string,
+  viewportIds: string[],
+): ToolTypes.IToolGroup {
+  ToolGroupManager.destroyToolGroup(id);
+  const group = ToolGroupManager.createToolGroup(id);
+  if (!group) throw new Error(`could not create tool group ${id}`);
+  for (const tool of [TrackballRotateTool, ZoomTool, PanTool]) group.addTool(tool.toolName);
+  for (const vp of viewportIds) group.addViewport(vp, renderingEngineId);
+  group.setToolActive(TrackballRotateTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+  group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
+  group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+  return group;
 }

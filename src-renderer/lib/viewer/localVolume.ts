@@ -16,10 +16,11 @@ export interface LoadedVolume {
 
 let loadCounter = 0;
 
-export function createCaseVolume(header: VolumeHeader, voxels: VoxelData): LoadedVolume {
+/** `idPrefix` tells apart volumes on the same grid (the 3D view's copy of the labels). */
+export function createCaseVolume(header: VolumeHeader, voxels: VoxelData, idPrefix = 'deformux'): LoadedVolume {
   // A fresh id per load: the cache returns an existing volume for a known id. No ':' in it: an id
   // with a scheme makes Cornerstone try to fetch a slice through an image loader for its VOI.
-  const volumeId = `deformux_${header.caseId.replace(/[^A-Za-z0-9._-]/g, '_')}_${++loadCounter}`;
+  const volumeId = `${idPrefix}_${header.caseId.replace(/[^A-Za-z0-9._-]/g, '_')}_${++loadCounter}`;
   const frameOfReferenceUID = `deformux.for.${header.caseId}`;
   const d = header.direction;
   const bits = voxels instanceof Uint8Array ? 8 : voxels instanceof Int16Array ? 16 : 32;
