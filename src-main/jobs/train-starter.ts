@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readNifti, writeNifti } from '../imaging/nifti';
 import type { Vec3 } from '../imaging/volume';
 import { generatePhantom, PHANTOM_GENERATOR_VERSION, synthesizeFromLabelMap } from '../phantom';
-import type { PhantomDomain } from '../phantom/generate';
+import type { PhantomCase, PhantomDomain } from '../phantom/generate';
 import { reorientVolume } from '../imaging/orient';
 import { predictVolume } from '../predict/predict';
 import { diceByClass } from '../predict/metrics';
@@ -224,19 +224,30 @@ export function trainingPhantomDraw(seed: number, s: StarterSettings): { domain?
   return { domain: standard ? 'standard' : s.domain, lesionFree };
 }
 
+/** One phantom of a starter's recipe: its grid, generator draws, `domain` and lesions. */
+function starterPhantom(
+  schema: SchemaName,
+  s: StarterSettings,
+  seed: number,
+  domain: PhantomDomain | undefined,
+  lesionFree: boolean,
+): PhantomCase {
+  return generatePhantom({
+    seed,
+    schema,
+    dims: s.phantomDims,
+    spacingMm: s.targetSpacingMm,
+    domain,
+    ...(s.synthVersion ? { synthVersion: s.synthVersion } : {}),
+    ...(lesionFree ? { domainShift: { lesions: false } } : {}),
+  });
+}
+
 async function writePhantoms(dir: string, schema: SchemaName, seeds: number[], s: StarterSettings): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   for (const seed of seeds) {
     const { domain, lesionFree } = trainingPhantomDraw(seed, s);
-    const c = generatePhantom({
-      seed,
-      schema,
-      dims: s.phantomDims,
-      spacingMm: s.targetSpacingMm,
-      domain,
-      ...(s.synthVersion ? { synthVersion: s.synthVersion } : {}),
-      ...(lesionFree ? { domainShift: { lesions: false } } : {}),
-    });
+    const c = starterPhantom(schema, s, seed, domain, lesionFree);
     // Training patches are read in stored voxel order; store them in the model's canonical frame (RAS),
     // which is the frame the prediction pipeline feeds the network.
     const name = `phantom_${String(seed).padStart(6, '0')}`;
@@ -404,14 +415,7 @@ async function finishStarter(
       const sums = new Array<number>(classes.length - 1).fill(0);
       const counts = new Array<number>(classes.length - 1).fill(0);
       for (const seed of s.heldOutSeeds) {
-        const c = generatePhantom({
-          seed,
-          schema,
-          dims: s.phantomDims,
-          spacingMm: s.targetSpacingMm,
-          domain,
-          ...(s.synthVersion ? { synthVersion: s.synthVersion } : {}),
-        });
+        const c = starterPhantom(schema, s, seed, domain, false);
         const res = await predictVolume(c.image, model, { schema, signal });
         const d = diceByClass(res.label.data as Uint8Array, c.label.data, classes.length);
         // dice[c] is class c's (dice[0], background, is NaN); classes absent from both maps are NaN too.

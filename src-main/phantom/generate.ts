@@ -195,6 +195,34 @@ function checkOptions(opts: PhantomOptions, dims: Vec3, spacingMm: Vec3): void {
   }
 }
 
+const labelNames = (labels: Record<number, string>): string =>
+  Object.entries(labels)
+    .map(([v, n]) => `${v} ${n}`)
+    .join(', ');
+
+/**
+ * A synthetic case's image and label volumes on one identity-direction LPS grid (each its own copy of the
+ * geometry), marked synthetic.
+ */
+export function syntheticVolumes(
+  grid: { dims: Vec3; spacingMm: Vec3; originMm: Vec3 },
+  image: Int16Array,
+  label: Uint8Array,
+  imageDescription: string,
+  labelDescription: string,
+): { image: Volume; label: Volume } {
+  const geometry = () => ({
+    dims: [...grid.dims] as Vec3,
+    spacingMm: [...grid.spacingMm] as Vec3,
+    originMm: [...grid.originMm] as Vec3,
+    direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] as Direction,
+  });
+  return {
+    image: { ...geometry(), data: image, modality: 'CT', description: imageDescription, source: 'synthetic' },
+    label: { ...geometry(), data: label, modality: 'SEG', description: labelDescription, source: 'synthetic' },
+  };
+}
+
 /** Generates one synthetic abdominal CT (int16 HU) and its label map; the same options give the same case. */
 export function generatePhantom(opts: PhantomOptions): PhantomCase {
   const dims: Vec3 = [...(opts.dims ?? DEFAULT_DIMS)];
@@ -289,31 +317,15 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
     finishRng,
   );
 
-  const direction: Direction = [1, 0, 0, 0, 1, 0, 0, 0, 1];
-  const geometry = { dims, spacingMm, originMm, direction };
   const labels = SCHEMA_LABELS[opts.schema];
-  const labelNames = Object.entries(labels)
-    .map(([v, n]) => `${v} ${n}`)
-    .join(', ');
   return {
-    image: {
-      ...geometry,
+    ...syntheticVolumes(
+      { dims, spacingMm, originMm },
       data,
-      modality: 'CT',
-      description: `SYNTHETIC phantom (not a patient): abdominal CT, ${phase} phase, seed ${opts.seed}`,
-      source: 'synthetic',
-    },
-    label: {
-      ...geometry,
-      dims: [...dims],
-      spacingMm: [...spacingMm],
-      originMm: [...originMm],
-      direction: [...direction],
-      data: cv.label,
-      modality: 'SEG',
-      description: `SYNTHETIC phantom labels, ${opts.schema} schema (${labelNames}), seed ${opts.seed}`,
-      source: 'synthetic',
-    },
+      cv.label,
+      `SYNTHETIC phantom (not a patient): abdominal CT, ${phase} phase, seed ${opts.seed}`,
+      `SYNTHETIC phantom labels, ${opts.schema} schema (${labelNames(labels)}), seed ${opts.seed}`,
+    ),
     meta: {
       seed: opts.seed,
       schema: opts.schema,

@@ -2,7 +2,7 @@
 // 'total' map), deformed and painted with this case's tissue HU. Procedural phantoms give endless shapes but
 // simplified anatomy; a real map gives the true neighbourhood of the kidneys and the pancreas (duodenum,
 // splenic vein, stomach, psoas, liver), and random intensities keep the network from keying on brightness.
-import type { Direction, Vec3, Volume } from '../imaging/volume';
+import type { Vec3, Volume } from '../imaging/volume';
 import { InputError, affineLps } from '../imaging/volume';
 import { frameFromAngles } from './canvas';
 import { finishImage } from './finish';
@@ -11,7 +11,7 @@ import { type LesionInfo, visibleLesionHu } from './kidney';
 import { SmoothField } from './noise';
 import { Rng } from './random';
 import type { PhantomCase, PhantomSchema } from './generate';
-import { PHANTOM_GENERATOR_VERSION, SYNTH_MIN_LESION_CONTRAST_HU } from './generate';
+import { PHANTOM_GENERATOR_VERSION, SCHEMA_LABELS, SYNTH_MIN_LESION_CONTRAST_HU, syntheticVolumes } from './generate';
 
 /** What a structure of the map is painted as. */
 export type Structure =
@@ -657,9 +657,7 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
     finishRng,
   );
 
-  const direction: Direction = [1, 0, 0, 0, 1, 0, 0, 0, 1];
-  const labels: Record<number, string> =
-    opts.schema === 'kidney' ? { 1: 'kidney', 2: 'tumor', 3: 'cyst' } : { 1: 'pancreas', 2: 'tumor' };
+  const labels: Record<number, string> = SCHEMA_LABELS[opts.schema];
   const what = `label map ${opts.source.split('/').at(-1)}`;
   const deformation: LabelMapDeformation = {
     affineVolumeRatio: 1 / detM3(A),
@@ -667,26 +665,13 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
     elasticAmplitudeMm,
   };
   return {
-    image: {
-      dims,
-      spacingMm,
-      originMm,
-      direction,
+    ...syntheticVolumes(
+      { dims, spacingMm, originMm },
       data,
-      modality: 'CT',
-      description: `SYNTHETIC CT (not a scan) from a real ${what}, ${phase} phase, seed ${opts.seed}`,
-      source: 'synthetic',
-    },
-    label: {
-      dims: [...dims],
-      spacingMm: [...spacingMm],
-      originMm: [...originMm],
-      direction: [...direction],
-      data: label,
-      modality: 'SEG',
-      description: `SYNTHETIC labels from a real ${what}, ${opts.schema} schema, seed ${opts.seed}`,
-      source: 'synthetic',
-    },
+      label,
+      `SYNTHETIC CT (not a scan) from a real ${what}, ${phase} phase, seed ${opts.seed}`,
+      `SYNTHETIC labels from a real ${what}, ${opts.schema} schema, seed ${opts.seed}`,
+    ),
     meta: {
       seed: opts.seed,
       schema: opts.schema,

@@ -31,16 +31,32 @@ export type PrimaryMode = 'cursor' | 'wl' | 'edit';
 
 const { MouseBindings } = ToolEnums;
 
+/** A new tool group `id` (replacing one of that id) with `tools` added, over the viewports. */
+function freshToolGroup(
+  id: string,
+  renderingEngineId: string,
+  viewportIds: string[],
+  tools: { toolName: string }[],
+): ToolTypes.IToolGroup {
+  ToolGroupManager.destroyToolGroup(id);
+  const group = ToolGroupManager.createToolGroup(id);
+  if (!group) throw new Error(`could not create tool group ${id}`);
+  for (const tool of tools) group.addTool(tool.toolName);
+  for (const vp of viewportIds) group.addViewport(vp, renderingEngineId);
+  return group;
+}
+
 export function createViewerToolGroup(
   id: string,
   renderingEngineId: string,
   viewportIds: string[],
 ): ToolTypes.IToolGroup {
-  ToolGroupManager.destroyToolGroup(id);
-  const group = ToolGroupManager.createToolGroup(id);
-  if (!group) throw new Error(`could not create tool group ${id}`);
-  for (const tool of [PanTool, ZoomTool, StackScrollTool, WindowLevelTool]) group.addTool(tool.toolName);
-  for (const vp of viewportIds) group.addViewport(vp, renderingEngineId);
+  const group = freshToolGroup(id, renderingEngineId, viewportIds, [
+    PanTool,
+    ZoomTool,
+    StackScrollTool,
+    WindowLevelTool,
+  ]);
   group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
   group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
   group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
@@ -62,11 +78,7 @@ export function createView3DToolGroup(
   renderingEngineId: string,
   viewportIds: string[],
 ): ToolTypes.IToolGroup {
-  ToolGroupManager.destroyToolGroup(id);
-  const group = ToolGroupManager.createToolGroup(id);
-  if (!group) throw new Error(`could not create tool group ${id}`);
-  for (const tool of [TrackballRotateTool, ZoomTool, PanTool]) group.addTool(tool.toolName);
-  for (const vp of viewportIds) group.addViewport(vp, renderingEngineId);
+  const group = freshToolGroup(id, renderingEngineId, viewportIds, [TrackballRotateTool, ZoomTool, PanTool]);
   group.setToolActive(TrackballRotateTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
   group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
   group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
