@@ -4,7 +4,7 @@
 // included: it lives in the same process) and of the main isolate's heap, and the pre-label's wall time with
 // a cold and then a warm engine.
 //
-//   bench main-process [--input FILE.nii.gz|DICOMDIR] [--dims 512,512,300] [--saves N] [--json]
+//   bench main-process [--input FILE.nii.gz|DICOMDIR] [--dims 512,512,300] [--saves N] [--saves-only] [--json]
 //
 // Without --input the case is a synthetic phantom of --dims at 0.8×0.8×1 mm (default 512×512×300).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,13 +26,16 @@ interface Phase {
   peakMainHeapMb: number;
 }
 
-function parse(argv: string[]): { input?: string; dims: Vec3; saves: number; json: boolean } {
-  const out = { dims: [512, 512, 300] as Vec3, saves: 3, json: false } as {
-    input?: string;
-    dims: Vec3;
-    saves: number;
-    json: boolean;
-  };
+interface Args {
+  input?: string;
+  dims: Vec3;
+  saves: number;
+  json: boolean;
+  savesOnly: boolean;
+}
+
+function parse(argv: string[]): Args {
+  const out: Args = { dims: [512, 512, 300], saves: 3, json: false, savesOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--input') out.input = argv[++i];
@@ -42,6 +45,7 @@ function parse(argv: string[]): { input?: string; dims: Vec3; saves: number; jso
       out.dims = d as Vec3;
     } else if (a === '--saves') out.saves = Math.max(1, Number(argv[++i]) | 0);
     else if (a === '--json') out.json = true;
+    else if (a === '--saves-only') out.savesOnly = true;
     else throw new Error(`bench main-process: unknown option '${a}'`);
   }
   return out;
@@ -97,8 +101,13 @@ export async function run(argv: string[]): Promise<number> {
       const payload = e.payload as { ok: boolean; message: string };
       if (!payload.ok) throw new Error(`pre-label failed: ${payload.message}`);
     };
-    const cold = await measure(prelabel);
-    const warm = await measure(prelabel);
+    // --saves-only: the phantom's own label stands in for the pre-label (no engine: profiles the save path).
+    const cold = args.savesOnly ? null : await measure(prelabel);
+    const warm = args.savesOnly ? null : await measure(prelabel);
+    if (args.savesOnly) {
+      const phantom = generatePhantom({ seed: 1, schema: 'kidney', dims: args.dims, spacingMm: [0.8, 0.8, 1] });
+      await store.addLabelVersion(caseId, phantom.label, { kind: 'prediction' });
+    }
     // Autosaves as the page sends them: a stroke's worth of changed voxels (sorted indices, then values), and
     // once the whole map (what the page sends when more than a fraction of the volume changed).
     const versions = await api.call('cases.labelVersions', { caseId });

@@ -299,7 +299,7 @@ export class ProjectStore {
     }
     if (meta.status !== undefined && !CASE_STATUSES.includes(meta.status))
       throw new StoreRequestError(`unknown case status '${meta.status}'.`);
-    const checksum = sha256Hex(data);
+    const checksum = await sha256Hex(data);
     // A random suffix keeps two writers (say Electron and a web shell on one project) from ever
     // replacing each other's file; the UNIQUE(case_id, version) constraint then refuses the loser.
     const labelFile = join(
