@@ -21,12 +21,12 @@ export interface VolumeIo {
 }
 
 /**
- * A .nii.gz of the volume: header and voxels go through one gzip stream without first being joined
+ * A .nii.gz of the volume, as the gzip stream's pieces: header and voxels go through one gzip stream without first being joined
  * into one buffer (a 512×512×300 label is 79 MB, and allocating that much again costs more than
  * compressing it), and deflate runs on libuv's thread pool, never on the main thread, so an
  * autosave does not stall every other API call.
  */
-export async function gzipNifti(volume: Volume, level: number): Promise<Buffer> {
+export async function gzipNifti(volume: Volume, level: number): Promise<Buffer[]> {
   checkGeometry(volume.source || 'volume', volume);
   const n = voxelCount(volume.dims);
   if (volume.data.length !== n)
@@ -49,7 +49,8 @@ export async function gzipNifti(volume: Volume, level: number): Promise<Buffer> 
   z.write(header);
   z.end(body);
   await done;
-  return Buffer.concat(chunks);
+  // The compressed pieces as they came: the atomic writer writes them in order, so no joined copy is made.
+  return chunks;
 }
 
 /** The real readers/writers from src-main/imaging, loaded on first use (they pull in codecs). */

@@ -22,11 +22,17 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+/** `data` may be a list of pieces, written in order (no joined copy of a large file is made). */
+export async function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
   const tmp = tempPathFor(path);
   const handle = await fs.open(tmp, 'w');
   try {
-    await handle.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+    else
+      for (const piece of data) {
+        let off = 0;
+        while (off < piece.byteLength) off += (await handle.write(piece, off, piece.byteLength - off)).bytesWritten;
+      }
     await handle.sync();
   } catch (err) {
     await handle.close().catch(() => undefined);
