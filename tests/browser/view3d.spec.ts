@@ -159,10 +159,17 @@ test('the 3D button shows the labels in their legend colours', async () => {
   await expect.poll(() => dataset3d('hasLabels'), { message: 'the 3D view draws the labels' }).toBe('true');
   await settled3d();
   figures.firstRender = Number(await dataset3d('firstRenderMs'));
+  // Polled: on a slow software-GL machine the first frame may still be landing when the count settles.
+  await expect
+    .poll(
+      async () => {
+        const p = await pixels3d();
+        return p.perClass[organ.value] > p.total * 0.02;
+      },
+      { message: `${organ.name} pixels in its colour ${organ.color}` },
+    )
+    .toBe(true);
   const px = await pixels3d();
-  expect(px.perClass[organ.value], `${organ.name} pixels in its colour ${organ.color}`).toBeGreaterThan(
-    px.total * 0.02,
-  );
   for (const c of classes.slice(1)) expect(px.perClass[c.value], `no ${c.name} in the demo labels`).toBe(0);
   expect(px.perClass[organ.value], 'lit pixels are mostly class colours').toBeGreaterThan(px.other);
   expect(problems).toEqual([]);
