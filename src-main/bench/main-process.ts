@@ -48,6 +48,7 @@ function parse(argv: string[]): Args {
     else if (a === '--saves-only') out.savesOnly = true;
     else throw new Error(`bench main-process: unknown option '${a}'`);
   }
+  if (out.savesOnly && out.input) throw new Error('bench main-process: --saves-only uses the phantom (no --input)');
   return out;
 }
 
@@ -85,9 +86,10 @@ export async function run(argv: string[]): Promise<number> {
   const store = ProjectStore.create(join(dir, 'proj'), { schema: 'kidney' });
   const api = createApiHandlers({ store });
   try {
-    const image: Volume = args.input
-      ? await readVolume(args.input)
-      : generatePhantom({ seed: 1, schema: 'kidney', dims: args.dims, spacingMm: [0.8, 0.8, 1] }).image;
+    const phantom = args.input
+      ? null
+      : generatePhantom({ seed: 1, schema: 'kidney', dims: args.dims, spacingMm: [0.8, 0.8, 1] });
+    const image: Volume = phantom ? phantom.image : await readVolume(args.input!);
     const { id: caseId } = await store.addCase(image);
     const done = new Map<string, (e: ApiEvent) => void>();
     api.onEvent((e) => {
@@ -104,10 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     // --saves-only: the phantom's own label stands in for the pre-label (no engine: profiles the save path).
     const cold = args.savesOnly ? null : await measure(prelabel);
     const warm = args.savesOnly ? null : await measure(prelabel);
-    if (args.savesOnly) {
-      const phantom = generatePhantom({ seed: 1, schema: 'kidney', dims: args.dims, spacingMm: [0.8, 0.8, 1] });
-      await store.addLabelVersion(caseId, phantom.label, { kind: 'prediction' });
-    }
+    if (args.savesOnly) await store.addLabelVersion(caseId, phantom!.label, { kind: 'prediction' });
     // Autosaves as the page sends them: a stroke's worth of changed voxels (sorted indices, then values), and
     // once the whole map (what the page sends when more than a fraction of the volume changed).
     const versions = await api.call('cases.labelVersions', { caseId });

@@ -23,7 +23,7 @@ import { FINETUNE_KIND, planFinetune } from './finetune-plan';
 import type { FinetuneParams } from './finetune-plan';
 import { newFinetuneControl, removeCheckpoint, runFinetuneJob } from './finetune-job';
 import { exportNnunetJob, importJob, type ImportRun } from './file-jobs';
-import { TaskRunner } from './task-runner';
+import { endJob, TaskRunner } from './task-runner';
 
 export const PRELABEL_KIND = 'prelabel';
 
@@ -234,8 +234,7 @@ export class JobManager {
     message: string,
     result: Record<string, unknown>,
   ): void {
-    updateJob(this.store, jobId, { status, message, result, ...(status === 'done' ? { fraction: 1 } : {}) });
-    this.emit({ name: 'job.done', payload: { jobId, kind: PRELABEL_KIND, ok: status === 'done', message } });
+    endJob(this.store, this.emit, jobId, PRELABEL_KIND, { status, message, result });
   }
 
   private async run(

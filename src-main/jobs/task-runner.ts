@@ -108,10 +108,20 @@ export class TaskRunner {
   }
 
   private finish(jobId: string, kind: string, end: TaskEnd): void {
-    const { status, message, result } = end;
-    updateJob(this.store, jobId, { status, message, result, ...(status === 'done' ? { fraction: 1 } : {}) });
-    this.emit({ name: 'job.done', payload: { jobId, kind, ok: status === 'done', message } });
+    endJob(this.store, this.emit, jobId, kind, end);
   }
+}
+
+/** Records a job's final status in its row (a done job at fraction 1) and emits job.done. */
+export function endJob(
+  store: ProjectStore,
+  emit: (e: ApiEvent) => void,
+  jobId: string,
+  kind: string,
+  { status, message, result }: TaskEnd,
+): void {
+  updateJob(store, jobId, { status, message, result, ...(status === 'done' ? { fraction: 1 } : {}) });
+  emit({ name: 'job.done', payload: { jobId, kind, ok: status === 'done', message } });
 }
 
 function errorMessage(err: unknown): string {

@@ -258,7 +258,7 @@ async function writePhantoms(dir: string, schema: SchemaName, seeds: number[], s
     const file = await labelMapFile(map);
     const labelMap = await readNifti(file);
     for (let seed = 1; seed <= map.cases; seed++) {
-      const lesionFree = s.lesionFreeShare !== undefined && seed % 10 < Math.round(s.lesionFreeShare * 10);
+      const { lesionFree } = trainingPhantomDraw(seed, s);
       const c = synthesizeFromLabelMap({
         labelMap,
         source: file,

@@ -7,39 +7,15 @@ import { InputError, affineLps } from '../imaging/volume';
 import { frameFromAngles } from './canvas';
 import { finishImage } from './finish';
 import { randomizedTissueHu, type TissueHu } from './hu';
-import { type LesionInfo, visibleLesionHu } from './kidney';
+import { KIDNEY_CYST_LABEL, KIDNEY_LABEL, KIDNEY_TUMOR_LABEL, type LesionInfo, visibleLesionHu } from './kidney';
+import { PANCREAS_LABEL, PANCREAS_TUMOR_LABEL } from './pancreas';
 import { SmoothField } from './noise';
 import { Rng } from './random';
 import type { PhantomCase, PhantomSchema } from './generate';
 import { PHANTOM_GENERATOR_VERSION, SCHEMA_LABELS, SYNTH_MIN_LESION_CONTRAST_HU, syntheticVolumes } from './generate';
 
 /** What a structure of the map is painted as. */
-export type Structure =
-  | 'background'
-  | 'lung'
-  | 'airway'
-  | 'muscle'
-  | 'bone'
-  | 'cartilage'
-  | 'cord'
-  | 'liver'
-  | 'spleen'
-  | 'pancreas'
-  | 'kidney'
-  | 'kidneyCyst'
-  | 'adrenal'
-  | 'gallbladder'
-  | 'stomach'
-  | 'bowel'
-  | 'colon'
-  | 'bladder'
-  | 'artery'
-  | 'vein'
-  | 'portalVein'
-  | 'heart'
-  | 'softTissue';
-
-const STRUCTURES: readonly Structure[] = [
+const STRUCTURES = [
   'background',
   'lung',
   'airway',
@@ -63,7 +39,8 @@ const STRUCTURES: readonly Structure[] = [
   'portalVein',
   'heart',
   'softTissue',
-];
+] as const;
+export type Structure = (typeof STRUCTURES)[number];
 const S = Object.fromEntries(STRUCTURES.map((s, n) => [s, n])) as Record<Structure, number>;
 
 /** TotalSegmentator v2 'total' class ids (1-117) by structure; ids not listed are soft tissue. */
@@ -636,9 +613,9 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
   for (let r = 0; r < n; r++) {
     const id = ids[r];
     if (opts.schema === 'kidney') {
-      if (id === TOTALSEG_KIDNEY_RIGHT || id === TOTALSEG_KIDNEY_LEFT) label[r] = 1;
-      else if (id === TOTALSEG_CYST_LEFT || id === TOTALSEG_CYST_RIGHT) label[r] = 3;
-    } else if (id === TOTALSEG_PANCREAS) label[r] = 1;
+      if (id === TOTALSEG_KIDNEY_RIGHT || id === TOTALSEG_KIDNEY_LEFT) label[r] = KIDNEY_LABEL;
+      else if (id === TOTALSEG_CYST_LEFT || id === TOTALSEG_CYST_RIGHT) label[r] = KIDNEY_CYST_LABEL;
+    } else if (id === TOTALSEG_PANCREAS) label[r] = PANCREAS_LABEL;
   }
   const lesions =
     opts.lesions === false
@@ -703,7 +680,8 @@ function insertLesions(
 ): LesionInfo[] {
   const [ni, nj] = dims;
   const organVoxels: number[] = [];
-  for (let r = 0; r < label.length; r++) if (label[r] === 1) organVoxels.push(r);
+  const organ = schema === 'kidney' ? KIDNEY_LABEL : PANCREAS_LABEL;
+  for (let r = 0; r < label.length; r++) if (label[r] === organ) organVoxels.push(r);
   if (organVoxels.length === 0) return [];
   const count = schema === 'kidney' ? rng.int(0, 2) : rng.int(0, 1);
   const out: LesionInfo[] = [];
@@ -734,7 +712,7 @@ function insertLesions(
             SYNTH_MIN_LESION_CONTRAST_HU,
           )
         : hu.pancreaticTumor;
-    const value = kind === 'cyst' ? 3 : 2;
+    const value = kind === 'cyst' ? KIDNEY_CYST_LABEL : schema === 'kidney' ? KIDNEY_TUMOR_LABEL : PANCREAS_TUMOR_LABEL;
     const reach = Math.max(semi[0], semi[1], semi[2]) * 1.3;
     const box = [0, 1, 2].map((a) => [
       Math.max(0, Math.floor((center[a] - reach - originMm[a]) / spacingMm[a])),
@@ -745,7 +723,7 @@ function insertLesions(
         for (let i = box[0][0]; i <= box[0][1]; i++) {
           const r = i + ni * (j + nj * k);
           // Lesions grow in the organ and out into fat, never into another organ or bone.
-          if (label[r] !== 1 && label[r] !== value && st[r] !== S.background) continue;
+          if (label[r] !== organ && label[r] !== value && st[r] !== S.background) continue;
           const x = originMm[0] + i * spacingMm[0] - center[0];
           const y = originMm[1] + j * spacingMm[1] - center[1];
           const z = originMm[2] + k * spacingMm[2] - center[2];

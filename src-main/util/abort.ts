@@ -4,7 +4,6 @@
 // mentions "cancel" is not a cancellation.
 
 export function isAbortError(err: unknown): boolean {
-  return (
-    typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError' && 'message' in err
-  );
+  // DOMException (AbortSignal's default reason) is an Error in Node.
+  return err instanceof Error && err.name === 'AbortError';
 }

@@ -12,17 +12,9 @@ import { diceCeLoss, diceCeLossOps } from '../../src-main/engine/train/loss';
 import { AdamW, clipGradsByGlobalNorm, clipScale, gradGlobalNorm } from '../../src-main/engine/train/adamw';
 import { Trainer } from '../../src-main/engine/train/trainer';
 import { setFusedMode } from '../../src-main/engine/model/fused_native';
+import { TINY_TRAIN_CONFIG } from './fixtures/train-cases';
 
-const TINY: ModelConfig = {
-  in_channels: 1,
-  out_channels: 2,
-  feature_sizes: [4, 4, 8, 8],
-  depths: [1, 1, 1, 1],
-  hidden_size: 8,
-  kernel_size: 3,
-  offset_kernel_size: 3,
-  deform_groups: 1,
-};
+const TINY: ModelConfig = TINY_TRAIN_CONFIG;
 const dir = mkdtempSync(join(tmpdir(), 'deformux-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(async () => {

@@ -41,7 +41,7 @@ export interface ModelMeta {
     targetSpacingMm: [number, number, number];
     /** Sliding-window / training patch, tensor order [D, H, W]. */
     patchSize: [number, number, number];
-    /** Optional largest sliding window (see src-main/predict/types.ts); absent: always patchSize. */
+    /** Optional largest sliding window (see src-main/domain/segmentation-model.ts); absent: always patchSize. */
     maxPatchSize?: [number, number, number];
     /** CT preprocessing: clip to clipHu, then (x - mean) / std. */
     intensity: { clipHu: [number, number]; mean: number; std: number };

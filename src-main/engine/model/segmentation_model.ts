@@ -1,4 +1,4 @@
-// Adapts a loaded model folder to the prediction pipeline's SegmentationModel (src-main/predict/types.ts).
+// Adapts a loaded model folder to the prediction pipeline's SegmentationModel (src-main/domain/segmentation-model.ts).
 import { tf } from '../tf';
 import { createOutputReuse } from '../kernels/output_pool';
 import type { LoadedModel } from '../io/model_folder';
