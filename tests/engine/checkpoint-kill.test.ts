@@ -73,8 +73,9 @@ describe('checkpoint atomicity under SIGKILL', () => {
       next = step + 1;
     }
     console.log(`checkpoint kill cycles: ${seen.join('; ')}`);
-    // Files of older checkpoints do not pile up: the state, its two files, at most one interrupted save's.
-    expect(readdirSync(ckpt).length).toBeLessThanOrEqual(5);
+    // Files of older checkpoints do not pile up: the state, its two files, and at most one interrupted save's
+    // (its two tensor files and the state's temp file, when the kill lands just before the commit).
+    expect(readdirSync(ckpt).length).toBeLessThanOrEqual(6);
   });
 
   it('refuses a checkpoint whose files no longer match its state.json, naming the file', async () => {
