@@ -1,10 +1,9 @@
 // Runs one fine-tune job in the engine worker: sends the cases, streams progress, and on success
 // registers the candidate model (parent, metrics, training info) and applies the promotion rule.
 import { rm } from 'node:fs/promises';
-import type { Worker } from 'node:worker_threads';
 import type { ApiEvent } from '../domain/events';
 import type { FinetuneProgress, FinetuneResult } from '../engine/train/finetune';
-import type { FinetuneCaseFiles, FromWorker, ToWorker } from '../engine/worker/protocol';
+import type { FinetuneCaseFiles } from '../engine/worker/protocol';
 import type { ProjectStore } from '../store/project';
 import { getJob, setJobParams, updateJob } from '../store/job-rows';
 import { getModel, promoteModel, registerModel, updateModel } from '../store/model-rows';
@@ -13,28 +12,27 @@ import { FINETUNE_KIND, modelIdOfFolder, promotionDecision } from './finetune-pl
 import { FINETUNE_DEFAULTS, RECIPE_DEFAULTS } from '../engine/train/finetune-defaults';
 import { formatEta } from '../util/eta';
 import type { FinetuneParams } from './finetune-plan';
-import { startPredictWorker } from './worker-entry';
+import { EngineClient } from './engine-client';
 
-/** How the job manager stops a running fine-tune: 'pause' keeps it resumable, 'cancel' ends it. */
+/** How the job manager stops a queued or running fine-tune: 'pause' keeps it resumable, 'cancel' ends it. */
 export interface FinetuneControl {
   jobId: string;
   stopReason: 'pause' | 'cancel' | null;
   /** Asks the worker to stop after the current step (it writes a checkpoint first). */
   stop(reason: 'pause' | 'cancel'): void;
+  /** Trips on the first stop: the engine client passes it on to the fine-tune. */
+  readonly signal: AbortSignal;
 }
 
-export function newFinetuneControl(jobId: string): FinetuneControl & { attach(worker: Worker): void } {
-  let worker: Worker | null = null;
-  const control = {
+export function newFinetuneControl(jobId: string): FinetuneControl {
+  const abort = new AbortController();
+  const control: FinetuneControl = {
     jobId,
-    stopReason: null as 'pause' | 'cancel' | null,
-    stop(reason: 'pause' | 'cancel') {
+    stopReason: null,
+    signal: abort.signal,
+    stop(reason) {
       control.stopReason ??= reason;
-      worker?.postMessage({ type: 'cancel', id: 0 });
-    },
-    attach(w: Worker) {
-      worker = w;
-      if (control.stopReason) w.postMessage({ type: 'cancel', id: 0 });
+      abort.abort();
     },
   };
   return control;
@@ -62,26 +60,17 @@ function caseFilesOf(store: ProjectStore, list: FinetuneParams['train']): Finetu
 }
 
 /** Runs the fine-tune in a fresh engine worker; resolves with its result (cancelled or not). */
-function trainInWorker(
+async function trainInWorker(
   params: FinetuneParams,
   train: FinetuneCaseFiles[],
   holdout: FinetuneCaseFiles[],
-  control: ReturnType<typeof newFinetuneControl>,
+  control: FinetuneControl,
   onProgress: (p: FinetuneProgress) => void,
 ): Promise<FinetuneResult> {
-  const worker = startPredictWorker();
-  return new Promise<FinetuneResult>((resolve, reject) => {
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'finetune-progress') onProgress(m.progress);
-      else if (m.type === 'finetune-result') resolve(m.result);
-      else if (m.type === 'error') reject(new Error(m.message));
-    });
-    worker.on('error', reject);
-    worker.on('exit', () => reject(new Error('the engine worker stopped unexpectedly')));
-    const request: ToWorker = {
-      type: 'finetune',
-      id: 0,
-      options: {
+  const engine = new EngineClient();
+  try {
+    return await engine.finetune(
+      {
         baseModelDir: params.baseModelDir,
         baseModelId: params.baseModelId,
         outDir: params.outDir,
@@ -92,11 +81,11 @@ function trainInWorker(
         resume: params.resume,
         recipe: RECIPE_DEFAULTS,
       },
-    };
-    worker.postMessage(request);
-    // After the fine-tune message: a stop asked for while the cases loaded must reach a running fine-tune.
-    control.attach(worker);
-  }).finally(() => void worker.terminate());
+      { signal: control.signal, onProgress },
+    );
+  } finally {
+    await engine.terminate();
+  }
 }
 
 /**
@@ -113,11 +102,7 @@ export interface FinetuneJobContext {
 }
 
 /** Runs a queued fine-tune job to its end: done (candidate registered), paused, cancelled or failed. */
-export async function runFinetuneJob(
-  ctx: FinetuneJobContext,
-  jobId: string,
-  control: ReturnType<typeof newFinetuneControl>,
-): Promise<void> {
+export async function runFinetuneJob(ctx: FinetuneJobContext, jobId: string, control: FinetuneControl): Promise<void> {
   const { store, emit } = ctx;
   const job = getJob(store, jobId);
   if (!job || job.status !== 'queued') return; // paused or cancelled while it waited

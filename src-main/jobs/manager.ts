@@ -4,7 +4,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import type { ImportRequest, VolumeHeader } from '../domain/cases';
 import type { ApiEvent } from '../domain/events';
 import type { JobInfo } from '../domain/jobs';
@@ -16,12 +15,14 @@ import { NotFoundError } from '../store/errors';
 import { getJob, insertJob, listJobs, markInterruptedJobs, setJobParams, updateJob } from '../store/job-rows';
 import { activeModel, registerModel } from '../store/model-rows';
 import { savePrediction } from '../store/prediction-rows';
-import type { FromWorker, ModelSummary, ToWorker } from '../engine/worker/protocol';
+import type { ModelSummary } from '../engine/worker/protocol';
+import { EngineClient, EngineError } from './engine-client';
+import type { PredictAnswer } from './engine-client';
 import { resolveModelDir } from './model-source';
-import { startPredictWorker } from './worker-entry';
 import { FINETUNE_KIND, planFinetune } from './finetune-plan';
 import type { FinetuneParams } from './finetune-plan';
 import { newFinetuneControl, removeCheckpoint, runFinetuneJob } from './finetune-job';
+import type { FinetuneControl } from './finetune-job';
 import { exportNnunetJob, importJob, type ImportRun } from './file-jobs';
 import { endJob, TaskRunner } from './task-runner';
 
@@ -47,9 +48,8 @@ export function unlabelledCaseIds(store: ProjectStore): string[] {
 
 interface Running {
   jobId: string;
-  worker: Worker;
   cancelled: boolean;
-  /** Rejects the pending worker call when the worker is terminated. */
+  /** Stops the engine at once; the call in flight rejects. */
   stop: () => void;
 }
 
@@ -57,7 +57,7 @@ export class JobManager {
   private chain: Promise<void> = Promise.resolve();
   private running: Running | null = null;
   /** Fine-tunes queued or running, stopped through their AbortSignal (never by killing the thread). */
-  private readonly pendingFinetunes = new Map<string, ReturnType<typeof newFinetuneControl>>();
+  private readonly pendingFinetunes = new Map<string, FinetuneControl>();
   private readonly cancelledQueued = new Set<string>();
   /** Import and nnU-Net export: no engine, so they run at once rather than behind a pre-label. */
   private readonly tasks: TaskRunner;
@@ -246,44 +246,23 @@ export class JobManager {
       return;
     }
     updateJob(this.store, jobId, { status: 'running', message: 'starting the engine' });
-    const worker = startPredictWorker();
+    const engine = new EngineClient();
+    const abort = new AbortController();
     const done: string[] = [];
     const failed: { caseId: string; message: string }[] = [];
-    let pending: { resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
-    const stopped = new Error('the engine worker stopped unexpectedly');
     const running: Running = {
       jobId,
-      worker,
       cancelled: false,
+      // Terminating the thread stops the network mid-patch; nothing of the case in flight was saved.
       stop: () => {
-        void worker.terminate();
-        pending?.reject(stopped);
+        abort.abort();
+        void engine.terminate(new Error('the engine worker was stopped'));
       },
     };
     this.running = running;
-    let progressOf: ((m: FromWorker & { type: 'progress' }) => void) | null = null;
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'progress') progressOf?.(m);
-      else pending?.resolve(m);
-    });
-    let exited = false;
-    worker.on('error', (err) => pending?.reject(err));
-    worker.on('exit', () => {
-      exited = true;
-      pending?.reject(stopped);
-    });
-    const ask = (msg: ToWorker): Promise<FromWorker> =>
-      new Promise<FromWorker>((resolve, reject) => {
-        if (running.cancelled || exited) return reject(stopped);
-        pending = { resolve, reject };
-        worker.postMessage(msg);
-      }).finally(() => (pending = null));
     try {
       this.progress(jobId, 0, 'loading the model');
-      const loaded = await ask({ type: 'load', modelDir: params.modelDir, schema: params.schema });
-      if (loaded.type !== 'loaded')
-        throw new Error(loaded.type === 'error' ? loaded.message : 'the model did not load');
-      const model: ModelSummary = loaded.model;
+      const model: ModelSummary = await engine.load(params.modelDir, params.schema);
       // The first model a project pre-labels with becomes its active version 1 (the roll-back floor).
       const first = !activeModel(this.store, params.schema);
       registerModel(this.store, {
@@ -307,15 +286,21 @@ export class JobManager {
           failed.push({ caseId, message: (err as Error).message });
           continue;
         }
-        progressOf = (m) => this.progress(jobId, (c + m.fraction) / n, `${prefix}${m.message}`, caseId);
         // The worker reads the image itself and answers with the label and the settings it ran with.
-        const res = await ask({ type: 'predict', id: c, imagePath, tta: params.tta });
-        progressOf = null;
-        if (res.type === 'error') {
-          failed.push({ caseId, message: res.message });
-          continue;
+        let res: PredictAnswer;
+        try {
+          res = await engine.predict(imagePath, params.tta, {
+            signal: abort.signal,
+            onProgress: (fraction, message) => this.progress(jobId, (c + fraction) / n, `${prefix}${message}`, caseId),
+          });
+        } catch (err) {
+          // A bad input fails this case only; a stopped engine ends the job.
+          if (err instanceof EngineError && !running.cancelled) {
+            failed.push({ caseId, message: err.message });
+            continue;
+          }
+          throw err;
         }
-        if (res.type !== 'result') throw new Error(`unexpected worker answer '${res.type}'`);
         if (res.dims.join() !== header.dims.join()) {
           failed.push({
             caseId,
@@ -363,7 +348,7 @@ export class JobManager {
       else this.finish(jobId, 'failed', (err as Error).message, result);
     } finally {
       this.running = null;
-      await worker.terminate();
+      await engine.terminate();
     }
   }
 }

@@ -39,6 +39,7 @@ async function onMessage(msg: ToWorker): Promise<void> {
       const steps = loaded.meta.training.reduce((s, t) => s + t.steps, 0);
       send({
         type: 'loaded',
+        id: msg.id,
         model: {
           modelId: modelIdOf(msg.modelDir, loaded),
           modelVersion: `${msg.modelDir} (${steps} training steps; ${loaded.meta.provenance})`,
@@ -48,7 +49,7 @@ async function onMessage(msg: ToWorker): Promise<void> {
         },
       });
     } catch (err) {
-      send({ type: 'error', id: -1, message: (err as Error).message, input: err instanceof InputError });
+      send({ type: 'error', id: msg.id, message: (err as Error).message, input: err instanceof InputError });
     }
     return;
   }

@@ -1,4 +1,5 @@
-// Messages between the job manager (main thread) and the engine worker thread that runs predictions and fine-tunes.
+// Messages between the engine client (jobs/engine-client.ts, main thread) and the engine worker thread that runs
+// predictions and fine-tunes. Every request carries an id; every answer names the request it belongs to.
 import type { PredictSettings } from '../../predict/predict';
 import type { SchemaName } from '../../domain/label-schemas';
 import type { FinetuneOptions, FinetuneProgress, FinetuneResult } from '../train/finetune';
@@ -26,7 +27,7 @@ export type FinetuneRequest = Omit<
 };
 
 export type ToWorker =
-  | { type: 'load'; modelDir: string; schema: SchemaName }
+  | { type: 'load'; id: number; modelDir: string; schema: SchemaName }
   /** The worker reads the image itself (no copy of a full-size scan crosses threads) and sends the label back. */
   | { type: 'predict'; id: number; imagePath: string; tta: boolean }
   | { type: 'finetune'; id: number; options: FinetuneRequest }
@@ -42,7 +43,7 @@ export interface ModelSummary {
 }
 
 export type FromWorker =
-  | { type: 'loaded'; model: ModelSummary }
+  | { type: 'loaded'; id: number; model: ModelSummary }
   | { type: 'progress'; id: number; fraction: number; message: string }
   | {
       type: 'result';
@@ -59,5 +60,5 @@ export type FromWorker =
   | { type: 'finetune-progress'; id: number; progress: FinetuneProgress }
   /** Also sent for a stopped fine-tune: then result.cancelled is true and a checkpoint was kept. */
   | { type: 'finetune-result'; id: number; result: FinetuneResult }
-  /** `id` -1: the load failed. `input`: the problem is the data or model folder, not a bug. */
+  /** `input`: the problem is the data or model folder, not a bug. */
   | { type: 'error'; id: number; message: string; input: boolean };
