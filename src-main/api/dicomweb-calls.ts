@@ -1,5 +1,5 @@
 // The API's DICOMweb calls: a project linked to a PACS and a query, the remote worklist with each
-// study's state here, open (retrieve with progress, cancellable) and SEG store. The link (URL and
+// study's state here, open (retrieve as a job: progress, cancel) and SEG store. The link (URL and
 // query) is a project setting; credentials live only in this process (or the shell's keychain).
 import { randomUUID } from 'node:crypto';
 import type {
@@ -16,6 +16,7 @@ import { parseServiceUrl, type DicomwebAuth } from '../dicomweb/http';
 import { importRemoteSeries } from '../dicomweb/import';
 import { importRemoteSegs, storeCaseSeg, storedSegOf } from '../dicomweb/seg-sync';
 import type { ProjectStore } from '../store/project';
+import type { TaskContext, TaskSpec } from '../jobs/task-runner';
 
 const LINK_KEY = 'dicomweb.link';
 export const RETRIEVE_KIND = 'dicomweb-retrieve';
@@ -53,8 +54,12 @@ export interface DicomwebCalls {
   'dicomweb.prelabelAll': Impl<'dicomweb.prelabelAll'>;
   /** After a submit: stores the SEG when the link says so (failures become a job.done event, not an error). */
   afterSubmit(caseId: string): Promise<void>;
-  /** Cancels a running retrieve; false when `jobId` is not one. */
-  cancel(jobId: string): boolean;
+}
+
+/** The job runner's side the DICOMweb calls use: retrieves run as its jobs, retrieved cases queue pre-labels. */
+export interface DicomwebJobs {
+  runTask<T>(spec: TaskSpec<T>, jobId?: string): { jobId: string; done: Promise<T> };
+  prelabel(caseIds: string[]): { jobId: string };
 }
 
 function readLink(store: ProjectStore): StoredLink | null {
@@ -66,13 +71,9 @@ function readLink(store: ProjectStore): StoredLink | null {
 export function createDicomwebCalls(
   store: ProjectStore,
   emit: (event: ApiEvent) => void,
+  jobs: DicomwebJobs,
   secrets: SecretStore = memorySecretStore(),
-  prelabel: (caseIds: string[]) => { jobId: string } = () => {
-    throw new ApiRequestError(400, 'pre-labelling is not available here.');
-  },
 ): DicomwebCalls {
-  const running = new Map<string, AbortController>();
-
   const clientOf = (): { client: DicomwebClient; query: DicomwebQuery } => {
     const link = readLink(store);
     if (!link) throw new ApiRequestError(400, 'this project is not linked to a DICOMweb server yet.');
@@ -100,37 +101,32 @@ export function createDicomwebCalls(
     return { state: c.status === 'new' ? 'cached' : c.status, caseId: c.id };
   };
 
-  /** Runs cancellable retrieve work under `jobId` (jobs.cancel aborts it) and reports its end. */
-  const withJob = async <T>(
+  /**
+   * Runs retrieve work as a 'dicomweb-retrieve' job under `jobId` (the page's, so it can cancel at once): a row in
+   * the jobs table, throttled job.progress, jobs.cancel through its signal, job.done at its end.
+   */
+  const withJob = <T>(
     jobId: string,
-    work: (signal: AbortSignal) => Promise<T>,
-    done: (t: T) => string,
-  ): Promise<T> => {
-    if (running.has(jobId)) throw new ApiRequestError(400, `a retrieve with job id ${jobId} is already running.`);
-    const controller = new AbortController();
-    running.set(jobId, controller);
-    try {
-      const result = await work(controller.signal);
-      emit({ name: 'job.done', payload: { jobId, kind: RETRIEVE_KIND, ok: true, message: done(result) } });
-      return result;
-    } catch (err) {
-      const message = controller.signal.aborted ? 'Retrieve cancelled.' : (err as Error).message;
-      emit({ name: 'job.done', payload: { jobId, kind: RETRIEVE_KIND, ok: false, message } });
-      throw controller.signal.aborted ? new ApiRequestError(400, message) : err;
-    } finally {
-      running.delete(jobId);
-    }
-  };
+    params: Record<string, unknown>,
+    work: (ctx: TaskContext) => Promise<T>,
+    done: (t: T) => { message: string; result: Record<string, unknown> },
+  ): Promise<T> =>
+    jobs.runTask<T>(
+      {
+        kind: RETRIEVE_KIND,
+        params,
+        work,
+        ended: (t) => ({ status: 'done', ...done(t) }),
+        cancelledMessage: 'Retrieve cancelled.',
+      },
+      jobId,
+    ).done;
 
   /** Retrieves a study's image series as a case, reporting progress in [offset, offset + share]. */
-  const retrieve = async (studyInstanceUid: string, jobId: string, signal: AbortSignal, offset = 0, share = 1) => {
+  const retrieve = async (studyInstanceUid: string, ctx: TaskContext, offset = 0, share = 1) => {
     const r = await importRemoteSeries(store, clientOf().client, studyInstanceUid, undefined, {
-      signal,
-      onProgress: (fraction, message) =>
-        emit({
-          name: 'job.progress',
-          payload: { jobId, kind: RETRIEVE_KIND, fraction: offset + share * fraction, message },
-        }),
+      signal: ctx.signal,
+      onProgress: (fraction, message) => ctx.progress(offset + share * fraction, message),
     });
     return { caseId: r.case.id, from: r.from, name: r.case.name };
   };
@@ -184,11 +180,11 @@ export function createDicomwebCalls(
     'dicomweb.open': async ({ studyInstanceUid, jobId }) => {
       const local = stateOf(studyInstanceUid);
       if (local.caseId) return { caseId: local.caseId, from: 'case' as const, segVersions: [] };
-      const id = jobId ?? randomUUID();
       const r = await withJob(
-        id,
-        (signal) => retrieve(studyInstanceUid, id, signal),
-        (x) => `Opened ${x.name}.`,
+        jobId ?? randomUUID(),
+        { studyInstanceUid },
+        (ctx) => retrieve(studyInstanceUid, ctx),
+        (x) => ({ message: `Opened ${x.name}.`, result: { caseId: x.caseId } }),
       );
       // A colleague's SEG already on the server arrives with the study, as a label version; one that
       // does not fit the image must not stop the open.
@@ -208,26 +204,27 @@ export function createDicomwebCalls(
       const errors: string[] = [];
       const caseIds = await withJob(
         jobId,
-        async (signal) => {
+        { studies: remote.map((x) => x.studyInstanceUid) },
+        async (ctx) => {
           const ids: string[] = [];
           for (let n = 0; n < remote.length; n++) {
             try {
-              ids.push(
-                (await retrieve(remote[n].studyInstanceUid, jobId, signal, n / remote.length, 1 / remote.length))
-                  .caseId,
-              );
+              ids.push((await retrieve(remote[n].studyInstanceUid, ctx, n / remote.length, 1 / remote.length)).caseId);
             } catch (err) {
-              if (signal.aborted) throw err;
+              if (ctx.signal.aborted) throw err;
               errors.push(`${remote[n].patientId || remote[n].studyInstanceUid}: ${(err as Error).message}`);
             }
           }
           return ids;
         },
-        (ids) => `Retrieved ${ids.length} of ${remote.length} remote studies.`,
+        (ids) => ({
+          message: `Retrieved ${ids.length} of ${remote.length} remote studies.`,
+          result: { caseIds: ids, errors },
+        }),
       );
       if (caseIds.length) emit({ name: 'cases.changed', payload: { caseIds } });
       const unlabelled = caseIds.filter((id) => store.listLabelVersions(id).length === 0);
-      const prelabelJobId = unlabelled.length ? prelabel(unlabelled).jobId : null;
+      const prelabelJobId = unlabelled.length ? jobs.prelabel(unlabelled).jobId : null;
       return { caseIds, prelabelJobId, errors };
     },
     'dicomweb.storeSeg': async ({ caseId }) => {
@@ -239,26 +236,25 @@ export function createDicomwebCalls(
     afterSubmit: async (caseId) => {
       const link = readLink(store);
       if (!link?.storeOnSubmit || !store.dicomSource(caseId)) return;
-      const jobId = randomUUID();
-      try {
-        const stored = await storeCaseSeg(store, clientOf().client, caseId);
-        emit({
-          name: 'job.done',
-          payload: { jobId, kind: STORE_KIND, ok: true, message: `SEG stored (${stored.sopInstanceUid}).` },
-        });
+      // A job of its own: a failed store is a failed job (job.done says why), never a failed submit.
+      const { done } = jobs.runTask({
+        kind: STORE_KIND,
+        caseId,
+        params: { caseId, url: link.url },
+        work: async (ctx) => {
+          ctx.progress(0, 'storing the SEG');
+          return storeCaseSeg(store, clientOf().client, caseId).catch((err: unknown) => {
+            throw new Error(`SEG not stored: ${(err as Error).message}`);
+          });
+        },
+        ended: (stored) => ({
+          status: 'done',
+          message: `SEG stored (${stored.sopInstanceUid}).`,
+          result: { sopInstanceUid: stored.sopInstanceUid },
+        }),
+      });
+      if (await done.then(() => true).catch(() => false))
         emit({ name: 'cases.changed', payload: { caseIds: [caseId] } });
-      } catch (err) {
-        emit({
-          name: 'job.done',
-          payload: { jobId, kind: STORE_KIND, ok: false, message: `SEG not stored: ${(err as Error).message}` },
-        });
-      }
-    },
-    cancel: (jobId) => {
-      const c = running.get(jobId);
-      if (!c) return false;
-      c.abort(new Error('cancelled'));
-      return true;
     },
   };
 }

@@ -25,7 +25,7 @@ import { listModels } from '../store/model-rows';
 import { loadUncertainty, provenanceOf } from '../store/prediction-rows';
 import { projectSettings, setProjectSettings } from '../store/training-rows';
 import { learningCurve, promote, rollback } from './model-calls';
-import { createDicomwebCalls, RETRIEVE_KIND, type SecretStore } from './dicomweb-calls';
+import { createDicomwebCalls, type SecretStore } from './dicomweb-calls';
 
 /** Opening and creating projects: the shell that can switch projects passes one in. */
 export interface ProjectSwitcher {
@@ -110,7 +110,12 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
 
   // Marks jobs a previous run left unfinished as interrupted, then runs pre-labels in the engine worker.
   const jobs = new JobManager(store, emit);
-  const dicomweb = createDicomwebCalls(store, emit, ctx.secrets, (caseIds) => jobs.prelabel({ caseIds }));
+  const dicomweb = createDicomwebCalls(
+    store,
+    emit,
+    { runTask: (spec, jobId) => jobs.runTask(spec, jobId), prelabel: (caseIds) => jobs.prelabel({ caseIds }) },
+    ctx.secrets,
+  );
 
   const calls: CallImpls = {
     'project.info': () => store.info(),
@@ -126,25 +131,7 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
       return { paths: await ctx.pickPaths(kind) };
     },
     'jobs.prelabel': (req) => jobs.prelabel(req),
-    'jobs.cancel': ({ jobId }) => {
-      // A DICOMweb retrieve is not an engine job: cancelling it answers with the engine jobs as they are.
-      if (dicomweb.cancel(jobId)) {
-        const now = new Date().toISOString();
-        return {
-          id: jobId,
-          kind: RETRIEVE_KIND,
-          caseId: null,
-          status: 'cancelled',
-          fraction: 0,
-          message: 'Retrieve cancelled.',
-          params: {},
-          result: {},
-          createdAt: now,
-          updatedAt: now,
-        };
-      }
-      return jobs.cancel(jobId);
-    },
+    'jobs.cancel': ({ jobId }) => jobs.cancel(jobId),
     'jobs.list': () => jobs.list(),
     'jobs.finetune': (req) => jobs.finetune(req),
     'jobs.pause': ({ jobId }) => jobs.pause(jobId),

@@ -1,6 +1,6 @@
 // The job manager: every long job is a row in the jobs table, with progress events, cancel and saved results.
 // Pre-label and fine-tune jobs run one at a time in the engine worker thread (fine-tunes also pause/resume);
-// import and nnU-Net export run at once in this thread through its task runner.
+// import, nnU-Net export and DICOMweb retrieves run at once in this thread through its task runner.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { newFinetuneControl, removeCheckpoint, runFinetuneJob } from './finetune
 import type { FinetuneControl } from './finetune-job';
 import { exportNnunetJob, importJob, type ImportRun } from './file-jobs';
 import { endJob, TaskRunner } from './task-runner';
+import type { TaskSpec } from './task-runner';
 
 export const PRELABEL_KIND = 'prelabel';
 
@@ -79,6 +80,11 @@ export class JobManager {
   /** Starts an 'export-nnunet' job; throws at once when no case was submitted. A cancel rejects `done`. */
   exportNnunet(): { jobId: string; done: Promise<{ path: string; cases: number }> } {
     return this.tasks.start(exportNnunetJob(this.store));
+  }
+
+  /** Starts in-process work (a DICOMweb retrieve) as a job of this runner: a row, progress, cancel, interrupted. */
+  runTask<T>(spec: TaskSpec<T>, jobId?: string): { jobId: string; done: Promise<T> } {
+    return this.tasks.start(spec, jobId);
   }
 
   /** Queues a pre-label job; throws at once when there is nothing to do or no model. */

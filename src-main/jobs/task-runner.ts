@@ -1,11 +1,11 @@
-// In-process jobs that need no engine worker (import, nnU-Net export): each is a row in the jobs table with
+// In-process jobs that need no engine worker (import, nnU-Net export, DICOMweb retrieve): each is a row in the jobs table with
 // throttled progress (persisted and emitted as job.progress), cancel through an AbortSignal, and a final
 // status. A row the app leaves 'running' is marked interrupted when the project opens again (job-rows.ts).
 import { randomUUID } from 'node:crypto';
-import { CancelledError } from '../domain/errors';
+import { CancelledError, RequestError } from '../domain/errors';
 import type { ApiEvent } from '../domain/events';
 import type { ProjectStore } from '../store/project';
-import { insertJob, updateJob } from '../store/job-rows';
+import { getJob, insertJob, updateJob } from '../store/job-rows';
 
 /** Progress is written and emitted at most this often (as the pre-label worker sends it); fraction 1 always. */
 export const TASK_PROGRESS_INTERVAL_MS = 100;
@@ -43,9 +43,12 @@ export class TaskRunner {
     private readonly emit: (e: ApiEvent) => void,
   ) {}
 
-  /** Inserts the job's row and starts it at once; `done` settles with the work's value or its error. */
-  start<T>(spec: TaskSpec<T>): { jobId: string; done: Promise<T> } {
-    const jobId = randomUUID();
+  /**
+   * Inserts the job's row and starts it at once; `done` settles with the work's value or its error. `jobId` may be
+   * chosen by the caller (a page that wants to cancel before the request answers); it must be new.
+   */
+  start<T>(spec: TaskSpec<T>, jobId: string = randomUUID()): { jobId: string; done: Promise<T> } {
+    if (getJob(this.store, jobId)) throw new RequestError(`a job with id ${jobId} exists already; choose a new id.`);
     insertJob(this.store, { id: jobId, kind: spec.kind, caseId: spec.caseId ?? null, params: spec.params });
     updateJob(this.store, jobId, { status: 'running', message: 'starting' });
     const controller = new AbortController();
