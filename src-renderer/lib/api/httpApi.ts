@@ -39,6 +39,8 @@ async function errorMessage(res: Response, method: string): Promise<string> {
 export class HttpApi implements DeformuxApi {
   readonly #base: string;
   readonly #token: string;
+  readonly #listeners = new Set<(event: ApiEvent) => void>();
+  #source: InstanceType<EventSourceLike> | null = null;
 
   constructor(baseUrl: string, token: string) {
     this.#base = baseUrl.replace(/\/+$/, '');
@@ -108,18 +110,45 @@ export class HttpApi implements DeformuxApi {
     return (await res.json()) as ApiUploadCalls[M]['res'];
   }
 
+  /**
+   * One event stream for every listener of the page. A browser keeps at most 6 HTTP/1.1 connections per host and an
+   * EventSource holds one for good: with a stream per panel, the seventh subscriber left every API call queued
+   * behind them. The stream opens with the first listener and closes with the last.
+   */
   onEvent(listener: (event: ApiEvent) => void): () => void {
     const EventSourceCtor = (globalThis as unknown as { EventSource?: EventSourceLike }).EventSource;
     if (!EventSourceCtor) return () => {};
-    const source = new EventSourceCtor(this.#url(WEB_EVENTS_PATH));
-    source.onmessage = (msg) => {
-      try {
-        const event = JSON.parse(msg.data) as ApiEvent;
-        if (event && typeof event.name === 'string') listener(event);
-      } catch {
-        // A malformed event is dropped rather than breaking the UI.
+    this.#listeners.add(listener);
+    if (!this.#source) {
+      const source = new EventSourceCtor(this.#url(WEB_EVENTS_PATH));
+      source.onmessage = (msg) => {
+        let event: ApiEvent;
+        try {
+          event = JSON.parse(msg.data) as ApiEvent;
+        } catch {
+          return; // A malformed event is dropped rather than breaking the UI.
+        }
+        if (!event || typeof event.name !== 'string') return;
+        for (const l of [...this.#listeners]) {
+          try {
+            l(event);
+          } catch (err) {
+            // One failing listener must not starve the others.
+            console.error(err);
+          }
+        }
+      };
+      this.#source = source;
+    }
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) {
+        this.#source?.close();
+        this.#source = null;
       }
     };
-    return () => source.close();
   }
 }

@@ -93,3 +93,48 @@ describe('HttpApi', () => {
     await expect(api.call('cases.list', {})).rejects.toThrow(/cases\.list failed: Missing or wrong token/);
   });
 });
+
+describe('HttpApi events', () => {
+  /** A stand-in for the browser's EventSource: counts the streams opened and lets the test push messages. */
+  class FakeSource {
+    static opened: FakeSource[] = [];
+    onmessage: ((msg: { data: string }) => void) | null = null;
+    closed = false;
+    constructor(readonly url: string) {
+      FakeSource.opened.push(this);
+    }
+    close(): void {
+      this.closed = true;
+    }
+  }
+  const g = globalThis as unknown as { EventSource?: unknown };
+
+  it('every listener of the page shares one event stream (a browser holds 6 connections per host)', () => {
+    const before = g.EventSource;
+    g.EventSource = FakeSource;
+    try {
+      const api = new HttpApi(`http://127.0.0.1:${server.port}`, server.token);
+      const got: string[][] = Array.from({ length: 8 }, () => []);
+      const offs = got.map((list) => api.onEvent((e) => list.push(e.name)));
+      expect(FakeSource.opened).toHaveLength(1);
+      const event: ApiEvent = { name: 'cases.changed', payload: { caseIds: ['c1'] } };
+      FakeSource.opened[0].onmessage!({ data: JSON.stringify(event) });
+      FakeSource.opened[0].onmessage!({ data: 'not json' });
+      expect(got.every((list) => list.join() === 'cases.changed')).toBe(true);
+      // The stream stays while anyone listens, closes with the last, and a later listener opens a new one.
+      offs.slice(0, 7).forEach((off) => off());
+      offs[0](); // a second call of the same unsubscribe changes nothing
+      expect(FakeSource.opened[0].closed).toBe(false);
+      FakeSource.opened[0].onmessage!({ data: JSON.stringify(event) });
+      expect(got[7]).toHaveLength(2);
+      expect(got[0]).toHaveLength(1);
+      offs[7]();
+      expect(FakeSource.opened[0].closed).toBe(true);
+      api.onEvent(() => {});
+      expect(FakeSource.opened).toHaveLength(2);
+      expect(FakeSource.opened[1].url).toContain(`token=${encodeURIComponent(server.token)}`);
+    } finally {
+      g.EventSource = before;
+    }
+  });
+});
