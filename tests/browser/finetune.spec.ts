@@ -1,6 +1,7 @@
 // Fine-tune from the app in the web shell: 3 cases submitted through the API, the Model panel's
-// fine-tune with progress, a new model version, the learning-curve plots, promote and roll back.
-import { mkdtempSync, rmSync } from 'node:fs';
+// fine-tune with progress, a new model version, the learning-curve plots, promote and roll back, and the
+// nnU-Net export of the submitted cases.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
@@ -92,6 +93,20 @@ test('Promote (when needed) and roll back: the previous version is active again'
   await expect(page.getByTestId('finetune-result')).toContainText('Rolled back: version 1');
   const after = await apiCall<Model[]>(request, shell.origin, shell.token, 'models.list', {});
   expect(after.find((m) => m.status === 'active')!.id).toBe(v1.id);
+  expect(problems).toEqual([]);
+});
+
+test('Export the submitted cases as an nnU-Net dataset from the Model panel', async () => {
+  await page.getByTestId('nnunet-export-button').click();
+  const result = page.getByTestId('nnunet-export-result');
+  await expect(result).toContainText('3 case(s) written to', { timeout: 30_000 });
+  await expect(page.getByTestId('nnunet-export-progress')).toHaveCount(0);
+  const path = (await result.locator('.path').textContent())!.trim();
+  // The shell runs on this machine: the dataset is on disk, whole.
+  const dataset = JSON.parse(readFileSync(join(path, 'dataset.json'), 'utf8')) as { numTraining: number };
+  expect(dataset.numTraining).toBe(3);
+  expect(readdirSync(join(path, 'labelsTr')).filter((n) => n.endsWith('.nii.gz'))).toHaveLength(3);
+  expect(readdirSync(join(path, 'imagesTr')).filter((n) => n.endsWith('_0000.nii.gz'))).toHaveLength(3);
   expect(problems).toEqual([]);
 });
 
