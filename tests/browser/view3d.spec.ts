@@ -1,7 +1,7 @@
 // The 3D label view in the web shell: hidden by default; the 3D button shows the demo case's labels
 // volume-rendered in their legend colours (read back from the 3D canvas's pixels); it follows brush strokes
 // (a painted tumour and cyst appear in their colours), hidden classes, and clearing (nothing coloured is
-// left; undo brings the labels back); it rotates by drag, resets, and the button removes it again.
+// left; undo brings the labels back); it rotates by drag, resets (button and R), and the button removes it again.
 import { expect, test, type Page } from '@playwright/test';
 import { startWebShell, type WebShell } from './webShell';
 import { apiCall, meanAbsDiff, VIEWS, waitForRender } from './viewerPage';
@@ -258,6 +258,20 @@ test('left drag rotates the view and Reset brings the front view back', async ()
   const back = await pixels3d();
   expect(meanAbsDiff(front.grid, back.grid), 'Reset shows the front view again').toBeLessThan(
     meanAbsDiff(front.grid, turned.grid) / 4,
+  );
+  // R (reset views) turns the 3D view back too.
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  for (let n = 1; n <= 8; n++) await page.mouse.move(cx + n * 10, cy + n * 2);
+  await page.mouse.up();
+  await settled3d();
+  const turnedAgain = await pixels3d();
+  expect(meanAbsDiff(front.grid, turnedAgain.grid), 'rotated again').toBeGreaterThan(1);
+  await page.keyboard.press('r');
+  await settled3d();
+  const afterKey = await pixels3d();
+  expect(meanAbsDiff(front.grid, afterKey.grid), 'R shows the front view again').toBeLessThan(
+    meanAbsDiff(front.grid, turnedAgain.grid) / 4,
   );
 });
 
