@@ -1,13 +1,14 @@
 // The 3D label view: a Cornerstone3D VOLUME_3D viewport that volume-renders a copy of the open case's labels,
 // each class in its legend colour (background transparent). It has its own rendering engine, so the MPR
 // views' renders never wait for a 3D ray cast, and its own copy of the labels, refreshed at most once per
-// MIN_UPDATE_INTERVAL_MS from a timer (never inside a stroke); only changed slices are uploaded again.
+// MIN_UPDATE_INTERVAL_MS from a timer (never inside a stroke); only changed slices are uploaded again. Labels
+// of more than MAX_3D_VOXELS are shown shrunk in plane (each voxel the highest label of its block).
 // Plain TypeScript: Cornerstone objects stay out of Svelte's reactive state.
 import { Enums, RenderingEngine, cache, type Types } from '@cornerstonejs/core';
 import { ToolGroupManager } from '@cornerstonejs/tools';
 import type { LabelClass, VolumeHeader } from '../../../src-main/api/contract';
 import { createView3DToolGroup, initCornerstone } from './cornerstone';
-import { copyChangedSlices, labelTransferNodes } from './labelTransfer';
+import { copyChangedSlices, inPlaneFactor, labelTransferNodes, shrinkSlice, shrunkGrid } from './labelTransfer';
 import { createCaseVolume, releaseCaseVolume, type LoadedVolume } from './localVolume';
 
 export const MIN_UPDATE_INTERVAL_MS = 500;
@@ -31,8 +32,12 @@ export class Labels3DView {
   readonly #read: () => Labels3DSource | null;
   #volume: LoadedVolume | null = null;
   #header: VolumeHeader | null = null;
-  /** The labels as the 3D view has them (the volume's slice images are views of this array). */
+  /** The labels as the 3D view last copied them, full size (what changes are found against). */
+  #copy: Uint8Array | null = null;
+  /** The labels the volume shows (its slice images are views of this array): #copy, or #copy shrunk in plane. */
   #shown: Uint8Array | null = null;
+  /** In-plane shrink factor of the shown labels (1: full size). */
+  #factor = 1;
   #styleKey = '';
   #timer: ReturnType<typeof setTimeout> | null = null;
   #lastUpdate = -Infinity;
@@ -111,7 +116,9 @@ export class Labels3DView {
         if (this.#destroyed) return;
         changed = null;
       } else {
-        changed = copyChangedSlices(this.#shown, src.labels, src.header.dims[0] * src.header.dims[1]);
+        const [ni, nj] = src.header.dims;
+        changed = copyChangedSlices(this.#copy!, src.labels, ni * nj);
+        if (this.#factor > 1) for (const k of changed) shrinkSlice(this.#copy!, ni, nj, k, this.#factor, this.#shown);
         const volume = this.#volume ? cache.getVolume(this.#volume.volumeId) : undefined;
         for (const k of changed) volume?.vtkOpenGLTexture.setUpdatedFrame(k);
       }
@@ -125,10 +132,19 @@ export class Labels3DView {
 
   async #newVolume(src: Labels3DSource): Promise<void> {
     const previous = this.#volume;
-    this.#shown = src.labels.slice();
+    const [ni, nj, nk] = src.header.dims;
+    this.#factor = inPlaneFactor(src.header.dims);
+    this.#copy = src.labels.slice();
+    if (this.#factor === 1) this.#shown = this.#copy;
+    else {
+      const f = this.#factor;
+      this.#shown = new Uint8Array(Math.ceil(ni / f) * Math.ceil(nj / f) * nk);
+      for (let k = 0; k < nk; k++) shrinkSlice(this.#copy, ni, nj, k, f, this.#shown);
+    }
     this.#header = src.header;
     this.#styleKey = '';
-    this.#volume = createCaseVolume(src.header, this.#shown, 'deformux_labels3d');
+    this.#element.dataset.shrink = String(this.#factor);
+    this.#volume = createCaseVolume(shrunkGrid(src.header, this.#factor), this.#shown, 'deformux_labels3d');
     const vp = this.#viewport();
     await vp.setVolumes([{ volumeId: this.#volume.volumeId }]);
     // A local volume's GL texture starts with no slice marked for upload (FACTS.md): mark them all.
@@ -172,6 +188,7 @@ export class Labels3DView {
     const previous = this.#volume;
     this.#volume = null;
     this.#shown = null;
+    this.#copy = null;
     this.#header = null;
     const vp = this.#viewport();
     if (previous) {
@@ -223,6 +240,7 @@ export class Labels3DView {
     if (this.#volume) releaseCaseVolume(this.#volume);
     this.#volume = null;
     this.#shown = null;
+    this.#copy = null;
   }
 }
 
