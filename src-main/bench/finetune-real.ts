@@ -5,7 +5,10 @@
 // on the full real scan. The full scan is the same patient as the training case, so its figure is marked
 // seen: it shows the case was learnt, not that the next patient gains. No other labelled real CT is here.
 //
-//   bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--json]
+//   bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--keep DIR]
+//                         [--lr X] [--anchor-decay X] [--replay-share X] [--json]
+//
+// --keep DIR copies the candidate model folder there (to inspect its pre-labels), promoted or not.
 import { mkdtempSync, promises as fs, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,16 +21,15 @@ import { loadModelFolder } from '../engine/io/model_folder';
 import { segmentationModelOf } from '../engine/model/segmentation_model';
 import { finetune } from '../engine/train/finetune';
 import { RECIPE_DEFAULTS } from '../engine/train/finetune-defaults';
-import { recipeForModel } from '../engine/train/recipe';
+import { modelRecipe, recipeForModel } from '../engine/train/recipe';
 import { scoreCases } from '../engine/train/holdout';
 import type { FinetuneCase } from '../engine/train/finetune';
-import { generatePhantom } from '../phantom';
-import { cropToLabels, recipeDims, REPLAY_HOLDOUT_SEED0, REPLAY_MARGIN_MM } from '../phantom/replay';
+import { cropToLabels, recipeDims, recipePhantom, REPLAY_HOLDOUT_SEED0, REPLAY_MARGIN_MM } from '../phantom/replay';
 import { resolveModelDir } from '../jobs/model-source';
 import { defaultRealCtDir, REAL_CT_FILES, realCtScores, TOTALSEG } from '../predict/real-ct';
 
 const HELP =
-  'bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--json]';
+  'bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--keep DIR] [--lr X] [--anchor-decay X] [--replay-share X] [--json]';
 
 /** The crop's TotalSegmentator labels as the schema's organ class (1); everything else background. */
 export function organLabel(seg: Volume, schema: 'kidney' | 'pancreas'): Volume {
@@ -48,6 +50,10 @@ export async function run(argv: string[]): Promise<number> {
       steps: { type: 'string' },
       data: { type: 'string' },
       heldout: { type: 'string' },
+      keep: { type: 'string' },
+      lr: { type: 'string' },
+      'anchor-decay': { type: 'string' },
+      'replay-share': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -63,6 +69,19 @@ export async function run(argv: string[]): Promise<number> {
   const heldout = Number(values.heldout ?? 4);
   if (!Number.isInteger(steps) || steps < 1) throw new InputError('--steps', `must be a whole number ≥ 1`);
   if (!Number.isInteger(heldout) || heldout < 1) throw new InputError('--heldout', `must be a whole number ≥ 1`);
+  // Overrides of the fine-tune defaults (FINETUNE_DEFAULTS), to measure a change before making it the default.
+  const num = (name: 'lr' | 'anchor-decay' | 'replay-share'): number | undefined => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < 0) throw new InputError(`--${name}`, `must be a number ≥ 0, got '${v}'`);
+    return x;
+  };
+  const overrides = {
+    ...(num('lr') !== undefined ? { lr: num('lr') } : {}),
+    ...(num('anchor-decay') !== undefined ? { anchorDecay: num('anchor-decay') } : {}),
+    ...(num('replay-share') !== undefined ? { replayShare: num('replay-share') } : {}),
+  };
   const data = values.data ? resolve(values.data) : defaultRealCtDir();
   if (!existsSync(join(data, REAL_CT_FILES.crop))) throw new InputError(data, 'the real CT test data is not there');
   const log = (line: string): void => {
@@ -76,13 +95,16 @@ export async function run(argv: string[]): Promise<number> {
   ];
 
   // Held-out phantoms of both domains (the starters' held-out seeds, after the replay holdout's).
+  // Drawn as the starter drew its phantoms (generator version), with lesions, in each domain.
   const base = await loadModelFolder(baseDir);
   const spacing = base.meta.inference.targetSpacingMm;
   base.net.dispose();
+  const recipe = modelRecipe(JSON.parse(await fs.readFile(join(baseDir, 'model.json'), 'utf8')).starterSettings);
   const phantoms = (domain: 'synth' | 'standard'): FinetuneCase[] =>
     Array.from({ length: heldout }, (_, k) => {
       const seed = REPLAY_HOLDOUT_SEED0 + RECIPE_DEFAULTS.holdout + k;
-      const c = generatePhantom({ seed, schema, dims: recipeDims(spacing), spacingMm: spacing, domain });
+      const draw = { domain, lesionFree: false };
+      const c = recipePhantom(schema, recipe, seed, draw, recipeDims(spacing), spacing);
       return { id: `${domain}-${seed}`, ...cropToLabels(c.image, c.label, REPLAY_MARGIN_MM) };
     });
   const heldoutSets = { synth: phantoms('synth'), standard: phantoms('standard') };
@@ -122,6 +144,7 @@ export async function run(argv: string[]): Promise<number> {
       train,
       holdout: [],
       ...recipe,
+      ...overrides,
       steps,
       onProgress: (p) => {
         if (p.phase !== 'train' || p.step % 25 === 0 || p.step === 1) log(p.message);
@@ -129,6 +152,7 @@ export async function run(argv: string[]): Promise<number> {
     });
     log('scoring the fine-tuned model');
     const after = await score(outDir);
+    if (values.keep) await fs.cp(outDir, resolve(values.keep), { recursive: true });
     const report = {
       bench: 'finetune-real',
       schema,
@@ -136,6 +160,7 @@ export async function run(argv: string[]): Promise<number> {
       trained_on: 'the shared real CT crop (30 slices, TotalSegmentator masks as the correction)',
       unseen_real_cases: 0,
       steps: r.steps,
+      overrides,
       minutes: Math.round(((performance.now() - t0) / 60000) * 100) / 100,
       promoted: r.holdout.notWorse === true,
       replay_holdout: r.holdout.replay,

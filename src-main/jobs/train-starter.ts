@@ -7,8 +7,9 @@ import type { SchemaName } from '../domain/label-schemas';
 import { createHash } from 'node:crypto';
 import { readNifti, writeNifti } from '../imaging/nifti';
 import type { Vec3 } from '../imaging/volume';
-import { generatePhantom, PHANTOM_GENERATOR_VERSION, synthesizeFromLabelMap } from '../phantom';
-import type { PhantomCase, PhantomDomain } from '../phantom/generate';
+import { PHANTOM_GENERATOR_VERSION, synthesizeFromLabelMap } from '../phantom';
+import type { PhantomCase, PhantomDomain, PhantomSchema } from '../phantom/generate';
+import { recipeDraw, recipePhantom } from '../phantom/replay';
 import { reorientVolume } from '../imaging/orient';
 import { predictVolume } from '../predict/predict';
 import { diceByClass } from '../predict/metrics';
@@ -214,14 +215,9 @@ function initFolder(folder: string): string {
   return dir ? join(dir, name) : join(import.meta.dirname, '..', '..', folder);
 }
 
-/**
- * The domain and lesions of training phantom `seed`, by fixed seed patterns: lesion-free are the first
- * `lesionFreeShare` of every ten seeds, standard-domain the first `standardShare` of every hundred (in tens).
- */
-export function trainingPhantomDraw(seed: number, s: StarterSettings): { domain?: PhantomDomain; lesionFree: boolean } {
-  const lesionFree = s.lesionFreeShare !== undefined && seed % 10 < Math.round(s.lesionFreeShare * 10);
-  const standard = s.standardShare !== undefined && Math.floor(seed / 10) % 10 < Math.round(s.standardShare * 10);
-  return { domain: standard ? 'standard' : s.domain, lesionFree };
+/** The domain and lesions of training phantom `seed`, by the recipe's fixed seed patterns (phantom/replay.ts). */
+export function trainingPhantomDraw(seed: number, s: StarterSettings): { domain: PhantomDomain; lesionFree: boolean } {
+  return recipeDraw(seed, s);
 }
 
 /** One phantom of a starter's recipe: its grid, generator draws, `domain` and lesions. */
@@ -229,18 +225,10 @@ function starterPhantom(
   schema: SchemaName,
   s: StarterSettings,
   seed: number,
-  domain: PhantomDomain | undefined,
+  domain: PhantomDomain,
   lesionFree: boolean,
 ): PhantomCase {
-  return generatePhantom({
-    seed,
-    schema,
-    dims: s.phantomDims,
-    spacingMm: s.targetSpacingMm,
-    domain,
-    ...(s.synthVersion ? { synthVersion: s.synthVersion } : {}),
-    ...(lesionFree ? { domainShift: { lesions: false } } : {}),
-  });
+  return recipePhantom(schema as PhantomSchema, s, seed, { domain, lesionFree }, s.phantomDims, s.targetSpacingMm);
 }
 
 async function writePhantoms(dir: string, schema: SchemaName, seeds: number[], s: StarterSettings): Promise<void> {

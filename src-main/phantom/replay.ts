@@ -4,11 +4,76 @@
 import { allocVoxels, voxelTypeOf } from '../imaging/volume';
 import type { Vec3, Volume } from '../imaging/volume';
 import { DEFAULT_FIELD_OF_VIEW_MM, generatePhantom } from './generate';
-import type { PhantomSchema } from './generate';
+import type { PhantomCase, PhantomDomain, PhantomSchema } from './generate';
 
 /** The starters' training seeds start at 1 and their held-out seeds at 100001 (jobs/train-starter.ts). */
 export const REPLAY_TRAIN_SEED0 = 1;
 export const REPLAY_HOLDOUT_SEED0 = 100_001;
+
+/**
+ * How a starter drew its training phantoms, as its model.json records them (`starterSettings`); every field
+ * optional (absent: the portal-venous 'standard' domain of the current generator, lesions in every phantom,
+ * seeds 1..96).
+ */
+export interface PhantomRecipe {
+  domain?: PhantomDomain;
+  /** Share of phantoms without lesions: the first `lesionFreeShare` of every ten seeds. */
+  lesionFreeShare?: number;
+  /** Share of phantoms in the portal-venous 'standard' domain: the first `standardShare` of every hundred seeds, in tens. */
+  standardShare?: number;
+  synthVersion?: 1;
+  trainSeeds?: number[];
+}
+
+/** The domain and lesions of recipe phantom `seed`, by the starters' fixed seed patterns. */
+export function recipeDraw(seed: number, r: PhantomRecipe): { domain: PhantomDomain; lesionFree: boolean } {
+  const lesionFree = r.lesionFreeShare !== undefined && seed % 10 < Math.round(r.lesionFreeShare * 10);
+  const standard = r.standardShare !== undefined && Math.floor(seed / 10) % 10 < Math.round(r.standardShare * 10);
+  return { domain: standard ? 'standard' : (r.domain ?? 'standard'), lesionFree };
+}
+
+/** One phantom of a recipe: `dims` voxels of `spacingMm`, in `domain`, with or without lesions. */
+export function recipePhantom(
+  schema: PhantomSchema,
+  r: PhantomRecipe,
+  seed: number,
+  draw: { domain: PhantomDomain; lesionFree: boolean },
+  dims: Vec3,
+  spacingMm: Vec3,
+  signal?: AbortSignal,
+): PhantomCase {
+  return generatePhantom({
+    seed,
+    schema,
+    dims,
+    spacingMm,
+    domain: draw.domain,
+    signal,
+    ...(r.synthVersion ? { synthVersion: r.synthVersion } : {}),
+    ...(draw.lesionFree ? { domainShift: { lesions: false } } : {}),
+  });
+}
+
+/**
+ * `count` seeds spread evenly over the recipe's training seeds, so a few replay cases keep the mix of domains
+ * and lesion-free phantoms the starter trained on (seeds 1..8 alone would all be portal-venous with lesions).
+ */
+export function replaySeeds(r: PhantomRecipe, count: number): number[] {
+  const seeds = r.trainSeeds?.length ? r.trainSeeds : Array.from({ length: 96 }, (_, i) => REPLAY_TRAIN_SEED0 + i);
+  const n = Math.min(count, seeds.length);
+  return Array.from({ length: n }, (_, k) => seeds[Math.floor((k * seeds.length) / n)]);
+}
+
+/**
+ * The draw of replay holdout case `k` (seed 100001 + k): the recipe's domain and, when it mixed in portal-venous
+ * phantoms, 'standard' in turn; every third case lesion-free when the recipe had lesion-free phantoms, so a
+ * candidate that calls lesions in a plain organ loses there.
+ */
+export function replayHoldoutDraw(k: number, r: PhantomRecipe): { domain: PhantomDomain; lesionFree: boolean } {
+  const own = r.domain ?? 'standard';
+  const domain = r.standardShare && k % 2 === 1 ? 'standard' : own;
+  return { domain, lesionFree: !!r.lesionFreeShare && k % 3 === 2 };
+}
 
 export interface RecipeCase {
   id: string;
@@ -63,23 +128,24 @@ export function cropToLabels(image: Volume, label: Volume, marginMm: number): { 
 export const REPLAY_MARGIN_MM = 72;
 
 /**
- * `count` synth-domain phantoms of `schema` from seed `seed0` on, at the model's spacing (so preparing them is a
- * reorientation, not a resampling), cropped to their organ with context. Deterministic: the same arguments give
- * the same voxels.
+ * Replay cases of `schema` at the model's spacing (so preparing them is a reorientation, not a resampling), cropped
+ * to their organ with context: `count` training draws of the recipe (replaySeeds) or, with `holdout`, `count`
+ * holdout draws (replayHoldoutDraw). Deterministic: the same arguments give the same voxels.
  */
 export function recipeCases(
   schema: PhantomSchema,
   spacingMm: Vec3,
   count: number,
-  seed0: number,
-  signal?: AbortSignal,
+  recipe: PhantomRecipe,
+  opts: { holdout?: boolean; signal?: AbortSignal } = {},
 ): RecipeCase[] {
   const dims = recipeDims(spacingMm);
-  const out: RecipeCase[] = [];
-  for (let k = 0; k < count; k++) {
-    const seed = seed0 + k;
-    const c = generatePhantom({ seed, schema, dims, spacingMm, domain: 'synth', signal });
-    out.push({ id: `synth-${schema}-${seed}`, ...cropToLabels(c.image, c.label, REPLAY_MARGIN_MM) });
-  }
-  return out;
+  const draws = opts.holdout
+    ? Array.from({ length: count }, (_, k) => ({ seed: REPLAY_HOLDOUT_SEED0 + k, ...replayHoldoutDraw(k, recipe) }))
+    : replaySeeds(recipe, count).map((seed) => ({ seed, ...recipeDraw(seed, recipe) }));
+  return draws.map(({ seed, domain, lesionFree }) => {
+    const c = recipePhantom(schema, recipe, seed, { domain, lesionFree }, dims, spacingMm, opts.signal);
+    const tag = `${domain}${lesionFree ? '-plain' : ''}`;
+    return { id: `${tag}-${schema}-${seed}`, ...cropToLabels(c.image, c.label, REPLAY_MARGIN_MM) };
+  });
 }

@@ -183,7 +183,7 @@ describe('fine-tune replay and L2-SP', () => {
   });
 
   it('recipe cases are the synth phantoms of the schema at the given spacing, cropped around the organ in place', () => {
-    const [a] = recipeCases('pancreas', [8, 8, 8], 1, 1);
+    const [a] = recipeCases('pancreas', [8, 8, 8], 1, { domain: 'synth' });
     const p = generatePhantom({
       seed: 1,
       schema: 'pancreas',
@@ -267,7 +267,9 @@ describe('deformux train --model', () => {
     const { stderr } = await run.catch((err: { stderr: string }) => {
       throw new Error(`train failed: ${err.stderr}`, { cause: err });
     });
-    expect(stderr).toMatch(/replay holdout \(3 synthetic cases never trained on\) Dice \d\.\d{3} -> \d\.\d{3}/);
+    expect(stderr).toMatch(
+      /replay holdout \(6 synthetic cases never trained on\) Dice pooled per class \d\.\d{3} -> \d\.\d{3}/,
+    );
     const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
     expect(meta.finetune.settings).toMatchObject({
       replayCases: 8,

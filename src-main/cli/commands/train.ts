@@ -130,7 +130,7 @@ async function finetuneCli(o: FinetuneCliOptions): Promise<number> {
     const rep = r.holdout.replay;
     const replayLine =
       rep && rep.base !== null && rep.candidate !== null
-        ? `; replay holdout (${rep.cases} synthetic cases never trained on) Dice ${rep.base.toFixed(3)} -> ${rep.candidate.toFixed(3)}`
+        ? `; replay holdout (${rep.cases} synthetic cases never trained on) Dice pooled per class ${rep.base.toFixed(3)} -> ${rep.candidate.toFixed(3)}`
         : '';
     const summary = `done: ${r.steps} steps on ${train.length} case(s), final loss ${(r.losses.at(-1) ?? NaN).toFixed(4)}${replayLine}; model folder ${o.outDir}`;
     if (o.json) process.stdout.write(JSON.stringify({ done: true, steps: r.steps, holdout: r.holdout }) + '\n');

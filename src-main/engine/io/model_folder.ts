@@ -55,6 +55,12 @@ export interface ModelMeta {
    * its scores then no longer measure generalisation. Absent: not seen.
    */
   realDataSeen?: boolean;
+  /**
+   * How a starter was trained (jobs/train-starter.ts StarterSettings, kept through fine-tunes): a fine-tune replays
+   * its phantom recipe (engine/train/recipe.ts) and augments as it did (lesionShiftJitter). Absent: a model of
+   * unknown recipe.
+   */
+  starterSettings?: Record<string, unknown>;
 }
 
 export function defaultMeta(config: ModelConfig, schema = 'custom', classes?: string[]): ModelMeta {

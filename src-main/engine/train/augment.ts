@@ -74,6 +74,19 @@ export function synthAugmentSettings(schema: string): AugmentSettings {
 }
 
 /**
+ * The augmentation of a fine-tune: the synthesis recipe's, with lesions shifting with their organ as the model's
+ * starter trained (`starterSettings.lesionShiftJitter`). Shifted on their own, a tumour turns as bright as its
+ * kidney half the time, and a fine-tune forgot tumours (held-out tumour Dice 0.56 -> 0.43 pooled).
+ */
+export function finetuneAugmentSettings(schema: string, starterSettings?: Record<string, unknown>): AugmentSettings {
+  const jitter = starterSettings?.lesionShiftJitter;
+  return {
+    ...synthAugmentSettings(schema),
+    ...(typeof jitter === 'number' && jitter >= 0 && jitter <= 1 ? { lesionShiftJitter: jitter } : {}),
+  };
+}
+
+/**
  * Flips a schema allows: in the canonical RAS frame tensor axis W is left-right. Kidney classes are
  * not sided, so a mirrored kidney is still a kidney; the pancreas is not symmetric, so no flips.
  */

@@ -15,6 +15,8 @@ export interface Settings {
   correctionWeight: number;
   augment: boolean;
   foregroundProb: number;
+  /** Foreground centres drawn class by class (a lesion as often as the organ); absent in older checkpoints: false. */
+  classBalanced?: boolean;
   trainIds: string[];
   base: string;
   /** Replay (recipe) cases mixed into each batch, their share, and the forgetting guards. */

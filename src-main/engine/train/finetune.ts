@@ -11,7 +11,7 @@ import { tf } from '../tf';
 import { loadModelFolder, saveModelFolder } from '../io/model_folder';
 import { segmentationModelOf } from '../model/segmentation_model';
 import { Rng } from '../model/rng';
-import { synthAugmentSettings } from './augment';
+import { finetuneAugmentSettings } from './augment';
 import { FINETUNE_DEFAULTS, replaySlots } from './finetune-defaults';
 
 export { FINETUNE_DEFAULTS, replaySlots };
@@ -86,6 +86,8 @@ export interface FinetuneOptions {
   baseModelId?: string;
   /** Share of patches centred on foreground (default 0.5). */
   foregroundProb?: number;
+  /** Foreground centres drawn class by class (default true). */
+  classBalanced?: boolean;
   /**
    * Cases of the base model's own training recipe (synthetic phantoms of its schema) mixed into every batch,
    * so learning one patient's appearance does not overwrite what generalised; absent or empty: none.
@@ -122,8 +124,16 @@ export interface FinetuneResult {
     notWorse?: boolean | null;
     /** Mean Dice per foreground class (index 0 = class 1), base and candidate; null where a class never occurs. */
     byClass?: { base: (number | null)[]; candidate: (number | null)[] };
-    /** The replay holdout (synthetic recipe cases never trained on): base and candidate mean Dice. */
-    replay?: { base: number | null; candidate: number | null; cases: number };
+    /**
+     * The replay holdout (synthetic recipe cases never trained on): base and candidate Dice pooled per class over
+     * its cases, the mean over classes; byClass the pooled Dice of each class (index 0 = class 1).
+     */
+    replay?: {
+      base: number | null;
+      candidate: number | null;
+      cases: number;
+      byClass?: { base: (number | null)[]; candidate: (number | null)[] };
+    };
   };
   seconds: number;
 }
@@ -187,6 +197,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       correctionWeight: o.correctionWeight ?? 0,
       augment: o.augment ?? true,
       foregroundProb: o.foregroundProb ?? FINETUNE_DEFAULTS.foregroundProb,
+      classBalanced: o.classBalanced ?? FINETUNE_DEFAULTS.classBalanced,
       trainIds: o.train.map((c) => c.id),
       base: o.baseModelDir,
       replayIds: (o.replay ?? []).map((c) => c.id),
@@ -320,7 +331,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         settings,
       });
     // The starters' own augmentation: one patient's appearance is the thing not to overfit to.
-    const augment = settings.augment ? synthAugmentSettings(base.meta.schema) : undefined;
+    const augment = settings.augment ? finetuneAugmentSettings(base.meta.schema, base.meta.starterSettings) : undefined;
     const withWeights = cases.some((c) => c.weights);
     const { cancelled } = await runSteps({
       trainer,
@@ -334,6 +345,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
           rng,
           {
             foregroundProb: settings.foregroundProb,
+            classBalanced: settings.classBalanced ?? false,
             augment,
             weights: withWeights,
           },
@@ -393,8 +405,13 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     }));
     const realOk = baseScore?.mean != null && candScore?.mean != null ? candScore.mean >= baseScore.mean : null;
     const tolerance = o.replayTolerance ?? FINETUNE_DEFAULTS.replayTolerance;
-    const replayOk =
-      baseReplay?.mean != null && candReplay?.mean != null ? candReplay.mean >= baseReplay.mean - tolerance : null;
+    // The replay holdout is judged on Dice pooled per class over its cases (a checkpoint of an older run has only
+    // the per-case mean of the base: then both sides use that).
+    const pooledBoth = baseReplay?.pooledMean != null && candReplay?.pooledMean != null;
+    const replayOf = (s: HoldoutScore | null | undefined) => (pooledBoth ? s?.pooledMean : s?.mean) ?? null;
+    const replayBase = replayOf(baseReplay);
+    const replayCand = replayOf(candReplay);
+    const replayOk = replayBase !== null && replayCand !== null ? replayCand >= replayBase - tolerance : null;
     const holdout = {
       base: baseScore?.mean ?? null,
       candidate: candScore?.mean ?? null,
@@ -407,9 +424,12 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       ...(replayHoldout.length > 0
         ? {
             replay: {
-              base: baseReplay?.mean ?? null,
-              candidate: candReplay?.mean ?? null,
+              base: replayBase,
+              candidate: replayCand,
               cases: replayHoldout.length,
+              ...(baseReplay?.pooled && candReplay?.pooled
+                ? { byClass: { base: baseReplay.pooled, candidate: candReplay.pooled } }
+                : {}),
             },
           }
         : {}),

@@ -2,6 +2,7 @@
 import type { Volume } from '../../imaging/volume';
 import { predictVolume } from '../../predict/predict';
 import { diceByClass } from '../../predict/metrics';
+import type { DiceResult } from '../../predict/metrics';
 import type { SegmentationModel } from '../../predict/types';
 import { checkCase } from './prepare';
 
@@ -17,6 +18,13 @@ export interface HoldoutScore {
   perCase: { id: string; dice: number }[];
   /** Mean Dice per foreground class (index 0 = class 1) over the cases where it is defined; null where never. */
   byClass?: (number | null)[];
+  /**
+   * Dice per foreground class over all cases' voxels together (null where a class is in no label and no
+   * prediction), and their mean. A few stray lesion voxels in a lesion-free case weigh as few voxels here, while
+   * the per-case mean scores that case's lesion class 0 whether 9 voxels or 900 were wrong.
+   */
+  pooled?: (number | null)[];
+  pooledMean?: number | null;
 }
 
 /**
@@ -30,6 +38,25 @@ export function caseDice(predicted: ArrayLike<number>, reference: ArrayLike<numb
   return d.length === 0 ? 1 : d.reduce((a, b) => a + b, 0) / d.length;
 }
 
+/**
+ * Dice of each foreground class (index 0 = class 1) over the voxels of all the cases together: twice the summed
+ * overlaps over the summed sizes; null for a class in no label and no prediction.
+ */
+export function pooledDice(results: DiceResult[], classes: number): (number | null)[] {
+  const out: (number | null)[] = [];
+  for (let k = 1; k < classes; k++) {
+    let overlap = 0;
+    let size = 0;
+    for (const d of results) {
+      const n = d.predictedVoxels[k] + d.referenceVoxels[k];
+      size += n;
+      if (n > 0) overlap += (d.dice[k] * n) / 2;
+    }
+    out.push(size > 0 ? (2 * overlap) / size : null);
+  }
+  return out;
+}
+
 /** Scores `model` on `cases`; `onCase(done, total)` after each case. Aborting throws an AbortError. */
 export async function scoreCases(
   model: SegmentationModel,
@@ -41,17 +68,23 @@ export async function scoreCases(
   const perCase: { id: string; dice: number }[] = [];
   const sums = new Array<number>(model.classes - 1).fill(0);
   const counts = new Array<number>(model.classes - 1).fill(0);
+  const results: DiceResult[] = [];
   for (const c of cases) {
     const r = await predictVolume(c.image, model, { signal });
     perCase.push({ id: c.id, dice: caseDice(r.label.data, c.label.data, model.classes) });
-    diceByClass(r.label.data, c.label.data, model.classes).dice.forEach((d, k) => {
-      if (k > 0 && Number.isFinite(d)) {
-        sums[k - 1] += d;
+    const d = diceByClass(r.label.data, c.label.data, model.classes);
+    results.push(d);
+    d.dice.forEach((x, k) => {
+      if (k > 0 && Number.isFinite(x)) {
+        sums[k - 1] += x;
         counts[k - 1]++;
       }
     });
     onCase?.(perCase.length, cases.length);
   }
   const mean = perCase.length ? perCase.reduce((a, p) => a + p.dice, 0) / perCase.length : null;
-  return { mean, perCase, byClass: sums.map((s, k) => (counts[k] ? s / counts[k] : null)) };
+  const pooled = pooledDice(results, model.classes);
+  const defined = pooled.filter((x): x is number => x !== null);
+  const pooledMean = perCase.length ? (defined.length ? defined.reduce((a, b) => a + b, 0) / defined.length : 1) : null;
+  return { mean, perCase, byClass: sums.map((s, k) => (counts[k] ? s / counts[k] : null)), pooled, pooledMean };
 }
