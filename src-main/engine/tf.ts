@@ -1,6 +1,7 @@
 // The one module the engine imports tfjs from: picks tfjs-node-gpu when the user installed it, else tfjs on the cpu backend.
 import { createRequire } from 'node:module';
 import type * as TfjsNamespace from '@tensorflow/tfjs';
+import { silenceCpuBanner } from './tfjs-internals';
 
 export type Tf = typeof TfjsNamespace;
 
@@ -99,8 +100,7 @@ export async function initEngine(opts: { device?: 'cpu' | 'cuda' } = {}): Promis
     installOutputReuse(tf.backend());
     // The cpu backend's first write prints a banner recommending tfjs-node; here the native kernels are
     // the fast path (and the banner cluttered every CLI run's output).
-    const cpu = tf.backend() as unknown as { firstUse?: boolean };
-    if (cpu.firstUse === true) cpu.firstUse = false;
+    silenceCpuBanner(tf.backend());
   }
   const cuda = backend === 'tensorflow' || reg.cuda;
   if (device === 'cuda' && !cuda)

@@ -12,13 +12,7 @@
 // after its tensor is disposed; code in a run must not do that (the network does not: it reads inputs during an
 // op only), and between the runs of a persistent pool only an immediate copy may read one. A temporary pool is
 // dropped when its run ends, a persistent one by release().
-type Values = { values?: unknown };
-interface CpuBackendLike {
-  data: { get(id: object): Values | undefined; has(id: object): boolean };
-  write(values: unknown, shape: number[], dtype: string): object;
-  move(dataId: object, values: unknown, shape: number[], dtype: string, refCount: number): void;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
+import { cpuBackendInternals } from '../tfjs-internals';
 
 /** A pool of free output arrays by length. Temporary (one withOutputReuse call) or persistent (createOutputReuse). */
 interface ReusePool {
@@ -55,8 +49,8 @@ const st: PoolState = (holder[KEY] ??= {
 
 /** Wraps a cpu backend's data entry points (once per backend) so pooled arrays know their live tensors. */
 export function installOutputReuse(backend: unknown): boolean {
-  const b = backend as CpuBackendLike;
-  if (!b || typeof b.write !== 'function' || typeof b.disposeData !== 'function' || !b.data?.get) return false;
+  const b = cpuBackendInternals(backend);
+  if (!b) return false;
   if (st.installed.has(b)) return true;
   st.installed.add(b);
   const note = (values: unknown, delta: number): void => {

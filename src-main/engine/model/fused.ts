@@ -9,6 +9,7 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import { outputF32 } from '../kernels/io';
+import { gradientRecording } from '../tfjs-internals';
 import { nativeFor } from './fused_native';
 
 export { addBias, addLeakyRelu, geluFused, scaledResidual } from './fused_elementwise';
@@ -19,7 +20,7 @@ function f32(t: Tensor): Float32Array {
 
 /** Whether a gradient tape is recording (inside tf.grad / variableGrads): only then must forwards keep xhat. */
 function recording(): boolean {
-  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+  return gradientRecording(tf.engine());
 }
 
 // Inference keeps no xhat (the normalised values a gradient needs): the native kernels then skip writing it
