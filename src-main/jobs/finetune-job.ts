@@ -185,6 +185,8 @@ function registerCandidate(
     ...(baseDice !== null ? { baseHoldoutDice: baseDice } : {}),
     ...(result.holdout.replay?.candidate != null ? { replayHoldoutDice: result.holdout.replay.candidate } : {}),
     ...(result.holdout.replay?.base != null ? { baseReplayHoldoutDice: result.holdout.replay.base } : {}),
+    ...(result.holdout.trained?.candidate != null ? { trainedCasesDice: result.holdout.trained.candidate } : {}),
+    ...(result.holdout.trained?.base != null ? { baseTrainedCasesDice: result.holdout.trained.base } : {}),
   };
   const decision = promotionDecision({
     promoteIfNotWorse: projectSettings(store).promoteIfNotWorse,
@@ -200,6 +202,7 @@ function registerCandidate(
           },
         }
       : {}),
+    ...(result.holdout.trained ? { trained: result.holdout.trained } : {}),
   });
   const id = modelIdOfFolder(dir);
   const info = registerModel(store, {

@@ -149,6 +149,8 @@ export function promotionDecision(o: {
   candidateDice: number | null;
   baseVersion: number;
   replay?: { base: number | null; candidate: number | null; tolerance: number };
+  /** Without a real holdout: mean Dice on the cases trained on, base and candidate. */
+  trained?: { base: number | null; candidate: number | null };
 }): { promote: boolean; reason: string } {
   const fmt = (d: number) => d.toFixed(3);
   const real = o.candidateDice !== null;
@@ -175,6 +177,12 @@ export function promotionDecision(o: {
     return {
       promote: false,
       reason: `kept as a candidate: it forgets what the base knew (${replayText}, more than ${replay.tolerance} worse)`,
+    };
+  const trained = o.trained && o.trained.base !== null && o.trained.candidate !== null ? o.trained : null;
+  if (trained && trained.candidate! < trained.base! - DICE_TOLERANCE)
+    return {
+      promote: false,
+      reason: `kept as a candidate: the fine-tune went wrong, Dice on the cases it trained on fell from ${fmt(trained.base!)} to ${fmt(trained.candidate!)} (${both})`,
     };
   return { promote: true, reason: `promoted: not worse (${both})` };
 }

@@ -104,6 +104,12 @@ describe('finetune', () => {
   it('cancel saves a checkpoint; resume continues exactly (4 steps == 2 + cancel + 2)', async () => {
     const straight = await finetune({ ...common, outDir: join(dir, 'straight'), train: small(), patch: [16, 16, 16] });
     expect(straight.steps).toBe(4);
+    // No real holdout: the cases trained on are scored before and after, and a candidate worse there is not
+    // "not worse" (with no replay holdout either, there is no evidence: notWorse stays null).
+    expect(straight.holdout.trained).toMatchObject({ cases: 2 });
+    const scored = await scoreModel(join(dir, 'straight'), small());
+    expect(straight.holdout.trained!.candidate).toBeCloseTo(scored.mean!, 6);
+    expect(straight.holdout.trained!.base).toBeCloseTo((await scoreModel(baseDir, small())).mean!, 6);
 
     const outDir = join(dir, 'resumed');
     const ac = new AbortController();

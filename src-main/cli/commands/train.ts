@@ -132,12 +132,17 @@ async function finetuneCli(o: FinetuneCliOptions): Promise<number> {
       rep && rep.base !== null && rep.candidate !== null
         ? `; replay holdout (${rep.cases} synthetic cases never trained on) Dice pooled per class ${rep.base.toFixed(3)} -> ${rep.candidate.toFixed(3)}`
         : '';
-    const summary = `done: ${r.steps} steps on ${train.length} case(s), final loss ${(r.losses.at(-1) ?? NaN).toFixed(4)}${replayLine}; model folder ${o.outDir}`;
+    const tr = r.holdout.trained;
+    const trainedLine =
+      tr && tr.base !== null && tr.candidate !== null
+        ? `; the ${tr.cases} case(s) trained on Dice ${tr.base.toFixed(3)} -> ${tr.candidate.toFixed(3)}`
+        : '';
+    const summary = `done: ${r.steps} steps on ${train.length} case(s), final loss ${(r.losses.at(-1) ?? NaN).toFixed(4)}${replayLine}${trainedLine}; model folder ${o.outDir}`;
     if (o.json) process.stdout.write(JSON.stringify({ done: true, steps: r.steps, holdout: r.holdout }) + '\n');
     else process.stderr.write(summary + '\n');
     if (r.holdout.notWorse === false)
       process.stderr.write(
-        'warning: the fine-tuned model scores worse than its base on the replay holdout (it forgets); keep the base\n',
+        'warning: the fine-tuned model scores worse than its base on the replay holdout (it forgets) or on the cases it trained on; keep the base\n',
       );
     return 0;
   } finally {

@@ -31,6 +31,8 @@ export interface CheckpointExtra {
   losses: number[];
   baseHoldout: HoldoutScore | null;
   baseReplayHoldout?: HoldoutScore | null;
+  /** The base's score on the trained cases (the check without a real holdout). */
+  baseTrained?: HoldoutScore | null;
   settings: Settings;
 }
 

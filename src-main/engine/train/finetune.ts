@@ -34,6 +34,9 @@ import {
 import type { CheckpointExtra, Settings } from './finetune-support';
 import { isAbortError } from '../../util/abort';
 
+/** Training cases scored before and after when there is no real holdout (the first ones). */
+export const TRAINED_CHECK_CASES = 3;
+
 export interface FinetuneCase {
   id: string;
   /** Any orientation/spacing, HU; reoriented to the model's canonical frame and resampled to its target spacing. */
@@ -134,6 +137,11 @@ export interface FinetuneResult {
       cases: number;
       byClass?: { base: (number | null)[]; candidate: (number | null)[] };
     };
+    /**
+     * Without a real holdout: base and candidate mean Dice on (up to TRAINED_CHECK_CASES of) the cases trained on;
+     * a candidate worse there is not promoted.
+     */
+    trained?: { base: number | null; candidate: number | null; cases: number };
   };
   seconds: number;
 }
@@ -207,6 +215,10 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     };
     const replayHoldout = o.replayHoldout ?? [];
     const hasHoldout = o.holdout.length > 0;
+    // Without a real holdout (one or two submitted cases), the candidate must also not get worse on the cases it
+    // trained on: a run that lost them went wrong, whatever the phantoms say (an over-anchored run kept the
+    // replay holdout at 0.544 while the case it trained on fell from 0.77 to 0.63).
+    const trainedCheck = hasHoldout ? [] : o.train.slice(0, TRAINED_CHECK_CASES);
     // Share of the whole run per phase, for one fraction that never goes back.
     const span = hasHoldout
       ? { prepare: [0, 0.05], base: [0.05, 0.15], train: [0.15, 0.9], evaluate: [0.9, 1] }
@@ -285,13 +297,13 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       evalSeconds.base = (performance.now() - te) / 1000;
     }
     let baseReplay: HoldoutScore | null = extra ? (extra.baseReplayHoldout ?? null) : null;
-    if (replayHoldout.length > 0 && !baseReplay) {
-      try {
-        baseReplay = await scoreCases(model, replayHoldout, o.signal);
-      } catch (err) {
-        if (isAbortError(err)) return cancelledResult(0, [], baseScore);
-        throw err;
-      }
+    let baseTrained: HoldoutScore | null = extra ? (extra.baseTrained ?? null) : null;
+    try {
+      if (replayHoldout.length > 0 && !baseReplay) baseReplay = await scoreCases(model, replayHoldout, o.signal);
+      if (trainedCheck.length > 0 && !baseTrained) baseTrained = await scoreCases(model, trainedCheck, o.signal);
+    } catch (err) {
+      if (isAbortError(err)) return cancelledResult(0, [], baseScore);
+      throw err;
     }
     if (baseScore) {
       // holdoutDice only on evaluation reports: the current model's score, before any step.
@@ -328,6 +340,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         losses,
         baseHoldout: baseScore,
         baseReplayHoldout: baseReplay,
+        baseTrained,
         settings,
       });
     // The starters' own augmentation: one patient's appearance is the thing not to overfit to.
@@ -376,6 +389,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     // resuming only evaluates.
     let candScore: HoldoutScore | null = null;
     let candReplay: HoldoutScore | null = null;
+    let candTrained: HoldoutScore | null = null;
     try {
       if (hasHoldout)
         candScore = await scoreCases(model, o.holdout, o.signal, (done, total) =>
@@ -390,6 +404,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
           }),
         );
       if (replayHoldout.length > 0) candReplay = await scoreCases(model, replayHoldout, o.signal);
+      if (trainedCheck.length > 0) candTrained = await scoreCases(model, trainedCheck, o.signal);
     } catch (err) {
       if (isAbortError(err)) {
         await save();
@@ -412,12 +427,15 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     const replayBase = replayOf(baseReplay);
     const replayCand = replayOf(candReplay);
     const replayOk = replayBase !== null && replayCand !== null ? replayCand >= replayBase - tolerance : null;
+    const trainedOk =
+      baseTrained?.mean != null && candTrained?.mean != null ? candTrained.mean >= baseTrained.mean : null;
     const holdout = {
       base: baseScore?.mean ?? null,
       candidate: candScore?.mean ?? null,
       perCase,
       // Both checks that exist must pass; with neither there is no evidence either way.
-      notWorse: realOk === null && replayOk === null ? null : realOk !== false && replayOk !== false,
+      notWorse:
+        realOk === null && replayOk === null ? null : realOk !== false && replayOk !== false && trainedOk !== false,
       ...(baseScore?.byClass && candScore?.byClass
         ? { byClass: { base: baseScore.byClass, candidate: candScore.byClass } }
         : {}),
@@ -430,6 +448,15 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
               ...(baseReplay?.pooled && candReplay?.pooled
                 ? { byClass: { base: baseReplay.pooled, candidate: candReplay.pooled } }
                 : {}),
+            },
+          }
+        : {}),
+      ...(trainedCheck.length > 0
+        ? {
+            trained: {
+              base: baseTrained?.mean ?? null,
+              candidate: candTrained?.mean ?? null,
+              cases: trainedCheck.length,
             },
           }
         : {}),

@@ -187,6 +187,19 @@ describe('promotion rule and requests', () => {
     expect(d(0.7, 0.65, [0.8, 0.9]).promote).toBe(false);
     expect(d(0.7, 0.75, [0.8, 0.8]).promote).toBe(true);
     expect(d(null, null, [0.8, 0.9], false).promote).toBe(false);
+    // Without a real holdout, the cases trained on must not get worse (a run gone wrong can keep the phantoms).
+    const withTrained = (base: number, candidate: number) =>
+      promotionDecision({
+        promoteIfNotWorse: true,
+        baseDice: null,
+        candidateDice: null,
+        baseVersion: 1,
+        replay: { base: 0.543, candidate: 0.544, tolerance: 0.01 },
+        trained: { base, candidate },
+      });
+    expect(withTrained(0.772, 0.628)).toMatchObject({ promote: false });
+    expect(withTrained(0.772, 0.628).reason).toMatch(/cases it trained on fell from 0\.772 to 0\.628/);
+    expect(withTrained(0.772, 0.88).promote).toBe(true);
   });
 
   it('a label submitted unchanged from its pre-label is no evidence: marked unedited', async () => {
