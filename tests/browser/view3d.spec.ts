@@ -241,9 +241,8 @@ test('it follows edits: clearing every class empties it, undo brings the labels 
   figures.updateAfterUndo = Number(await dataset3d('lastUpdateMs'));
 });
 
-test('left drag rotates the view and Reset brings the front view back', async () => {
-  await settled3d();
-  const front = await pixels3d();
+/** A left drag across the middle of the 3D view (a trackball turn), then the picture settles. */
+async function rotate3d(): Promise<void> {
   const box = (await page.getByTestId('viewport-3d').boundingBox())!;
   const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
   await page.mouse.move(cx, cy);
@@ -251,6 +250,12 @@ test('left drag rotates the view and Reset brings the front view back', async ()
   for (let n = 1; n <= 8; n++) await page.mouse.move(cx + n * 10, cy + n * 2);
   await page.mouse.up();
   await settled3d();
+}
+
+test('left drag rotates the view and Reset brings the front view back', async () => {
+  await settled3d();
+  const front = await pixels3d();
+  await rotate3d();
   const turned = await pixels3d();
   expect(meanAbsDiff(front.grid, turned.grid), 'the picture changes when rotated').toBeGreaterThan(1);
   await page.getByTestId('reset-3d').click();
@@ -260,11 +265,7 @@ test('left drag rotates the view and Reset brings the front view back', async ()
     meanAbsDiff(front.grid, turned.grid) / 4,
   );
   // R (reset views) turns the 3D view back too.
-  await page.mouse.move(cx, cy);
-  await page.mouse.down();
-  for (let n = 1; n <= 8; n++) await page.mouse.move(cx + n * 10, cy + n * 2);
-  await page.mouse.up();
-  await settled3d();
+  await rotate3d();
   const turnedAgain = await pixels3d();
   expect(meanAbsDiff(front.grid, turnedAgain.grid), 'rotated again').toBeGreaterThan(1);
   await page.keyboard.press('r');
