@@ -6,7 +6,7 @@
 // seen: it shows the case was learnt, not that the next patient gains. No other labelled real CT is here.
 //
 //   bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--keep DIR]
-//                         [--lr X] [--anchor-decay X] [--replay-share X] [--batch N] [--json]
+//                         [--lr X] [--anchor-decay X] [--replay-share X] [--batch N] [--encoder-lr X] [--json]
 //
 // --keep DIR copies the candidate model folder there (to inspect its pre-labels), promoted or not.
 import { mkdtempSync, promises as fs, existsSync } from 'node:fs';
@@ -29,7 +29,7 @@ import { resolveModelDir } from '../jobs/model-source';
 import { defaultRealCtDir, REAL_CT_FILES, realCtScores, TOTALSEG } from '../predict/real-ct';
 
 const HELP =
-  'bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--keep DIR] [--lr X] [--anchor-decay X] [--replay-share X] [--batch N] [--json]';
+  'bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--keep DIR] [--lr X] [--anchor-decay X] [--replay-share X] [--batch N] [--encoder-lr X] [--json]';
 
 /** The crop's TotalSegmentator labels as the schema's organ class (1); everything else background. */
 export function organLabel(seg: Volume, schema: 'kidney' | 'pancreas'): Volume {
@@ -55,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
       'anchor-decay': { type: 'string' },
       'replay-share': { type: 'string' },
       batch: { type: 'string' },
+      'encoder-lr': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -71,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isInteger(steps) || steps < 1) throw new InputError('--steps', `must be a whole number ≥ 1`);
   if (!Number.isInteger(heldout) || heldout < 1) throw new InputError('--heldout', `must be a whole number ≥ 1`);
   // Overrides of the fine-tune defaults (FINETUNE_DEFAULTS), to measure a change before making it the default.
-  const num = (name: 'lr' | 'anchor-decay' | 'replay-share' | 'batch'): number | undefined => {
+  const num = (name: 'lr' | 'anchor-decay' | 'replay-share' | 'batch' | 'encoder-lr'): number | undefined => {
     const v = values[name];
     if (v === undefined) return undefined;
     const x = Number(v);
@@ -83,6 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(num('anchor-decay') !== undefined ? { anchorDecay: num('anchor-decay') } : {}),
     ...(num('replay-share') !== undefined ? { replayShare: num('replay-share') } : {}),
     ...(num('batch') !== undefined ? { batch: Math.max(1, Math.round(num('batch')!)) } : {}),
+    ...(num('encoder-lr') !== undefined ? { encoderLrMult: num('encoder-lr') } : {}),
   };
   const data = values.data ? resolve(values.data) : defaultRealCtDir();
   if (!existsSync(join(data, REAL_CT_FILES.crop))) throw new InputError(data, 'the real CT test data is not there');
