@@ -4,7 +4,8 @@
 // splenic vein, stomach, psoas, liver), and random intensities keep the network from keying on brightness.
 import type { Vec3, Volume } from '../imaging/volume';
 import { InputError, affineLps } from '../imaging/volume';
-import { frameFromAngles } from './canvas';
+import { detMat3, invertMat3, mulMat3, type Mat3 } from '../util/mat3';
+import { frameFromAngles, IDENTITY_FRAME } from './canvas';
 import { finishImage } from './finish';
 import { randomizedTissueHu, type TissueHu } from './hu';
 import { KIDNEY_CYST_LABEL, KIDNEY_LABEL, KIDNEY_TUMOR_LABEL, type LesionInfo, visibleLesionHu } from './kidney';
@@ -112,41 +113,10 @@ export interface LabelMapDeformation {
   elasticAmplitudeMm: number;
 }
 
-/** Plain 3x3 matrix helpers (row-major). */
-type M3 = number[];
-const mulM3 = (a: M3, b: M3): M3 => {
-  const o = new Array<number>(9).fill(0);
-  for (let r = 0; r < 3; r++)
-    for (let c = 0; c < 3; c++) for (let k = 0; k < 3; k++) o[r * 3 + c] += a[r * 3 + k] * b[k * 3 + c];
-  return o;
-};
-function invM3(m: M3): M3 {
-  const [a, b, c, d, e, f, g, h, i] = m;
-  const A = e * i - f * h;
-  const B = -(d * i - f * g);
-  const C = d * h - e * g;
-  const det = a * A + b * B + c * C;
-  if (!(Math.abs(det) > 1e-12)) throw new RangeError('singular matrix');
-  const s = 1 / det;
-  return [
-    A * s,
-    -(b * i - c * h) * s,
-    (b * f - c * e) * s,
-    B * s,
-    (a * i - c * g) * s,
-    -(a * f - c * d) * s,
-    C * s,
-    -(a * h - b * g) * s,
-    (a * e - b * d) * s,
-  ];
-}
-const detM3 = (m: M3): number =>
-  m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
-
 /** World (LPS mm) → fractional voxel index of a volume. */
 function worldToIndex(v: Volume): (p: Vec3, out: Vec3) => void {
   const a = affineLps(v);
-  const inv = invM3([a[0], a[1], a[2], a[4], a[5], a[6], a[8], a[9], a[10]]);
+  const inv = invertMat3([a[0], a[1], a[2], a[4], a[5], a[6], a[8], a[9], a[10]]);
   const o: Vec3 = [a[3], a[7], a[11]];
   return (p, out) => {
     const x = p[0] - o[0];
@@ -381,8 +351,8 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
   const rot = deform ? frameFromAngles(geo.range(-4, 4) * deg, geo.range(-4, 4) * deg, geo.range(-8, 8) * deg) : null;
   const scale: Vec3 = deform ? [geo.range(0.88, 1.12), geo.range(0.88, 1.12), geo.range(0.9, 1.1)] : [1, 1, 1];
   // A maps output offsets to source offsets: rotate, then divide by the scale (a larger output organ).
-  const R: M3 = rot ? [...rot] : [1, 0, 0, 0, 1, 0, 0, 0, 1];
-  const A = mulM3(R, [1 / scale[0], 0, 0, 0, 1 / scale[1], 0, 0, 0, 1 / scale[2]]);
+  const R: Mat3 = rot ?? IDENTITY_FRAME;
+  const A = mulMat3(R, [1 / scale[0], 0, 0, 0, 1 / scale[1], 0, 0, 0, 1 / scale[2]]);
   const elasticAmplitudeMm = deform ? geo.range(0, 6) : 0;
   const ex = new SmoothField(geo, 45);
   const ey = new SmoothField(geo, 45);
@@ -637,7 +607,7 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
   const labels: Record<number, string> = SCHEMA_LABELS[opts.schema];
   const what = `label map ${opts.source.split('/').at(-1)}`;
   const deformation: LabelMapDeformation = {
-    affineVolumeRatio: 1 / detM3(A),
+    affineVolumeRatio: 1 / detMat3(A),
     organScale: Object.fromEntries(organs.map((o) => [o.ids[0], o.s])),
     elasticAmplitudeMm,
   };
