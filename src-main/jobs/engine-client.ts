@@ -55,14 +55,16 @@ export class EngineClient {
     thread.on('exit', () => this.end(new Error('the engine worker stopped unexpectedly')));
   }
 
-  /** Loads (or replaces) the model the worker pre-labels with. */
-  load(modelDir: string, schema: SchemaName): Promise<ModelSummary> {
-    return this.request(
-      (id) => ({ type: 'load', id, modelDir, schema }),
-      (m) => {
-        if (m.type === 'loaded') return m.model;
-        throw new Error(`unexpected engine answer '${m.type}' to a load`);
-      },
+  /** Loads (or replaces) the model the worker pre-labels with. An abort terminates the thread at once. */
+  load(modelDir: string, schema: SchemaName, opts: { signal?: AbortSignal } = {}): Promise<ModelSummary> {
+    return this.#terminatedOnAbort(opts.signal, 'the model load was cancelled', () =>
+      this.request(
+        (id) => ({ type: 'load', id, modelDir, schema }),
+        (m) => {
+          if (m.type === 'loaded') return m.model;
+          throw new Error(`unexpected engine answer '${m.type}' to a load`);
+        },
+      ),
     );
   }
 
@@ -73,20 +75,27 @@ export class EngineClient {
     opts: { signal?: AbortSignal; onProgress?: (fraction: number, message: string) => void } = {},
   ): Promise<PredictAnswer> {
     const { signal, onProgress } = opts;
-    if (signal?.aborted) return Promise.reject(abortError('the pre-label was cancelled'));
-    const onAbort = () => void this.terminate(abortError('the pre-label was cancelled'));
+    return this.#terminatedOnAbort(signal, 'the pre-label was cancelled', () =>
+      this.request(
+        (id) => ({ type: 'predict', id, imagePath, tta }),
+        (m) => {
+          if (m.type === 'result') return m;
+          if (m.type === 'cancelled') throw abortError('the pre-label was cancelled');
+          throw new Error(`unexpected engine answer '${m.type}' to a pre-label`);
+        },
+        (m) => {
+          if (m.type === 'progress') onProgress?.(m.fraction, m.message);
+        },
+      ),
+    );
+  }
+
+  /** Runs `call`; an abort of `signal` (before or during it) ends the thread and rejects with an AbortError. */
+  #terminatedOnAbort<T>(signal: AbortSignal | undefined, message: string, call: () => Promise<T>): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortError(message));
+    const onAbort = () => void this.terminate(abortError(message));
     signal?.addEventListener('abort', onAbort, { once: true });
-    return this.request(
-      (id) => ({ type: 'predict', id, imagePath, tta }),
-      (m) => {
-        if (m.type === 'result') return m;
-        if (m.type === 'cancelled') throw abortError('the pre-label was cancelled');
-        throw new Error(`unexpected engine answer '${m.type}' to a pre-label`);
-      },
-      (m) => {
-        if (m.type === 'progress') onProgress?.(m.fraction, m.message);
-      },
-    ).finally(() => signal?.removeEventListener('abort', onAbort));
+    return call().finally(() => signal?.removeEventListener('abort', onAbort));
   }
 
   /**

@@ -50,7 +50,7 @@ export function unlabelledCaseIds(store: ProjectStore): string[] {
 interface Running {
   jobId: string;
   cancelled: boolean;
-  /** Stops the engine at once; the call in flight rejects. */
+  /** Stops the engine at once; the call in flight rejects, and so does every later one. */
   stop: () => void;
 }
 
@@ -256,19 +256,12 @@ export class JobManager {
     const abort = new AbortController();
     const done: string[] = [];
     const failed: { caseId: string; message: string }[] = [];
-    const running: Running = {
-      jobId,
-      cancelled: false,
-      // Terminating the thread stops the network mid-patch; nothing of the case in flight was saved.
-      stop: () => {
-        abort.abort();
-        void engine.terminate(new Error('the engine worker was stopped'));
-      },
-    };
+    // Aborting ends the engine thread at once: the network stops mid-patch; nothing of the case in flight was saved.
+    const running: Running = { jobId, cancelled: false, stop: () => abort.abort() };
     this.running = running;
     try {
       this.progress(jobId, 0, 'loading the model');
-      const model: ModelSummary = await engine.load(params.modelDir, params.schema);
+      const model: ModelSummary = await engine.load(params.modelDir, params.schema, { signal: abort.signal });
       // The first model a project pre-labels with becomes its active version 1 (the roll-back floor).
       const first = !activeModel(this.store, params.schema);
       registerModel(this.store, {

@@ -100,7 +100,7 @@ describe('EngineClient', () => {
     expect(err).toMatchObject({ message: '/broken.nii.gz: not a NIfTI file', input: true });
   });
 
-  it('aborting a pre-label terminates the thread at once and rejects with an AbortError; later calls fail', async () => {
+  it('aborting a pre-label or a load terminates the thread at once and rejects with an AbortError; later calls fail', async () => {
     const t = new FakeThread();
     const engine = new EngineClient(t);
     const abort = new AbortController();
@@ -111,6 +111,13 @@ describe('EngineClient', () => {
     expect(t.terminated).toBe(1);
     await expect(engine.load('/m', 'kidney')).rejects.toThrow(/cancelled/);
     expect(t.sent.map((m) => m.type)).toEqual(['predict']);
+    // A load is stopped the same way (a cancel while the model loads).
+    const t2 = new FakeThread();
+    const abort2 = new AbortController();
+    const loading = new EngineClient(t2).load('/m', 'kidney', { signal: abort2.signal });
+    abort2.abort();
+    expect(isAbortError(await loading.catch((e: unknown) => e))).toBe(true);
+    expect(t2.terminated).toBe(1);
   });
 
   it('aborting a fine-tune sends a cancel for that request and resolves with the stopped result', async () => {
