@@ -72,20 +72,21 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isInteger(steps) || steps < 1) throw new InputError('--steps', `must be a whole number ≥ 1`);
   if (!Number.isInteger(heldout) || heldout < 1) throw new InputError('--heldout', `must be a whole number ≥ 1`);
   // Overrides of the fine-tune defaults (FINETUNE_DEFAULTS), to measure a change before making it the default.
-  const num = (name: 'lr' | 'anchor-decay' | 'replay-share' | 'batch' | 'encoder-lr'): number | undefined => {
-    const v = values[name];
-    if (v === undefined) return undefined;
+  const flags = {
+    lr: 'lr',
+    anchorDecay: 'anchor-decay',
+    replayShare: 'replay-share',
+    batch: 'batch',
+    encoderLrMult: 'encoder-lr',
+  } as const;
+  const overrides: Partial<Record<keyof typeof flags, number>> = {};
+  for (const [key, flag] of Object.entries(flags) as [keyof typeof flags, (typeof flags)[keyof typeof flags]][]) {
+    const v = values[flag];
+    if (v === undefined) continue;
     const x = Number(v);
-    if (!Number.isFinite(x) || x < 0) throw new InputError(`--${name}`, `must be a number ≥ 0, got '${v}'`);
-    return x;
-  };
-  const overrides = {
-    ...(num('lr') !== undefined ? { lr: num('lr') } : {}),
-    ...(num('anchor-decay') !== undefined ? { anchorDecay: num('anchor-decay') } : {}),
-    ...(num('replay-share') !== undefined ? { replayShare: num('replay-share') } : {}),
-    ...(num('batch') !== undefined ? { batch: Math.max(1, Math.round(num('batch')!)) } : {}),
-    ...(num('encoder-lr') !== undefined ? { encoderLrMult: num('encoder-lr') } : {}),
-  };
+    if (!Number.isFinite(x) || x < 0) throw new InputError(`--${flag}`, `must be a number ≥ 0, got '${v}'`);
+    overrides[key] = key === 'batch' ? Math.max(1, Math.round(x)) : x;
+  }
   const data = values.data ? resolve(values.data) : defaultRealCtDir();
   if (!existsSync(join(data, REAL_CT_FILES.crop))) throw new InputError(data, 'the real CT test data is not there');
   const log = (line: string): void => {

@@ -43,15 +43,15 @@ export async function recipeForModel(
 export function modelRecipe(s: Record<string, unknown> | undefined): PhantomRecipe {
   if (!s) return { domain: 'synth' };
   const domain = s.domain === 'standard' || s.domain === 'shifted' || s.domain === 'synth' ? s.domain : undefined;
-  const share = (x: unknown) => (typeof x === 'number' && x >= 0 && x <= 1 ? x : undefined);
+  const isShare = (x: unknown): x is number => typeof x === 'number' && x >= 0 && x <= 1;
   const seeds =
     Array.isArray(s.trainSeeds) && s.trainSeeds.every((x) => Number.isInteger(x))
       ? (s.trainSeeds as number[])
       : undefined;
   return {
     ...(domain ? { domain } : {}),
-    ...(share(s.lesionFreeShare) !== undefined ? { lesionFreeShare: share(s.lesionFreeShare) } : {}),
-    ...(share(s.standardShare) !== undefined ? { standardShare: share(s.standardShare) } : {}),
+    ...(isShare(s.lesionFreeShare) ? { lesionFreeShare: s.lesionFreeShare } : {}),
+    ...(isShare(s.standardShare) ? { standardShare: s.standardShare } : {}),
     ...(s.synthVersion === 1 ? { synthVersion: 1 as const } : {}),
     ...(seeds ? { trainSeeds: seeds } : {}),
   };
