@@ -1,14 +1,23 @@
 // Dev harness (llm.c style): runs each kernel's readable C++ reference, validates every ISA variant against
 // it with |got - ref| <= tol + |ref| * eps, then times the variants. Usage:
-//   node native/harness/harness.mjs [deform|depthwise|conv|all] [--quick]
+//   node native/harness/harness.mjs [deform|depthwise|conv|all] [--quick] [--conv-path NAME|all]
+// --conv-path runs the dense conv3d shapes once per named kernel path (conv3dPaths(): dot, windowed, ...; 'auto'
+// is the production choice) instead of once per ISA: each path that serves a shape is validated against the
+// reference on every ISA (the timed shapes: on the best ISA only) and timed alone; paths that cannot serve a
+// shape say why.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const addon = require(join(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'deformux_native.node'));
-const which = process.argv[2] ?? 'all';
-const quick = process.argv.includes('--quick');
+const args = process.argv.slice(2);
+const convPathArg =
+  args.find((a) => a.startsWith('--conv-path='))?.slice('--conv-path='.length) ??
+  (args.includes('--conv-path') ? args[args.indexOf('--conv-path') + 1] : undefined);
+const which =
+  args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--conv-path') ?? (convPathArg ? 'conv' : 'all');
+const quick = args.includes('--quick');
 
 let seed = 12345;
 function rand() {
@@ -17,6 +26,7 @@ function rand() {
 }
 const randn = (n, scale = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
 
+// Checks |got - ref| <= tol + |ref| * eps everywhere (NaN fails); prints the verdict and returns it.
 function validate(name, got, ref, tol = 1e-4, eps = 1e-4) {
   let worst = 0;
   let at = -1;
@@ -30,6 +40,7 @@ function validate(name, got, ref, tol = 1e-4, eps = 1e-4) {
   const ok = at < 0;
   console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${ok ? '' : ` at ${at}: got ${got[at]}, ref ${ref[at]}`}`);
   if (!ok) process.exitCode = 1;
+  return ok;
 }
 
 function time(fn, reps = 5) {
@@ -115,7 +126,7 @@ function convParams([N, D, H, W, Cin], k, Cout, s, pad) {
   return [N, D, H, W, Cin, out(D), out(H), out(W), Cout, k, k, k, s, s, s, front(D), front(H), front(W)];
 }
 
-function conv(xs, k, Cout, s, pad, timeIt) {
+function convIsas(xs, k, Cout, s, pad, timeIt) {
   const p = convParams(xs, k, Cout, s, pad);
   const nx = p[0] * p[1] * p[2] * p[3] * p[4],
     ny = p[0] * p[5] * p[6] * p[7] * p[8],
@@ -154,6 +165,82 @@ function conv(xs, k, Cout, s, pad, timeIt) {
   addon.setIsa('avx512');
 }
 
+// The conv3d kernel paths the harness runs (--conv-path NAME|all): 'auto' (the production choice) first.
+function selectedConvPaths() {
+  const all = [{ name: 'auto', ops: ['forward', 'backpropInput', 'backpropFilter'] }, ...addon.conv3dPaths()];
+  if (convPathArg === 'all') return all;
+  const one = all.find((p) => p.name === convPathArg);
+  if (!one)
+    throw new Error(`--conv-path: unknown path '${convPathArg}' (known: ${all.map((p) => p.name).join(', ')}, all)`);
+  return [one];
+}
+
+// One conv shape, once per kernel path: validation on every ISA (timed shapes: the current best ISA only), then
+// the time of each path alone and its GFLOP/s (2 * outputs * k^3 * Cin flops per op).
+function convPaths(xs, k, Cout, s, pad, timeIt) {
+  const p = convParams(xs, k, Cout, s, pad);
+  const nx = p[0] * p[1] * p[2] * p[3] * p[4],
+    ny = p[0] * p[5] * p[6] * p[7] * p[8],
+    nf = k ** 3 * p[4] * Cout;
+  const x = randn(nx),
+    f = randn(nf),
+    dy = randn(ny);
+  const refs = {
+    forward: new Float32Array(ny),
+    backpropInput: new Float32Array(nx),
+    backpropFilter: new Float32Array(nf),
+  };
+  addon.conv3dForwardRef(refs.forward, x, f, p);
+  addon.conv3dBackpropInputRef(refs.backpropInput, dy, f, p);
+  addon.conv3dBackpropFilterRef(refs.backpropFilter, x, dy, p);
+  const inputs = { forward: [x, f], backpropInput: [dy, f], backpropFilter: [x, dy] };
+  const tols = { forward: 1e-3, backpropInput: 1e-3, backpropFilter: 1e-2 };
+  const best = ISAS[0];
+  const run = (op, name, out) => addon.conv3dRun(op, name, out, ...inputs[op], p);
+  const auto = Object.keys(refs).map((op) => `${op} ${run(op, 'auto', new Float32Array(refs[op].length))}`);
+  console.log(
+    `conv3d x=[${xs}] k=${k} Cout=${Cout} s=${s} ${pad} -> [${p.slice(5, 9)}]; auto (${best}): ${auto.join(', ')}`,
+  );
+  const flop = 2 * ny * k ** 3 * p[4];
+  const rows = [];
+  for (const { name, ops } of selectedConvPaths())
+    for (const op of ops) {
+      let ok = true;
+      const isas = timeIt ? [best] : ISAS;
+      const refused = [];
+      for (const isa of isas) {
+        addon.setIsa(isa);
+        const out = new Float32Array(refs[op].length).fill(NaN);
+        let ran;
+        try {
+          ran = run(op, name, out);
+        } catch (e) {
+          if (!/cannot serve this shape/.test(e.message)) throw e;
+          refused.push(`${isa} ${name} ${op}: ${e.message.replace(/^.*cannot serve this shape: /, 'cannot serve: ')}`);
+          ok = false;
+          continue;
+        }
+        if (name !== 'auto' && ran.join() !== name) {
+          console.log(`  FAIL ${isa} ${name} ${op}: ran ${ran.join('+')}`);
+          process.exitCode = 1;
+          ok = false;
+        }
+        ok = validate(`${isa} ${name} ${op}`, out, refs[op], tols[op], 1e-4) && ok;
+      }
+      // A path that no ISA can run here: one line (the best ISA's reason).
+      for (const r of refused.length === isas.length ? refused.slice(0, 1) : refused) console.log(`  -    ${r}`);
+      addon.setIsa(best);
+      if (timeIt && ok) {
+        const out = new Float32Array(refs[op].length);
+        const ms = time(() => run(op, name, out));
+        rows.push(
+          `  ${best} ${name.padEnd(13)} ${op.padEnd(14)} ${ms.toFixed(2).padStart(8)} ms ${(flop / (ms * 1e6)).toFixed(1).padStart(7)} GFLOP/s`,
+        );
+      }
+    }
+  for (const r of rows) console.log(r);
+}
+
 if (which === 'deform' || which === 'all') {
   deform([1, 5, 6, 7, 16], 3, 1, 2, false);
   deform([2, 4, 5, 6, 12], 3, 3, 1.5, false);
@@ -169,6 +256,7 @@ if (which === 'depthwise' || which === 'all') {
   if (!quick) depthwise([1, 48, 48, 48, 16], 5, true);
 }
 if (which === 'conv' || which === 'all') {
+  const conv = convPathArg ? convPaths : convIsas;
   conv([1, 6, 7, 8, 16], 3, 16, 1, 'same', false);
   conv([2, 8, 6, 10, 5], 3, 20, 2, 'same', false);
   conv([1, 8, 8, 8, 16], 2, 32, 2, 'valid', false);
@@ -186,5 +274,7 @@ if (which === 'conv' || which === 'all') {
   if (!quick) {
     conv([1, 48, 48, 48, 16], 3, 16, 1, 'same', true);
     conv([1, 96, 96, 96, 1], 7, 16, 2, 'same', true);
+    // The decoders' upsampling (k = 2, stride 2): the input-k2s2 path.
+    if (convPathArg) conv([1, 48, 48, 48, 16], 2, 32, 2, 'valid', true);
   }
 }

@@ -265,64 +265,55 @@ ConvArrs conv_sizes(const char* op, const Napi::CallbackInfo& info, size_t i) {
   return c;
 }
 
-template <Impl I>
-Job conv_forward_job(const Napi::CallbackInfo& info) {
-  const char* op = "conv3d";
-  Arr y = f32(info, 0, op, "y"), x = f32(info, 1, op, "x"), f = f32(info, 2, op, "filter");
-  const ConvArrs c = conv_sizes(op, info, 3);
-  check_len(op, "y", y, c.ny);
-  check_len(op, "x", x, c.nx);
-  check_len(op, "filter", f, c.nf);
-  const dx::ConvDims s = c.s;
-  Job j;
-  j.run = [=]() -> std::string {
-    if (I == Impl::Ref) {
-      dx::conv3d_forward_ref(y.p, x.p, f.p, s);
-      return "";
-    }
-    return status_text(DX_DISPATCH(conv3d_forward, y.p, x.p, f.p, s), op);
-  };
-  for (size_t i = 0; i < 3; i++) j.keep.push_back(info[i]);
-  return j;
+// The three ops share one layout of arguments: (out, a, b, sizes), outputs first.
+const char* const kConvOpName[3] = {"conv3d", "conv3dBackpropInput", "conv3dBackpropFilter"};
+const char* const kConvOpKey[3] = {"forward", "backpropInput", "backpropFilter"};
+const char* const kConvArgName[3][3] = {{"y", "x", "filter"}, {"dx", "dy", "filter"}, {"dfilter", "x", "dy"}};
+
+struct ConvCall {
+  Arr out, a, b;
+  dx::ConvDims s;
+};
+
+// Reads and checks the arrays at info[at .. at + 2] and the sizes at info[at + 3] of op `o` (a dx::ConvOp).
+ConvCall conv_call(const Napi::CallbackInfo& info, size_t at, int o) {
+  const char* op = kConvOpName[o];
+  const char* const* nm = kConvArgName[o];
+  ConvCall c{f32(info, at, op, nm[0]), f32(info, at + 1, op, nm[1]), f32(info, at + 2, op, nm[2]), {}};
+  const ConvArrs z = conv_sizes(op, info, at + 3);
+  const int64_t want[3][3] = {{z.ny, z.nx, z.nf}, {z.nx, z.ny, z.nf}, {z.nf, z.nx, z.ny}};
+  check_len(op, nm[0], c.out, want[o][0]);
+  check_len(op, nm[1], c.a, want[o][1]);
+  check_len(op, nm[2], c.b, want[o][2]);
+  c.s = z.s;
+  return c;
 }
 
-template <Impl I>
-Job conv_input_job(const Napi::CallbackInfo& info) {
-  const char* op = "conv3dBackpropInput";
-  Arr dxa = f32(info, 0, op, "dx"), dy = f32(info, 1, op, "dy"), f = f32(info, 2, op, "filter");
-  const ConvArrs c = conv_sizes(op, info, 3);
-  check_len(op, "dx", dxa, c.nx);
-  check_len(op, "dy", dy, c.ny);
-  check_len(op, "filter", f, c.nf);
-  const dx::ConvDims s = c.s;
-  Job j;
-  j.run = [=]() -> std::string {
-    if (I == Impl::Ref) {
-      dx::conv3d_backprop_input_ref(dxa.p, dy.p, f.p, s);
-      return "";
-    }
-    return status_text(DX_DISPATCH(conv3d_backprop_input, dxa.p, dy.p, f.p, s), op);
-  };
-  for (size_t i = 0; i < 3; i++) j.keep.push_back(info[i]);
-  return j;
+int conv_kernel(int o, const ConvCall& c, dx::ConvRun* run) {
+  if (o == dx::kConvForward) return DX_DISPATCH(conv3d_forward, c.out.p, c.a.p, c.b.p, c.s, run);
+  if (o == dx::kConvBackpropInput) return DX_DISPATCH(conv3d_backprop_input, c.out.p, c.a.p, c.b.p, c.s, run);
+  return DX_DISPATCH(conv3d_backprop_filter, c.out.p, c.a.p, c.b.p, c.s, run);
 }
 
-template <Impl I>
-Job conv_filter_job(const Napi::CallbackInfo& info) {
-  const char* op = "conv3dBackpropFilter";
-  Arr df = f32(info, 0, op, "dfilter"), x = f32(info, 1, op, "x"), dy = f32(info, 2, op, "dy");
-  const ConvArrs c = conv_sizes(op, info, 3);
-  check_len(op, "dfilter", df, c.nf);
-  check_len(op, "x", x, c.nx);
-  check_len(op, "dy", dy, c.ny);
-  const dx::ConvDims s = c.s;
+void conv_reference(int o, const ConvCall& c) {
+  if (o == dx::kConvForward)
+    dx::conv3d_forward_ref(c.out.p, c.a.p, c.b.p, c.s);
+  else if (o == dx::kConvBackpropInput)
+    dx::conv3d_backprop_input_ref(c.out.p, c.a.p, c.b.p, c.s);
+  else
+    dx::conv3d_backprop_filter_ref(c.out.p, c.a.p, c.b.p, c.s);
+}
+
+template <Impl I, int O>
+Job conv_job(const Napi::CallbackInfo& info) {
+  const ConvCall c = conv_call(info, 0, O);
   Job j;
   j.run = [=]() -> std::string {
     if (I == Impl::Ref) {
-      dx::conv3d_backprop_filter_ref(df.p, x.p, dy.p, s);
+      conv_reference(O, c);
       return "";
     }
-    return status_text(DX_DISPATCH(conv3d_backprop_filter, df.p, x.p, dy.p, s), op);
+    return status_text(conv_kernel(O, c, nullptr), kConvOpName[O]);
   };
   for (size_t i = 0; i < 3; i++) j.keep.push_back(info[i]);
   return j;
@@ -389,6 +380,100 @@ Napi::Value Async(const Napi::CallbackInfo& info) {
     err = e.what();
   }
   throw_js(info.Env(), err);
+}
+
+// ---- Dense conv3d kernel paths (harness and tests only) -------------------------------------------------
+
+struct ConvPathInfo {
+  const char* name;
+  unsigned ops;  // bit o: serves dx::ConvOp o
+  const char* about;
+};
+
+ConvPathInfo conv_path_info(dx::ConvPath p) {
+  constexpr unsigned F = 1u << dx::kConvForward, I = 1u << dx::kConvBackpropInput, W = 1u << dx::kConvBackpropFilter;
+  switch (p) {
+    case dx::kConvAuto: return {"auto", F | I | W, "the production choice"};
+    case dx::kConvDot: return {"dot", F | I, "one output channel: a vector over the source channels per row"};
+    case dx::kConvWindowed: return {"windowed", F | I, "k = 3, 16/32/64 source channels: one broadcast, three taps"};
+    case dx::kConvGenericMr1: return {"generic-mr1", F | I, "indirect GEMM, one vector of outputs per tile"};
+    case dx::kConvGenericBig: return {"generic-big", F | I, "indirect GEMM, several vectors of outputs per tile"};
+    case dx::kConvInputK2s2: return {"input-k2s2", I, "k = 2, stride 2, no padding: one tap per dx voxel"};
+    case dx::kConvInputCol2im: return {"input-col2im", I, "per-voxel columns scattered into private dx copies"};
+    case dx::kConvFilterHalo: return {"filter-halo", W, "per-block source windows copied from x"};
+    case dx::kConvFilterPadded: return {"filter-padded", W, "a zero-padded copy of x"};
+    case dx::kConvFilterCin1: return {"filter-cin1", W, "one input channel, kw = 3, 5 or 7"};
+    case dx::kConvPathCount: break;
+  }
+  return {"?", 0, ""};
+}
+
+// conv3dPaths() -> [{name, ops, about}] for every named path (not 'auto').
+Napi::Value ConvPaths(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  for (int p = 1; p < dx::kConvPathCount; p++) {
+    const ConvPathInfo d = conv_path_info(dx::ConvPath(p));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", d.name);
+    Napi::Array ops = Napi::Array::New(env);
+    for (int k = 0; k < 3; k++)
+      if (d.ops & (1u << k)) ops.Set(ops.Length(), kConvOpKey[k]);
+    o.Set("ops", ops);
+    o.Set("about", d.about);
+    out.Set(out.Length(), o);
+  }
+  return out;
+}
+
+// conv3dRun(op, path, out, a, b, p) runs one conv3d op ('forward' | 'backpropInput' | 'backpropFilter', with the
+// arrays of conv3dForward / conv3dBackpropInput / conv3dBackpropFilter) on a named path, or 'auto', at the current
+// ISA. Returns the names of the paths that ran. Throws when the path does not serve the op or cannot serve the shape.
+Napi::Value ConvRunPath(const Napi::CallbackInfo& info) {
+  std::string err;
+  uint32_t ran = 0;
+  try {
+    DX_CHECK(info.Length() >= 6 && info[0].IsString() && info[1].IsString(),
+             "conv3dRun: expects (op, path, out, a, b, sizes)");
+    const std::string ops = info[0].As<Napi::String>().Utf8Value(), name = info[1].As<Napi::String>().Utf8Value();
+    int o = -1;
+    for (int k = 0; k < 3; k++)
+      if (ops == kConvOpKey[k]) o = k;
+    DX_CHECK(o >= 0, "conv3dRun: op must be 'forward', 'backpropInput' or 'backpropFilter', got '" << ops << "'");
+    int path = -1;
+    std::string known;
+    for (int p = 0; p < dx::kConvPathCount; p++) {
+      const ConvPathInfo d = conv_path_info(dx::ConvPath(p));
+      if (name == d.name) path = p;
+      known += (p ? ", " : "") + std::string(d.name);
+    }
+    DX_CHECK(path >= 0, "conv3dRun: unknown conv3d path '" << name << "' (known: " << known << ")");
+    const char* op = kConvOpName[o];
+    const ConvPathInfo d = conv_path_info(dx::ConvPath(path));
+    if (!(d.ops & (1u << o))) {
+      std::string serves;
+      for (int k = 0; k < 3; k++)
+        if (d.ops & (1u << k)) serves += (serves.empty() ? "" : ", ") + std::string(kConvOpName[k]);
+      DX_CHECK(false, op << ": path '" << name << "' does not serve this op (it serves " << serves << ")");
+    }
+    const ConvCall c = conv_call(info, 2, o);
+    dx::ConvRun run{path, 0, {0}};
+    const int st = conv_kernel(o, c, &run);
+    if (st == dx::kPathUnsupported)
+      err = std::string(op) + ": path '" + name + "' cannot serve this shape: " + run.why;
+    else
+      err = status_text(st, op);
+    ran = run.ran;
+  } catch (const dx::Error& e) {
+    err = e.what();
+  } catch (const std::bad_alloc&) {
+    err = "out of memory";
+  }
+  if (!err.empty()) throw_js(info.Env(), err);
+  Napi::Array out = Napi::Array::New(info.Env());
+  for (int p = 0; p < dx::kConvPathCount; p++)
+    if (ran & (1u << p)) out.Set(out.Length(), conv_path_info(dx::ConvPath(p)).name);
+  return out;
 }
 
 // ---- Info and settings ---------------------------------------------------------------------------------
@@ -465,23 +550,25 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("deformBackward", Sync<deform_backward_job<Impl::Cpu>>);
   fn("depthwiseForward", Sync<depthwise_forward_job<Impl::Cpu>>);
   fn("depthwiseBackward", Sync<depthwise_backward_job<Impl::Cpu>>);
-  fn("conv3dForward", Sync<conv_forward_job<Impl::Cpu>>);
-  fn("conv3dBackpropInput", Sync<conv_input_job<Impl::Cpu>>);
-  fn("conv3dBackpropFilter", Sync<conv_filter_job<Impl::Cpu>>);
+  fn("conv3dForward", Sync<conv_job<Impl::Cpu, dx::kConvForward>>);
+  fn("conv3dBackpropInput", Sync<conv_job<Impl::Cpu, dx::kConvBackpropInput>>);
+  fn("conv3dBackpropFilter", Sync<conv_job<Impl::Cpu, dx::kConvBackpropFilter>>);
   fn("deformForwardAsync", Async<deform_forward_job<Impl::Cpu>>);
   fn("deformBackwardAsync", Async<deform_backward_job<Impl::Cpu>>);
   fn("depthwiseForwardAsync", Async<depthwise_forward_job<Impl::Cpu>>);
   fn("depthwiseBackwardAsync", Async<depthwise_backward_job<Impl::Cpu>>);
-  fn("conv3dForwardAsync", Async<conv_forward_job<Impl::Cpu>>);
-  fn("conv3dBackpropInputAsync", Async<conv_input_job<Impl::Cpu>>);
-  fn("conv3dBackpropFilterAsync", Async<conv_filter_job<Impl::Cpu>>);
+  fn("conv3dForwardAsync", Async<conv_job<Impl::Cpu, dx::kConvForward>>);
+  fn("conv3dBackpropInputAsync", Async<conv_job<Impl::Cpu, dx::kConvBackpropInput>>);
+  fn("conv3dBackpropFilterAsync", Async<conv_job<Impl::Cpu, dx::kConvBackpropFilter>>);
   fn("deformForwardRef", Sync<deform_forward_job<Impl::Ref>>);
   fn("deformBackwardRef", Sync<deform_backward_job<Impl::Ref>>);
   fn("depthwiseForwardRef", Sync<depthwise_forward_job<Impl::Ref>>);
   fn("depthwiseBackwardRef", Sync<depthwise_backward_job<Impl::Ref>>);
-  fn("conv3dForwardRef", Sync<conv_forward_job<Impl::Ref>>);
-  fn("conv3dBackpropInputRef", Sync<conv_input_job<Impl::Ref>>);
-  fn("conv3dBackpropFilterRef", Sync<conv_filter_job<Impl::Ref>>);
+  fn("conv3dForwardRef", Sync<conv_job<Impl::Ref, dx::kConvForward>>);
+  fn("conv3dBackpropInputRef", Sync<conv_job<Impl::Ref, dx::kConvBackpropInput>>);
+  fn("conv3dBackpropFilterRef", Sync<conv_job<Impl::Ref, dx::kConvBackpropFilter>>);
+  fn("conv3dPaths", ConvPaths);
+  fn("conv3dRun", ConvRunPath);
   fn("cudaInit", CudaInit);
   fn("cudaDeviceName", CudaDeviceName);
   fn("deformForwardCuda", Sync<deform_forward_job<Impl::Cuda>>);

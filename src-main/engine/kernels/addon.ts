@@ -49,6 +49,14 @@ export interface NativeAddon {
   conv3dForwardRef: Conv3dCall<void>;
   conv3dBackpropInputRef: Conv3dCall<void>;
   conv3dBackpropFilterRef: Conv3dCall<void>;
+  /** The named dense conv3d kernel paths (harness and tests only; native/src/conv3d.inc). */
+  conv3dPaths?(): Conv3dPathInfo[];
+  /**
+   * Runs one dense conv3d op on a named path ('auto': the production choice) at the current ISA, with the arrays
+   * of conv3dForward / conv3dBackpropInput / conv3dBackpropFilter; returns the names of the paths that ran.
+   * Throws when the path does not serve the op or cannot serve the shape (harness and tests only).
+   */
+  conv3dRun?(op: Conv3dOp, path: string, out: F32, a: F32, b: F32, p: number[]): string[];
   /** Loads the CUDA library and finds a GPU; returns '' on success, else why not. */
   cudaInit(): string;
   cudaDeviceName(): string;
@@ -83,6 +91,15 @@ type DepthwiseBackward<R> = (
 ) => R;
 /** conv3dForward(y, x, filter, p), conv3dBackpropInput(dx, dy, filter, p), conv3dBackpropFilter(dfilter, x, dy, p). */
 type Conv3dCall<R> = (out: F32, a: F32, b: F32, p: number[]) => R;
+
+export type Conv3dOp = 'forward' | 'backpropInput' | 'backpropFilter';
+
+/** One named dense conv3d kernel path: the ops it serves and what it is. */
+export interface Conv3dPathInfo {
+  name: string;
+  ops: Conv3dOp[];
+  about: string;
+}
 
 export interface AddonStatus {
   addon: NativeAddon | null;
