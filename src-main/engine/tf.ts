@@ -1,7 +1,10 @@
 // The one module the engine imports tfjs from: picks tfjs-node-gpu when the user installed it, else tfjs on the cpu backend.
 import { createRequire } from 'node:module';
 import type * as TfjsNamespace from '@tensorflow/tfjs';
+import { readEngineSwitches, readTfSwitch, replaceEngine, type Engine } from './engine';
 import { silenceCpuBanner } from './tfjs-internals';
+
+export type { EngineInfo } from './engine';
 
 export type Tf = typeof TfjsNamespace;
 
@@ -26,17 +29,13 @@ function isModuleNotFound(err: unknown, name: string): boolean {
 
 /**
  * Chooses the tfjs namespace. `load` is `require` in production and a stub in tests.
- * DEFORMUX_TF=cpu forces plain tfjs even when tfjs-node-gpu is installed.
+ * The engine switch DEFORMUX_TF=cpu forces plain tfjs even when tfjs-node-gpu is installed.
  */
 export function chooseTf(
   load: (name: string) => unknown,
   env: Record<string, string | undefined> = process.env,
 ): TfChoice {
-  const warnings: string[] = [];
-  const forced = env.DEFORMUX_TF?.trim().toLowerCase();
-  if (forced && forced !== 'cpu' && forced !== 'gpu' && forced !== 'auto') {
-    warnings.push(`DEFORMUX_TF='${env.DEFORMUX_TF}' is not one of cpu, gpu, auto; using auto.`);
-  }
+  const { tf: forced, warnings } = readTfSwitch(env);
   if (forced !== 'cpu') {
     try {
       const tf = load(TFJS_NODE_GPU) as Tf;
@@ -64,25 +63,22 @@ export const tf: Tf = choice.tf;
 /** Which package `tf` came from, and which backend it prefers. */
 export const tfChoice: Readonly<TfChoice> = choice;
 
-export interface EngineInfo {
-  backend: string;
-  /** True when the native addon backs the heavy kernels (false: pure-JS fallback, slow). */
-  native: boolean;
-  /** True when DeformDwConv3D/depthwise conv run on a CUDA GPU (native CUDA or tfjs-node-gpu). */
-  cuda: boolean;
-  warnings: string[];
-}
-
 /**
- * Sets the backend and registers the native kernels (unregistering tfjs's originals first).
+ * Makes the engine (engine.ts) and makes it the current one: reads the engine switches from `env`, sets the
+ * backend and registers the native kernels (unregistering tfjs's originals first).
  * device 'cpu' (default without tfjs-node-gpu): cpu backend + native CPU kernels.
  * device 'cuda': tfjs-node-gpu's backend when installed, else cpu backend with the deformable and
  * depthwise kernels on the addon's CUDA build when a GPU is present; otherwise a warning and CPU.
- * Safe to call again (e.g. to switch device); each call re-registers.
+ * Safe to call again (e.g. to switch device); each call makes a new engine that replaces the last and re-registers.
+ * The tfjs package itself was chosen when this module loaded (DEFORMUX_TF, chooseTf).
  */
-export async function initEngine(opts: { device?: 'cpu' | 'cuda' } = {}): Promise<EngineInfo> {
+export async function initEngine(
+  opts: { device?: 'cpu' | 'cuda'; env?: Record<string, string | undefined> } = {},
+): Promise<Engine> {
   const { registerAllKernels } = await import('./kernels/register_all');
-  const warnings = [...choice.warnings];
+  const { installOutputReuse } = await import('./kernels/output_pool');
+  const { switches, warnings: switchWarnings } = readEngineSwitches(opts.env ?? process.env);
+  const warnings = [...choice.warnings, ...switchWarnings.filter((w) => !choice.warnings.includes(w))];
   const device = opts.device ?? (choice.preferredBackend === 'tensorflow' ? 'cuda' : 'cpu');
   let backend = 'cpu';
   if (device === 'cuda' && choice.preferredBackend === 'tensorflow') backend = 'tensorflow';
@@ -93,18 +89,20 @@ export async function initEngine(opts: { device?: 'cpu' | 'cuda' } = {}): Promis
     await tf.setBackend('cpu');
   }
   await tf.ready();
+  // From here on synchronous: other code never sees the new engine before its kernels are registered.
+  const engine = replaceEngine(switches);
+  engine.backend = backend;
   const reg = registerAllKernels(tf, backend, { preferCuda: device === 'cuda' });
   warnings.push(...reg.warnings);
   if (backend === 'cpu') {
-    const { installOutputReuse } = await import('./kernels/output_pool');
     installOutputReuse(tf.backend());
     // The cpu backend's first write prints a banner recommending tfjs-node; here the native kernels are
     // the fast path (and the banner cluttered every CLI run's output).
     silenceCpuBanner(tf.backend());
   }
-  const cuda = backend === 'tensorflow' || reg.cuda;
-  if (device === 'cuda' && !cuda)
+  if (device === 'cuda' && !engine.cuda)
     warnings.push('CUDA was requested but no CUDA path is available; running on the CPU.');
+  engine.warnings.push(...warnings);
   for (const w of warnings) console.warn(`[deformux engine] ${w}`);
-  return { backend, native: reg.native, cuda, warnings };
+  return engine;
 }

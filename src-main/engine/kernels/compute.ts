@@ -1,4 +1,5 @@
 // The compute provider behind the kernels: native CPU, native CUDA, or the pure-JS reference (slow fallback).
+import { currentEngine } from '../engine';
 import type { NativeAddon } from './addon';
 import { deformDwConv3dBackwardRef, deformDwConv3dForwardRef, type DeformShape } from './reference/deform_dwconv3d_ref';
 import {
@@ -66,13 +67,12 @@ export function cudaCompute(a: NativeAddon): Compute {
   };
 }
 
-let active: Compute = jsCompute;
-
-/** The provider the registered kernels use now. */
+/** The provider the registered kernels use now: the current engine's (the JS reference until one is chosen). */
 export function activeCompute(): Compute {
-  return active;
+  return currentEngine().compute ?? jsCompute;
 }
 
+/** Sets the current engine's provider (registerAllKernels does; tests pick one). */
 export function setActiveCompute(c: Compute): void {
-  active = c;
+  currentEngine().compute = c;
 }

@@ -1,5 +1,6 @@
 // Host-array access for kernels: zero-copy on the cpu backend, a host copy on other backends (tfjs-node-gpu).
 import type { TensorInfo } from '@tensorflow/tfjs';
+import { currentEngine } from '../engine';
 import { adoptOutput, pooledOutput } from './output_pool';
 import { cpuBackendInternals, storedValues } from '../tfjs-internals';
 
@@ -34,15 +35,15 @@ export function sizeOf(shape: readonly number[]): number {
 // Output arrays of kernels that write every element. `new Float32Array(n)` zero-fills on the calling thread
 // (glibc calloc of reused heap memory: 1.5-8 ms for a 56 MB activation at 96^3, ~30 of them per forward), work
 // the kernel then overwrites. Large outputs come uninitialised from Buffer.allocUnsafe instead (Node's
-// allocator skips the fill). With poisoning on (DEFORMUX_POISON_OUTPUTS=1 or setOutputPoison), every output
-// starts as NaN, so a kernel that leaves an element unwritten shows up in the tests instead of in a mask.
+// allocator skips the fill). With poisoning on (the engine's switch DEFORMUX_POISON_OUTPUTS=1, or setOutputPoison),
+// every output starts as NaN, so a kernel that leaves an element unwritten shows up in the tests instead of in a mask.
 const UNSAFE_MIN_BYTES = 1 << 16;
-let poisonOutputs = typeof process !== 'undefined' && process.env?.DEFORMUX_POISON_OUTPUTS === '1';
 
-/** Turns NaN-poisoning of kernel outputs on or off; returns the previous setting. */
+/** Turns NaN-poisoning of kernel outputs on or off for the current engine; returns the previous setting. */
 export function setOutputPoison(on: boolean): boolean {
-  const was = poisonOutputs;
-  poisonOutputs = on;
+  const engine = currentEngine();
+  const was = engine.poisonOutputs;
+  engine.poisonOutputs = on;
   return was;
 }
 
@@ -51,6 +52,7 @@ export function setOutputPoison(on: boolean): boolean {
  * withOutputReuse (output_pool.ts) it may be an array of a disposed tensor of the same run.
  */
 export function outputF32(n: number): Float32Array {
+  const poisonOutputs = currentEngine().poisonOutputs;
   const reused = pooledOutput(n);
   if (reused) return poisonOutputs ? reused.fill(NaN) : reused;
   let a: Float32Array;

@@ -12,49 +12,54 @@
 // after its tensor is disposed; code in a run must not do that (the network does not: it reads inputs during an
 // op only), and between the runs of a persistent pool only an immediate copy may read one. A temporary pool is
 // dropped when its run ends, a persistent one by release().
+//
+// The state (which arrays pools own, the run in progress, the counts, on or off) belongs to the current Engine
+// (engine.ts); the wrapped backend entry points consult whichever engine is current.
+import { currentEngine } from '../engine';
 import { cpuBackendInternals } from '../tfjs-internals';
 
 /** A pool of free output arrays by length. Temporary (one withOutputReuse call) or persistent (createOutputReuse). */
-interface ReusePool {
+export interface ReusePool {
   free: Map<number, Float32Array[]>;
   open: boolean;
   persistent: boolean;
+  /** The pool state of the engine that made it: a pool runs (reuses) only while that engine is current. */
+  state: OutputPoolState;
 }
 
-interface Owned {
+export interface Owned {
   array: Float32Array;
   pool: ReusePool;
   refs: number;
 }
 
-interface PoolState {
+/** The output-pool state an Engine (engine.ts) holds. */
+export interface OutputPoolState {
+  /** Per output ArrayBuffer adopted by a pool: the array, its pool and how many live tensor data use its memory. */
   owned: WeakMap<ArrayBufferLike, Owned>;
-  installed: WeakSet<object>;
+  /** The cpu backends whose write/move/disposeData are wrapped (shared by successive engines: the wrap stays). */
+  hooked: WeakSet<object>;
+  /** The pool of the run in progress, or null. */
   active: ReusePool | null;
   stats: { reused: number; fresh: number };
   enabled: boolean;
 }
 
-// One state per process even when a bundler or loader instantiates this module twice (seen with tsx: the
-// kernels' copy and the engine's copy would otherwise keep separate scopes and hook the backend twice).
-const KEY = Symbol.for('deformux.outputPool');
-const holder = globalThis as unknown as { [KEY]?: PoolState };
-const st: PoolState = (holder[KEY] ??= {
-  owned: new WeakMap(),
-  installed: new WeakSet(),
-  active: null,
-  stats: { reused: 0, fresh: 0 },
-  enabled: typeof process === 'undefined' || process.env?.DEFORMUX_OUTPUT_REUSE !== '0',
-});
+/** The current engine's pool state. */
+function state(): OutputPoolState {
+  return currentEngine().pool;
+}
 
 /** Wraps a cpu backend's data entry points (once per backend) so pooled arrays know their live tensors. */
 export function installOutputReuse(backend: unknown): boolean {
   const b = cpuBackendInternals(backend);
   if (!b) return false;
-  if (st.installed.has(b)) return true;
-  st.installed.add(b);
+  const hooked = state().hooked;
+  if (hooked.has(b)) return true;
+  hooked.add(b);
   const note = (values: unknown, delta: number): void => {
     if (!(values instanceof Float32Array)) return;
+    const st = state();
     const o = st.owned.get(values.buffer);
     if (!o) return;
     o.refs += delta;
@@ -89,6 +94,7 @@ export function installOutputReuse(backend: unknown): boolean {
 
 /** An array from the pool of the active run, or undefined (then the caller allocates and calls adopt). */
 export function pooledOutput(n: number): Float32Array | undefined {
+  const st = state();
   const a = st.active?.free.get(n)?.pop();
   if (a) {
     st.owned.get(a.buffer)!.refs = 0;
@@ -99,6 +105,7 @@ export function pooledOutput(n: number): Float32Array | undefined {
 
 /** Registers a freshly allocated output array with the active run's pool (no-op outside a run). */
 export function adoptOutput(a: Float32Array): Float32Array {
+  const st = state();
   if (st.active && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) {
     st.owned.set(a.buffer, { array: a, pool: st.active, refs: 0 });
     st.stats.fresh++;
@@ -107,7 +114,9 @@ export function adoptOutput(a: Float32Array): Float32Array {
 }
 
 function runIn<T>(pool: ReusePool, f: () => T): T {
-  if (st.active || !st.enabled || !pool.open) return f(); // nested runs join the outer one
+  const st = state();
+  // Nested runs join the outer one; a pool of a replaced engine runs without reuse.
+  if (st.active || !st.enabled || !pool.open || pool.state !== st) return f();
   st.active = pool;
   try {
     return f();
@@ -121,7 +130,7 @@ function runIn<T>(pool: ReusePool, f: () => T): T {
  * join the outer run. Returns f's result; tensors it returns keep their arrays (they are still referenced).
  */
 export function withOutputReuse<T>(f: () => T): T {
-  const pool: ReusePool = { free: new Map(), open: true, persistent: false };
+  const pool: ReusePool = { free: new Map(), open: true, persistent: false, state: state() };
   try {
     return runIn(pool, f);
   } finally {
@@ -144,7 +153,7 @@ export interface OutputReuse {
  * call release() when the sequence ends.
  */
 export function createOutputReuse(): OutputReuse {
-  const pool: ReusePool = { free: new Map(), open: true, persistent: true };
+  const pool: ReusePool = { free: new Map(), open: true, persistent: true, state: state() };
   return {
     run: (f) => {
       pool.open = true;
@@ -157,14 +166,15 @@ export function createOutputReuse(): OutputReuse {
   };
 }
 
-/** Turns reuse on or off (DEFORMUX_OUTPUT_REUSE=0 starts it off); returns the previous setting. */
+/** Turns reuse on or off for the current engine (DEFORMUX_OUTPUT_REUSE=0 starts it off); returns the previous setting. */
 export function setOutputReuse(on: boolean): boolean {
+  const st = state();
   const was = st.enabled;
   st.enabled = on;
   return was;
 }
 
-/** Arrays reused and freshly allocated inside scopes since the process started (for tests and benchmarks). */
+/** Arrays reused and freshly allocated inside runs since the current engine was made (for tests and benchmarks). */
 export function outputReuseStats(): { reused: number; fresh: number } {
-  return { ...st.stats };
+  return { ...state().stats };
 }

@@ -1,5 +1,6 @@
 // Registers every deformux kernel and gradient for a backend, unregistering what was there first.
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
+import { currentEngine } from '../engine';
 import type { Tf } from '../tf';
 import { loadAddon, type NativeAddon } from './addon';
 import { cudaCompute, jsCompute, nativeCompute, setActiveCompute, type Compute } from './compute';
@@ -28,12 +29,10 @@ export interface RegisterResult {
 
 const DENSE = ['Conv3D', 'Conv3DBackpropInputV2', 'Conv3DBackpropFilterV2'] as const;
 
-/** tfjs's own dense conv3d kernels per backend, kept so tests and benchmarks can compare against them. */
-const originals = new Map<string, KernelConfig>();
-const ours = new Map<string, KernelConfig>();
-let lastResult: RegisterResult | null = null;
-
+// The record of what is registered (tfjs's originals, kept so tests and benchmarks can compare against them, and
+// ours) is the current engine's (engine.ts KernelRecord).
 function replaceKernel(tf: Tf, config: KernelConfig): void {
+  const { originals, ours } = currentEngine().kernels;
   const existing = tf.getKernel(config.kernelName, config.backendName);
   const key = `${config.backendName}/${config.kernelName}`;
   if (existing && !originals.has(key) && ![...ours.values()].includes(existing)) originals.set(key, existing);
@@ -87,6 +86,7 @@ export function registerAllKernels(tf: Tf, backendName: string, opts: { preferCu
   replaceKernel(tf, depthwiseConv3DConfig(backendName));
   replaceKernel(tf, depthwiseConv3DGradKernelConfig(backendName));
   // tfjs's own cpu kernel (kept from the first registration), for the cases ours hand back to it.
+  const { originals } = currentEngine().kernels;
   const tfjsCpu = (name: string) => originals.get(`cpu/${name}`) ?? tf.getKernel(name, 'cpu');
   if (addon && backendName === 'cpu') {
     replaceKernel(tf, conv3DConfig(addon, tfjsCpu('Conv3D')));
@@ -102,18 +102,19 @@ export function registerAllKernels(tf: Tf, backendName: string, opts: { preferCu
   replaceGradient(tf, deformDwConv3DGradConfig);
   replaceGradient(tf, depthwiseConv3DGradConfig);
   replaceGradient(tf, conv3DBackpropInputV2GradConfig);
-  lastResult = { native: addon !== null, cuda, compute: compute.name, warnings };
-  return lastResult;
+  const result: RegisterResult = { native: addon !== null, cuda, compute: compute.name, warnings };
+  currentEngine().kernels.result = result;
+  return result;
 }
 
-/** What the last registration did (null before any). */
+/** What the current engine's registration did (null before any). */
 export function registration(): RegisterResult | null {
-  return lastResult;
+  return currentEngine().kernels.result;
 }
 
 /** The kernel deformux registered under `name` for `backendName`, if any (tests check it is the one in effect). */
 export function deformuxKernel(name: string, backendName = 'cpu'): KernelConfig | undefined {
-  return ours.get(`${backendName}/${name}`);
+  return currentEngine().kernels.ours.get(`${backendName}/${name}`);
 }
 
 /**
@@ -134,6 +135,7 @@ export function nativeAddon(): NativeAddon | null {
  * puts the native ones back. Synchronous work only.
  */
 export function withOriginalConv3dKernels<T>(tf: Tf, fn: () => T): T {
+  const { originals, ours } = currentEngine().kernels;
   const swapped: string[] = [];
   for (const name of DENSE) {
     const orig = originals.get(`cpu/${name}`);

@@ -8,6 +8,7 @@
 // these JS loops stay as the reference and fallback (tests/native/fused_ops.test.ts compares the two).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../tf';
+import { currentEngine } from '../engine';
 import { outputF32 } from '../kernels/io';
 import { gradientRecording } from '../tfjs-internals';
 import { nativeFor } from './fused_native';
@@ -24,11 +25,11 @@ function recording(): boolean {
 }
 
 // Inference keeps no xhat (the normalised values a gradient needs): the native kernels then skip writing it
-// (at 96^3 x 16 channels, 56 MB per norm); the JS loops write it to one reused buffer.
-let scratchBuf = new Float32Array(0);
+// (at 96^3 x 16 channels, 56 MB per norm); the JS loops write it to one reused buffer, the engine's scratch.
 function xhatScratch(n: number): Float32Array {
-  if (scratchBuf.length < n) scratchBuf = new Float32Array(n);
-  return scratchBuf.subarray(0, n);
+  const engine = currentEngine();
+  if (engine.scratch.length < n) engine.scratch = new Float32Array(n);
+  return engine.scratch.subarray(0, n);
 }
 
 /** LayerNorm over the last axis: y = (x - mean) / sqrt(var + eps) * w + b, biased variance. */

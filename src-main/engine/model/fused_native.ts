@@ -1,5 +1,8 @@
 // Native (N-API, multithreaded) back end of the fused block ops of fused.ts; null when the addon is absent or older.
+import { currentEngine, type FusedMode } from '../engine';
 import { loadAddon } from '../kernels/addon';
+
+export type { FusedMode };
 
 type F32 = Float32Array;
 
@@ -94,21 +97,20 @@ export interface FusedNative {
   fusedErf(x: number): number;
 }
 
-export type FusedMode = 'auto' | 'js';
-
-// 'js' forces the reference loops (tests compare the two; DEFORMUX_FUSED=js does it for a whole run).
-let mode: FusedMode = process.env.DEFORMUX_FUSED === 'js' ? 'js' : 'auto';
-
-/** Chooses native kernels when available ('auto') or the JS reference loops ('js'); returns the previous mode. */
+/**
+ * Chooses native kernels when available ('auto') or the JS reference loops ('js') for the current engine; returns
+ * the previous mode. 'js' lets tests compare the two; the engine switch DEFORMUX_FUSED=js does it for a whole run.
+ */
 export function setFusedMode(m: FusedMode): FusedMode {
-  const prev = mode;
-  mode = m;
+  const engine = currentEngine();
+  const prev = engine.fusedMode;
+  engine.fusedMode = m;
   return prev;
 }
 
 /** The native fused kernels, or null (mode 'js', no addon, or an addon built before they existed). */
 export function fusedNative(): FusedNative | null {
-  if (mode === 'js') return null;
+  if (currentEngine().fusedMode === 'js') return null;
   const a = loadAddon().addon as unknown as Partial<FusedNative> | null;
   return a && typeof a.fusedLayerNormForward === 'function' ? (a as FusedNative) : null;
 }
