@@ -5,7 +5,7 @@ import { type BodyPlan, paintBody, planBody } from './body';
 import { createCanvas } from './canvas';
 import { paintColon, paintSmallBowel } from './bowel';
 import { finishImage } from './finish';
-import { CONTRAST_PHASES, type ContrastPhase, randomizedTissueHu, tissueHuFor } from './hu';
+import { CONTRAST_PHASES, type ContrastPhase, type PhaseWeights, randomizedTissueHu, tissueHuFor } from './hu';
 import { type LesionInfo, paintKidneys } from './kidney';
 import { paintLiver, paintSpleen, paintStomach, paintVessels } from './organs';
 import { paintPancreas } from './pancreas';
@@ -88,6 +88,8 @@ export interface PhantomOptions {
    * kidney allowed), so a model trained on them can be retrained exactly; default: this generator's.
    */
   synthVersion?: 1 | typeof PHANTOM_GENERATOR_VERSION;
+  /** Weights of the contrast phases the synth domain draws from (default: the four alike). */
+  phaseWeights?: PhaseWeights;
 }
 
 export interface PhantomMeta {
@@ -234,7 +236,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
   const root = new Rng(opts.seed, 'deformux-phantom');
   const synthVersion = opts.synthVersion ?? PHANTOM_GENERATOR_VERSION;
   const synth = opts.domain === 'synth' ? drawSynth(root.fork('synth'), synthVersion) : undefined;
-  const randomized = synth ? randomizedTissueHu(root.fork('hu')) : undefined;
+  const randomized = synth ? randomizedTissueHu(root.fork('hu'), opts.phaseWeights) : undefined;
   const shift: DomainShift = synth
     ? {
         contrastPhase: randomized!.phase,

@@ -143,6 +143,27 @@ export function tissueHuFor(phase: ContrastPhase, rng: Rng): TissueHu {
   return out;
 }
 
+/** Relative weights of the contrast phases in a synth draw (absent phases weigh 0); absent: all four alike. */
+export type PhaseWeights = Partial<Record<ContrastPhase, number>>;
+
+/**
+ * The phase at uniform draw `u` in [0, 1): the phases in CONTRAST_PHASES order, each taking its weight's share of
+ * the unit interval. Equal weights give the same phase as no weights for every `u`, so recorded draws replay.
+ */
+export function drawPhase(u: number, weights?: PhaseWeights): ContrastPhase {
+  if (!weights) return CONTRAST_PHASES[Math.floor(u * CONTRAST_PHASES.length)];
+  const w = CONTRAST_PHASES.map((p) => weights[p] ?? 0);
+  const total = w.reduce((a, b) => a + b, 0);
+  if (!(total > 0) || w.some((x) => !(x >= 0) || !Number.isFinite(x)))
+    throw new RangeError(`phase weights must be finite, >= 0 and not all 0, got ${JSON.stringify(weights)}`);
+  let acc = 0;
+  for (let i = 0; i < w.length; i++) {
+    acc += w[i] / total;
+    if (u < acc) return CONTRAST_PHASES[i];
+  }
+  return CONTRAST_PHASES[w.findLastIndex((x) => x > 0)];
+}
+
 /**
  * A case's tissue HU for label-map-driven synthesis (the 'synth' domain): a phase drawn at random, then
  * every enhancing tissue's enhancement scaled independently (timing, cardiac output and scanner differ per
@@ -151,8 +172,8 @@ export function tissueHuFor(phase: ContrastPhase, rng: Rng): TissueHu {
  * a native kidney at 20-45 HU beside 40-60 HU muscle, a fatty pancreas near 0 HU, a steatotic liver below
  * the spleen, corticomedullary kidneys with dark medulla, excretory urine up to 600 HU.
  */
-export function randomizedTissueHu(rng: Rng): { phase: ContrastPhase; hu: TissueHu } {
-  const phase = CONTRAST_PHASES[Math.floor(rng.next() * CONTRAST_PHASES.length)];
+export function randomizedTissueHu(rng: Rng, phaseWeights?: PhaseWeights): { phase: ContrastPhase; hu: TissueHu } {
+  const phase = drawPhase(rng.next(), phaseWeights);
   const base = tissueHuFor(phase, rng);
   const native: TissueHu = { ...PORTAL, ...PHASE_OVERRIDES.noncontrast };
   const out = { ...base };

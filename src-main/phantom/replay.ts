@@ -5,6 +5,7 @@ import { allocVoxels, voxelTypeOf } from '../imaging/volume';
 import type { Vec3, Volume } from '../imaging/volume';
 import { DEFAULT_FIELD_OF_VIEW_MM, generatePhantom } from './generate';
 import type { PhantomCase, PhantomDomain, PhantomSchema } from './generate';
+import type { PhaseWeights } from './hu';
 
 /** The starters' training seeds start at 1 and their held-out seeds at 100001 (jobs/train-starter.ts). */
 export const REPLAY_TRAIN_SEED0 = 1;
@@ -22,6 +23,8 @@ export interface PhantomRecipe {
   /** Share of phantoms in the portal-venous 'standard' domain: the first `standardShare` of every hundred seeds, in tens. */
   standardShare?: number;
   synthVersion?: 1;
+  /** Weights of the contrast phases in synth-domain phantoms (absent: the four alike). */
+  phaseWeights?: PhaseWeights;
   trainSeeds?: number[];
 }
 
@@ -50,6 +53,7 @@ export function recipePhantom(
     domain: draw.domain,
     signal,
     ...(r.synthVersion ? { synthVersion: r.synthVersion } : {}),
+    ...(r.phaseWeights ? { phaseWeights: r.phaseWeights } : {}),
     ...(draw.lesionFree ? { domainShift: { lesions: false } } : {}),
   });
 }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { Vec3 } from '../../imaging/volume';
 import { recipeCases } from '../../phantom/replay';
 import type { PhantomRecipe } from '../../phantom/replay';
+import { CONTRAST_PHASES } from '../../phantom/hu';
+import type { PhaseWeights } from '../../phantom/hu';
 import type { FinetuneCase } from './finetune';
 
 /** Schemas the phantom generator can draw (custom schemas fine-tune without replay). */
@@ -36,6 +38,18 @@ export async function recipeForModel(
   };
 }
 
+/** A model.json's recorded phase weights when they are a usable table (known phases, finite, >= 0, not all 0). */
+function recordedPhaseWeights(x: unknown): PhaseWeights | undefined {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
+  const entries = Object.entries(x as Record<string, unknown>);
+  const ok = entries.every(
+    ([k, v]) =>
+      (CONTRAST_PHASES as readonly string[]).includes(k) && typeof v === 'number' && Number.isFinite(v) && v >= 0,
+  );
+  if (!ok || !entries.some(([, v]) => (v as number) > 0)) return undefined;
+  return Object.fromEntries(entries) as PhaseWeights;
+}
+
 /**
  * The phantom recipe fields of a model.json's starterSettings (anything else in them is ignored); a model that
  * records none replays the synth domain with lesions in every phantom.
@@ -48,11 +62,13 @@ export function modelRecipe(s: Record<string, unknown> | undefined): PhantomReci
     Array.isArray(s.trainSeeds) && s.trainSeeds.every((x) => Number.isInteger(x))
       ? (s.trainSeeds as number[])
       : undefined;
+  const phaseWeights = recordedPhaseWeights(s.phaseWeights);
   return {
     ...(domain ? { domain } : {}),
     ...(isShare(s.lesionFreeShare) ? { lesionFreeShare: s.lesionFreeShare } : {}),
     ...(isShare(s.standardShare) ? { standardShare: s.standardShare } : {}),
     ...(s.synthVersion === 1 ? { synthVersion: 1 as const } : {}),
+    ...(phaseWeights ? { phaseWeights } : {}),
     ...(seeds ? { trainSeeds: seeds } : {}),
   };
 }
