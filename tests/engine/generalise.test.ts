@@ -2,7 +2,7 @@
 // across seeds), augmentation that keeps image and labels aligned, the short field of view, replay in every
 // fine-tune batch, L2-SP toward the parent, and `deformux train --model` on a case off the model's grid.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +19,7 @@ import { AdamW } from '../../src-main/engine/train/adamw';
 import { writeNifti } from '../../src-main/imaging/nifti';
 import type { Volume } from '../../src-main/imaging/volume';
 import { writeTinyModel } from '../predict-cli/tiny-model';
+import { settleCandidate } from '../../src-main/cli/commands/train';
 
 const ROOT = join(__dirname, '..', '..');
 const exec = promisify(execFile);
@@ -270,7 +271,18 @@ describe('deformux train --model', () => {
     expect(stderr).toMatch(
       /replay holdout \(6 synthetic cases never trained on\) Dice pooled per class \d\.\d{3} -> \d\.\d{3}/,
     );
-    const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    // As the app promotes: OUT is the candidate, or the base with the candidate beside it; finetune.json says which.
+    const outcome = JSON.parse(readFileSync(join(out, 'finetune.json'), 'utf8'));
+    expect(stderr).toContain(outcome.reason);
+    const cand = outcome.candidate === '.' ? out : join(out, 'candidate');
+    expect(outcome.candidate === '.' || outcome.candidate === 'candidate').toBe(true);
+    if (outcome.candidate === 'candidate') {
+      expect(outcome.promoted).toBe(false);
+      expect(
+        readFileSync(join(out, 'weights.safetensors')).equals(readFileSync(join(base, 'weights.safetensors'))),
+      ).toBe(true);
+    }
+    const meta = JSON.parse(readFileSync(join(cand, 'model.json'), 'utf8'));
     expect(meta.finetune.settings).toMatchObject({
       replayCases: 8,
       replayShare: 0.5,
@@ -282,4 +294,60 @@ describe('deformux train --model', () => {
     // The patch trained on is the model's grid's (16³ at 8 mm), whatever the case's own grid was.
     expect(meta.training.at(-1).patchSize).toEqual([16, 16, 16]);
   }, 150_000);
+});
+
+describe('deformux train --model: what --out holds', () => {
+  const holdout = (replayBase: number, replayCand: number, trained?: [number, number]) => ({
+    base: null,
+    candidate: null,
+    perCase: [],
+    notWorse: null,
+    replay: { base: replayBase, candidate: replayCand, cases: 6 },
+    ...(trained ? { trained: { base: trained[0], candidate: trained[1], cases: 1 } } : {}),
+  });
+  const folders = (name: string) => {
+    const baseDir = join(dir, `${name}-base`);
+    const outDir = join(dir, `${name}-out`);
+    for (const [d, tag] of [
+      [baseDir, 'base'],
+      [outDir, 'candidate'],
+    ]) {
+      mkdirSync(d, { recursive: true });
+      for (const f of ['config.json', 'model.json', 'weights.safetensors']) writeFileSync(join(d, f), `${tag} ${f}`);
+    }
+    return { baseDir, outDir };
+  };
+  const read = (d: string, f: string) => readFileSync(join(d, f), 'utf8');
+
+  it('a candidate that forgets leaves the base in --out and moves itself to --out/candidate', async () => {
+    const { baseDir, outDir } = folders('forgets');
+    const o = await settleCandidate(baseDir, outDir, holdout(0.54, 0.49, [0.77, 0.88]), false);
+    expect(o).toMatchObject({ promoted: false, candidate: 'candidate' });
+    expect(o.reason).toMatch(/forgets/);
+    for (const f of ['config.json', 'model.json', 'weights.safetensors']) {
+      expect(read(outDir, f)).toBe(`base ${f}`);
+      expect(read(join(outDir, 'candidate'), f)).toBe(`candidate ${f}`);
+    }
+    expect(JSON.parse(read(outDir, 'finetune.json'))).toEqual(o);
+    expect(readdirSync(dir).filter((n) => n.includes('forgets-out.base-'))).toEqual([]);
+  });
+
+  it('worse on the case it trained on: also the base', async () => {
+    const { baseDir, outDir } = folders('trained');
+    const o = await settleCandidate(baseDir, outDir, holdout(0.54, 0.545, [0.77, 0.62]), false);
+    expect(o).toMatchObject({ promoted: false, candidate: 'candidate' });
+    expect(read(outDir, 'weights.safetensors')).toBe('base weights.safetensors');
+  });
+
+  it('a candidate that is not worse stays in --out; --keep-candidate keeps any', async () => {
+    const ok = folders('ok');
+    const o = await settleCandidate(ok.baseDir, ok.outDir, holdout(0.54, 0.535, [0.77, 0.8]), false);
+    expect(o).toMatchObject({ promoted: true, candidate: '.' });
+    expect(read(ok.outDir, 'weights.safetensors')).toBe('candidate weights.safetensors');
+    const kept = folders('kept');
+    const k = await settleCandidate(kept.baseDir, kept.outDir, holdout(0.54, 0.3), true);
+    expect(k).toMatchObject({ promoted: false, candidate: '.' });
+    expect(read(kept.outDir, 'weights.safetensors')).toBe('candidate weights.safetensors');
+    expect(JSON.parse(read(kept.outDir, 'finetune.json')).reason).toMatch(/forgets/);
+  });
 });

@@ -1,6 +1,7 @@
 // `deformux train`: trains or fine-tunes a DeformUX-Net on image/label NIfTI pairs; progress on stderr (or JSON lines on stdout).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../index';
 import { parseCliArgs } from '../args';
 import { InputError } from '../../imaging/volume';
@@ -21,17 +22,22 @@ import { recipeForModel } from '../../engine/train/recipe';
 import { findPairs } from '../../engine/train/data';
 import { readNifti } from '../../imaging/nifti';
 import { formatEta } from '../../util/eta';
+import { promotionDecision } from '../../jobs/finetune-plan';
+import type { FinetuneResult } from '../../engine/train/finetune';
 
 const HELP = `Usage: deformux train --data DIR --schema kidney|pancreas (--model DIR | --config lite|paper|FILE.json) --out DIR
                       [--steps N] [--patch D,H,W|S] [--batch B] [--lr LR] [--seed S] [--checkpoint-every N]
-                      [--resume] [--ignore-label V] [--augment] [--class-balanced] [--json]
+                      [--resume] [--ignore-label V] [--augment] [--class-balanced] [--keep-candidate] [--json]
 
   --data DIR       NAME_image.nii.gz + NAME_label.nii.gz pairs (or imagesTr/ + labelsTr/), any orientation
                    and spacing
   --model DIR      fine-tune this model folder exactly as the app does: cases reoriented and resampled to the
                    model's grid, the synthetic recipe replayed in every batch, L2-SP toward the model, encoder
                    at lr x0.1, augmentation, and a replay holdout scored before and after (checkpoints in
-                   DIR.checkpoint); --no-replay turns the replay off
+                   DIR.checkpoint); --no-replay turns the replay off. As in the app, the fine-tuned model
+                   replaces the base only when it is not worse (replay holdout, the cases trained on): else
+                   --out holds the base unchanged and the candidate goes to OUT/candidate
+                   (--keep-candidate: --out holds the candidate anyway)
   --config NAME    start from a fresh network instead (lite, paper or a config.json; checkpoints in DIR/checkpoint;
                    patches read on the stored grid)
   --out DIR        the trained model folder (--resume continues from its checkpoint)
@@ -84,7 +90,68 @@ interface FinetuneCliOptions {
   patch?: [number, number, number];
   resume: boolean;
   replay: boolean;
+  keepCandidate: boolean;
   json: boolean;
+}
+
+/** What `deformux train --model` decided about its candidate: written to OUT/finetune.json. */
+export interface CliFinetuneOutcome {
+  promoted: boolean;
+  reason: string;
+  /** Where the candidate is, relative to OUT ('.' when OUT is the candidate). */
+  candidate: string;
+  base: string;
+}
+
+/**
+ * As the app promotes: the candidate in `outDir` stays there when the app's rule would promote it (or when there is
+ * nothing to judge it by, or `keepCandidate`); otherwise `outDir` becomes a copy of the base folder, with the
+ * candidate moved to `outDir/candidate`. Either way `outDir/finetune.json` says which and why. The swap goes
+ * through a sibling folder and renames, so `outDir` is whole before and after.
+ */
+export async function settleCandidate(
+  baseDir: string,
+  outDir: string,
+  holdout: FinetuneResult['holdout'],
+  keepCandidate: boolean,
+): Promise<CliFinetuneOutcome> {
+  const replay = holdout.replay;
+  const judged = holdout.candidate !== null || (replay != null && replay.base !== null && replay.candidate !== null);
+  const decision = promotionDecision({
+    promoteIfNotWorse: true,
+    baseDice: holdout.base,
+    candidateDice: holdout.candidate,
+    baseVersion: 0,
+    ...(replay
+      ? { replay: { base: replay.base, candidate: replay.candidate, tolerance: FINETUNE_DEFAULTS.replayTolerance } }
+      : {}),
+    ...(holdout.trained ? { trained: holdout.trained } : {}),
+  });
+  const reason = decision.reason.replace(' of version 0', ' of the base');
+  const keep = decision.promote || !judged || keepCandidate;
+  const outcome: CliFinetuneOutcome = {
+    promoted: decision.promote,
+    reason: judged ? reason : 'nothing to judge the candidate by (no replay holdout, no real holdout): kept as trained',
+    candidate: keep ? '.' : 'candidate',
+    base: baseDir,
+  };
+  if (keep) {
+    await fs.writeFile(join(outDir, 'finetune.json'), JSON.stringify(outcome, null, 2) + '\n');
+    return outcome;
+  }
+  const tmp = join(dirname(outDir), `.${basename(outDir)}.base-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await fs.mkdir(tmp);
+    for (const f of ['config.json', 'model.json', 'weights.safetensors'])
+      await fs.copyFile(join(baseDir, f), join(tmp, f));
+    await fs.writeFile(join(tmp, 'finetune.json'), JSON.stringify(outcome, null, 2) + '\n');
+  } catch (err) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  await fs.rename(outDir, join(tmp, 'candidate'));
+  await fs.rename(tmp, outDir);
+  return outcome;
 }
 
 /** `deformux train --model`: the app's fine-tune loop (engine/train/finetune.ts) on a folder of pairs. */
@@ -137,10 +204,16 @@ async function finetuneCli(o: FinetuneCliOptions): Promise<number> {
       tr && tr.base !== null && tr.candidate !== null
         ? `; the ${tr.cases} case(s) trained on Dice ${tr.base.toFixed(3)} -> ${tr.candidate.toFixed(3)}`
         : '';
-    const summary = `done: ${r.steps} steps on ${train.length} case(s), final loss ${(r.losses.at(-1) ?? NaN).toFixed(4)}${replayLine}${trainedLine}; model folder ${o.outDir}`;
-    if (o.json) process.stdout.write(JSON.stringify({ done: true, steps: r.steps, holdout: r.holdout }) + '\n');
+    const outcome = await settleCandidate(o.modelDir, o.outDir, r.holdout, o.keepCandidate);
+    const where =
+      outcome.candidate === '.'
+        ? `model folder ${o.outDir}`
+        : `model folder ${o.outDir} holds the base unchanged; the fine-tuned candidate is in ${join(o.outDir, 'candidate')} (--keep-candidate to keep it in ${o.outDir})`;
+    const summary = `done: ${r.steps} steps on ${train.length} case(s), final loss ${(r.losses.at(-1) ?? NaN).toFixed(4)}${replayLine}${trainedLine}; ${outcome.reason}; ${where}`;
+    if (o.json)
+      process.stdout.write(JSON.stringify({ done: true, steps: r.steps, holdout: r.holdout, outcome }) + '\n');
     else process.stderr.write(summary + '\n');
-    if (r.holdout.notWorse === false)
+    if (r.holdout.notWorse === false && outcome.candidate === '.')
       process.stderr.write(
         'warning: the fine-tuned model scores worse than its base on the replay holdout (it forgets) or on the cases it trained on; keep the base\n',
       );
@@ -169,6 +242,7 @@ export async function run(argv: string[]): Promise<number> {
       resume: { type: 'boolean' },
       augment: { type: 'boolean' },
       'no-replay': { type: 'boolean' },
+      'keep-candidate': { type: 'boolean' },
       'class-balanced': { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -210,6 +284,7 @@ export async function run(argv: string[]): Promise<number> {
       patch: values.patch ? parsePatch(values.patch as string) : undefined,
       resume: !!values.resume,
       replay: !values['no-replay'],
+      keepCandidate: !!values['keep-candidate'],
       json: !!values.json,
     });
   }
