@@ -1,7 +1,8 @@
 // Where an organ can be, found from the image alone on the model's grid (canonical RAS: +x right,
 // +y anterior, +z superior; HU values), so a pancreas model never labels the pelvis, the chest or a
-// loop of bowel far from the spine, and a kidney model never the chest. Landmarks, per axial slice:
-//   - the body: the largest region not reached from the slice edge through air (holes filled);
+// loop of bowel far from the spine, and a kidney model never the chest or an arm. Landmarks, per axial slice:
+//   - the body (the trunk): the largest region not reached from the slice edge through air (holes filled);
+//     arms lying beside the body are pieces of their own, and no abdominal organ lies in them;
 //   - the spine: bone (> 180 HU) in a strip 30 mm either side of the body's centre line, in the body's
 //     posterior 60%; its median point, median-smoothed along z;
 //   - the pelvis: iliac wings, large bone plates lateral to the spine on both sides, in slices that
@@ -9,7 +10,8 @@
 //   - the thorax: lungs (-960..-500 HU, above the air outside and in the bowel) a quarter of the body and
 //     lungs together, in slices that (80% of them) run down from the scan's top slice.
 // The pancreas: slices above the pelvis and below the thorax, inside a box around the spine of the slice.
-// The kidneys: slices below the thorax (with a margin for the upper poles beside the lung bases).
+// The kidneys: slices below the thorax (with a margin for the upper poles beside the lung bases), at most
+// 160 mm either side of the spine. Both: inside the trunk.
 // The box follows published anatomy with wide margins: the head lies right of the midline (up to ~50 mm),
 // the tail reaches the splenic hilum (up to ~120 mm left), the body crosses 40-100 mm anterior to the
 // vertebral body's centre; on the shared real CT the TotalSegmentator pancreas spans 81 mm left to 30 mm
@@ -114,7 +116,72 @@ interface SliceLandmarks {
   thoracic: boolean;
 }
 
-function sliceLandmarks(hu: Float32Array, z: number, nh: number, nw: number, sy: number, sx: number): SliceLandmarks {
+/** An arm's core survives this much erosion; the kidneys and the pancreas lie deeper in the trunk than this. */
+const TRUNK_CORE_MM = 12;
+/** The smallest eroded core taken for an arm (an 80 mm arm eroded by 12 mm each side keeps about 25 cm²). */
+const ARM_CORE_CM2 = 10;
+
+/**
+ * Marks the trunk of one slice's body mask `inside` (W×H) in `trunk` from `off`. Arms lying against the flanks
+ * touch the body along a bridge that a threshold cannot cut, so: erode the body by TRUNK_CORE_MM (4-neighbour
+ * steps), take each remaining piece as a core, give every body voxel to the core it reaches first (city-block
+ * steps inside the body), and keep the voxels of the largest core. An arm is its own core and keeps its voxels.
+ * Without any core (a body thinner than the erosion) the largest body piece is the trunk.
+ */
+function markTrunk(
+  inside: Uint8Array,
+  nw: number,
+  nh: number,
+  spacingMm: number,
+  trunk: Uint8Array,
+  off: number,
+): void {
+  const plane = nw * nh;
+  let core = inside;
+  for (let k = 0; k < Math.round(TRUNK_CORE_MM / spacingMm); k++) {
+    const next = new Uint8Array(plane);
+    for (let y = 1; y < nh - 1; y++)
+      for (let x = 1; x < nw - 1; x++) {
+        const p = y * nw + x;
+        next[p] = core[p] & core[p - 1] & core[p + 1] & core[p - nw] & core[p + nw];
+      }
+    core = next;
+  }
+  let parts = planeComponents(core, nw, nh);
+  if (parts.sizes.length <= 1) parts = planeComponents(inside, nw, nh);
+  let best = 0;
+  for (let c = 1; c < parts.sizes.length; c++) if (parts.sizes[c] > (parts.sizes[best] ?? 0)) best = c;
+  if (best === 0) return;
+  // Only cores the size of an arm's compete with the trunk's; smaller ones (a fold, a rim between lung and wall)
+  // are the trunk's.
+  const minCore = ARM_CORE_CM2 / ((spacingMm * spacingMm) / 100);
+  const owner = Int32Array.from(parts.labels, (c) => (c && parts.sizes[c] < minCore ? best : c));
+  const queue = new Int32Array(plane);
+  let head = 0;
+  let tail = 0;
+  for (let p = 0; p < plane; p++) if (owner[p]) queue[tail++] = p;
+  while (head < tail) {
+    const p = queue[head++];
+    const x = p % nw;
+    for (const q of [x > 0 ? p - 1 : -1, x < nw - 1 ? p + 1 : -1, p - nw, p + nw]) {
+      if (q < 0 || q >= plane || !inside[q] || owner[q]) continue;
+      owner[q] = owner[p];
+      queue[tail++] = q;
+    }
+  }
+  for (let p = 0; p < plane; p++) if (owner[p] === best) trunk[off + p] = 1;
+}
+
+/** Landmarks of slice z; marks the slice's trunk voxels in `trunk` (nothing when the slice has no body). */
+function sliceLandmarks(
+  hu: Float32Array,
+  z: number,
+  nh: number,
+  nw: number,
+  sy: number,
+  sx: number,
+  trunk: Uint8Array,
+): SliceLandmarks {
   const plane = nh * nw;
   const off = z * plane;
   // Outside = reached from the edge through non-body voxels; the body is the largest piece of the rest.
@@ -128,6 +195,7 @@ function sliceLandmarks(hu: Float32Array, z: number, nh: number, nw: number, sy:
   for (let c = 1; c < parts.sizes.length; c++) if (parts.sizes[c] > (parts.sizes[best] ?? 0)) best = c;
   const none = { spine: null, pelvic: false, thoracic: false };
   if (best === 0 || parts.sizes[best] * sx * sy < 2500) return none; // under 25 cm²: no body in this slice
+  markTrunk(inside, nw, nh, Math.min(sx, sy), trunk, off);
   let sumX = 0;
   let y0 = nh;
   let y1 = -1;
@@ -187,13 +255,20 @@ export interface Landmarks {
   /** Median-smoothed spine point [x, y] per slice; null where none was found within 30 mm. */
   spine: ([number, number] | null)[];
   spineSlices: number;
+  /** 1 on each slice's trunk (its largest body piece, holes filled); [D, H, W]. */
+  trunk: Uint8Array;
+  /** Slices with a trunk. */
+  trunkSlices: number;
 }
 
 export function findLandmarks(hu: Float32Array, dims: Vec3, spacingDhwMm: Vec3): Landmarks {
   const [nd, nh, nw] = dims;
   const [sz, sy, sx] = spacingDhwMm;
   if (hu.length !== nd * nh * nw) throw new Error(`anatomy region: ${hu.length} values for a ${dims.join('×')} grid`);
-  const marks = Array.from({ length: nd }, (_, z) => sliceLandmarks(hu, z, nh, nw, sy, sx));
+  const trunk = new Uint8Array(nd * nh * nw);
+  const marks = Array.from({ length: nd }, (_, z) => sliceLandmarks(hu, z, nh, nw, sy, sx, trunk));
+  let trunkSlices = 0;
+  for (let z = 0; z < nd; z++) if (trunk.subarray(z * nh * nw, (z + 1) * nh * nw).includes(1)) trunkSlices++;
   const minRun = Math.ceil(MIN_RUN_MM / sz);
   // The pelvis: the highest pelvic slice with 80% of the slices from the bottom to it pelvic; the thorax alike
   // from the top (single slices that miss a threshold do not end either run).
@@ -225,7 +300,7 @@ export function findLandmarks(hu: Float32Array, dims: Vec3, spacingDhwMm: Vec3):
     }
     return near.length ? [median(near.map((s) => s[0])), median(near.map((s) => s[1]))] : null;
   });
-  return { pelvisTop, thoraxBottom, spine, spineSlices };
+  return { pelvisTop, thoraxBottom, spine, spineSlices, trunk, trunkSlices };
 }
 
 /**
@@ -257,8 +332,10 @@ export function pancreasRegion(
     const y1 = Math.min(nh - 1, Math.floor(s[1] + o.anteriorMm[1] / sy));
     for (let y = y0; y <= y1; y++) {
       const row = (z * nh + y) * nw;
-      mask.fill(1, row + x0, row + x1 + 1);
-      allowed += Math.max(0, x1 - x0 + 1);
+      for (let x = x0; x <= x1; x++) {
+        mask[row + x] = landmarks.trunk[row + x];
+        allowed += landmarks.trunk[row + x];
+      }
     }
   }
   return { mask, pelvisTop, thoraxBottom, spineSlices, allowedShare: allowed / mask.length };
@@ -268,9 +345,17 @@ export function pancreasRegion(
 export const KIDNEY_ABOVE_THORAX_MM = 30;
 
 /**
- * The kidneys' region: every slice below the thorax (lungs a quarter of the slice, a run from the top) plus
- * KIDNEY_ABOVE_THORAX_MM. No pelvis limit (transplanted and pelvic kidneys lie there) and no box. Null when the
- * scan has no thorax (nothing to restrict).
+ * How far from the spine's centre line a kidney may reach sideways: adult kidneys lie within about 120 mm of the
+ * midline (the lateral border of a large kidney); past this lie the flank wall and, in a scan with the arms down,
+ * the arms, which can touch the flank along a bridge the trunk cannot be cut at.
+ */
+export const KIDNEY_LATERAL_MM = 160;
+
+/**
+ * The kidneys' region: the trunk (no arm), within KIDNEY_LATERAL_MM of the spine in slices where one is found, in
+ * every slice below the thorax (lungs a quarter of the slice, a run from the top) plus KIDNEY_ABOVE_THORAX_MM, or
+ * in every slice when the scan has no thorax. No pelvis limit (transplanted and pelvic kidneys lie there). Null
+ * when no slice has a body (nothing to place it by).
  */
 export function kidneyRegion(
   hu: Float32Array,
@@ -279,15 +364,31 @@ export function kidneyRegion(
   landmarks: Landmarks = findLandmarks(hu, dims, spacingDhwMm),
 ): OrganRegion | null {
   const [nd, nh, nw] = dims;
-  if (landmarks.thoraxBottom >= nd) return null;
-  const top = Math.min(nd, landmarks.thoraxBottom + Math.ceil(KIDNEY_ABOVE_THORAX_MM / spacingDhwMm[0]));
+  if (landmarks.trunkSlices === 0) return null;
+  const top =
+    landmarks.thoraxBottom >= nd
+      ? nd
+      : Math.min(nd, landmarks.thoraxBottom + Math.ceil(KIDNEY_ABOVE_THORAX_MM / spacingDhwMm[0]));
   const mask = new Uint8Array(nd * nh * nw);
-  mask.fill(1, 0, top * nh * nw);
+  const reach = KIDNEY_LATERAL_MM / spacingDhwMm[2];
+  let allowed = 0;
+  for (let z = 0; z < top; z++) {
+    const s = landmarks.spine[z];
+    const x0 = s ? Math.max(0, Math.ceil(s[0] - reach)) : 0;
+    const x1 = s ? Math.min(nw - 1, Math.floor(s[0] + reach)) : nw - 1;
+    for (let y = 0; y < nh; y++) {
+      const row = (z * nh + y) * nw;
+      for (let x = x0; x <= x1; x++) {
+        mask[row + x] = landmarks.trunk[row + x];
+        allowed += mask[row + x];
+      }
+    }
+  }
   return {
     mask,
     pelvisTop: landmarks.pelvisTop,
     thoraxBottom: landmarks.thoraxBottom,
     spineSlices: landmarks.spineSlices,
-    allowedShare: top / nd,
+    allowedShare: allowed / mask.length,
   };
 }

@@ -76,10 +76,72 @@ describe('pancreasRegion on a built body', () => {
     const plane = dims[1] * dims[2];
     for (let z = 0; z < dims[0]; z++) {
       let n = 0;
-      for (let i = z * plane; i < (z + 1) * plane; i++) n += r.mask[i];
-      expect(n).toBe(z < 30 ? plane : 0);
+      let body = 0;
+      for (let i = z * plane; i < (z + 1) * plane; i++) {
+        n += r.mask[i];
+        body += hu[i] > -300 || land.trunk[i] ? 1 : 0;
+        // Inside the trunk only (its lungs and holes included), nowhere outside the body.
+        if (r.mask[i] && !land.trunk[i]) expect.fail(`slice ${z}: allowed outside the trunk`);
+      }
+      // Below the thorax + 30 mm, the whole body of these slices.
+      if (z < 20) expect(n).toBe(body);
+      if (z >= 30) expect(n).toBe(0);
     }
-    expect(kidneyRegion(builtBody(60, 10, 40).hu, dims, [3, 3, 3])).toBeNull();
+    // No thorax: every slice, still only the trunk.
+    const open = kidneyRegion(builtBody(60, 10, 40).hu, dims, [3, 3, 3])!;
+    expect(open.thoraxBottom).toBe(dims[0]);
+    // The elliptic body: pi * 50 * 40 of 100 * 120 voxels per slice.
+    expect(open.allowedShare).toBeCloseTo((Math.PI * 50 * 40) / (100 * 120), 2);
+    // No body at all: nothing to place the kidneys by.
+    expect(kidneyRegion(new Float32Array(hu.length).fill(-1000), dims, [3, 3, 3])).toBeNull();
+  });
+
+  it('keeps kidney and pancreas out of an arm lying beside the body', () => {
+    const { hu, dims } = builtBody(60, 0, 40);
+    const [nd, nh, nw] = dims;
+    // The body spans x 10..110; an arm (muscle around a bone) at x 112..119, y 40..60, apart from it by air.
+    for (let z = 0; z < nd; z++)
+      for (let y = 40; y <= 60; y++)
+        for (let x = 113; x < nw; x++) hu[(z * nh + y) * nw + x] = Math.abs(y - 50) < 3 && x > 115 ? 700 : 45;
+    const k = kidneyRegion(hu, dims, [3, 3, 3])!;
+    const p = pancreasRegion(hu, dims, [3, 3, 3], { leftMm: 200, rightMm: 200 })!;
+    const at = (m: Uint8Array, z: number, y: number, x: number) => m[(z * nh + y) * nw + x];
+    for (const z of [5, 20, 35]) {
+      expect(at(k.mask, z, 50, 116)).toBe(0);
+      expect(at(k.mask, z, 50, 100)).toBe(1);
+      expect(at(p.mask, z, 50, 116)).toBe(0);
+    }
+    // A strip that small (8 voxels, 24 mm) joined to the body is no arm's core: then it is the trunk's.
+    for (let z = 0; z < nd; z++)
+      for (let y = 40; y <= 60; y++) hu[(z * nh + y) * nw + 111] = hu[(z * nh + y) * nw + 112] = 45;
+    expect(at(findLandmarks(hu, dims, [3, 3, 3]).trunk, 20, 50, 116)).toBe(1);
+  });
+
+  it('keeps kidneys out of an arm lying against the flank, and within 160 mm of the spine', () => {
+    // A wide body (half-width 80 voxels, 240 mm) with a spine at x = 90, and an arm (a disc of radius 14 voxels,
+    // 84 mm across, with a bone) pressed against its right flank.
+    const dims: Vec3 = [6, 100, 220];
+    const [nd, nh, nw] = dims;
+    const hu = new Float32Array(nd * nh * nw).fill(-1000);
+    for (let z = 0; z < nd; z++)
+      for (let y = 0; y < nh; y++)
+        for (let x = 0; x < nw; x++) {
+          const i = (z * nh + y) * nw + x;
+          if (((x - 90) / 80) ** 2 + ((y - 50) / 40) ** 2 <= 1)
+            hu[i] = Math.abs(x - 90) <= 4 && y >= 30 && y <= 42 ? 400 : 40;
+          const arm = (x - 184) ** 2 + (y - 50) ** 2;
+          if (arm <= 14 ** 2) hu[i] = arm <= 16 ? 700 : 45;
+        }
+    const land = findLandmarks(hu, dims, [3, 3, 3]);
+    const r = kidneyRegion(hu, dims, [3, 3, 3], land)!;
+    const at = (m: Uint8Array, y: number, x: number) => m[(3 * nh + y) * nw + x];
+    // The arm touches the body (no air between them at y = 50) but is a core of its own: not the trunk.
+    expect([hu[(3 * nh + 50) * nw + 169], hu[(3 * nh + 50) * nw + 170]]).toEqual([40, 45]);
+    expect([at(land.trunk, 50, 184), at(land.trunk, 50, 194)]).toEqual([0, 0]);
+    expect([at(land.trunk, 50, 90), at(land.trunk, 50, 150), at(land.trunk, 50, 20)]).toEqual([1, 1, 1]);
+    // Kidneys: within 160 mm (53 voxels) of the spine point (x = 90), x 37..143.
+    expect([at(r.mask, 50, 40), at(r.mask, 50, 140)]).toEqual([1, 1]);
+    expect([at(r.mask, 50, 30), at(r.mask, 50, 150), at(r.mask, 50, 184)]).toEqual([0, 0, 0]);
   });
 
   it('restricts nothing without a spine, and a scan without pelvis or lungs keeps all its slices', () => {
@@ -135,11 +197,10 @@ describe('pancreasRegion holds the pancreas', () => {
         const c = generatePhantom({ seed, schema: 'kidney', dims: [128, 128, 107], spacingMm: [3, 3, 3], domain });
         const g = onModelGrid(c.image, c.label.data);
         const r = kidneyRegion(g.hu, g.dims, [3, 3, 3]);
-        if (!r) continue;
-        withThorax++;
-        expect(r.thoraxBottom).toBeLessThan(g.dims[0]);
+        expect(r).not.toBeNull();
+        if (r!.thoraxBottom < g.dims[0]) withThorax++;
         for (const v of [1, 2, 3])
-          if (g.lab!.some((x) => Math.round(x) === v)) expect(shareInside(r.mask, g.lab!, v)).toBe(1);
+          if (g.lab!.some((x) => Math.round(x) === v)) expect(shareInside(r!.mask, g.lab!, v)).toBe(1);
       }
     // The phantoms reach the lung bases: most of these have a thorax to keep the kidneys out of.
     expect(withThorax).toBeGreaterThanOrEqual(3);
