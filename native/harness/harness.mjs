@@ -126,14 +126,17 @@ function convParams([N, D, H, W, Cin], k, Cout, s, pad) {
   return [N, D, H, W, Cin, out(D), out(H), out(W), Cout, k, k, k, s, s, s, front(D), front(H), front(W)];
 }
 
-function convIsas(xs, k, Cout, s, pad, timeIt) {
+// The params of one conv shape and random x, filter and dy for it.
+function convData(xs, k, Cout, s, pad) {
   const p = convParams(xs, k, Cout, s, pad);
   const nx = p[0] * p[1] * p[2] * p[3] * p[4],
     ny = p[0] * p[5] * p[6] * p[7] * p[8],
     nf = k ** 3 * p[4] * Cout;
-  const x = randn(nx),
-    f = randn(nf),
-    dy = randn(ny);
+  return { p, nx, ny, nf, x: randn(nx), f: randn(nf), dy: randn(ny) };
+}
+
+function convIsas(xs, k, Cout, s, pad, timeIt) {
+  const { p, nx, ny, nf, x, f, dy } = convData(xs, k, Cout, s, pad);
   console.log(`conv3d x=[${xs}] k=${k} Cout=${Cout} s=${s} ${pad} -> [${p.slice(5, 9)}]`);
   const yr = new Float32Array(ny),
     dxr = new Float32Array(nx),
@@ -178,13 +181,7 @@ function selectedConvPaths() {
 // One conv shape, once per kernel path: validation on every ISA (timed shapes: the current best ISA only), then
 // the time of each path alone and its GFLOP/s (2 * outputs * k^3 * Cin flops per op).
 function convPaths(xs, k, Cout, s, pad, timeIt) {
-  const p = convParams(xs, k, Cout, s, pad);
-  const nx = p[0] * p[1] * p[2] * p[3] * p[4],
-    ny = p[0] * p[5] * p[6] * p[7] * p[8],
-    nf = k ** 3 * p[4] * Cout;
-  const x = randn(nx),
-    f = randn(nf),
-    dy = randn(ny);
+  const { p, nx, ny, nf, x, f, dy } = convData(xs, k, Cout, s, pad);
   const refs = {
     forward: new Float32Array(ny),
     backpropInput: new Float32Array(nx),
