@@ -217,6 +217,12 @@ export interface ApiCalls {
 export interface ApiBinaryCalls {
   /** Voxels of the case's image, little-endian, of VolumeHeader.dataType, i fastest. */
   'cases.volumeData': { req: { caseId: string } };
+  /**
+   * One slice of the case's image (the viewer shows it while the whole volume travels): the voxels with
+   * voxel axis `axis` (0 = i, 1 = j, 2 = k) at `index`, little-endian of VolumeHeader.dataType, the two
+   * other axes in order with the lower one fastest (axis 2: i × j; axis 1: i × k; axis 0: j × k).
+   */
+  'cases.sliceData': { req: { caseId: string; axis: 0 | 1 | 2; index: number } };
   /** Voxels of one label version: uint8 class values on the image's exact grid, i fastest. */
   'cases.labelData': { req: { caseId: string; version: number } };
   /** Uncertainty of a prediction version (latest prediction when omitted): uint8, 0..255 = 0..1, image grid. */
@@ -319,6 +325,7 @@ export const API_METHODS = [
 ] as const satisfies readonly ApiMethod[];
 export const API_BINARY_METHODS = [
   'cases.volumeData',
+  'cases.sliceData',
   'cases.labelData',
   'cases.uncertaintyData',
 ] as const satisfies readonly ApiBinaryMethod[];

@@ -177,6 +177,8 @@ export function createApiHandlers(ctx: ApiContext): ApiHandlers {
   const binaries: BinaryImpls = {
     'cases.uncertaintyData': ({ caseId, version }) => loadUncertainty(store, caseId, version),
     'cases.volumeData': async ({ caseId }) => voxelBytesLE((await store.loadImage(caseId)).data),
+    'cases.sliceData': async ({ caseId, axis, index }) =>
+      voxelBytesLE((await store.loadImageSlice(caseId, axis, index)).data),
     'cases.labelData': async ({ caseId, version }) => {
       const { data } = await store.loadLabel(caseId, version);
       const bytes = data instanceof Uint8Array ? data : Uint8Array.from(data);

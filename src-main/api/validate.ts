@@ -97,6 +97,15 @@ const VALIDATORS: { [M in AnyMethod]: (method: string, req: unknown) => AnyReq }
   'cases.list': () => ({}),
   'cases.open': (m, req) => caseIdOf(m, objectOf(m, req)),
   'cases.volumeData': (m, req) => caseIdOf(m, objectOf(m, req)),
+  'cases.sliceData': (m, req) => {
+    const body = objectOf(m, req);
+    const { axis, index } = body;
+    if (axis !== 0 && axis !== 1 && axis !== 2)
+      throw new ApiRequestError(400, `${m}: 'axis' must be 0 (i), 1 (j) or 2 (k).`);
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0)
+      throw new ApiRequestError(400, `${m}: 'index' must be a slice number (0, 1, ...).`);
+    return { ...caseIdOf(m, body), axis, index };
+  },
   'cases.labelVersions': (m, req) => caseIdOf(m, objectOf(m, req)),
   'cases.labelData': (m, req) => {
     const body = objectOf(m, req);

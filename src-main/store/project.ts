@@ -7,13 +7,15 @@ import type { CaseStatus, CaseSummary, LabelVersionInfo, VolumeHeader } from '..
 import { LABEL_SCHEMAS } from '../domain/label-schemas';
 import type { SchemaName } from '../domain/label-schemas';
 import type { ProjectInfo } from '../domain/project';
+import { extractSlice, sliceShape, type SliceAxis } from '../imaging/slice';
 import { checkGeometry } from '../imaging/volume';
-import type { Volume } from '../imaging/volume';
+import type { Volume, VoxelArray } from '../imaging/volume';
 import type { SourceSeriesRef } from '../export/dicom/source-ref';
 import { NotFoundError, StoreRequestError } from './errors';
 import { assertSameGrid, labelVersionOf, labelVoxels, sha256Hex } from './label-rows';
 import { caseSummaryOf, volumeHeaderOf } from './rows';
 import type { CaseRow, LabelVersionRow } from './rows';
+import { RawImageCache, type RawCacheOptions } from './raw-cache';
 import { openDatabase } from './schema';
 import { toStorageVolume } from './storage';
 import { sweepLeftovers } from './sweep';
@@ -71,17 +73,29 @@ export function isProjectDir(dir: string): boolean {
   return existsSync(join(dir, PROJECT_DB_FILE));
 }
 
+/** One slice of a case image (layout of imaging/slice: the lower remaining axis fastest). */
+export interface ImageSlice {
+  data: VoxelArray;
+  width: number;
+  height: number;
+}
+
 export class ProjectStore {
   readonly dir: string;
+  /** Raw copies of large case images (cache/images/), read instead of inflating the .nii.gz again. */
+  readonly rawCache: RawImageCache;
   private readonly db: SqliteDatabase;
   private readonly ioPromise: Promise<VolumeIo>;
   private readonly openCache = new Map<string, Promise<Volume>>();
+  /** The cases of openCache whose voxels are in memory already (their promise has resolved). */
+  private readonly openLoaded = new Set<string>();
   /** Label writes of this process run one at a time, so version numbers never race. */
   private writeChain: Promise<unknown> = Promise.resolve();
 
-  private constructor(dir: string, db: SqliteDatabase, io: VolumeIo | undefined) {
+  private constructor(dir: string, db: SqliteDatabase, io: VolumeIo | undefined, rawCache?: RawCacheOptions) {
     this.dir = dir;
     this.db = db;
+    this.rawCache = new RawImageCache(dir, rawCache);
     this.ioPromise = io ? Promise.resolve(io) : defaultVolumeIo();
     // A failed lazy load is reported by the call that needs it, not as an unhandled rejection.
     this.ioPromise.catch(() => undefined);
@@ -90,7 +104,7 @@ export class ProjectStore {
   /** Creates a new project in `dir` (made if missing; must not already hold a project). */
   static create(
     dir: string,
-    opts: { name?: string; schema: SchemaName; synthetic?: boolean; io?: VolumeIo },
+    opts: { name?: string; schema: SchemaName; synthetic?: boolean; io?: VolumeIo; rawCache?: RawCacheOptions },
   ): ProjectStore {
     const root = resolve(dir);
     if (isProjectDir(root)) throw new StoreRequestError(`${root}: already holds a project (${PROJECT_DB_FILE}).`);
@@ -104,11 +118,11 @@ export class ProjectStore {
       opts.synthetic ? 1 : 0,
       nowIso(),
     );
-    return new ProjectStore(root, db, opts.io);
+    return new ProjectStore(root, db, opts.io, opts.rawCache);
   }
 
   /** Opens an existing project folder. */
-  static open(dir: string, opts: { io?: VolumeIo } = {}): ProjectStore {
+  static open(dir: string, opts: { io?: VolumeIo; rawCache?: RawCacheOptions } = {}): ProjectStore {
     const root = resolve(dir);
     if (!isProjectDir(root)) throw new NotFoundError(`${root}: not a DeformUX project (no ${PROJECT_DB_FILE}).`);
     const db = openDatabase(join(root, PROJECT_DB_FILE), { create: false });
@@ -117,7 +131,7 @@ export class ProjectStore {
       db.close();
       throw new NotFoundError(`${root}: ${PROJECT_DB_FILE} has no project record.`);
     }
-    return new ProjectStore(root, db, opts.io);
+    return new ProjectStore(root, db, opts.io, opts.rawCache);
   }
 
   /** Clears what interrupted writes left (old temp files, case folders without a row). */
@@ -133,6 +147,7 @@ export class ProjectStore {
 
   close(): void {
     this.openCache.clear();
+    this.openLoaded.clear();
     if (this.db.open) this.db.close();
   }
 
@@ -193,24 +208,64 @@ export class ProjectStore {
     }
     const loading = this.readImage(row);
     this.openCache.set(caseId, loading);
-    loading.catch(() => this.openCache.delete(caseId));
+    loading.then(
+      () => {
+        if (this.openCache.get(caseId) === loading) this.openLoaded.add(caseId);
+      },
+      () => {
+        if (this.openCache.get(caseId) === loading) this.openCache.delete(caseId);
+      },
+    );
     while (this.openCache.size > OPEN_CACHE_SIZE) {
       const oldest = this.openCache.keys().next().value as string;
       this.openCache.delete(oldest);
+      this.openLoaded.delete(oldest);
     }
     return loading;
   }
 
+  /**
+   * One slice of a case image (the viewer's first picture while the whole volume travels): cut from
+   * the image in memory when it is there, else read alone from the raw copy when one exists (axes 1
+   * and 2), else cut from the image once loaded.
+   */
+  async loadImageSlice(caseId: string, axis: SliceAxis, index: number): Promise<ImageSlice> {
+    const row = this.caseRow(caseId);
+    const header = volumeHeaderOf(row);
+    if (![0, 1, 2].includes(axis)) throw new StoreRequestError(`axis must be 0, 1 or 2, not ${String(axis)}.`);
+    if (!Number.isInteger(index) || index < 0 || index >= header.dims[axis])
+      throw new StoreRequestError(
+        `slice ${index} is outside the case's ${header.dims[axis]} slices along axis ${axis} (0..${header.dims[axis] - 1}).`,
+      );
+    const shape = sliceShape(header.dims, axis);
+    if (!this.openLoaded.has(caseId) && this.rawCache.wants(header)) {
+      const key = await this.rawCache.keyOf(caseId, join(this.dir, row.image_file));
+      const data = key ? await this.rawCache.readSlice(key, header, axis, index) : null;
+      if (data) return { data, ...shape };
+    }
+    const volume = await this.loadImage(caseId);
+    return { data: extractSlice(volume.data, volume.dims, axis, index), ...shape };
+  }
+
   private async readImage(row: CaseRow): Promise<Volume> {
     const file = join(this.dir, row.image_file);
-    const volume = await (await this.ioPromise).read(file);
     const header = volumeHeaderOf(row);
+    const useCache = this.rawCache.wants(header);
+    // The key is taken before the image is read: a copy made from this read names the file as it was.
+    const key = useCache ? await this.rawCache.keyOf(row.id, file) : null;
+    if (key) {
+      const copy = await this.rawCache.read(key, header);
+      if (copy) return copy;
+    }
+    const volume = await (await this.ioPromise).read(file);
     if (volume.dims.join() !== header.dims.join()) {
       throw new StoreRequestError(
         `${file}: holds ${volume.dims.join('×')} voxels but the project expects ${header.dims.join('×')}.`,
       );
     }
-    return toStorageVolume(volume).volume;
+    const stored = toStorageVolume(volume).volume;
+    if (key) this.rawCache.store(row.id, key, stored);
+    return stored;
   }
 
   /**
@@ -258,6 +313,13 @@ export class ProjectStore {
       await fs.rm(caseDir, { recursive: true, force: true });
       throw err;
     }
+    // A case is imported to be opened: its raw copy is made now, while the voxels are in memory, so even
+    // the first open reads bytes instead of inflating the image. A failed copy costs only that speed.
+    const key = this.rawCache.wants({ dims: volume.dims, dataType })
+      ? await this.rawCache.keyOf(id, join(this.dir, imageFile))
+      : null;
+    if (key)
+      await this.rawCache.write(id, key, { ...volume, source: join(this.dir, imageFile) }).catch(() => undefined);
     return this.getCase(id);
   }
 

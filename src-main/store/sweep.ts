@@ -1,6 +1,7 @@
 // Removes what an interrupted write leaves behind: temp files and folders, case folders with no database row.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { RAW_CACHE_DIR, rawCopyCaseId } from './raw-cache';
 
 /** Only leftovers older than this are touched: a live writer (another process) may own newer ones. */
 export const LEFTOVER_AGE_MS = 10 * 60 * 1000;
@@ -64,6 +65,17 @@ export async function sweepLeftovers(
           result.removedLabelFiles.push(file);
         }
       }
+    }
+  }
+  // The raw image copies (cache/images/): a write cut short leaves its temp file; a copy of a case no row names is dead.
+  const cacheDir = join(projectDir, RAW_CACHE_DIR);
+  for (const name of await fs.readdir(cacheDir).catch(() => [] as string[])) {
+    const file = join(cacheDir, name);
+    const caseId = rawCopyCaseId(name);
+    const temp = name.startsWith('.') && name.endsWith('.tmp');
+    if ((temp || (caseId !== null && !knownCaseIds.has(caseId))) && (await olderThan(file, LEFTOVER_AGE_MS, nowMs))) {
+      await fs.rm(file, { force: true });
+      if (temp) result.removedTempFiles.push(file);
     }
   }
   // An export cut short leaves its hidden temp folder (exports/.<Dataset…>.<pid>.<hex>.tmp); published exports stay.

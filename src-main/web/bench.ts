@@ -1,6 +1,8 @@
-// Benchmark (JSON): storing a phantom case and serving its voxels through the web shell, cold and warm.
+// Benchmark (JSON): storing a phantom case and serving its voxels through the web shell, cold and warm;
+// and what one open costs the server in a new session: inflating the .nii.gz, or reading the raw copy
+// (store/raw-cache.ts), whole or just the middle axial slice for the viewer's preview.
 // Run: node --import tsx src-main/web/bench.ts [--dims 512,512,300] [--spacing 0.75,0.75,1]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { createApiHandlers } from '../api/handlers';
 import type { Vec3 } from '../imaging/volume';
 import { generatePhantom } from '../phantom';
 import { ProjectStore } from '../store/project';
+import { RAW_CACHE_DIR } from '../store/raw-cache';
 import { startWebServer } from './server';
 
 export interface WebBenchResult {
@@ -21,6 +24,13 @@ export interface WebBenchResult {
   volumeColdMs: number;
   volumeWarmMs: number;
   warmMiBPerS: number;
+  /** Whether the case got a raw copy (images of at least RAW_CACHE_MIN_BYTES do). */
+  rawCopy: boolean;
+  /** A new session's whole-image load from the raw copy (null without one) and from the .nii.gz. */
+  loadFromCopyMs: number | null;
+  loadFromNiftiMs: number;
+  /** A new session's middle axial slice, before anything else of the case was read. */
+  axialSliceMs: number;
 }
 
 function tuple(text: string | undefined, fallback: Vec3): Vec3 {
@@ -75,6 +85,25 @@ export async function benchWebVolume(dims: Vec3, spacingMm: Vec3): Promise<WebBe
     const cold = await post('cases.volumeData');
     const warm = await post('cases.volumeData');
     const payloadMiB = warm.bytes / 2 ** 20;
+    /** Milliseconds of `f` on the project opened afresh (a new session: nothing in memory). */
+    const timed = async (f: (s: ProjectStore) => Promise<unknown>): Promise<number> => {
+      const fresh = ProjectStore.open(store.dir);
+      try {
+        const started = performance.now();
+        await f(fresh);
+        const ms = Math.round(performance.now() - started);
+        // A copy the load writes in the background is not part of it, but must not outlive the folder.
+        await fresh.rawCache.settled();
+        return ms;
+      } finally {
+        fresh.close();
+      }
+    };
+    const rawCopy = existsSync(join(store.dir, RAW_CACHE_DIR));
+    const axialSliceMs = await timed((s) => s.loadImageSlice(id, 2, Math.floor(dims[2] / 2)));
+    const loadFromCopyMs = rawCopy ? await timed((s) => s.loadImage(id)) : null;
+    rmSync(join(store.dir, RAW_CACHE_DIR), { recursive: true, force: true });
+    const loadFromNiftiMs = await timed((s) => s.loadImage(id));
     return {
       bench: 'web-volume',
       dims,
@@ -85,6 +114,10 @@ export async function benchWebVolume(dims: Vec3, spacingMm: Vec3): Promise<WebBe
       volumeColdMs: Math.round(cold.ms),
       volumeWarmMs: Math.round(warm.ms),
       warmMiBPerS: Math.round(payloadMiB / (warm.ms / 1000)),
+      rawCopy,
+      loadFromCopyMs,
+      loadFromNiftiMs,
+      axialSliceMs,
     };
   } finally {
     await server.close();

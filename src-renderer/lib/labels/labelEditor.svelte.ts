@@ -27,11 +27,11 @@ import type { LabelToolOp } from '../workers/labelTools';
 import { startLabelTool, type LabelToolJob, type ToolWorkerFactory } from '../workers/labelToolRunner';
 import { browserToolWorker } from '../workers/browserToolWorker';
 
-export type EditTool = 'brush' | 'eraser' | 'threshold' | 'scissors' | 'circle' | 'lasso' | 'fill';
+import type { EditTool, SegmentAction } from './editTools';
+
+export type { EditTool, SegmentAction };
 /** Tools that paint dabs along a drag (the others act on release or click). */
 export const BRUSH_TOOLS: readonly EditTool[] = ['brush', 'eraser', 'threshold'];
-/** Whole-segment operations run from a button or key (each one undo step). */
-export type SegmentAction = 'keepLargest' | 'removeSmall' | 'interpolate' | 'smooth' | 'clear' | 'relabel';
 export const BRUSH_RADIUS_MM = { min: 0.5, max: 50 } as const;
 export type FillHuMode = 'seed' | 'range' | 'off';
 /** Default HU window of paint-fill around the clicked voxel: keeps a fill inside one tissue. */

@@ -1,5 +1,5 @@
 // The editing keyboard shortcuts, one table for the key handler and the on-screen cheat sheet.
-import type { EditTool, SegmentAction } from './labelEditor.svelte';
+import type { EditTool, SegmentAction } from './editTools';
 
 export const TOOL_KEYS: Record<string, EditTool> = {
   b: 'brush',

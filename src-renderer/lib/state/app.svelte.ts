@@ -1,12 +1,35 @@
 // App-wide state: the project, the worklist and the open case (voxels kept raw, never proxied).
 import type { CaseSummary, DeformuxApi, ProjectInfo, VolumeHeader } from '../../../src-main/api/contract';
-import { voxelsFromBuffer, type VoxelData } from '../viewer/voxelData';
+import { CasePlaces } from '../viewer/casePlaces';
+import type { PreviewPlane } from '../viewer/slicePreview';
+import type { ViewName } from '../viewer/viewNames';
+import type { VoxelData } from '../viewer/voxelData';
+import { loadCase } from './caseLoader';
 
 export interface OpenVolume {
   header: VolumeHeader;
   voxels: VoxelData;
   /** performance.now() when the user asked for the case: time-to-first-image starts here. */
   requestedAt: number;
+  /** The open request it came from (PendingCase.loadId). */
+  loadId: number;
+}
+
+/**
+ * The case being opened: what the viewer shows until its volume is drawn (the preview slices as they
+ * arrive). Replaced, never changed in place.
+ */
+export interface PendingCase {
+  /** Grows with every open request: the newest request is the one that counts. */
+  loadId: number;
+  caseId: string;
+  name: string;
+  requestedAt: number;
+  header: VolumeHeader | null;
+  planes: Record<ViewName, PreviewPlane> | null;
+  slices: Partial<Record<ViewName, VoxelData>>;
+  /** Why the case could not be opened. */
+  failed: string | null;
 }
 
 export class AppState {
@@ -18,6 +41,10 @@ export class AppState {
   loading = $state<string | null>(null);
   error = $state<string | null>(null);
   volume = $state.raw<OpenVolume | null>(null);
+  /** The newest case asked for (its volume may be shown already: compare loadIds). */
+  pending = $state.raw<PendingCase | null>(null);
+  /** Fraction 0..1 of the pending case's volume received. */
+  received = $state(0);
   #openSeq = 0;
   #openAbort: AbortController | null = null;
 
@@ -51,8 +78,9 @@ export class AppState {
   }
 
   async openCase(caseId: string): Promise<void> {
-    const seq = ++this.#openSeq;
-    // A newer choice cancels the transfer of the previous one (big volumes take seconds).
+    const loadId = ++this.#openSeq;
+    const current = () => loadId === this.#openSeq;
+    // A newer choice cancels the transfers of the previous one (big volumes take seconds).
     this.#openAbort?.abort();
     const abort = new AbortController();
     this.#openAbort = abort;
@@ -61,26 +89,35 @@ export class AppState {
     this.error = null;
     const name = this.selectedCase()?.name ?? caseId;
     this.loading = `Opening ${name}…`;
+    this.received = 0;
+    this.pending = { loadId, caseId, name, requestedAt, header: null, planes: null, slices: {}, failed: null };
+    const update = (change: Partial<PendingCase>) => {
+      if (current() && this.pending) this.pending = { ...this.pending, ...change };
+    };
     try {
-      const header = await this.api.call('cases.open', { caseId });
-      const opened = performance.now();
-      performance.measure('deformux.case.open', { start: requestedAt, end: opened });
-      const buffer = await this.api.binary(
-        'cases.volumeData',
-        { caseId },
-        {
-          signal: abort.signal,
-          onProgress: (f) => {
-            if (seq === this.#openSeq) this.loading = `Opening ${name}… ${Math.floor(f * 100)}%`;
-          },
+      const { header, voxels } = await loadCase(this.api, caseId, {
+        signal: abort.signal,
+        // The viewer keeps where each case was left in the tab's session storage.
+        placeOf: (h) =>
+          typeof sessionStorage === 'undefined' ? undefined : new CasePlaces(sessionStorage).get(caseId, h.dims),
+        onHeader: (h, planes) => update({ header: h, planes }),
+        onSlice: (view, data) => update({ slices: { ...this.pending?.slices, [view]: data } }),
+        onProgress: (f) => {
+          // Whole percents only: the page has more to do while megabytes stream in than redraw a bar.
+          const percent = Math.floor(f * 100);
+          if (!current() || percent === Math.floor(this.received * 100)) return;
+          this.received = f;
+          this.loading = `Opening ${name}… ${percent}%`;
         },
-      );
-      performance.measure('deformux.case.download', { start: opened, end: performance.now() });
-      if (seq !== this.#openSeq) return; // The user picked another case meanwhile.
-      this.volume = { header, voxels: voxelsFromBuffer(header, buffer), requestedAt };
+      });
+      if (!current()) return; // The user picked another case meanwhile.
+      this.received = 1;
+      this.volume = { header, voxels, requestedAt, loadId };
       this.loading = null;
     } catch (e) {
-      if (seq === this.#openSeq) this.fail(e);
+      if (!current()) return;
+      this.fail(e);
+      update({ failed: this.error });
     }
   }
 

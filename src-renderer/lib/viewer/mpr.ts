@@ -20,9 +20,9 @@ import {
 } from './geometry';
 import { createCaseVolume, releaseCaseVolume, type LoadedVolume, type VoxelData } from './localVolume';
 import { fromVoiRange, toVoiRange, type WindowLevel } from './presets';
+import { VIEW_NAMES, type ViewName } from './viewNames';
 
-export const VIEW_NAMES = ['axial', 'sagittal', 'coronal'] as const;
-export type ViewName = (typeof VIEW_NAMES)[number];
+export { VIEW_NAMES, type ViewName };
 
 export interface ViewOverlay {
   markers: OrientationMarkers;

@@ -2,7 +2,7 @@
 // uncertainty map (cases.provenance), fetching it (cases.uncertaintyData) when switched on, and
 // showing or removing the heat overlay. A case switch turns it off.
 import type { DeformuxApi, LabelVersionInfo } from '../../../src-main/api/contract';
-import { UncertaintyOverlay } from './uncertaintyOverlay';
+import type { UncertaintyOverlay } from './uncertaintyOverlay';
 import { HEAT_FLOOR } from './heatColormap';
 
 /** Where the overlay goes: the shown image volume, its views, and the label overlay to keep active. */
@@ -77,7 +77,11 @@ export class UncertaintyLayer {
     this.loading = true;
     this.error = null;
     try {
-      const buf = await this.#api.binary('cases.uncertaintyData', { caseId, version });
+      // The overlay runs on Cornerstone, whose code the viewer loads apart from its frame.
+      const [buf, { UncertaintyOverlay }] = await Promise.all([
+        this.#api.binary('cases.uncertaintyData', { caseId, version }),
+        import('./uncertaintyOverlay'),
+      ]);
       if (seq !== this.#seq) return;
       const now = this.#target();
       if (!now || now.imageVolumeId !== target.imageVolumeId) return;

@@ -12,8 +12,10 @@ export class ViewerState {
   mode = $state<PrimaryMode>('cursor');
   /** The view under the mouse last: keyboard scrolling applies to it. */
   activeView = $state<ViewName>('axial');
-  /** Milliseconds from asking for the case to its first rendered image. */
+  /** Milliseconds from asking for the case to its first rendered image (the volume in the views). */
   timeToFirstImageMs = $state<number | null>(null);
+  /** Milliseconds from asking for the case to its preview slice on screen. */
+  timeToPreviewMs = $state<number | null>(null);
 
   setOverlay(view: ViewName, overlay: ViewOverlay): void {
     this.overlays = { ...this.overlays, [view]: overlay };

@@ -7,7 +7,17 @@ describe('web-volume benchmark', () => {
     const result = await benchWebVolume([32, 32, 16], [12, 12, 20]);
     expect(result.bench).toBe('web-volume');
     expect(result.payloadMiB).toBeCloseTo((32 * 32 * 16 * 2) / 2 ** 20, 3);
-    for (const key of ['generateMs', 'addCaseMs', 'openMs', 'volumeColdMs', 'volumeWarmMs'] as const) {
+    expect(result.rawCopy).toBe(false); // too small to be worth one
+    expect(result.loadFromCopyMs).toBeNull();
+    for (const key of [
+      'generateMs',
+      'addCaseMs',
+      'openMs',
+      'volumeColdMs',
+      'volumeWarmMs',
+      'loadFromNiftiMs',
+      'axialSliceMs',
+    ] as const) {
       expect(Number.isFinite(result[key]) && result[key] >= 0, key).toBe(true);
     }
   });
