@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VolumeHeader } from '../domain/cases';
 import { sliceShape, type SliceAxis } from '../imaging/slice';
-import type { Direction, Vec3, Volume, VoxelArray } from '../imaging/volume';
+import type { Volume, VoxelArray } from '../imaging/volume';
 import { writeFileAtomic } from '../util/atomic';
 import { voxelBytesLE } from './storage';
 
@@ -30,16 +30,7 @@ export interface RawCacheOptions {
 }
 
 /** What the copy's header records: the volume as the NIfTI reader gave it, less the voxels. */
-interface CopyHeader {
-  dims: Vec3;
-  dataType: VolumeHeader['dataType'];
-  spacingMm: Vec3;
-  originMm: Vec3;
-  direction: Direction;
-  modality: string;
-  description: string;
-  source: string;
-}
+type CopyHeader = Omit<Volume, 'data'> & { dataType: VolumeHeader['dataType'] };
 
 function bytesPerVoxel(dataType: VolumeHeader['dataType']): number {
   return dataType === 'int16' ? 2 : dataType === 'float32' ? 4 : 1;
