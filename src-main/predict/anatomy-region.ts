@@ -160,14 +160,18 @@ function markTrunk(
   let head = 0;
   let tail = 0;
   for (let p = 0; p < plane; p++) if (owner[p]) queue[tail++] = p;
+  const claim = (q: number, by: number): void => {
+    if (!inside[q] || owner[q]) return;
+    owner[q] = by;
+    queue[tail++] = q;
+  };
   while (head < tail) {
     const p = queue[head++];
     const x = p % nw;
-    for (const q of [x > 0 ? p - 1 : -1, x < nw - 1 ? p + 1 : -1, p - nw, p + nw]) {
-      if (q < 0 || q >= plane || !inside[q] || owner[q]) continue;
-      owner[q] = owner[p];
-      queue[tail++] = q;
-    }
+    if (x > 0) claim(p - 1, owner[p]);
+    if (x < nw - 1) claim(p + 1, owner[p]);
+    if (p >= nw) claim(p - nw, owner[p]);
+    if (p + nw < plane) claim(p + nw, owner[p]);
   }
   for (let p = 0; p < plane; p++) if (owner[p] === best) trunk[off + p] = 1;
 }

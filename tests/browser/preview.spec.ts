@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page, type Route } from '@playwright/test';
 import { writeNifti } from '../../src-main/imaging/nifti';
-import type { Direction, Vec3, Volume } from '../../src-main/imaging/volume';
+import type { Direction, Vec3 } from '../../src-main/imaging/volume';
+import { makeVolume } from '../unit/helpers';
 import { startWebShell, type WebShell } from './webShell';
 import { apiCall, meanAbsDiff, renderCounts, stats, VIEWS, waitForRender, type View } from './viewerPage';
 
@@ -20,28 +21,13 @@ let dataDir = '';
 const ids = { a: '', b: '', demo: '' };
 const problems: string[] = [];
 
-/** A CT with a body, a gradient along k and features that show any flip or transposition in every view. */
-function testVolume(
+/** A CT of the test's own (origin and description); the rest as tests/unit/helpers makes it. */
+const testVolume = (
   dims: Vec3,
   spacingMm: Vec3,
   direction: Direction,
   value: (i: number, j: number, k: number) => number,
-): Volume {
-  const data = new Int16Array(dims[0] * dims[1] * dims[2]);
-  for (let k = 0; k < dims[2]; k++)
-    for (let j = 0; j < dims[1]; j++)
-      for (let i = 0; i < dims[0]; i++) data[i + dims[0] * (j + dims[1] * k)] = value(i, j, k);
-  return {
-    data,
-    dims,
-    spacingMm,
-    originMm: [-20, 30, -40],
-    direction,
-    modality: 'CT',
-    description: 'preview test',
-    source: 'test',
-  };
-}
+) => makeVolume(dims, value, { spacingMm, direction, originMm: [-20, 30, -40], description: 'preview test' });
 
 const caseA = testVolume([72, 56, 40], [0.7, 0.9, 2], [1, 0, 0, 0, -1, 0, 0, 0, 1], (i, j, k) => {
   const inBody = ((i - 36) / 32) ** 2 + ((j - 28) / 25) ** 2 < 1;
