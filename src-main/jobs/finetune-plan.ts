@@ -149,7 +149,7 @@ export function promotionDecision(o: {
   candidateDice: number | null;
   baseVersion: number;
   replay?: { base: number | null; candidate: number | null; tolerance: number };
-  /** Without a real holdout: mean Dice on the cases trained on, base and candidate. */
+  /** Without a real holdout: Dice over the foreground voxels of the cases trained on, base and candidate. */
   trained?: { base: number | null; candidate: number | null };
 }): { promote: boolean; reason: string } {
   const fmt = (d: number) => d.toFixed(3);

@@ -206,7 +206,7 @@ export async function predictVolume(
   if (rules) {
     throwIfAborted(opts.signal);
     progress.report(0.97, 'post-processing');
-    ppStats = postprocessLabel(back.label, image.dims, image.spacingMm, rules);
+    ppStats = postprocessLabel(back.label, image.dims, image.spacingMm, rules, image.data);
   }
   const postprocessMs = performance.now() - t;
 

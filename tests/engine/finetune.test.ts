@@ -108,8 +108,8 @@ describe('finetune', () => {
     // "not worse" (with no replay holdout either, there is no evidence: notWorse stays null).
     expect(straight.holdout.trained).toMatchObject({ cases: 2 });
     const scored = await scoreModel(join(dir, 'straight'), small());
-    expect(straight.holdout.trained!.candidate).toBeCloseTo(scored.mean!, 6);
-    expect(straight.holdout.trained!.base).toBeCloseTo((await scoreModel(baseDir, small())).mean!, 6);
+    expect(straight.holdout.trained!.candidate).toBeCloseTo(scored.voxelDice!, 6);
+    expect(straight.holdout.trained!.base).toBeCloseTo((await scoreModel(baseDir, small())).voxelDice!, 6);
 
     const outDir = join(dir, 'resumed');
     const ac = new AbortController();

@@ -1,7 +1,7 @@
 // The replay holdout's score: Dice pooled per class over the cases. Stray lesion voxels in a lesion-free case
 // count as voxels (9 wrong voxels cost less than 900), where the per-case mean scores both as a lesion Dice of 0.
 import { describe, expect, it } from 'vitest';
-import { caseDice, pooledDice } from '../../src-main/engine/train/holdout';
+import { caseDice, pooledDice, voxelDice } from '../../src-main/engine/train/holdout';
 import { diceByClass } from '../../src-main/predict/metrics';
 
 /** A 1000-voxel case: `organ` voxels of class 1 in both maps, `lesion` reference voxels of class 2 of which the
@@ -39,5 +39,27 @@ describe('pooled holdout Dice', () => {
     expect(pooledDice([perfect.d], 3)).toEqual([1, 1]);
     const organOnly = scored(300, 0, 0, 0);
     expect(pooledDice([organOnly.d], 3)).toEqual([1, null]);
+  });
+
+  it('voxel Dice over all classes: a lesion-free case with stray lesion voxels loses by their share', () => {
+    // The trained-case check: a candidate that finds more of the organ but calls 60 stray lesion voxels is better,
+    // by voxels, than a base that found less; the per-case class mean says the opposite.
+    // Base: found 300 of a 400-voxel organ (100 organ voxels predicted background).
+    const ref = new Uint8Array(1000);
+    const predBase = new Uint8Array(1000);
+    const predCand = new Uint8Array(1000);
+    for (let i = 0; i < 400; i++) ref[i] = predCand[i] = 1;
+    for (let i = 0; i < 300; i++) predBase[i] = 1;
+    for (let i = 0; i < 60; i++) predCand[999 - i] = 2;
+    const dBase = diceByClass(predBase, ref, 3);
+    const dCand = diceByClass(predCand, ref, 3);
+    expect(caseDice(predCand, ref, 3)).toBeLessThan(caseDice(predBase, ref, 3));
+    expect(voxelDice([dBase], 3)).toBeCloseTo((2 * 300) / (300 + 400), 10);
+    expect(voxelDice([dCand], 3)).toBeCloseTo((2 * 400) / (400 + 60 + 400), 10);
+    expect(voxelDice([dCand], 3)).toBeGreaterThan(voxelDice([dBase], 3));
+    // Over cases: the sums, not a mean of ratios; both maps empty is 1.
+    const lesion = scored(400, 100, 80, 0);
+    expect(voxelDice([lesion.d, dCand], 3)).toBeCloseTo((2 * (400 + 80 + 400)) / (900 + 900 + 60), 10);
+    expect(voxelDice([diceByClass(new Uint8Array(8), new Uint8Array(8), 3)], 3)).toBe(1);
   });
 });

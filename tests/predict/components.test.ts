@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '../../src-main/imaging/volume';
 import { componentIdMap, connectedComponents } from '../../src-main/predict/components';
-import { postprocessLabel, rulesForSchema } from '../../src-main/predict/postprocess';
+import { postprocessLabel, relabelInvisibleLesions, rulesForSchema } from '../../src-main/predict/postprocess';
 import { rng } from './helpers';
 
 /** Brute-force flood fill over member voxels (any member class connects to any other). */
@@ -192,5 +192,128 @@ describe('post-processing rules', () => {
     box(expected, dims, [5, 4, 4], [8, 6, 6], 2);
     postprocessLabel(label, dims, spacing, rulesForSchema('pancreas'));
     expect(Array.from(label)).toEqual(Array.from(expected));
+  });
+});
+
+describe('lesions the image does not show (minLesionContrastHu)', () => {
+  const dims: Vec3 = [48, 24, 16];
+  const spacing: Vec3 = [1, 1, 2];
+  const at = (i: number, j: number, k: number) => i + dims[0] * (j + dims[1] * k);
+
+  /** Two kidneys (30 HU parenchyma, ±6 HU noise) with four lesion bodies, and the image painted to match. */
+  function scene(tumourHu: number) {
+    const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    const image = new Float32Array(label.length);
+    const r = rng(7);
+    box(label, dims, [2, 2, 2], [20, 20, 14], 1);
+    box(label, dims, [26, 2, 2], [44, 20, 14], 1);
+    box(label, dims, [5, 5, 5], [10, 10, 9], 2); // tumour A, at tumourHu
+    box(label, dims, [13, 12, 5], [17, 17, 10], 2); // tumour B, 60 HU: visible
+    box(label, dims, [30, 5, 5], [35, 10, 9], 3); // cyst, 2 HU: visible
+    box(label, dims, [36, 12, 4], [41, 17, 10], 2); // tumour C, 33 HU: as dense as its kidney
+    const hu = [0, 30, tumourHu, 2];
+    for (let n = 0; n < label.length; n++) image[n] = label[n] ? hu[label[n]] + (r() - 0.5) * 12 : -100;
+    for (let k = 5; k < 10; k++) for (let j = 12; j < 17; j++) for (let i = 13; i < 17; i++) image[at(i, j, k)] = 60;
+    for (let k = 4; k < 10; k++)
+      for (let j = 12; j < 17; j++) for (let i = 36; i < 41; i++) image[at(i, j, k)] = 33 + (r() - 0.5) * 12;
+    return { label, image };
+  }
+  const rules = { ...rulesForSchema('kidney'), minIslandMm3: 0 };
+
+  it('relabels a lesion as dense as the kidney around it and keeps the visible ones', () => {
+    const { label, image } = scene(31);
+    const before = label.slice();
+    const got = relabelInvisibleLesions(label, dims, image, rules);
+    // Tumour A (31 HU) and C (33 HU) sit within 5 HU of their 30 HU kidney; B (60 HU) and the cyst (2 HU) do not.
+    expect(got).toEqual({ lesions: 2, voxels: 5 * 5 * 4 + 5 * 5 * 6 });
+    for (let n = 0; n < label.length; n++) {
+      const wasInvisible = before[n] === 2 && image[n] < 45 && image[n] > 15;
+      expect(label[n]).toBe(wasInvisible ? 1 : before[n]);
+    }
+    expect(label[at(14, 13, 6)]).toBe(2);
+    expect(label[at(32, 7, 6)]).toBe(3);
+  });
+
+  it('keeps a lesion with contrast, a lesion with no organ in its ring, and everything without an image', () => {
+    const visible = scene(45);
+    const got = relabelInvisibleLesions(visible.label, dims, visible.image, rules);
+    expect(got.lesions).toBe(1); // only C
+    expect(visible.label[at(7, 7, 6)]).toBe(2);
+
+    // A lesion body apart from any organ voxel: no organ to compare with, no verdict; touching 12 of them, one.
+    const lone = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    const image = new Float32Array(lone.length).fill(30);
+    box(lone, dims, [20, 8, 6], [24, 12, 9], 2);
+    box(lone, dims, [26, 8, 6], [34, 12, 9], 1);
+    const near = lone.slice();
+    box(near, dims, [24, 8, 6], [25, 12, 9], 1);
+    expect(relabelInvisibleLesions(lone, dims, image, rules).lesions).toBe(0);
+    expect(relabelInvisibleLesions(near, dims, image, rules).lesions).toBe(1);
+
+    // A cyst as dense as its kidney: the schema judges tumours only; with every lesion class judged, it goes too.
+    const isoCyst = () => {
+      const c = scene(31);
+      for (let n = 0; n < c.image.length; n++) if (c.label[n] === 3) c.image[n] = 30;
+      return c;
+    };
+    const a = isoCyst();
+    expect(relabelInvisibleLesions(a.label, dims, a.image, rules).lesions).toBe(2);
+    expect(a.label[at(32, 7, 6)]).toBe(3);
+    const b = isoCyst();
+    const all = { ...rules, visibilityClasses: undefined };
+    expect(relabelInvisibleLesions(b.label, dims, b.image, all).lesions).toBe(3);
+    expect(b.label[at(32, 7, 6)]).toBe(1);
+
+    // An enhanced kidney (the same scene 120 HU brighter): cortex and medulla differ more than any threshold, so
+    // no verdict there.
+    const enhanced = scene(31);
+    for (let n = 0; n < enhanced.image.length; n++) if (enhanced.label[n]) enhanced.image[n] += 120;
+    expect(relabelInvisibleLesions(enhanced.label, dims, enhanced.image, rules).lesions).toBe(0);
+
+    const { label } = scene(31);
+    const before = label.slice();
+    postprocessLabel(label, dims, spacing, rules);
+    expect(Array.from(label)).toEqual(Array.from(before));
+  });
+
+  it("compares a lesion with its whole organ, not with the organ's voxels on its rim", () => {
+    // An 18 HU kidney with a 38 HU tumour whose outer 1-voxel rim the prediction called kidney: the kidney voxels
+    // next to the tumour are tumour tissue (38 HU); the kidney as a whole is 18 HU, so the tumour is visible.
+    const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    const image = new Float32Array(label.length).fill(-100);
+    box(label, dims, [2, 2, 1], [30, 22, 15], 1);
+    for (let n = 0; n < label.length; n++) if (label[n]) image[n] = 18;
+    for (let k = 3; k < 11; k++) for (let j = 5; j < 15; j++) for (let i = 8; i < 18; i++) image[at(i, j, k)] = 38;
+    box(label, dims, [9, 6, 4], [17, 14, 10], 2);
+    const got = relabelInvisibleLesions(label, dims, image, rules);
+    expect(got.lesions).toBe(0);
+    expect(label.filter((v) => v === 2).length).toBe(8 * 8 * 6);
+  });
+
+  it('keeps a predicted lesion that is half parenchyma and half a real hypodense tumour', () => {
+    // Its median sits near the organ's; its lower quartile is the tumour's.
+    const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    const image = new Float32Array(label.length).fill(-100);
+    const r = rng(3);
+    box(label, dims, [2, 2, 1], [30, 22, 15], 1);
+    for (let n = 0; n < label.length; n++) if (label[n]) image[n] = 30 + (r() - 0.5) * 10;
+    box(label, dims, [8, 6, 4], [18, 14, 10], 2);
+    for (let k = 4; k < 10; k++) for (let j = 6; j < 14; j++) for (let i = 8; i < 12; i++) image[at(i, j, k)] = 5;
+    expect(relabelInvisibleLesions(label.slice(), dims, image, rules).lesions).toBe(0);
+    // The same body over plain parenchyma is relabelled.
+    for (let k = 4; k < 10; k++) for (let j = 6; j < 14; j++) for (let i = 8; i < 12; i++) image[at(i, j, k)] = 30;
+    expect(relabelInvisibleLesions(label, dims, image, rules).lesions).toBe(1);
+  });
+
+  it('runs after the body rules, and reports what it relabelled', () => {
+    const { label, image } = scene(31);
+    const stats = postprocessLabel(label, dims, spacing, rules, image);
+    expect(stats.invisibleLesions).toBe(2);
+    expect(stats.invisibleLesionVoxels).toBe(250);
+    expect(stats.relabelledVoxels).toBe(0);
+    const off = scene(31);
+    const offStats = postprocessLabel(off.label, dims, spacing, { ...rules, minLesionContrastHu: 0 }, off.image);
+    expect(offStats.invisibleLesions).toBe(0);
+    expect(off.label.filter((v) => v === 2).length).toBe(100 + 100 + 150);
   });
 });

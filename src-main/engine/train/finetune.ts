@@ -138,8 +138,8 @@ export interface FinetuneResult {
       byClass?: { base: (number | null)[]; candidate: (number | null)[] };
     };
     /**
-     * Without a real holdout: base and candidate mean Dice on (up to TRAINED_CHECK_CASES of) the cases trained on;
-     * a candidate worse there is not promoted.
+     * Without a real holdout: base and candidate Dice over all foreground voxels of (up to TRAINED_CHECK_CASES of)
+     * the cases trained on (HoldoutScore.voxelDice); a candidate worse there is not promoted.
      */
     trained?: { base: number | null; candidate: number | null; cases: number };
   };
@@ -427,8 +427,15 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     const replayBase = replayOf(baseReplay);
     const replayCand = replayOf(candReplay);
     const replayOk = replayBase !== null && replayCand !== null ? replayCand >= replayBase - tolerance : null;
-    const trainedOk =
-      baseTrained?.mean != null && candTrained?.mean != null ? candTrained.mean >= baseTrained.mean : null;
+    // The cases trained on are judged on Dice over all their foreground voxels: the check catches a run that lost
+    // the case, and a few lesion voxels called on a lesion-free case are not that (by the per-case class mean the
+    // shared crop's candidate fell 0.77 -> 0.29 while its kidney class rose 0.77 -> 0.88). A checkpoint of an older
+    // run has only the mean: then both sides use that.
+    const voxelBoth = baseTrained?.voxelDice != null && candTrained?.voxelDice != null;
+    const trainedOf = (s: HoldoutScore | null | undefined) => (voxelBoth ? s?.voxelDice : s?.mean) ?? null;
+    const trainedBase = trainedOf(baseTrained);
+    const trainedCand = trainedOf(candTrained);
+    const trainedOk = trainedBase !== null && trainedCand !== null ? trainedCand >= trainedBase : null;
     const holdout = {
       base: baseScore?.mean ?? null,
       candidate: candScore?.mean ?? null,
@@ -454,8 +461,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       ...(trainedCheck.length > 0
         ? {
             trained: {
-              base: baseTrained?.mean ?? null,
-              candidate: candTrained?.mean ?? null,
+              base: trainedBase,
+              candidate: trainedCand,
               cases: trainedCheck.length,
             },
           }
@@ -491,12 +498,12 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   }
 }
 
-/** Mean foreground Dice of a model folder on cases (through the prediction pipeline), for holdout scoring. */
+/** A model folder's scores on cases (through the prediction pipeline), for holdout scoring. */
 export async function scoreModel(
   modelDir: string,
   cases: FinetuneCase[],
   signal?: AbortSignal,
-): Promise<{ mean: number | null; perCase: { id: string; dice: number }[] }> {
+): Promise<HoldoutScore> {
   const loaded = await loadModelFolder(modelDir);
   try {
     return await scoreCases(segmentationModelOf(loaded), cases, signal);
