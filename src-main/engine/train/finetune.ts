@@ -499,11 +499,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
 }
 
 /** A model folder's scores on cases (through the prediction pipeline), for holdout scoring. */
-export async function scoreModel(
-  modelDir: string,
-  cases: FinetuneCase[],
-  signal?: AbortSignal,
-): Promise<HoldoutScore> {
+export async function scoreModel(modelDir: string, cases: FinetuneCase[], signal?: AbortSignal): Promise<HoldoutScore> {
   const loaded = await loadModelFolder(modelDir);
   try {
     return await scoreCases(segmentationModelOf(loaded), cases, signal);
