@@ -25,8 +25,11 @@ describe('replay recipe', () => {
       lesionFreeShare: meta.starterSettings.lesionFreeShare,
       standardShare: meta.starterSettings.standardShare,
     });
-    // It trained on generator v1's synth draws, and replays them.
-    expect(r.synthVersion).toBe(1);
+    // It trained on this generator's synth draws (no version recorded), and replays them; a model that records
+    // generator v1 replays v1 (below).
+    expect(meta.starterSettings.synthVersion).toBeUndefined();
+    expect(r.synthVersion).toBeUndefined();
+    expect(modelRecipe({ ...meta.starterSettings, synthVersion: 1 }).synthVersion).toBe(1);
     expect(r.trainSeeds).toEqual(meta.starterSettings.trainSeeds);
     // The fine-tune augments as the starter did: lesions shift with their organ.
     expect(finetuneAugmentSettings('kidney', meta.starterSettings).lesionShiftJitter).toBe(

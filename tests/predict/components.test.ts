@@ -3,7 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '../../src-main/imaging/volume';
 import { componentIdMap, connectedComponents } from '../../src-main/predict/components';
-import { postprocessLabel, relabelInvisibleLesions, rulesForSchema } from '../../src-main/predict/postprocess';
+import {
+  LESION_MARGIN_MM,
+  postprocessLabel,
+  relabelInvisibleLesions,
+  rulesForSchema,
+} from '../../src-main/predict/postprocess';
 import { rng } from './helpers';
 
 /** Brute-force flood fill over member voxels (any member class connects to any other). */
@@ -223,7 +228,7 @@ describe('lesions the image does not show (minLesionContrastHu)', () => {
   it('relabels a lesion as dense as the kidney around it and keeps the visible ones', () => {
     const { label, image } = scene(31);
     const before = label.slice();
-    const got = relabelInvisibleLesions(label, dims, image, rules);
+    const got = relabelInvisibleLesions(label, dims, spacing, image, rules);
     // Tumour A (31 HU) and C (33 HU) sit within 5 HU of their 30 HU kidney; B (60 HU) and the cyst (2 HU) do not.
     expect(got).toEqual({ lesions: 2, voxels: 5 * 5 * 4 + 5 * 5 * 6 });
     for (let n = 0; n < label.length; n++) {
@@ -236,7 +241,7 @@ describe('lesions the image does not show (minLesionContrastHu)', () => {
 
   it('keeps a lesion with contrast, a lesion with no organ in its ring, and everything without an image', () => {
     const visible = scene(45);
-    const got = relabelInvisibleLesions(visible.label, dims, visible.image, rules);
+    const got = relabelInvisibleLesions(visible.label, dims, spacing, visible.image, rules);
     expect(got.lesions).toBe(1); // only C
     expect(visible.label[at(7, 7, 6)]).toBe(2);
 
@@ -247,8 +252,8 @@ describe('lesions the image does not show (minLesionContrastHu)', () => {
     box(lone, dims, [26, 8, 6], [34, 12, 9], 1);
     const near = lone.slice();
     box(near, dims, [24, 8, 6], [25, 12, 9], 1);
-    expect(relabelInvisibleLesions(lone, dims, image, rules).lesions).toBe(0);
-    expect(relabelInvisibleLesions(near, dims, image, rules).lesions).toBe(1);
+    expect(relabelInvisibleLesions(lone, dims, spacing, image, rules).lesions).toBe(0);
+    expect(relabelInvisibleLesions(near, dims, spacing, image, rules).lesions).toBe(1);
 
     // A cyst as dense as its kidney: the schema judges tumours only; with every lesion class judged, it goes too.
     const isoCyst = () => {
@@ -257,18 +262,18 @@ describe('lesions the image does not show (minLesionContrastHu)', () => {
       return c;
     };
     const a = isoCyst();
-    expect(relabelInvisibleLesions(a.label, dims, a.image, rules).lesions).toBe(2);
+    expect(relabelInvisibleLesions(a.label, dims, spacing, a.image, rules).lesions).toBe(2);
     expect(a.label[at(32, 7, 6)]).toBe(3);
     const b = isoCyst();
     const all = { ...rules, visibilityClasses: undefined };
-    expect(relabelInvisibleLesions(b.label, dims, b.image, all).lesions).toBe(3);
+    expect(relabelInvisibleLesions(b.label, dims, spacing, b.image, all).lesions).toBe(3);
     expect(b.label[at(32, 7, 6)]).toBe(1);
 
     // An enhanced kidney (the same scene 120 HU brighter): cortex and medulla differ more than any threshold, so
     // no verdict there.
     const enhanced = scene(31);
     for (let n = 0; n < enhanced.image.length; n++) if (enhanced.label[n]) enhanced.image[n] += 120;
-    expect(relabelInvisibleLesions(enhanced.label, dims, enhanced.image, rules).lesions).toBe(0);
+    expect(relabelInvisibleLesions(enhanced.label, dims, spacing, enhanced.image, rules).lesions).toBe(0);
 
     const { label } = scene(31);
     const before = label.slice();
@@ -285,7 +290,7 @@ describe('lesions the image does not show (minLesionContrastHu)', () => {
     for (let n = 0; n < label.length; n++) if (label[n]) image[n] = 18;
     for (let k = 3; k < 11; k++) for (let j = 5; j < 15; j++) for (let i = 8; i < 18; i++) image[at(i, j, k)] = 38;
     box(label, dims, [9, 6, 4], [17, 14, 10], 2);
-    const got = relabelInvisibleLesions(label, dims, image, rules);
+    const got = relabelInvisibleLesions(label, dims, spacing, image, rules);
     expect(got.lesions).toBe(0);
     expect(label.filter((v) => v === 2).length).toBe(8 * 8 * 6);
   });
@@ -299,10 +304,29 @@ describe('lesions the image does not show (minLesionContrastHu)', () => {
     for (let n = 0; n < label.length; n++) if (label[n]) image[n] = 30 + (r() - 0.5) * 10;
     box(label, dims, [8, 6, 4], [18, 14, 10], 2);
     for (let k = 4; k < 10; k++) for (let j = 6; j < 14; j++) for (let i = 8; i < 12; i++) image[at(i, j, k)] = 5;
-    expect(relabelInvisibleLesions(label.slice(), dims, image, rules).lesions).toBe(0);
+    expect(relabelInvisibleLesions(label.slice(), dims, spacing, image, rules).lesions).toBe(0);
     // The same body over plain parenchyma is relabelled.
     for (let k = 4; k < 10; k++) for (let j = 6; j < 14; j++) for (let i = 8; i < 12; i++) image[at(i, j, k)] = 30;
-    expect(relabelInvisibleLesions(label, dims, image, rules).lesions).toBe(1);
+    expect(relabelInvisibleLesions(label, dims, spacing, image, rules).lesions).toBe(1);
+  });
+
+  it('compares with the organ at least LESION_MARGIN_MM from the lesion', () => {
+    // A 45 HU tumour inside a band of 45 HU tissue the prediction called kidney: the organ within 6 mm of it
+    // (1 mm voxels) is tumour tissue, 86 % of the organ. The real kidney, 30 HU, is the 2 columns farther away.
+    const d: Vec3 = [32, 10, 4];
+    const label = new Uint8Array(d[0] * d[1] * d[2]);
+    const image = new Float32Array(label.length).fill(-100);
+    const r = rng(5);
+    box(label, d, [5, 0, 0], [25, 10, 4], 1);
+    box(label, d, [12, 0, 0], [18, 10, 4], 2);
+    expect(LESION_MARGIN_MM).toBe(6);
+    for (let k = 0; k < 4; k++)
+      for (let j = 0; j < 10; j++)
+        for (let i = 5; i < 25; i++) image[i + 32 * (j + 10 * k)] = (i < 6 || i > 23 ? 30 : 45) + (r() - 0.5) * 8;
+    expect(relabelInvisibleLesions(label.slice(), d, [1, 1, 2], image, rules).lesions).toBe(0);
+    // The same with the far kidney at 45 HU too: now the tumour is as dense as its organ.
+    for (let k = 0; k < 4; k++) for (let j = 0; j < 10; j++) for (const i of [5, 24]) image[i + 32 * (j + 10 * k)] = 45;
+    expect(relabelInvisibleLesions(label, d, [1, 1, 2], image, rules).lesions).toBe(1);
   });
 
   it('runs after the body rules, and reports what it relabelled', () => {
