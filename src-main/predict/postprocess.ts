@@ -273,10 +273,15 @@ export function relabelInvisibleLesions(
     for (const v of values) t[v] = 1;
     return t;
   };
+  const isJudged = table(judged);
+  // Most scans have no judged lesion at all: one pass to find out, instead of the component passes.
+  let any = false;
+  for (let n = 0; n < label.length && !any; n++) any = isJudged[label[n]] === 1;
+  if (!any) return { lesions: 0, voxels: 0 };
   const isOrgan = table(rules.organClasses);
   const isLesion = table(rules.lesionClasses);
   const bodies = connectedComponents(label, dims, table([...rules.organClasses, ...rules.lesionClasses]), 26);
-  const refs = organReferences(bodies, image, spacingMm, isOrgan, isLesion, table(judged));
+  const refs = organReferences(bodies, image, spacingMm, isOrgan, isLesion, isJudged);
 
   const lesionHist = new Uint32Array(HIST_BINS);
   let lesions = 0;
