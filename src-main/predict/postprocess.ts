@@ -127,6 +127,13 @@ const HIST_OFFSET = 1024;
 const HIST_BINS = 4096;
 const histBin = (hu: number) => Math.min(HIST_BINS - 1, Math.max(0, Math.round(hu) + HIST_OFFSET));
 
+/** A byte table over label values: 1 at each of `values`. */
+function classTable(values: number[]): Uint8Array {
+  const t = new Uint8Array(256);
+  for (const v of values) t[v] = 1;
+  return t;
+}
+
 /** The component run holding voxel (i, row) of a class stretch that starts there, by binary search over rows. */
 function runAt(cc: Components, row: number, start: number): number {
   let lo = 0;
@@ -268,28 +275,22 @@ export function relabelInvisibleLesions(
   if (image.length !== label.length)
     throw new Error(`lesion visibility: image of ${image.length} voxels for a label of ${label.length}`);
   const ni = dims[0];
-  const table = (values: number[]) => {
-    const t = new Uint8Array(256);
-    for (const v of values) t[v] = 1;
-    return t;
-  };
-  const isJudged = table(judged);
+  const isJudged = classTable(judged);
   // Most scans have no judged lesion at all: one pass to find out, instead of the component passes.
   let any = false;
   for (let n = 0; n < label.length && !any; n++) any = isJudged[label[n]] === 1;
   if (!any) return { lesions: 0, voxels: 0 };
-  const isOrgan = table(rules.organClasses);
-  const isLesion = table(rules.lesionClasses);
-  const bodies = connectedComponents(label, dims, table([...rules.organClasses, ...rules.lesionClasses]), 26);
+  const isOrgan = classTable(rules.organClasses);
+  const isLesion = classTable(rules.lesionClasses);
+  const bodies = connectedComponents(label, dims, classTable([...rules.organClasses, ...rules.lesionClasses]), 26);
   const refs = organReferences(bodies, image, spacingMm, isOrgan, isLesion, isJudged);
 
   const lesionHist = new Uint32Array(HIST_BINS);
   let lesions = 0;
   let voxels = 0;
   for (const cls of judged) {
-    const member = new Uint8Array(256);
-    member[cls] = 1;
-    const cc = connectedComponents(label, dims, member, 26);
+    const only = classTable([cls]);
+    const cc = connectedComponents(label, dims, only, 26);
     if (cc.count === 0) continue;
     // Runs grouped by component (stable), so each lesion body is read on its own.
     const order = Array.from({ length: cc.runCount }, (_, a) => a).sort(
@@ -324,9 +325,7 @@ export function relabelInvisibleLesions(
       first = last;
     }
     if (found > 0) {
-      const from = new Uint8Array(256);
-      from[cls] = 1;
-      voxels += relabelInComponents(label, cc, invisible, from, organ);
+      voxels += relabelInComponents(label, cc, invisible, only, organ);
       lesions += found;
     }
   }
@@ -383,9 +382,7 @@ export function postprocessLabel(
   for (let c = 0; c < cc.count; c++) if (remove[c]) relabel[c] = 0;
   let relabelledVoxels = 0;
   if (relabel.includes(1)) {
-    const lesion = new Uint8Array(256);
-    for (const v of rules.lesionClasses) lesion[v] = 1;
-    relabelledVoxels = relabelInComponents(label, cc, relabel, lesion, rules.organClasses[0]);
+    relabelledVoxels = relabelInComponents(label, cc, relabel, classTable(rules.lesionClasses), rules.organClasses[0]);
   }
   const invisible = image ? relabelInvisibleLesions(label, dims, spacingMm, image, rules) : undefined;
   return {

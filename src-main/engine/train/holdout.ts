@@ -49,7 +49,19 @@ export function caseDice(predicted: ArrayLike<number>, reference: ArrayLike<numb
  * overlaps over the summed sizes; null for a class in no label and no prediction.
  */
 export function pooledDice(results: DiceResult[], classes: number): (number | null)[] {
-  const out: (number | null)[] = [];
+  return classSums(results, classes).map(({ overlap, size }) => (size > 0 ? (2 * overlap) / size : null));
+}
+
+/** Multi-class Dice over all foreground voxels of `results` together (see HoldoutScore.voxelDice). */
+export function voxelDice(results: DiceResult[], classes: number): number {
+  const sums = classSums(results, classes);
+  const size = sums.reduce((a, c) => a + c.size, 0);
+  return size > 0 ? (2 * sums.reduce((a, c) => a + c.overlap, 0)) / size : 1;
+}
+
+/** Per foreground class (index 0 = class 1): overlap voxels and predicted plus reference voxels, over all cases. */
+function classSums(results: DiceResult[], classes: number): { overlap: number; size: number }[] {
+  const out: { overlap: number; size: number }[] = [];
   for (let k = 1; k < classes; k++) {
     let overlap = 0;
     let size = 0;
@@ -58,22 +70,9 @@ export function pooledDice(results: DiceResult[], classes: number): (number | nu
       size += n;
       if (n > 0) overlap += (d.dice[k] * n) / 2;
     }
-    out.push(size > 0 ? (2 * overlap) / size : null);
+    out.push({ overlap, size });
   }
   return out;
-}
-
-/** Multi-class Dice over all foreground voxels of `results` together (see HoldoutScore.voxelDice). */
-export function voxelDice(results: DiceResult[], classes: number): number {
-  let overlap = 0;
-  let size = 0;
-  for (const d of results)
-    for (let k = 1; k < classes; k++) {
-      const n = d.predictedVoxels[k] + d.referenceVoxels[k];
-      size += n;
-      if (n > 0) overlap += (d.dice[k] * n) / 2;
-    }
-  return size > 0 ? (2 * overlap) / size : 1;
 }
 
 /** Scores `model` on `cases`; `onCase(done, total)` after each case. Aborting throws an AbortError. */
