@@ -5,7 +5,14 @@ import { type BodyPlan, paintBody, planBody } from './body';
 import { createCanvas } from './canvas';
 import { paintColon, paintSmallBowel } from './bowel';
 import { finishImage } from './finish';
-import { CONTRAST_PHASES, type ContrastPhase, type PhaseWeights, randomizedTissueHu, tissueHuFor } from './hu';
+import {
+  CONTRAST_PHASES,
+  type ContrastPhase,
+  type PhaseWeights,
+  randomizedTissueHu,
+  tissueHuFor,
+  withOralContrast,
+} from './hu';
 import { type LesionInfo, paintKidneys } from './kidney';
 import { paintLiver, paintSpleen, paintStomach, paintVessels } from './organs';
 import { paintPancreas } from './pancreas';
@@ -85,9 +92,10 @@ export interface PhantomOptions {
   signal?: AbortSignal;
   /**
    * Reproduce an earlier generator's synth-domain draws (1: kidney scale 0.8-1.25, lesions as dense as their
-   * kidney allowed), so a model trained on them can be retrained exactly; default: this generator's.
+   * kidney allowed; 2: no oral contrast), so a model trained on them can be retrained and replayed exactly;
+   * default: this generator's.
    */
-  synthVersion?: 1 | typeof PHANTOM_GENERATOR_VERSION;
+  synthVersion?: SynthVersion;
   /** Weights of the contrast phases the synth domain draws from (default: the four alike). */
   phaseWeights?: PhaseWeights;
 }
@@ -108,6 +116,8 @@ export interface PhantomMeta {
   domain?: PhantomDomain;
   /** Present only when kidneys were scaled. */
   kidneyScale?: number;
+  /** Present only when the bowel holds positive oral contrast (generator v3): its HU. */
+  oralContrastHu?: number;
   /** Present only for a case made from a real label map (labelmap.ts): the map's file and the draw. */
   labelMap?: { source: string; deformation: LabelMapDeformation };
 }
@@ -121,9 +131,14 @@ export interface PhantomCase {
 /**
  * Bumped whenever the same seed would give a different case, so stored data sets can say which. v2: synth
  * kidneys drawn around published volumes, synth kidney lesions at least SYNTH_MIN_LESION_CONTRAST_HU from
- * their kidney; the standard and shifted domains are unchanged.
+ * their kidney. v3: positive oral contrast in a share of synth and label-map cases (hu.ts withOralContrast).
+ * The standard and shifted domains are unchanged since v1.
  */
-export const PHANTOM_GENERATOR_VERSION = 2;
+export const PHANTOM_GENERATOR_VERSION = 3;
+
+/** The generator versions whose synth draws can be reproduced. */
+export const SYNTH_VERSIONS = [1, 2, 3] as const;
+export type SynthVersion = (typeof SYNTH_VERSIONS)[number];
 
 /** Least HU difference between a synth kidney lesion and its kidney's parenchyma (kidney.ts visibleLesionHu). */
 export const SYNTH_MIN_LESION_CONTRAST_HU = 20;
@@ -173,8 +188,8 @@ function checkOptions(opts: PhantomOptions, dims: Vec3, spacingMm: Vec3): void {
   if (spacingMm.length !== 3 || spacingMm.some((s) => !Number.isFinite(s) || s < 0.05 || s > 200)) {
     throw new RangeError(`phantom spacing must be three numbers from 0.05 to 200 mm, got ${spacingMm.join(',')}`);
   }
-  if (opts.synthVersion !== undefined && opts.synthVersion !== 1 && opts.synthVersion !== PHANTOM_GENERATOR_VERSION) {
-    throw new RangeError(`phantom synthVersion must be 1 or ${PHANTOM_GENERATOR_VERSION}, got ${opts.synthVersion}`);
+  if (opts.synthVersion !== undefined && !SYNTH_VERSIONS.includes(opts.synthVersion)) {
+    throw new RangeError(`phantom synthVersion must be one of ${SYNTH_VERSIONS.join(', ')}, got ${opts.synthVersion}`);
   }
   if (opts.domain !== undefined && !PHANTOM_DOMAINS.includes(opts.domain)) {
     throw new RangeError(`phantom domain must be one of ${PHANTOM_DOMAINS.join(', ')}, got '${String(opts.domain)}'`);
@@ -254,10 +269,11 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
   const checkpoint = () => opts.signal?.throwIfAborted();
 
   // An explicit phase wins over the synth draw's: the drawn per-tissue spread is then kept around that phase.
-  const hu =
+  const phaseHu =
     randomized && (opts.domainShift?.contrastPhase === undefined || opts.domainShift.contrastPhase === randomized.phase)
       ? randomized.hu
       : tissueHuFor(phase, root.fork('hu'));
+  const hu = synth && synthVersion >= 3 ? withOralContrast(phaseHu, root.fork('oral')) : phaseHu;
   const plan: BodyPlan = planBody(root.fork('body'), bodyScale);
   // The scan covers canonical z from about -150 (pelvic brim) to +170 (lung bases) at default size.
   const centerZ = plan.zShiftMm + 10 * plan.scale[2];
@@ -342,6 +358,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       lesions,
       ...(opts.domain && opts.domain !== 'standard' ? { domain: opts.domain } : {}),
       ...(shift.kidneyScale !== undefined && shift.kidneyScale !== 1 ? { kidneyScale: shift.kidneyScale } : {}),
+      ...(hu !== phaseHu ? { oralContrastHu: Math.round(hu.bowelFluid) } : {}),
     },
   };
 }

@@ -143,6 +143,22 @@ export function tissueHuFor(phase: ContrastPhase, rng: Rng): TissueHu {
   return out;
 }
 
+/** Share of generator v3's synth-domain and label-map cases drawn with positive oral contrast (withOralContrast). */
+export const ORAL_CONTRAST_SHARE = 0.3;
+
+/**
+ * Positive oral contrast (generator v3): many portal-venous abdominal CTs are taken after the patient drank dilute
+ * iodinated or barium contrast, which fills the stomach, duodenum and small bowel at about 150-450 HU, beside a
+ * 100-200 HU enhanced kidney or pancreas. Generator v2's bowel held only water-like fluid (-5..40 HU). Measured
+ * with the v2-trained starters on 8 held-out synth phantoms (seeds 320101-8), the same anatomy with the bowel fluid
+ * at 300 HU: pancreas class 0.840 -> 0.800 (tumour pooled 0.618 -> 0.503), kidney class 0.888 -> 0.884.
+ * A share of cases (ORAL_CONTRAST_SHARE) get it, drawn from their own stream so nothing else changes.
+ */
+export function withOralContrast(hu: TissueHu, rng: Rng): TissueHu {
+  if (!rng.chance(ORAL_CONTRAST_SHARE)) return hu;
+  return { ...hu, bowelFluid: rng.range(150, 450) };
+}
+
 /** Relative weights of the contrast phases in a synth draw (absent phases weigh 0); absent: all four alike. */
 export type PhaseWeights = Partial<Record<ContrastPhase, number>>;
 

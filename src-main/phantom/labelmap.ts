@@ -7,7 +7,7 @@ import { InputError, affineLps } from '../imaging/volume';
 import { detMat3, invertMat3, mulMat3, type Mat3 } from '../util/mat3';
 import { frameFromAngles, IDENTITY_FRAME } from './canvas';
 import { finishImage } from './finish';
-import { randomizedTissueHu, type TissueHu } from './hu';
+import { randomizedTissueHu, type TissueHu, withOralContrast } from './hu';
 import { KIDNEY_CYST_LABEL, KIDNEY_LABEL, KIDNEY_TUMOR_LABEL, type LesionInfo, visibleLesionHu } from './kidney';
 import { PANCREAS_LABEL, PANCREAS_TUMOR_LABEL } from './pancreas';
 import { SmoothField } from './noise';
@@ -103,6 +103,8 @@ export interface LabelMapSynthOptions {
   deform?: boolean;
   /** Image noise (HU); default drawn 4-30. */
   noiseSigmaHu?: number;
+  /** Reproduce generator v2's draws (no oral contrast); default: this generator's. */
+  synthVersion?: 2 | typeof PHANTOM_GENERATOR_VERSION;
 }
 
 export interface LabelMapDeformation {
@@ -129,6 +131,9 @@ function worldToIndex(v: Volume): (p: Vec3, out: Vec3) => void {
 }
 
 function checkLabelMap(opts: LabelMapSynthOptions): void {
+  if (opts.synthVersion !== undefined && opts.synthVersion !== 2 && opts.synthVersion !== PHANTOM_GENERATOR_VERSION) {
+    throw new RangeError(`label-map synthVersion must be 2 or ${PHANTOM_GENERATOR_VERSION}, got ${opts.synthVersion}`);
+  }
   const m = opts.labelMap;
   const data = m.data;
   if (!(
@@ -454,7 +459,9 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
   }
 
   // Tissue HU of this case, as the synth domain draws them.
-  const { phase, hu } = randomizedTissueHu(root.fork('hu'));
+  const version = opts.synthVersion ?? PHANTOM_GENERATOR_VERSION;
+  const { phase, hu: phaseHu } = randomizedTissueHu(root.fork('hu'));
+  const hu = version >= 3 ? withOralContrast(phaseHu, root.fork('oral')) : phaseHu;
   const depth = structureDepth(st, dims, 6);
   const tex = root.fork('texture');
   const texture = new SmoothField(tex, 6);
@@ -624,13 +631,14 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
       schema: opts.schema,
       synthetic: true,
       generator: 'deformux-phantom',
-      generatorVersion: PHANTOM_GENERATOR_VERSION,
+      generatorVersion: version,
       labels,
       contrastPhase: phase,
       noiseSigmaHu,
       kidneyShapeRange: 1,
       bodyScale: 1,
       lesions,
+      ...(hu !== phaseHu ? { oralContrastHu: Math.round(hu.bowelFluid) } : {}),
       labelMap: { source: opts.source, deformation },
     },
   };

@@ -22,7 +22,8 @@ export interface PhantomRecipe {
   lesionFreeShare?: number;
   /** Share of phantoms in the portal-venous 'standard' domain: the first `standardShare` of every hundred seeds, in tens. */
   standardShare?: number;
-  synthVersion?: 1;
+  /** An earlier generator's synth draws (generate.ts synthVersion); absent: the current generator's. */
+  synthVersion?: 1 | 2;
   /** Weights of the contrast phases in synth-domain phantoms (absent: the four alike). */
   phaseWeights?: PhaseWeights;
   trainSeeds?: number[];

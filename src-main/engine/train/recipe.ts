@@ -67,7 +67,7 @@ export function modelRecipe(s: Record<string, unknown> | undefined): PhantomReci
     ...(domain ? { domain } : {}),
     ...(isShare(s.lesionFreeShare) ? { lesionFreeShare: s.lesionFreeShare } : {}),
     ...(isShare(s.standardShare) ? { standardShare: s.standardShare } : {}),
-    ...(s.synthVersion === 1 ? { synthVersion: 1 as const } : {}),
+    ...(s.synthVersion === 1 || s.synthVersion === 2 ? { synthVersion: s.synthVersion } : {}),
     ...(phaseWeights ? { phaseWeights } : {}),
     ...(seeds ? { trainSeeds: seeds } : {}),
   };
