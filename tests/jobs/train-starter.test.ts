@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { starterSettings, trainingPhantomDraw, trainStarter } from '../../src-main/jobs/train-starter';
 import { loadModelFolder } from '../../src-main/engine/io/model_folder';
+import { modelRecipe } from '../../src-main/engine/train/recipe';
+import { PHANTOM_GENERATOR_VERSION } from '../../src-main/phantom';
 
 const dir = mkdtempSync(join(tmpdir(), 'deformux-starter-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -86,5 +88,21 @@ describe('training phantom draws', () => {
     const plain = { ...s, standardShare: undefined, lesionFreeShare: undefined };
     expect(s.trainSeeds.every((seed) => trainingPhantomDraw(seed, plain).domain === 'synth')).toBe(true);
     expect(s.trainSeeds.some((seed) => trainingPhantomDraw(seed, plain).lesionFree)).toBe(false);
+  });
+
+  it('the shipped starters record the generator they trained on, as their settings do, and replay it', () => {
+    for (const schema of ['kidney', 'pancreas'] as const) {
+      const meta = JSON.parse(
+        readFileSync(
+          join(import.meta.dirname, '..', '..', 'resources', 'models', `${schema}-lite`, 'model.json'),
+          'utf8',
+        ),
+      ) as { starterSettings: Record<string, unknown> };
+      // Both trained on generator v2 (before oral contrast); the current generator is newer.
+      expect(meta.starterSettings.synthVersion).toBe(2);
+      expect(starterSettings('full', schema).synthVersion).toBe(2);
+      expect(PHANTOM_GENERATOR_VERSION).toBeGreaterThan(2);
+      expect(modelRecipe(meta.starterSettings).synthVersion).toBe(2);
+    }
   });
 });

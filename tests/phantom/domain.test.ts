@@ -2,9 +2,17 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generatePhantom, SHIFTED_DOMAIN } from '../../src-main/phantom';
+import { ORAL_CONTRAST_SHARE, tissueHuFor, withOralContrast } from '../../src-main/phantom/hu';
+import { Rng } from '../../src-main/phantom/random';
 import { visibleLesionHu } from '../../src-main/phantom/kidney';
 
 const opts = { schema: 'kidney' as const, dims: [64, 64, 54] as [number, number, number] };
+
+const hash = (a: ArrayBufferView) =>
+  createHash('sha256')
+    .update(Buffer.from(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex')
+    .slice(0, 16);
 
 function count(data: ArrayLike<number>, value: number): number {
   let n = 0;
@@ -85,11 +93,6 @@ describe('phantom domains', () => {
       51: ['daacdb2b47c7cfff', 'a8c2b678ea0f0a8e'],
       57: ['eb297c65593253e7', '549304fa783c1f80'],
     };
-    const hash = (a: ArrayBufferView) =>
-      createHash('sha256')
-        .update(Buffer.from(a.buffer, a.byteOffset, a.byteLength))
-        .digest('hex')
-        .slice(0, 16);
     for (const [seed, [image, label]] of Object.entries(v1)) {
       const c = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth', synthVersion: 1 });
       expect([hash(c.image.data), hash(c.label.data)]).toEqual([image, label]);
@@ -98,5 +101,60 @@ describe('phantom domains', () => {
       const now = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth' });
       expect(hash(now.label.data)).not.toBe(label);
     }
+  });
+
+  it('reproduces generator v2 synth cases byte for byte with synthVersion 2 (the recorded kidney starter)', () => {
+    // SHA-256 prefixes of image and label voxels made by the generator of commit 87db3e9 (v2); both seeds draw
+    // oral contrast in v3.
+    const v2: Record<number, [string, string]> = {
+      2: ['e4e0a759331e51c9', '6c36e179069150b3'],
+      11: ['a10ebfc6cad5a838', 'efe0f28900da242d'],
+    };
+    for (const [seed, [image, label]] of Object.entries(v2)) {
+      const old = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth', synthVersion: 2 });
+      expect([hash(old.image.data), hash(old.label.data)]).toEqual([image, label]);
+      expect(old.meta.generatorVersion).toBe(2);
+      expect(old.meta.oralContrastHu).toBeUndefined();
+      // v3: the same anatomy and labels; only bowel content turns bright (positive oral contrast).
+      const now = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth' });
+      expect(now.meta.generatorVersion).toBe(3);
+      expect(now.meta.oralContrastHu).toBeGreaterThanOrEqual(150);
+      expect(now.meta.oralContrastHu).toBeLessThanOrEqual(450);
+      expect(hash(now.label.data)).toBe(label);
+      const a = old.image.data as Int16Array;
+      const b = now.image.data as Int16Array;
+      let brighter = 0;
+      let darker = 0;
+      for (let q = 0; q < a.length; q++) {
+        if (b[q] > a[q]) brighter++;
+        else if (b[q] < a[q]) darker++;
+        // Never inside the labelled organ (the kidney is painted after the bowel).
+        if (now.label.data[q] !== 0) expect(b[q]).toBe(a[q]);
+      }
+      // Blur and noise spread the bright lumen a little; a lumen at 150+ HU is brighter than water throughout.
+      expect(brighter).toBeGreaterThan(200);
+      expect(darker).toBeLessThan(brighter / 20);
+    }
+    // The standard domain has no oral contrast, in any version.
+    const standard = generatePhantom({ ...opts, seed: 2 });
+    expect(standard.meta.oralContrastHu).toBeUndefined();
+    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 4 as never })).toThrow(
+      /synthVersion must be one of 1, 2, 3/,
+    );
+  });
+
+  it('draws positive oral contrast in about ORAL_CONTRAST_SHARE of the cases, from its own stream', () => {
+    const portal = tissueHuFor('portal', new Rng(1, 'base'));
+    let oral = 0;
+    const n = 2000;
+    for (let seed = 0; seed < n; seed++) {
+      const hu = withOralContrast(portal, new Rng(seed, 'oral-test'));
+      if (hu === portal) continue;
+      oral++;
+      expect(hu.bowelFluid).toBeGreaterThanOrEqual(150);
+      expect(hu.bowelFluid).toBeLessThanOrEqual(450);
+      expect({ ...hu, bowelFluid: portal.bowelFluid }).toEqual(portal);
+    }
+    expect(Math.abs(oral / n - ORAL_CONTRAST_SHARE)).toBeLessThan(0.04);
   });
 });

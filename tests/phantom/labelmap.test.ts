@@ -86,6 +86,52 @@ describe('synthesizeFromLabelMap', () => {
     expect(a.meta.labelMap?.source).toBe('tiny.nii.gz');
   });
 
+  it('generator v3 fills the bowel with positive oral contrast in some cases; synthVersion 2 reproduces v2', () => {
+    // The tiny map with a duodenum (TotalSegmentator 19) in front of the right kidney.
+    const data = Uint8Array.from(map.data);
+    const [ni, nj] = map.dims;
+    for (let q = 0; q < data.length; q++) {
+      const w = voxelToWorld(map, q % ni, Math.floor(q / ni) % nj, Math.floor(q / (ni * nj)));
+      const d = ((w[0] + 45) / 12) ** 2 + ((w[1] + 5) / 12) ** 2 + (w[2] / 30) ** 2;
+      if (d <= 1 && data[q] === 0) data[q] = 19;
+    }
+    const withBowel = { ...map, data };
+    let oral = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const o = { labelMap: withBowel, source: 'tiny.nii.gz', seed, schema: 'kidney' as const, lesions: false };
+      const v3 = synthesizeFromLabelMap(o);
+      const v2 = synthesizeFromLabelMap({ ...o, synthVersion: 2 });
+      expect(v2.meta.generatorVersion).toBe(2);
+      expect(v3.meta.generatorVersion).toBe(3);
+      expect(Buffer.from(v3.label.data.buffer).equals(Buffer.from(v2.label.data.buffer))).toBe(true);
+      const a = v2.image.data as Int16Array;
+      const b = v3.image.data as Int16Array;
+      let brighter = 0;
+      for (let q = 0; q < a.length; q++) {
+        if (b[q] > a[q] + 100) brighter++;
+        if (v3.label.data[q] !== 0) expect(b[q]).toBe(a[q]);
+      }
+      if (v3.meta.oralContrastHu === undefined) {
+        expect(brighter).toBe(0);
+        continue;
+      }
+      oral++;
+      expect(v2.meta.oralContrastHu).toBeUndefined();
+      // The duodenum's fluid lumen turns bright (its wall, gas and the liver it abuts do not): about 90 voxels.
+      expect(brighter).toBeGreaterThan(40);
+    }
+    expect(oral).toBeGreaterThan(0);
+    expect(() =>
+      synthesizeFromLabelMap({
+        labelMap: map,
+        source: 'tiny.nii.gz',
+        seed: 1,
+        schema: 'kidney',
+        synthVersion: 1 as never,
+      }),
+    ).toThrow(/synthVersion must be 2 or 3/);
+  });
+
   it('keeps each organ where the map has it and its volume when not deformed', () => {
     const c = synthesizeFromLabelMap({
       labelMap: map,

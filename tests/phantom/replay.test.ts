@@ -25,11 +25,13 @@ describe('replay recipe', () => {
       lesionFreeShare: meta.starterSettings.lesionFreeShare,
       standardShare: meta.starterSettings.standardShare,
     });
-    // It trained on this generator's synth draws (no version recorded), and replays them; a model that records
-    // generator v1 replays v1 (below).
-    expect(meta.starterSettings.synthVersion).toBeUndefined();
-    expect(r.synthVersion).toBeUndefined();
+    // It trained on generator v2's synth draws (before oral contrast) and records so, and replays them; a model
+    // that records generator v1 replays v1 (below), one that records none the current generator.
+    expect(meta.starterSettings.synthVersion).toBe(2);
+    expect(r.synthVersion).toBe(2);
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: 1 }).synthVersion).toBe(1);
+    expect(modelRecipe({ ...meta.starterSettings, synthVersion: undefined }).synthVersion).toBeUndefined();
+    expect(modelRecipe({ ...meta.starterSettings, synthVersion: 7 }).synthVersion).toBeUndefined();
     expect(r.trainSeeds).toEqual(meta.starterSettings.trainSeeds);
     // The fine-tune augments as the starter did: lesions shift with their organ.
     expect(finetuneAugmentSettings('kidney', meta.starterSettings).lesionShiftJitter).toBe(
