@@ -186,6 +186,7 @@ export async function run(argv: string[]): Promise<number> {
       modelGridDims: s.modelGridDims,
       bodyBox: s.bodyBox ?? null,
       patches: s.patches,
+      skippedPatches: s.skippedPatches,
       networkRuns: timing.calls,
       loadMs: round(loadMs),
       modelLoadMs: round(modelLoadMs),

@@ -67,26 +67,33 @@ function planeComponents(
 ): { labels: Int32Array; sizes: number[] } {
   const labels = new Int32Array(w * h);
   const sizes = [0];
-  const stack: number[] = [];
-  const flood = (start: number, id: number) => {
+  // Each pixel enters the stack at most once (it is labelled when pushed), so w*h slots suffice.
+  const stack = new Int32Array(w * h);
+  const flood = (start: number, id: number): number => {
     labels[start] = id;
-    stack.push(start);
+    stack[0] = start;
+    let top = 1;
     let n = 0;
-    while (stack.length) {
-      const p = stack.pop()!;
+    while (top > 0) {
+      const p = stack[--top];
       n++;
       const x = p % w;
-      const y = (p - x) / w;
-      const visit = (q: number) => {
-        if (on[q] && !labels[q]) {
-          labels[q] = id;
-          stack.push(q);
-        }
-      };
-      if (x > 0) visit(p - 1);
-      if (x < w - 1) visit(p + 1);
-      if (y > 0) visit(p - w);
-      if (y < h - 1) visit(p + w);
+      if (x > 0 && on[p - 1] && !labels[p - 1]) {
+        labels[p - 1] = id;
+        stack[top++] = p - 1;
+      }
+      if (x < w - 1 && on[p + 1] && !labels[p + 1]) {
+        labels[p + 1] = id;
+        stack[top++] = p + 1;
+      }
+      if (p >= w && on[p - w] && !labels[p - w]) {
+        labels[p - w] = id;
+        stack[top++] = p - w;
+      }
+      if (p + w < w * h && on[p + w] && !labels[p + w]) {
+        labels[p + w] = id;
+        stack[top++] = p + w;
+      }
     }
     return n;
   };
@@ -155,7 +162,11 @@ function markTrunk(
   // Only cores the size of an arm's compete with the trunk's; smaller ones (a fold, a rim between lung and wall)
   // are the trunk's.
   const minCore = ARM_CORE_CM2 / ((spacingMm * spacingMm) / 100);
-  const owner = Int32Array.from(parts.labels, (c) => (c && parts.sizes[c] < minCore ? best : c));
+  const owner = new Int32Array(plane);
+  for (let p = 0; p < plane; p++) {
+    const c = parts.labels[p];
+    owner[p] = c && parts.sizes[c] < minCore ? best : c;
+  }
   const queue = new Int32Array(plane);
   let head = 0;
   let tail = 0;

@@ -41,6 +41,12 @@ export interface PredictOptions {
    * labels never in the chest. false: anywhere the network puts them.
    */
   anatomyRegion?: boolean;
+  /**
+   * true (default): with the region on and every foreground class kept to it, windows that hold no voxel of the
+   * region are not run (nothing there could be labelled; the labels are the same), and outside the region the
+   * uncertainty is 0. false: every window runs (for comparison).
+   */
+  skipOutsideRegion?: boolean;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -59,6 +65,8 @@ export interface PredictStats {
   /** Model grid, canonical axes (i, j, k). */
   modelGridDims: Vec3;
   patches: number;
+  /** Windows not run because they hold no voxel of the organ's region. */
+  skippedPatches: number;
   runsPerPatch: number;
   /** The part of the model grid the windows covered (tensor order [D, H, W]); absent: all of it. */
   bodyBox?: BodyBox;
@@ -130,6 +138,23 @@ function regionClasses(
   return { organ, classes: [...rules.organClasses, ...rules.lesionClasses].filter((c) => c < model.classes) };
 }
 
+/** Whether the box (start and size in [z, y, x], clamped to the grid) of a [D, H, W] mask holds a set voxel. */
+export function anyInBox(mask: Uint8Array, dims: Vec3, start: Vec3, size: Vec3): boolean {
+  const [nd, nh, nw] = dims;
+  const z0 = Math.max(0, start[0]);
+  const y0 = Math.max(0, start[1]);
+  const x0 = Math.max(0, start[2]);
+  const z1 = Math.min(nd, start[0] + size[0]);
+  const y1 = Math.min(nh, start[1] + size[1]);
+  const x1 = Math.min(nw, start[2] + size[2]);
+  for (let z = z0; z < z1; z++)
+    for (let y = y0; y < y1; y++) {
+      const row = (z * nh + y) * nw;
+      for (let x = x0; x < x1; x++) if (mask[row + x]) return true;
+    }
+  return false;
+}
+
 /**
  * Moves the probability of `classes` outside `mask` to background (class planes [c][N]); returns how many
  * voxels had one of them as their most likely class there.
@@ -192,7 +217,7 @@ export async function predictVolume(
 
   const transform = canonicalTransform(image, model.canonicalFrame ?? 'RAS');
   const ms = { resample: 0, normalise: 0, inference: 0, mapBack: 0 };
-  const { back, patches, runsPerPatch, modelDims, box, region } = await modelGridStages(
+  const { back, patches, skippedPatches, runsPerPatch, modelDims, box, region } = await modelGridStages(
     image,
     model,
     transform,
@@ -250,6 +275,7 @@ export async function predictVolume(
       voxelsPerClass,
       modelGridDims: modelDims,
       patches,
+      skippedPatches,
       runsPerPatch,
       ...(box ? { bodyBox: box } : {}),
       postprocess: ppStats,
@@ -282,6 +308,7 @@ async function modelGridStages(
 ): Promise<{
   back: MapBackOutput;
   patches: number;
+  skippedPatches: number;
   runsPerPatch: number;
   modelDims: Vec3;
   box: BodyBox | null;
@@ -313,6 +340,17 @@ async function modelGridStages(
           : kidneyRegion(input, grid, spacing, landmarks);
     normaliseInPlace(input, model.intensity);
     const swInput = box ? cropGrid(input, grid, box) : input;
+    // Every foreground class kept to the region: a window with no region voxel cannot add a label.
+    const allKept =
+      restrict !== null &&
+      Array.from({ length: model.classes - 1 }, (_, c) => c + 1).every((c) => restrict.classes.includes(c));
+    const mask = found && allKept ? found.mask : null;
+    const at: Vec3 = box ? box.start : [0, 0, 0];
+    const skipWindow =
+      mask && opts.skipOutsideRegion !== false
+        ? (start: Vec3, shape: Vec3) =>
+            !anyInBox(mask, grid, [start[0] + at[0], start[1] + at[1], start[2] + at[2]], shape)
+        : undefined;
     ms.normalise = performance.now() - t;
     progress.report(0.05, 'normalised');
     t = performance.now();
@@ -324,6 +362,7 @@ async function modelGridStages(
       padValue: normalisedValue(-1024, model.intensity),
       signal: opts.signal,
       onProgress: progress.stage(0.05, 0.85),
+      skipWindow,
     });
     if (box) {
       const full = uncropProbabilities(res.probs, res.uncertainty, model.classes, grid, box);
@@ -340,6 +379,8 @@ async function modelGridStages(
             removedVoxels: restrictClasses(res.probs, model.classes, found.mask, restrict.classes),
           }
         : { restricted: false };
+      // Outside the region every voxel is background for certain (as outside the body box).
+      if (mask && res.uncertainty) for (let i = 0; i < mask.length; i++) if (!mask[i]) res.uncertainty[i] = 0;
     }
     ms.inference = performance.now() - t;
     return res;
@@ -351,5 +392,13 @@ async function modelGridStages(
     { uncertaintyFormat: opts.uncertaintyFormat, signal: opts.signal, onProgress: progress.stage(0.85, 0.97) },
   );
   ms.mapBack = performance.now() - t;
-  return { back, patches: sw.patches, runsPerPatch: sw.runsPerPatch, modelDims, box, region };
+  return {
+    back,
+    patches: sw.patches,
+    skippedPatches: sw.skippedPatches,
+    runsPerPatch: sw.runsPerPatch,
+    modelDims,
+    box,
+    region,
+  };
 }

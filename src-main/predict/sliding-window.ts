@@ -24,6 +24,12 @@ export interface SlidingWindowOptions {
   padValue: number;
   signal?: AbortSignal;
   onProgress?: (fraction: number, message: string) => void;
+  /**
+   * Windows (start [z, y, x] and shape, tensor order) not worth running: none of their voxels can be labelled
+   * (outside the organ's region). Their voxels keep the other windows' sums, which are complete for every voxel
+   * that a run window covers; a voxel no run window covers ends at uniform logits, and the caller overwrites it.
+   */
+  skipWindow?: (start: [number, number, number], shape: [number, number, number]) => boolean;
 }
 
 export interface SlidingWindowResult {
@@ -32,6 +38,8 @@ export interface SlidingWindowResult {
   /** [D, H, W] in [0, 1], absent for uncertainty 'none'. */
   uncertainty?: Float32Array;
   patches: number;
+  /** Windows skipped by skipWindow (not counted in patches). */
+  skippedPatches: number;
   /** Network runs per patch (1 without TTA). */
   runsPerPatch: number;
 }
@@ -193,7 +201,13 @@ export async function slidingWindow(
   const runs = masks.length;
   const patchesPerGroup = Math.max(1, Math.floor(batch / runs));
   const allStarts: [number, number, number][] = [];
-  for (const sz of starts[0]) for (const sy of starts[1]) for (const sx of starts[2]) allStarts.push([sz, sy, sx]);
+  let skippedPatches = 0;
+  for (const sz of starts[0])
+    for (const sy of starts[1])
+      for (const sx of starts[2]) {
+        if (opts.skipWindow?.([sz, sy, sx], shape)) skippedPatches++;
+        else allStarts.push([sz, sy, sx]);
+      }
   const inputs = Array.from({ length: patchesPerGroup * runs }, () => new Float32Array(P));
   const runBatch = async (list: Float32Array[]): Promise<Float32Array[]> => {
     throwIfAborted(opts.signal);
@@ -302,7 +316,7 @@ export async function slidingWindow(
     if ((z & 7) === 7) await yielder.maybeYield();
   }
   if (C === 1 && unc && !uacc) unc.fill(0);
-  return { probs: acc, uncertainty: unc, patches: total, runsPerPatch: masks.length };
+  return { probs: acc, uncertainty: unc, patches: total, skippedPatches, runsPerPatch: masks.length };
 }
 
 /** [P, C] (channels last) → [C, P] (channels first). */

@@ -286,6 +286,57 @@ describe('a pancreas model keeps to the region', () => {
   }, 120_000);
 });
 
+describe('windows outside the region', () => {
+  it('are not run, and the labels are those of running every window; outside the region nothing is uncertain', async () => {
+    const model = fakeModel(
+      pointwise(3, (x, c) => (c === 1 ? (x > -100 && x < 150 ? 5 : -5) : c === 2 ? (x > 150 ? 4 : -4) : 0)),
+      {
+        classes: 3,
+        classNames: ['background', 'pancreas', 'tumor'],
+        targetSpacingMm: [3, 3, 3],
+        patchSize: [8, 8, 8],
+      },
+    );
+    // The built body (3 mm, RAS) as a scan: pelvis below slice 10, thorax from slice 30 of 40, so the pancreatic
+    // region spans 20 slices and the windows wholly in the pelvis or the chest have nothing to label.
+    const { hu, dims } = builtBody(60, 10, 30);
+    const image: Volume = {
+      dims: [dims[2], dims[1], dims[0]],
+      spacingMm: [3, 3, 3],
+      originMm: [0, 0, 0],
+      direction: [-1, 0, 0, 0, -1, 0, 0, 0, 1],
+      data: Int16Array.from(hu),
+      modality: 'CT',
+      description: 'built body',
+      source: 'built-body.nii.gz',
+    };
+    const skipping = await predictVolume(image, model, { postprocess: false, uncertaintyFormat: 'float32' });
+    const every = await predictVolume(image, model, {
+      postprocess: false,
+      uncertaintyFormat: 'float32',
+      skipOutsideRegion: false,
+    });
+    expect(skipping.stats.skippedPatches).toBeGreaterThan(0);
+    expect(every.stats.skippedPatches).toBe(0);
+    expect(skipping.stats.patches + skipping.stats.skippedPatches).toBe(every.stats.patches);
+    expect(Buffer.from(skipping.label.data.buffer).equals(Buffer.from(every.label.data.buffer))).toBe(true);
+    expect(skipping.stats.voxelsPerClass[1]).toBeGreaterThan(0);
+    // The image is on the model grid (3 mm, RAS): uncertainty 0 wherever the region is not, in both runs.
+    const region = pancreasRegion(hu, dims, [3, 3, 3])!;
+    for (const r of [skipping, every]) {
+      const u = r.uncertainty!.data as Float32Array;
+      let outside = 0;
+      let inside = 0;
+      for (let i = 0; i < region.mask.length; i++) {
+        if (!region.mask[i]) outside += u[i];
+        else inside += u[i];
+      }
+      expect(outside).toBe(0);
+      expect(inside).toBeGreaterThan(0);
+    }
+  }, 120_000);
+});
+
 /** As onModelGrid at the stand-in model's 6 mm (the phantom's own grid: no interpolation). */
 function onModelGrid6(v: Volume): { hu: Float32Array; dims: Vec3 } {
   const t = canonicalTransform(v, 'RAS');

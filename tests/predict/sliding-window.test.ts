@@ -301,3 +301,34 @@ describe('sliding-window inference', () => {
     expect(calls.n).toBeLessThan(full.patches / 2);
   });
 });
+
+describe('skipped windows', () => {
+  it('leaves every voxel that only run windows cover exactly as with all windows, and counts the skipped', async () => {
+    const d: [number, number, number] = [20, 16, 24];
+    const input = smoothInput(d, 5);
+    // Position-dependent logits, so each window's contribution differs and a missing one would show.
+    const fn = positional(3, (z, y, x, c) => Math.sin(z * 0.3 + c) + Math.cos(y * 0.2 * c + x * 0.1));
+    const model = fakeModel(fn, { classes: 3, patchSize: [8, 8, 8] });
+    const all = await slidingWindow(input, d, model, { padValue: 0 });
+    // Skip the windows that start in the upper half of z.
+    const skip = (start: [number, number, number]) => start[0] >= 10;
+    const some = await slidingWindow(input, d, model, { padValue: 0, skipWindow: skip });
+    expect(some.skippedPatches).toBeGreaterThan(0);
+    expect(some.patches + some.skippedPatches).toBe(all.patches);
+    const zStarts = windowStarts(d[0], 8, 0.5);
+    const N = d[0] * d[1] * d[2];
+    let compared = 0;
+    for (let z = 0; z < d[0]; z++) {
+      // A slice whose every covering window ran.
+      const covering = zStarts.filter((s) => z >= s && z < s + 8);
+      if (!covering.every((s) => !skip([s, 0, 0]))) continue;
+      for (let v = z * d[1] * d[2]; v < (z + 1) * d[1] * d[2]; v++) {
+        for (let c = 0; c < 3; c++) expect(some.probs[c * N + v]).toBe(all.probs[c * N + v]);
+        expect(some.uncertainty![v]).toBe(all.uncertainty![v]);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(0);
+    expect(compared).toBeLessThan(N);
+  });
+});
