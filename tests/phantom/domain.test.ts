@@ -87,36 +87,36 @@ describe('phantom domains', () => {
     expect(cysts).toBeGreaterThan(0);
   });
 
-  it('reproduces generator v1 synth cases byte for byte with synthVersion 1 (the recorded kidney starter)', () => {
-    // SHA-256 prefixes of image and label voxels made by the generator of commit d7d0699 (v1).
-    const v1: Record<number, [string, string]> = {
+  /** Synth cases of an earlier generator, checked against SHA-256 prefixes of their image and label voxels. */
+  const recorded = (synthVersion: 1 | 2, hashes: Record<number, [string, string]>) =>
+    Object.entries(hashes).map(([seed, [image, label]]) => {
+      const c = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth', synthVersion });
+      expect([hash(c.image.data), hash(c.label.data)]).toEqual([image, label]);
+      expect(c.meta.generatorVersion).toBe(synthVersion);
+      return { seed: Number(seed), c, label };
+    });
+
+  it('reproduces generator v1 synth cases byte for byte with synthVersion 1 (an earlier kidney starter)', () => {
+    // Made by the generator of commit d7d0699 (v1).
+    for (const { seed, label } of recorded(1, {
       51: ['daacdb2b47c7cfff', 'a8c2b678ea0f0a8e'],
       57: ['eb297c65593253e7', '549304fa783c1f80'],
-    };
-    for (const [seed, [image, label]] of Object.entries(v1)) {
-      const c = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth', synthVersion: 1 });
-      expect([hash(c.image.data), hash(c.label.data)]).toEqual([image, label]);
-      expect(c.meta.generatorVersion).toBe(1);
+    })) {
       // The current generator draws these seeds differently (larger kidneys).
-      const now = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth' });
+      const now = generatePhantom({ ...opts, seed, domain: 'synth' });
       expect(hash(now.label.data)).not.toBe(label);
     }
   });
 
-  it('reproduces generator v2 synth cases byte for byte with synthVersion 2 (the recorded kidney starter)', () => {
-    // SHA-256 prefixes of image and label voxels made by the generator of commit 87db3e9 (v2); both seeds draw
-    // oral contrast in v3.
-    const v2: Record<number, [string, string]> = {
+  it('reproduces generator v2 synth cases byte for byte with synthVersion 2 (both shipped starters)', () => {
+    // Made by the generator of commit 87db3e9 (v2); both seeds draw oral contrast in v3.
+    for (const { seed, c: old, label } of recorded(2, {
       2: ['e4e0a759331e51c9', '6c36e179069150b3'],
       11: ['a10ebfc6cad5a838', 'efe0f28900da242d'],
-    };
-    for (const [seed, [image, label]] of Object.entries(v2)) {
-      const old = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth', synthVersion: 2 });
-      expect([hash(old.image.data), hash(old.label.data)]).toEqual([image, label]);
-      expect(old.meta.generatorVersion).toBe(2);
+    })) {
       expect(old.meta.oralContrastHu).toBeUndefined();
       // v3: the same anatomy and labels; only bowel content turns bright (positive oral contrast).
-      const now = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth' });
+      const now = generatePhantom({ ...opts, seed, domain: 'synth' });
       expect(now.meta.generatorVersion).toBe(3);
       expect(now.meta.oralContrastHu).toBeGreaterThanOrEqual(150);
       expect(now.meta.oralContrastHu).toBeLessThanOrEqual(450);
