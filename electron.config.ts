@@ -14,7 +14,7 @@ export default defineConfig({
         input: {
           index: resolve(root, 'src-main/electron/main.ts'),
           // The engine worker thread (src-main/jobs/worker-entry.ts finds it beside index.js).
-          'predict-worker': resolve(root, 'src-main/engine/worker/predict-worker.ts'),
+          'predict-worker': resolve(root, 'src-main/worker/predict-worker.ts'),
         },
       },
     },

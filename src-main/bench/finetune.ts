@@ -21,8 +21,8 @@ import { defaultMeta, loadModelFolder, saveModelFolder } from '../engine/io/mode
 import { presetConfig } from '../engine/model/config';
 import type { ModelConfig } from '../engine/model/config';
 import { DeformUXNet } from '../engine/model/network';
-import { finetune } from '../engine/train/finetune';
-import type { FinetuneCase, FinetuneProgress } from '../engine/train/finetune';
+import { finetune } from '../train/finetune';
+import type { FinetuneCase, FinetuneProgress } from '../train/finetune';
 import { generatePhantom, SHIFTED_DOMAIN } from '../phantom';
 import { CONTRAST_PHASES } from '../phantom/hu';
 import type { ContrastPhase, DomainShift, PhantomDomain } from '../phantom';

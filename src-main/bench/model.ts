@@ -9,7 +9,7 @@ import { checkSpatial, parseConfig, presetConfig } from '../engine/model/config'
 import type { ModelConfig } from '../engine/model/config';
 import { DeformUXNet } from '../engine/model/network';
 import { Rng } from '../engine/model/rng';
-import { Trainer } from '../engine/train/trainer';
+import { Trainer } from '../train/trainer';
 import { withOutputReuse } from '../engine/kernels/output_pool';
 
 class BenchUsageError extends Error {

@@ -5,8 +5,8 @@
 //  - a fine-tune stops after its current step: the worker writes a checkpoint and answers with
 //    `cancelled: true`, so a pause can resume.
 // Pre-label and fine-tune jobs (manager.ts, finetune-job.ts) both talk to the engine through this class only.
-import type { FinetuneProgress, FinetuneResult } from '../engine/train/finetune';
-import type { FinetuneRequest, FromWorker, ModelSummary, ToWorker } from '../engine/worker/protocol';
+import type { FinetuneProgress, FinetuneResult } from '../train/finetune';
+import type { FinetuneRequest, FromWorker, ModelSummary, ToWorker } from '../worker/protocol';
 import type { SchemaName } from '../domain/label-schemas';
 import { startPredictWorker } from './worker-entry';
 

@@ -2,14 +2,14 @@
 // registers the candidate model (parent, metrics, training info) and applies the promotion rule.
 import { rm } from 'node:fs/promises';
 import type { ApiEvent } from '../domain/events';
-import type { FinetuneProgress, FinetuneResult } from '../engine/train/finetune';
-import type { FinetuneCaseFiles } from '../engine/worker/protocol';
+import type { FinetuneProgress, FinetuneResult } from '../train/finetune';
+import type { FinetuneCaseFiles } from '../worker/protocol';
 import type { ProjectStore } from '../store/project';
 import { getJob, setJobParams, updateJob } from '../store/job-rows';
 import { getModel, promoteModel, registerModel, updateModel } from '../store/model-rows';
 import { projectSettings, saveLossCurve } from '../store/training-rows';
 import { FINETUNE_KIND, modelIdOfFolder, promotionDecision } from './finetune-plan';
-import { FINETUNE_DEFAULTS, RECIPE_DEFAULTS } from '../engine/train/finetune-defaults';
+import { FINETUNE_DEFAULTS, RECIPE_DEFAULTS } from '../train/finetune-defaults';
 import { formatEta } from '../util/eta';
 import type { FinetuneParams } from './finetune-plan';
 import { EngineClient } from './engine-client';
@@ -90,7 +90,7 @@ async function trainInWorker(
 
 /**
  * Deletes a cancelled fine-tune's checkpoint. The sibling's name follows checkpointDirFor() in
- * engine/train/finetune.ts, repeated here so the main process does not load the engine (tfjs).
+ * train/finetune.ts, repeated here so the main process does not load the engine (tfjs).
  */
 export async function removeCheckpoint(outDir: string): Promise<void> {
   await rm(`${outDir}.checkpoint`, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import { NotFoundError } from '../store/errors';
 import { getJob, insertJob, listJobs, markInterruptedJobs, setJobParams, updateJob } from '../store/job-rows';
 import { activeModel, registerModel } from '../store/model-rows';
 import { savePrediction } from '../store/prediction-rows';
-import type { ModelSummary } from '../engine/worker/protocol';
+import type { ModelSummary } from '../worker/protocol';
 import { EngineClient, EngineError } from './engine-client';
 import type { PredictAnswer } from './engine-client';
 import { resolveModelDir } from './model-source';

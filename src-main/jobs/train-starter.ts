@@ -21,8 +21,8 @@ import { presetConfig } from '../engine/model/config';
 import type { ModelConfig } from '../engine/model/config';
 import { DeformUXNet } from '../engine/model/network';
 import { segmentationModelOf } from '../engine/model/segmentation_model';
-import { trainRun } from '../engine/train/run';
-import { synthAugmentSettings } from '../engine/train/augment';
+import { trainRun } from '../train/run';
+import { synthAugmentSettings } from '../train/augment';
 
 export interface StarterSettings {
   name: 'full' | 'smoke';
@@ -53,7 +53,7 @@ export interface StarterSettings {
   classBalanced?: boolean;
   /**
    * Patch augmentation: true = the schema's defaults, 'synth' = the synthesis recipe on top (short fields of
-   * view, per-class contrast, blur, gamma; engine/train/augment.ts); absent in the older recorded settings.
+   * view, per-class contrast, blur, gamma; train/augment.ts); absent in the older recorded settings.
    */
   augment?: boolean | 'synth';
   /** Phantom domain of the training and synth held-out cases (absent: 'standard', the portal-venous phantoms). */
@@ -74,7 +74,7 @@ export interface StarterSettings {
    * lesions it knew there. Absent: every phantom in `domain`.
    */
   standardShare?: number;
-  /** With augment 'synth': lesions shift with their organ within this (engine/train/augment.ts); absent: on their own. */
+  /** With augment 'synth': lesions shift with their organ within this (train/augment.ts); absent: on their own. */
   lesionShiftJitter?: number;
   /**
    * Training cases made from real multi-organ label maps (phantom/labelmap.ts), `cases` per map with seeds

@@ -12,7 +12,7 @@ export function startPredictWorker(): Worker {
     // loader itself before importing the TypeScript entry.
     const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
     const api = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-    const entry = pathToFileURL(join(dirname(here), '..', 'engine', 'worker', 'predict-worker.ts')).href;
+    const entry = pathToFileURL(join(dirname(here), '..', 'worker', 'predict-worker.ts')).href;
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
     return new Worker(boot, { eval: true });
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src-main/engine/tf';
 import { DeformUXNet } from '../../src-main/engine/model/network';
-import { Trainer } from '../../src-main/engine/train/trainer';
+import { Trainer } from '../../src-main/train/trainer';
 import { Rng } from '../../src-main/engine/model/rng';
 import { WRITER_CONFIG, valuesAt } from './fixtures/checkpoint-writer';
 

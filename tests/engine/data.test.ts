@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeNifti } from '../../src-main/imaging/nifti';
 import type { Volume } from '../../src-main/imaging/volume';
-import { findPairs, loadCase } from '../../src-main/engine/train/data';
+import { findPairs, loadCase } from '../../src-main/train/data';
 
 const dir = mkdtempSync(join(tmpdir(), 'deformux-data-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,9 +10,9 @@ import {
   IDENTITY3,
   spatialMatrix,
   warpPatch,
-} from '../../src-main/engine/train/augment';
-import { cropPatch, foregroundIndices, sampleAugmentedBatch } from '../../src-main/engine/train/sampler';
-import type { TrainCase } from '../../src-main/engine/train/sampler';
+} from '../../src-main/train/augment';
+import { cropPatch, foregroundIndices, sampleAugmentedBatch } from '../../src-main/train/sampler';
+import type { TrainCase } from '../../src-main/train/sampler';
 
 beforeAll(async () => {
   await initEngine();

@@ -7,9 +7,9 @@ import { initEngine } from '../../src-main/engine/tf';
 import { defaultMeta, saveModelFolder } from '../../src-main/engine/io/model_folder';
 import { DeformUXNet } from '../../src-main/engine/model/network';
 import { readSafetensors } from '../../src-main/engine/io/safetensors';
-import { checkpointDirFor, finetune, scoreModel } from '../../src-main/engine/train/finetune';
-import type { FinetuneCase, FinetuneProgress } from '../../src-main/engine/train/finetune';
-import { prepareCase } from '../../src-main/engine/train/prepare';
+import { checkpointDirFor, finetune, scoreModel } from '../../src-main/train/finetune';
+import type { FinetuneCase, FinetuneProgress } from '../../src-main/train/finetune';
+import { prepareCase } from '../../src-main/train/prepare';
 import { reorientVolume } from '../../src-main/imaging/orient';
 import { TINY_CONFIG, TINY_SPACING_MM, phantomCases, phantomDimsFor } from '../../src-main/bench/finetune';
 

@@ -1,7 +1,7 @@
 // The replay holdout's score: Dice pooled per class over the cases. Stray lesion voxels in a lesion-free case
 // count as voxels (9 wrong voxels cost less than 900), where the per-case mean scores both as a lesion Dice of 0.
 import { describe, expect, it } from 'vitest';
-import { caseDice, pooledDice, voxelDice } from '../../src-main/engine/train/holdout';
+import { caseDice, pooledDice, voxelDice } from '../../src-main/train/holdout';
 import { diceByClass } from '../../src-main/predict/metrics';
 
 /** A 1000-voxel case: `organ` voxels of class 1 in both maps, `lesion` reference voxels of class 2 of which the

@@ -13,7 +13,7 @@ import { presetConfig } from '../../src-main/engine/model/config';
 import type { ModelConfig } from '../../src-main/engine/model/config';
 import { DeformUXNet } from '../../src-main/engine/model/network';
 import { Rng } from '../../src-main/engine/model/rng';
-import { Trainer } from '../../src-main/engine/train/trainer';
+import { Trainer } from '../../src-main/train/trainer';
 
 beforeAll(async () => {
   const info = await initEngine({ device: 'cpu' });

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src-main/engine/tf';
 import { Rng } from '../../src-main/engine/model/rng';
-import { foregroundByClass, foregroundIndices, sampleBatch } from '../../src-main/engine/train/sampler';
-import type { TrainCase } from '../../src-main/engine/train/sampler';
+import { foregroundByClass, foregroundIndices, sampleBatch } from '../../src-main/train/sampler';
+import type { TrainCase } from '../../src-main/train/sampler';
 
 /** [D, H, W] = [20, 40, 36]; image value encodes its own index; one small foreground cube. */
 function makeCase(dimsDhw: [number, number, number]): TrainCase {

@@ -8,9 +8,9 @@ import { initEngine, tf } from '../../src-main/engine/tf';
 import type { ModelConfig } from '../../src-main/engine/model/config';
 import { DeformUXNet } from '../../src-main/engine/model/network';
 import { Rng } from '../../src-main/engine/model/rng';
-import { diceCeLoss, diceCeLossOps } from '../../src-main/engine/train/loss';
-import { AdamW, clipGradsByGlobalNorm, clipScale, gradGlobalNorm } from '../../src-main/engine/train/adamw';
-import { Trainer } from '../../src-main/engine/train/trainer';
+import { diceCeLoss, diceCeLossOps } from '../../src-main/train/loss';
+import { AdamW, clipGradsByGlobalNorm, clipScale, gradGlobalNorm } from '../../src-main/train/adamw';
+import { Trainer } from '../../src-main/train/trainer';
 import { setFusedMode } from '../../src-main/engine/model/fused_native';
 import { TINY_TRAIN_CONFIG } from './fixtures/train-cases';
 

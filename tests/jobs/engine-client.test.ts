@@ -5,8 +5,8 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { EngineClient, EngineError } from '../../src-main/jobs/engine-client';
 import type { EngineThread } from '../../src-main/jobs/engine-client';
-import type { FromWorker, ModelSummary, ToWorker } from '../../src-main/engine/worker/protocol';
-import type { FinetuneResult } from '../../src-main/engine/train/finetune';
+import type { FromWorker, ModelSummary, ToWorker } from '../../src-main/worker/protocol';
+import type { FinetuneResult } from '../../src-main/train/finetune';
 import type { PredictSettings } from '../../src-main/predict/predict';
 import { isAbortError } from '../../src-main/util/abort';
 

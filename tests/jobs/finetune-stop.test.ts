@@ -7,8 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, JobInfo } from '../../src-main/api/contract';
 import { createApiHandlers, jobManagerOf } from '../../src-main/api/handlers';
 import type { ApiHandlers } from '../../src-main/api/handlers';
-import { runFinetuneMessage } from '../../src-main/engine/worker/finetune-worker';
-import type { FromWorker } from '../../src-main/engine/worker/protocol';
+import { runFinetuneMessage } from '../../src-main/worker/finetune-worker';
+import type { FromWorker } from '../../src-main/worker/protocol';
 import { ProjectStore } from '../../src-main/store/project';
 import { smallCt, sphereLabel as sphereLabelOn, writeTinyModel } from '../predict-cli/tiny-model';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { starterSettings, trainingPhantomDraw, trainStarter } from '../../src-main/jobs/train-starter';
 import { loadModelFolder } from '../../src-main/engine/io/model_folder';
-import { modelRecipe } from '../../src-main/engine/train/recipe';
+import { modelRecipe } from '../../src-main/train/recipe';
 import { PHANTOM_GENERATOR_VERSION } from '../../src-main/phantom';
 
 const dir = mkdtempSync(join(tmpdir(), 'deformux-starter-'));

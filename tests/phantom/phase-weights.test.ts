@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { generatePhantom } from '../../src-main/phantom';
 import { CONTRAST_PHASES, drawPhase } from '../../src-main/phantom/hu';
 import { recipePhantom } from '../../src-main/phantom/replay';
-import { modelRecipe } from '../../src-main/engine/train/recipe';
+import { modelRecipe } from '../../src-main/train/recipe';
 import type { Vec3 } from '../../src-main/imaging/volume';
 
 const DIMS: Vec3 = [48, 48, 40];

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { generatePhantom } from '../../src-main/phantom';
 import { cropToLabels, recipeCases, recipeDims, replayHoldoutDraw, replaySeeds } from '../../src-main/phantom/replay';
 import { REPLAY_MARGIN_MM } from '../../src-main/phantom/replay';
-import { modelRecipe } from '../../src-main/engine/train/recipe';
-import { finetuneAugmentSettings } from '../../src-main/engine/train/augment';
+import { modelRecipe } from '../../src-main/train/recipe';
+import { finetuneAugmentSettings } from '../../src-main/train/augment';
 import type { Vec3 } from '../../src-main/imaging/volume';
 
 const SPACING: Vec3 = [8, 8, 8];

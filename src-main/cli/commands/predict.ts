@@ -15,7 +15,7 @@ import { predictVolume } from '../../predict/predict';
 import type { PredictStats } from '../../predict/predict';
 import type { SegmentationModel } from '../../predict/types';
 import { resolveModelDir } from '../../jobs/model-source';
-import { loadModelForSchema } from '../../engine/worker/load-model';
+import { loadModelForSchema } from '../../worker/load-model';
 import { fetchSourceToTemp, isDicomwebSource } from '../../dicomweb/connect';
 
 const HELP = `Usage: deformux predict IN --schema kidney|pancreas [--model DIR] --out OUT.nii.gz [--uncertainty U.nii.gz] [--tta]

@@ -13,17 +13,17 @@ import type { ModelMeta } from '../../engine/io/model_folder';
 import { parseConfig, presetConfig } from '../../engine/model/config';
 import type { ModelConfig } from '../../engine/model/config';
 import { DeformUXNet } from '../../engine/model/network';
-import { trainRun } from '../../engine/train/run';
-import type { TrainProgress } from '../../engine/train/run';
-import { checkpointDirFor, finetune } from '../../engine/train/finetune';
-import type { FinetuneCase } from '../../engine/train/finetune';
-import { FINETUNE_DEFAULTS, RECIPE_DEFAULTS } from '../../engine/train/finetune-defaults';
-import { recipeForModel } from '../../engine/train/recipe';
-import { findPairs } from '../../engine/train/data';
+import { trainRun } from '../../train/run';
+import type { TrainProgress } from '../../train/run';
+import { checkpointDirFor, finetune } from '../../train/finetune';
+import type { FinetuneCase } from '../../train/finetune';
+import { FINETUNE_DEFAULTS, RECIPE_DEFAULTS } from '../../train/finetune-defaults';
+import { recipeForModel } from '../../train/recipe';
+import { findPairs } from '../../train/data';
 import { readNifti } from '../../imaging/nifti';
 import { formatEta } from '../../util/eta';
 import { promotionDecision } from '../../jobs/finetune-plan';
-import type { FinetuneResult } from '../../engine/train/finetune';
+import type { FinetuneResult } from '../../train/finetune';
 
 const HELP = `Usage: deformux train --data DIR --schema kidney|pancreas (--model DIR | --config lite|paper|FILE.json) --out DIR
                       [--steps N] [--patch D,H,W|S] [--batch B] [--lr LR] [--seed S] [--checkpoint-every N]
@@ -154,7 +154,7 @@ export async function settleCandidate(
   return outcome;
 }
 
-/** `deformux train --model`: the app's fine-tune loop (engine/train/finetune.ts) on a folder of pairs. */
+/** `deformux train --model`: the app's fine-tune loop (train/finetune.ts) on a folder of pairs. */
 async function finetuneCli(o: FinetuneCliOptions): Promise<number> {
   const train: FinetuneCase[] = [];
   for (const p of await findPairs(o.dataDir)) {

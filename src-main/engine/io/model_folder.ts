@@ -57,7 +57,7 @@ export interface ModelMeta {
   realDataSeen?: boolean;
   /**
    * How a starter was trained (jobs/train-starter.ts StarterSettings, kept through fine-tunes): a fine-tune replays
-   * its phantom recipe (engine/train/recipe.ts) and augments as it did (lesionShiftJitter). Absent: a model of
+   * its phantom recipe (train/recipe.ts) and augments as it did (lesionShiftJitter). Absent: a model of
    * unknown recipe.
    */
   starterSettings?: Record<string, unknown>;

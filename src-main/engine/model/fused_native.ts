@@ -8,7 +8,7 @@ type F32 = Float32Array;
 
 /** The fused* functions of native/src/fused_ops_binding.cc: outputs first, then inputs, then sizes. */
 export interface FusedNative {
-  /** Softmax + DiceCE sums (src-main/engine/train/loss.ts): out = [inter N*C, sums N*C, ce sum, weight sum]. */
+  /** Softmax + DiceCE sums (src-main/train/loss.ts): out = [inter N*C, sums N*C, ce sum, weight sum]. */
   fusedDiceCeForward(
     prob: F32,
     out: Float64Array,

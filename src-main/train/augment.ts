@@ -5,8 +5,8 @@
 // centre + M · (offset from the patch centre), trilinear for the image and nearest for labels and
 // weights, so rotated corners pull real anatomy instead of padding. M = identity reads exactly the
 // voxels cropPatch copies.
-import { blurAxis } from '../../util/blur';
-import type { Rng } from '../model/rng';
+import { blurAxis } from '../util/blur';
+import type { Rng } from '../engine/model/rng';
 import type { TrainCase } from './sampler';
 
 export type Mat3 = [number, number, number, number, number, number, number, number, number];

@@ -1,10 +1,10 @@
 // Training data: finds image/label NIfTI pairs in a folder, reads them (imaging/nifti) and normalises intensities.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { readNifti } from '../../imaging/nifti';
-import { InputError } from '../../imaging/volume';
-import type { Volume } from '../../imaging/volume';
-import type { ModelMeta } from '../io/model_folder';
+import { readNifti } from '../imaging/nifti';
+import { InputError } from '../imaging/volume';
+import type { Volume } from '../imaging/volume';
+import type { ModelMeta } from '../engine/io/model_folder';
 import { foregroundIndices } from './sampler';
 import type { TrainCase } from './sampler';
 

@@ -1,7 +1,7 @@
 // Messages between the engine client (jobs/engine-client.ts, main thread) and the engine worker thread that runs
 // predictions and fine-tunes. Every request carries an id; every answer names the request it belongs to.
-import type { PredictSettings } from '../../predict/predict';
-import type { SchemaName } from '../../domain/label-schemas';
+import type { PredictSettings } from '../predict/predict';
+import type { SchemaName } from '../domain/label-schemas';
 import type { FinetuneOptions, FinetuneProgress, FinetuneResult } from '../train/finetune';
 
 /** A submitted case as files: the worker reads them itself (no copies of full-size scans between threads). */

@@ -1,12 +1,12 @@
 // Submitted cases → training cases on the model's grid: reorient to the canonical frame, resample to the
 // target spacing (image trilinear, labels nearest), normalise, and correction-aware voxel weights.
-import { checkGeometry, InputError, voxelCount } from '../../imaging/volume';
-import type { Vec3, Volume, VoxelArray } from '../../imaging/volume';
-import { canonicalTransform } from '../../imaging/orient';
-import type { AxisTransform } from '../../imaging/orient';
-import { resampledDims, resampleToGrid } from '../../imaging/resample';
-import { normaliseInPlace, normalisedValue } from '../../imaging/intensity';
-import type { ModelMeta } from '../io/model_folder';
+import { checkGeometry, InputError, voxelCount } from '../imaging/volume';
+import type { Vec3, Volume, VoxelArray } from '../imaging/volume';
+import { canonicalTransform } from '../imaging/orient';
+import type { AxisTransform } from '../imaging/orient';
+import { resampledDims, resampleToGrid } from '../imaging/resample';
+import { normaliseInPlace, normalisedValue } from '../imaging/intensity';
+import type { ModelMeta } from '../engine/io/model_folder';
 import { sameGrid } from './data';
 import { foregroundIndices } from './sampler';
 import type { TrainCase } from './sampler';

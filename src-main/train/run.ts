@@ -2,10 +2,10 @@
 // fine-tune shares) with progress, cancel, checkpoints, final model folder.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { saveModelFolder } from '../io/model_folder';
-import type { ModelMeta } from '../io/model_folder';
-import type { DeformUXNet } from '../model/network';
-import { Rng } from '../model/rng';
+import { saveModelFolder } from '../engine/io/model_folder';
+import type { ModelMeta } from '../engine/io/model_folder';
+import type { DeformUXNet } from '../engine/model/network';
+import { Rng } from '../engine/model/rng';
 import { findPairs, loadCase } from './data';
 import { sampleAugmentedBatch, sampleBatch, type TrainCase } from './sampler';
 import { defaultAugmentSettings } from './augment';

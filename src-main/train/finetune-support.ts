@@ -2,7 +2,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { LoadedModel, ModelMeta, TrainingRecord } from '../io/model_folder';
+import type { LoadedModel, ModelMeta, TrainingRecord } from '../engine/io/model_folder';
 import type { HoldoutScore } from './holdout';
 import type { FinetuneOptions, FinetuneResult } from './finetune';
 
@@ -41,7 +41,7 @@ export function warmupFor(steps: number): number {
   return Math.min(20, Math.floor(steps / 10));
 }
 
-export { formatEta as minutesLeft } from '../../util/eta';
+export { formatEta as minutesLeft } from '../util/eta';
 
 /** The patch to train with: the base's last training patch, else its inference patch. */
 export function defaultPatch(base: LoadedModel): [number, number, number] {

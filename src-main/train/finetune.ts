@@ -5,12 +5,12 @@
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Volume } from '../../imaging/volume';
-import { InputError } from '../../imaging/volume';
-import { tf } from '../tf';
-import { loadModelFolder, saveModelFolder } from '../io/model_folder';
-import { segmentationModelOf } from '../model/segmentation_model';
-import { Rng } from '../model/rng';
+import type { Volume } from '../imaging/volume';
+import { InputError } from '../imaging/volume';
+import { tf } from '../engine/tf';
+import { loadModelFolder, saveModelFolder } from '../engine/io/model_folder';
+import { segmentationModelOf } from '../engine/model/segmentation_model';
+import { Rng } from '../engine/model/rng';
 import { finetuneAugmentSettings } from './augment';
 import { FINETUNE_DEFAULTS, replaySlots } from './finetune-defaults';
 
@@ -32,7 +32,7 @@ import {
   warmupFor,
 } from './finetune-support';
 import type { CheckpointExtra, Settings } from './finetune-support';
-import { isAbortError } from '../../util/abort';
+import { isAbortError } from '../util/abort';
 
 /** Training cases scored before and after when there is no real holdout (the first ones). */
 export const TRAINED_CHECK_CASES = 3;

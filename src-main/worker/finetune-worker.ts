@@ -1,8 +1,8 @@
 // The engine worker's side of a fine-tune job: runs finetune() with an AbortSignal the job manager can
 // trip (so a pause or cancel ends with a checkpoint rather than a killed thread) and streams progress.
-import { InputError } from '../../imaging/volume';
-import { initEngine } from '../tf';
-import { releaseFreeMemory } from '../kernels';
+import { InputError } from '../imaging/volume';
+import { initEngine } from '../engine/tf';
+import { releaseFreeMemory } from '../engine/kernels';
 import { checkpointDirFor, finetune } from '../train/finetune';
 import type { FinetuneCase, FinetuneProgress, FinetuneResult } from '../train/finetune';
 import { readCheckpointExtra } from '../train/finetune-support';
@@ -24,7 +24,7 @@ export async function runFinetuneMessage(
   let lastPhase: FinetuneProgress['phase'] | null = null;
   try {
     await initEngine();
-    const { readVolume } = await import('../../imaging/read');
+    const { readVolume } = await import('../imaging/read');
     const read = async (files: FinetuneCaseFiles[], what: string): Promise<FinetuneCase[]> => {
       const out: FinetuneCase[] = [];
       for (const [n, f] of files.entries()) {

@@ -1,20 +1,20 @@
 // Engine worker thread: loads a model folder once, then pre-labels volumes sent by the job manager, off
 // the main thread; also runs fine-tunes (finetune-worker.ts).
 import { parentPort } from 'node:worker_threads';
-import { InputError } from '../../imaging/volume';
-import { initEngine } from '../tf';
-import { releaseFreeMemory } from '../kernels';
-import { segmentationModelOf } from '../model/segmentation_model';
-import type { LoadedModel } from '../io/model_folder';
-import { predictVolume } from '../../predict/predict';
-import type { SegmentationModel } from '../../predict/types';
+import { InputError } from '../imaging/volume';
+import { initEngine } from '../engine/tf';
+import { releaseFreeMemory } from '../engine/kernels';
+import { segmentationModelOf } from '../engine/model/segmentation_model';
+import type { LoadedModel } from '../engine/io/model_folder';
+import { predictVolume } from '../predict/predict';
+import type { SegmentationModel } from '../predict/types';
 import { loadModelForSchema, modelIdOf } from './load-model';
-import type { SchemaName } from '../../domain/label-schemas';
+import type { SchemaName } from '../domain/label-schemas';
 import type { FromWorker, ToWorker } from './protocol';
 import { runFinetuneMessage } from './finetune-worker';
-import { isAbortError } from '../../util/abort';
-import { readVolume } from '../../imaging/read';
-import { throwIfAborted } from '../../predict/progress';
+import { isAbortError } from '../util/abort';
+import { readVolume } from '../imaging/read';
+import { throwIfAborted } from '../predict/progress';
 
 const port = parentPort;
 if (!port) throw new Error('predict-worker must run in a worker thread');

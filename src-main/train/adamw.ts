@@ -1,6 +1,6 @@
 // AdamW (decoupled weight decay, Loshchilov & Hutter) with per-parameter learning-rate multipliers, and global-norm gradient clipping.
 import type { Tensor, Variable } from '@tensorflow/tfjs';
-import { tf } from '../tf';
+import { tf } from '../engine/tf';
 
 export interface AdamWOptions {
   lr: number;

@@ -2,7 +2,7 @@
 // draw a batch, take a step, report, checkpoint every N steps, yield between steps so a cancel gets in.
 // What is drawn, reported and saved is the caller's; the loop is the same.
 import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs-core';
-import { tf } from '../tf';
+import { tf } from '../engine/tf';
 import type { StepResult, Trainer } from './trainer';
 
 export interface StepBatch {

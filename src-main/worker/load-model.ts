@@ -1,9 +1,9 @@
 // Loads a model folder for a pre-label: checks its classes against the schema and names it for provenance.
-import { InputError } from '../../imaging/volume';
-import { LABEL_SCHEMAS } from '../../domain/label-schemas';
-import type { SchemaName } from '../../domain/label-schemas';
-import { loadModelFolder } from '../io/model_folder';
-import type { LoadedModel } from '../io/model_folder';
+import { InputError } from '../imaging/volume';
+import { LABEL_SCHEMAS } from '../domain/label-schemas';
+import type { SchemaName } from '../domain/label-schemas';
+import { loadModelFolder } from '../engine/io/model_folder';
+import type { LoadedModel } from '../engine/io/model_folder';
 
 /** Loads a model folder and checks it outputs the schema's classes (background + schema classes). */
 export async function loadModelForSchema(dir: string, schema: SchemaName | undefined): Promise<LoadedModel> {

@@ -1,8 +1,8 @@
 // Dice + cross-entropy over softmax (the nnU-Net / MONAI DiceCE), with optional voxel weights and an ignore label.
 import type { Scalar, Tensor, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
-import { tf } from '../tf';
-import { outputF32 } from '../kernels/io';
-import { nativeFor } from '../model/fused_native';
+import { tf } from '../engine/tf';
+import { outputF32 } from '../engine/kernels/io';
+import { nativeFor } from '../engine/model/fused_native';
 
 export interface DiceCeOptions {
   /** Voxels with this label count for nothing (neither CE nor Dice). */

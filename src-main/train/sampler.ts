@@ -1,7 +1,7 @@
 // Training patches from image/label volumes: random crops with foreground oversampling (nnU-Net style), seeded.
 import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs';
-import { tf } from '../tf';
-import type { Rng } from '../model/rng';
+import { tf } from '../engine/tf';
+import type { Rng } from '../engine/model/rng';
 import { augmentAppearance, augmentIntensity, drawAugment, IDENTITY3, warpPatch } from './augment';
 import type { AugmentSettings } from './augment';
 

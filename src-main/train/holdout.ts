@@ -1,9 +1,9 @@
 // Holdout scoring for fine-tuning: each case through the full prediction pipeline, Dice against its submitted label.
-import type { Volume } from '../../imaging/volume';
-import { predictVolume } from '../../predict/predict';
-import { diceByClass } from '../../predict/metrics';
-import type { DiceResult } from '../../predict/metrics';
-import type { SegmentationModel } from '../../predict/types';
+import type { Volume } from '../imaging/volume';
+import { predictVolume } from '../predict/predict';
+import { diceByClass } from '../predict/metrics';
+import type { DiceResult } from '../predict/metrics';
+import type { SegmentationModel } from '../predict/types';
 import { checkCase } from './prepare';
 
 export interface ScoredCase {

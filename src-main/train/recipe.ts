@@ -4,11 +4,11 @@
 // one plain native kidney call 1,400 of its voxels tumour on the full scan.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Vec3 } from '../../imaging/volume';
-import { recipeCases } from '../../phantom/replay';
-import type { PhantomRecipe } from '../../phantom/replay';
-import { CONTRAST_PHASES } from '../../phantom/hu';
-import type { PhaseWeights } from '../../phantom/hu';
+import type { Vec3 } from '../imaging/volume';
+import { recipeCases } from '../phantom/replay';
+import type { PhantomRecipe } from '../phantom/replay';
+import { CONTRAST_PHASES } from '../phantom/hu';
+import type { PhaseWeights } from '../phantom/hu';
 import type { FinetuneCase } from './finetune';
 
 /** Schemas the phantom generator can draw (custom schemas fine-tune without replay). */
