@@ -1,6 +1,6 @@
 // `deformux predict` end to end with a tiny model: exact output geometry, uncertainty, bad input, worklists, missing starter model.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -110,6 +110,25 @@ describe('deformux predict', () => {
     expect(r.stderr).toMatch(/1 failed:\n\s+b\.nii\.gz: .*b\.nii\.gz/);
     expectSameGrid(await readNifti(join(out, 'a.nii.gz')), await readNifti(join(list, 'a.nii.gz')));
     expectSameGrid(await readNifti(join(out, 'c.nii.gz')), await readNifti(join(list, 'c.nii')));
+  }, 60_000);
+
+  it('takes linked scans in a worklist as the scans they point at, and names a dangling link', async () => {
+    // A lab's worklist is often a folder of links into the archive.
+    const store = join(dir, 'archive');
+    mkdirSync(store);
+    await writeNifti(join(store, 'p1.nii.gz'), smallCt([20, 18, 10], 4));
+    const list = join(dir, 'linked');
+    mkdirSync(list);
+    symlinkSync(join(store, 'p1.nii.gz'), join(list, 'p1.nii.gz'));
+    symlinkSync(join(store, 'gone.nii.gz'), join(list, 'gone.nii.gz'));
+    writeFileSync(join(store, 'notes.txt'), 'not a scan');
+    symlinkSync(join(store, 'notes.txt'), join(list, 'notes.txt'));
+    const out = join(dir, 'linked-labels');
+    const r = await cli([list, '--schema', 'kidney', '--model', modelDir, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/1 of 2 cases pre-labelled/);
+    expect(r.stderr).toMatch(/1 failed:\n\s+gone\.nii\.gz: .*gone\.nii\.gz/);
+    expectSameGrid(await readNifti(join(out, 'p1.nii.gz')), await readNifti(join(store, 'p1.nii.gz')));
   }, 60_000);
 
   it('says how to make the starter model when none is given or installed', async () => {

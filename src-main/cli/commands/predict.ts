@@ -103,8 +103,17 @@ async function predictOne(
 /** The cases of a worklist folder: NIfTI files and sub-folders, sorted by name. */
 async function listWorklist(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
+  const kept = await Promise.all(
+    entries.map(async (e) => {
+      if (!e.isSymbolicLink()) return (e.isFile() && NIFTI.test(e.name)) || e.isDirectory();
+      // A link counts as what it points at; a dangling link to a scan stays, so its case fails naming it.
+      const target = await fs.stat(join(dir, e.name)).catch(() => null);
+      if (!target) return NIFTI.test(e.name);
+      return (target.isFile() && NIFTI.test(e.name)) || target.isDirectory();
+    }),
+  );
   return entries
-    .filter((e) => (e.isFile() && NIFTI.test(e.name)) || e.isDirectory())
+    .filter((_, i) => kept[i])
     .map((e) => e.name)
     .sort();
 }
