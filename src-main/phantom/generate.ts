@@ -92,7 +92,7 @@ export interface PhantomOptions {
   signal?: AbortSignal;
   /**
    * Reproduce an earlier generator's synth-domain draws (1: kidney scale 0.8-1.25, lesions as dense as their
-   * kidney allowed; 2: no oral contrast), so a model trained on them can be retrained and replayed exactly;
+   * kidney allowed; 2: no oral contrast; 3: clean renal sinus), so a model trained on them can be retrained and replayed exactly;
    * default: this generator's.
    */
   synthVersion?: SynthVersion;
@@ -132,12 +132,13 @@ export interface PhantomCase {
  * Bumped whenever the same seed would give a different case, so stored data sets can say which. v2: synth
  * kidneys drawn around published volumes, synth kidney lesions at least SYNTH_MIN_LESION_CONTRAST_HU from
  * their kidney. v3: positive oral contrast in a share of synth and label-map cases (hu.ts withOralContrast).
- * The standard and shifted domains are unchanged since v1.
+ * v4: the renal sinus with calyces and vessels through its fat in synth and label-map kidneys (kidney.ts
+ * SinusDetail). The standard and shifted domains are unchanged since v1.
  */
-export const PHANTOM_GENERATOR_VERSION = 3;
+export const PHANTOM_GENERATOR_VERSION = 4;
 
 /** The generator versions whose synth draws can be reproduced. */
-export const SYNTH_VERSIONS = [1, 2, 3] as const;
+export const SYNTH_VERSIONS = [1, 2, 3, 4] as const;
 export type SynthVersion = (typeof SYNTH_VERSIONS)[number];
 
 /** Least HU difference between a synth kidney lesion and its kidney's parenchyma (kidney.ts visibleLesionHu). */
@@ -309,6 +310,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       sizeScale: shift.kidneyScale,
       // Synth HU can draw a lesion as dense as its kidney (native phase): keep every labelled lesion visible.
       ...(synth && synthVersion > 1 ? { minLesionContrastHu: SYNTH_MIN_LESION_CONTRAST_HU } : {}),
+      ...(synth && synthVersion >= 4 ? { sinusDetail: true } : {}),
     });
   } else {
     paintKidneys(cv, plan, hu, root.fork('kidneys'), vessels, {
@@ -316,6 +318,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       lesions: false,
       shapeRange: kidneyShapeRange,
       sizeScale: shift.kidneyScale,
+      ...(synth && synthVersion >= 4 ? { sinusDetail: true } : {}),
     });
     lesions = paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: true, lesions: withLesions });
   }

@@ -8,7 +8,17 @@ import { detMat3, invertMat3, mulMat3, type Mat3 } from '../util/mat3';
 import { frameFromAngles, IDENTITY_FRAME } from './canvas';
 import { finishImage } from './finish';
 import { randomizedTissueHu, type TissueHu, withOralContrast } from './hu';
-import { KIDNEY_CYST_LABEL, KIDNEY_LABEL, KIDNEY_TUMOR_LABEL, type LesionInfo, visibleLesionHu } from './kidney';
+import {
+  drawSinusDetail,
+  KIDNEY_CYST_LABEL,
+  KIDNEY_LABEL,
+  KIDNEY_TUMOR_LABEL,
+  type LesionInfo,
+  SINUS_KIDNEY_FRACTION,
+  sinusStrandFraction,
+  sinusStrandHu,
+  visibleLesionHu,
+} from './kidney';
 import { PANCREAS_LABEL, PANCREAS_TUMOR_LABEL } from './pancreas';
 import { SmoothField } from './noise';
 import { Rng } from './random';
@@ -103,8 +113,8 @@ export interface LabelMapSynthOptions {
   deform?: boolean;
   /** Image noise (HU); default drawn 4-30. */
   noiseSigmaHu?: number;
-  /** Reproduce generator v2's draws (no oral contrast); default: this generator's. */
-  synthVersion?: 2 | typeof PHANTOM_GENERATOR_VERSION;
+  /** Reproduce generator v2's draws (no oral contrast) or v3's (no renal sinus detail); default: this generator's. */
+  synthVersion?: 2 | 3 | typeof PHANTOM_GENERATOR_VERSION;
 }
 
 export interface LabelMapDeformation {
@@ -131,8 +141,10 @@ function worldToIndex(v: Volume): (p: Vec3, out: Vec3) => void {
 }
 
 function checkLabelMap(opts: LabelMapSynthOptions): void {
-  if (opts.synthVersion !== undefined && opts.synthVersion !== 2 && opts.synthVersion !== PHANTOM_GENERATOR_VERSION) {
-    throw new RangeError(`label-map synthVersion must be 2 or ${PHANTOM_GENERATOR_VERSION}, got ${opts.synthVersion}`);
+  if (opts.synthVersion !== undefined && ![2, 3, PHANTOM_GENERATOR_VERSION].includes(opts.synthVersion)) {
+    throw new RangeError(
+      `label-map synthVersion must be 2, 3 or ${PHANTOM_GENERATOR_VERSION}, got ${opts.synthVersion}`,
+    );
   }
   const m = opts.labelMap;
   const data = m.data;
@@ -462,7 +474,12 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
   const version = opts.synthVersion ?? PHANTOM_GENERATOR_VERSION;
   const { phase, hu: phaseHu } = randomizedTissueHu(root.fork('hu'));
   const hu = version >= 3 ? withOralContrast(phaseHu, root.fork('oral')) : phaseHu;
-  const depth = structureDepth(st, dims, 6);
+  const vox = Math.min(spacingMm[0], spacingMm[1], spacingMm[2]);
+  // v4: the kidney's core deeper than sinusDepthMm is renal sinus, with calyces and vessels through its fat.
+  const sinus = version >= 4 && opts.schema === 'kidney' ? drawSinusDetail(root.fork('renal-sinus')) : undefined;
+  const sinusDepthMm = sinus ? root.fork('renal-sinus-depth').range(12, 16) : Infinity;
+  const depth = structureDepth(st, dims, sinus ? Math.max(6, Math.ceil(sinusDepthMm / vox) + 1) : 6);
+  const sinusFat = new Uint8Array(sinus ? n : 0);
   const tex = root.fork('texture');
   const texture = new SmoothField(tex, 6);
   const lobules = new SmoothField(tex, 3.5);
@@ -477,7 +494,6 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
   const cordHu = tex.range(15, 40);
   const adrenalHu = hu.muscle + tex.range(-10, 20);
   const medullaDepth = tex.range(1.6, 3.2);
-  const vox = Math.min(spacingMm[0], spacingMm[1], spacingMm[2]);
   const img = new Float32Array(n);
   // Anterior extent of the stomach, for its air-fluid level (LPS: anterior is −y).
   let stomachMinJ = nj;
@@ -540,6 +556,11 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
           case S.kidney: {
             const m = Math.min(1, Math.max(0, (dmm / vox - medullaDepth) * 0.8 + 0.6 * medullaField.at(x, y, z)));
             v = hu.kidneyCortex * (1 - m) + hu.kidneyMedulla * m + 5 * t;
+            if (sinus && dmm >= sinusDepthMm) {
+              const f = sinusStrandFraction(sinus, x, y, z);
+              v = hu.fat + (sinusStrandHu(sinus, hu, x, y, z) - hu.fat) * f + 5 * t;
+              if (f < SINUS_KIDNEY_FRACTION) sinusFat[r] = 1;
+            }
             break;
           }
           case S.kidneyCyst:
@@ -590,7 +611,7 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
   for (let r = 0; r < n; r++) {
     const id = ids[r];
     if (opts.schema === 'kidney') {
-      if (id === TOTALSEG_KIDNEY_RIGHT || id === TOTALSEG_KIDNEY_LEFT) label[r] = KIDNEY_LABEL;
+      if ((id === TOTALSEG_KIDNEY_RIGHT || id === TOTALSEG_KIDNEY_LEFT) && !sinusFat[r]) label[r] = KIDNEY_LABEL;
       else if (id === TOTALSEG_CYST_LEFT || id === TOTALSEG_CYST_RIGHT) label[r] = KIDNEY_CYST_LABEL;
     } else if (id === TOTALSEG_PANCREAS) label[r] = PANCREAS_LABEL;
   }

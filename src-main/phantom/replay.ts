@@ -4,7 +4,7 @@
 import { allocVoxels, voxelTypeOf } from '../imaging/volume';
 import type { Vec3, Volume } from '../imaging/volume';
 import { DEFAULT_FIELD_OF_VIEW_MM, generatePhantom } from './generate';
-import type { PhantomCase, PhantomDomain, PhantomSchema } from './generate';
+import type { PhantomCase, PhantomDomain, PhantomSchema, SynthVersion } from './generate';
 import type { PhaseWeights } from './hu';
 
 /** The starters' training seeds start at 1 and their held-out seeds at 100001 (jobs/train-starter.ts). */
@@ -23,7 +23,7 @@ export interface PhantomRecipe {
   /** Share of phantoms in the portal-venous 'standard' domain: the first `standardShare` of every hundred seeds, in tens. */
   standardShare?: number;
   /** An earlier generator's synth draws (generate.ts synthVersion); absent: the current generator's. */
-  synthVersion?: 1 | 2;
+  synthVersion?: SynthVersion;
   /** Weights of the contrast phases in synth-domain phantoms (absent: the four alike). */
   phaseWeights?: PhaseWeights;
   trainSeeds?: number[];

@@ -8,6 +8,8 @@ import type { Vec3 } from '../imaging/volume';
 import { recipeCases } from '../phantom/replay';
 import type { PhantomRecipe } from '../phantom/replay';
 import { CONTRAST_PHASES } from '../phantom/hu';
+import { SYNTH_VERSIONS } from '../phantom/generate';
+import type { SynthVersion } from '../phantom/generate';
 import type { PhaseWeights } from '../phantom/hu';
 import type { FinetuneCase } from './finetune';
 
@@ -67,7 +69,9 @@ export function modelRecipe(s: Record<string, unknown> | undefined): PhantomReci
     ...(domain ? { domain } : {}),
     ...(isShare(s.lesionFreeShare) ? { lesionFreeShare: s.lesionFreeShare } : {}),
     ...(isShare(s.standardShare) ? { standardShare: s.standardShare } : {}),
-    ...(s.synthVersion === 1 || s.synthVersion === 2 ? { synthVersion: s.synthVersion } : {}),
+    ...(SYNTH_VERSIONS.includes(s.synthVersion as SynthVersion)
+      ? { synthVersion: s.synthVersion as SynthVersion }
+      : {}),
     ...(phaseWeights ? { phaseWeights } : {}),
     ...(seeds ? { trainSeeds: seeds } : {}),
   };

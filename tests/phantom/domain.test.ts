@@ -88,7 +88,7 @@ describe('phantom domains', () => {
   });
 
   /** Synth cases of an earlier generator, checked against SHA-256 prefixes of their image and label voxels. */
-  const recorded = (synthVersion: 1 | 2, hashes: Record<number, [string, string]>) =>
+  const recorded = (synthVersion: 1 | 2 | 3, hashes: Record<number, [string, string]>) =>
     Object.entries(hashes).map(([seed, [image, label]]) => {
       const c = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth', synthVersion });
       expect([hash(c.image.data), hash(c.label.data)]).toEqual([image, label]);
@@ -116,7 +116,7 @@ describe('phantom domains', () => {
     })) {
       expect(old.meta.oralContrastHu).toBeUndefined();
       // v3: the same anatomy and labels; only bowel content turns bright (positive oral contrast).
-      const now = generatePhantom({ ...opts, seed, domain: 'synth' });
+      const now = generatePhantom({ ...opts, seed, domain: 'synth', synthVersion: 3 });
       expect(now.meta.generatorVersion).toBe(3);
       expect(now.meta.oralContrastHu).toBeGreaterThanOrEqual(150);
       expect(now.meta.oralContrastHu).toBeLessThanOrEqual(450);
@@ -138,9 +138,80 @@ describe('phantom domains', () => {
     // The standard domain has no oral contrast, in any version.
     const standard = generatePhantom({ ...opts, seed: 2 });
     expect(standard.meta.oralContrastHu).toBeUndefined();
-    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 4 as never })).toThrow(
-      /synthVersion must be one of 1, 2, 3/,
+    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 5 as never })).toThrow(
+      /synthVersion must be one of 1, 2, 3, 4/,
     );
+  });
+
+  it('reproduces generator v3 synth cases with synthVersion 3; v4 draws calyces and vessels through the renal sinus', () => {
+    // Made by the generator of commit e460349 (v3).
+    recorded(3, {
+      2: ['07ef2c4454ef4b34', '6c36e179069150b3'],
+      11: ['f0f608bfacf98b2e', 'efe0f28900da242d'],
+    });
+    // At 3 mm, v3 against v4 with the same seeds: the sinus, a clean fat ellipsoid in v3, gets strands of
+    // urine- and blood-dense tissue, labelled kidney where they fill most of a voxel. Nothing else changes.
+    const fine = { ...opts, dims: [128, 128, 107] as [number, number, number] };
+    let withStrands = 0;
+    for (const seed of [2, 11, 12]) {
+      const v3 = generatePhantom({ ...fine, seed, domain: 'synth', synthVersion: 3 });
+      const v4 = generatePhantom({ ...fine, seed, domain: 'synth' });
+      expect(v4.meta.generatorVersion).toBe(4);
+      const [ni, nj, nk] = v4.label.dims;
+      const old = v3.label.data as Uint8Array;
+      const now = v4.label.data as Uint8Array;
+      const a = v3.image.data as Int16Array;
+      const b = v4.image.data as Int16Array;
+      let changed = 0;
+      let right = 0;
+      let huOld = 0;
+      let huNew = 0;
+      for (let q = 0; q < now.length; q++) {
+        if (now[q] === old[q]) continue;
+        // Only sinus fat turns kidney: no label is lost, no lesion moves.
+        expect([old[q], now[q]]).toEqual([0, 1]);
+        changed++;
+        const i = q % ni;
+        const j = Math.floor(q / ni) % nj;
+        const k = Math.floor(q / (ni * nj));
+        if (i < ni / 2) right++;
+        huOld += a[q];
+        huNew += b[q];
+        // In the v3 kidney's hollow, which opens antero-medially at the hilum: kidney within 36 mm in at least two
+        // of the six axis directions.
+        const reach: boolean[] = [];
+        for (const [di, dj, dk] of [
+          [1, 0, 0],
+          [-1, 0, 0],
+          [0, 1, 0],
+          [0, -1, 0],
+          [0, 0, 1],
+          [0, 0, -1],
+        ]) {
+          let hit = false;
+          for (let s = 1; s <= 12 && !hit; s++) {
+            const ii = i + di * s;
+            const jj = j + dj * s;
+            const kk = k + dk * s;
+            if (ii < 0 || jj < 0 || kk < 0 || ii >= ni || jj >= nj || kk >= nk) break;
+            hit = old[ii + ni * (jj + nj * kk)] === 1;
+          }
+          reach.push(hit);
+        }
+        expect(reach.filter(Boolean).length).toBeGreaterThanOrEqual(2);
+      }
+      if (changed === 0) continue;
+      withStrands++;
+      // Both kidneys' sinuses, and what was fat there reads as tissue now.
+      expect(right).toBeGreaterThan(0);
+      expect(right).toBeLessThan(changed);
+      expect((huNew - huOld) / changed).toBeGreaterThan(40);
+    }
+    expect(withStrands).toBeGreaterThanOrEqual(2);
+    // The standard domain has no sinus detail: the same case at v3 and v4.
+    const s3 = generatePhantom({ ...fine, seed: 2, synthVersion: 3 });
+    const s4 = generatePhantom({ ...fine, seed: 2 });
+    expect(hash(s4.image.data)).toBe(hash(s3.image.data));
   });
 
   it('draws positive oral contrast in about ORAL_CONTRAST_SHARE of the cases, from its own stream', () => {

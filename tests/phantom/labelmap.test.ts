@@ -99,7 +99,7 @@ describe('synthesizeFromLabelMap', () => {
     let oral = 0;
     for (let seed = 1; seed <= 8; seed++) {
       const o = { labelMap: withBowel, source: 'tiny.nii.gz', seed, schema: 'kidney' as const, lesions: false };
-      const v3 = synthesizeFromLabelMap(o);
+      const v3 = synthesizeFromLabelMap({ ...o, synthVersion: 3 });
       const v2 = synthesizeFromLabelMap({ ...o, synthVersion: 2 });
       expect(v2.meta.generatorVersion).toBe(2);
       expect(v3.meta.generatorVersion).toBe(3);
@@ -129,7 +129,7 @@ describe('synthesizeFromLabelMap', () => {
         schema: 'kidney',
         synthVersion: 1 as never,
       }),
-    ).toThrow(/synthVersion must be 2 or 3/);
+    ).toThrow(/synthVersion must be 2, 3 or 4/);
   });
 
   it('keeps each organ where the map has it and its volume when not deformed', () => {
@@ -140,6 +140,8 @@ describe('synthesizeFromLabelMap', () => {
       schema: 'kidney',
       deform: false,
       lesions: false,
+      // Before the renal sinus detail of v4, which takes the fat out of the kidney's core (tested below).
+      synthVersion: 3,
     });
     // Same spacing, no deformation: the kidney label has the map's kidney voxels (nearest neighbour, exact).
     expect(count(c.label.data as Uint8Array, 1)).toBe(kidneyVoxels[2] + kidneyVoxels[3]);
@@ -175,6 +177,7 @@ describe('synthesizeFromLabelMap', () => {
         seed,
         schema: 'kidney',
         lesions: false,
+        synthVersion: 3,
       });
       const d = c.meta.labelMap!.deformation;
       const expected =
@@ -183,6 +186,66 @@ describe('synthesizeFromLabelMap', () => {
       // Nearest-neighbour sampling and the elastic field (≤ 6 mm over 45 mm cells) keep it within 12 %.
       expect(Math.abs(got - expected) / expected).toBeLessThan(0.12);
     }
+  });
+
+  it('generator v4 makes the kidney core renal sinus: fat between calyces and vessels, unlabelled where fat', () => {
+    let cored = 0;
+    let huShift = 0;
+    let fatVoxels = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const o = {
+        labelMap: map,
+        source: 'tiny.nii.gz',
+        seed,
+        schema: 'kidney' as const,
+        deform: false,
+        lesions: false,
+      };
+      const v3 = synthesizeFromLabelMap({ ...o, synthVersion: 3 });
+      const v4 = synthesizeFromLabelMap(o);
+      expect(v4.meta.generatorVersion).toBe(4);
+      const old = v3.label.data as Uint8Array;
+      const now = v4.label.data as Uint8Array;
+      const a = v3.image.data as Int16Array;
+      const b = v4.image.data as Int16Array;
+      const [ni, nj, nk] = v4.label.dims;
+      const kidneyAt = (i: number, j: number, k: number) =>
+        i >= 0 && j >= 0 && k >= 0 && i < ni && j < nj && k < nk && old[i + ni * (j + nj * k)] === 1;
+      let fat = 0;
+      for (let q = 0; q < now.length; q++) {
+        if (now[q] === old[q]) continue;
+        // Only kidney voxels lose their label (mostly fat now), and only in the core: kidney for 3 voxels
+        // (9 mm) along every axis, where the sinus lies, never in the cortex.
+        expect([old[q], now[q]]).toEqual([1, 0]);
+        const i = q % ni;
+        const j = Math.floor(q / ni) % nj;
+        const k = Math.floor(q / (ni * nj));
+        for (let d = 1; d <= 3; d++)
+          for (const [di, dj, dk] of [
+            [d, 0, 0],
+            [-d, 0, 0],
+            [0, d, 0],
+            [0, -d, 0],
+            [0, 0, d],
+            [0, 0, -d],
+          ])
+            expect(kidneyAt(i + di, j + dj, k + dk)).toBe(true);
+        fat++;
+        huShift += b[q] - a[q];
+      }
+      // The sinus fat is a small part of the kidney.
+      expect(fat).toBeLessThan(count(old, 1) * 0.2);
+      if (fat > 0) cored++;
+      fatVoxels += fat;
+    }
+    expect(cored).toBeGreaterThanOrEqual(3);
+    // What was parenchyma there reads as fat now.
+    expect(huShift / fatVoxels).toBeLessThan(-40);
+    // The pancreas schema's cases do not change.
+    const p = { labelMap: map, source: 'tiny.nii.gz', seed: 2, schema: 'pancreas' as const };
+    const p3 = synthesizeFromLabelMap({ ...p, synthVersion: 3 });
+    const p4 = synthesizeFromLabelMap(p);
+    expect(Buffer.from(p4.image.data.buffer).equals(Buffer.from(p3.image.data.buffer))).toBe(true);
   });
 
   it('paints the image from the same pull as the labels (aligned)', () => {

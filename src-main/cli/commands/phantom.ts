@@ -43,11 +43,12 @@ Options:
                     for fine-tuning experiments; 'synth' draws per case a contrast phase, each
                     organ's enhancement, fat, noise, blur, habitus and kidney size (the starters'
                     training recipe) and, in 30% of cases, positive oral contrast in the bowel
-                    (generator v3); --phase and --noise-hu override their values
+                    (generator v3), calyces and vessels through the renal sinus fat (v4);
+                    --phase and --noise-hu override their values
   --label-map FILE  paint each case from a real multi-organ label map (TotalSegmentator 'total'
                     classes, NIfTI) instead of procedural anatomy: random affine, elastic and
-                    per-organ deformation, tissue HU of a random phase (oral contrast as synth),
-                    body wall, lesions; the
+                    per-organ deformation, tissue HU of a random phase (oral contrast and renal
+                    sinus as synth), body wall, lesions; the
                     map's grid sets the field of view (no --dims, --domain or --phase)
   -h, --help        show this help`;
 
