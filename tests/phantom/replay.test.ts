@@ -25,11 +25,12 @@ describe('replay recipe', () => {
       lesionFreeShare: meta.starterSettings.lesionFreeShare,
       standardShare: meta.starterSettings.standardShare,
     });
-    // It trained on generator v2's synth draws (before oral contrast) and records so, and replays them; a model
-    // that records generator v1 replays v1 (below), one that records none the current generator.
-    expect(meta.starterSettings.synthVersion).toBe(2);
-    expect(r.synthVersion).toBe(2);
+    // Its last phase trained on generator v4's synth draws (renal sinus detail) and records so, and replays them; a
+    // model that records an earlier generator replays that one (below), one that records none the current generator.
+    expect(meta.starterSettings.synthVersion).toBe(4);
+    expect(r.synthVersion).toBe(4);
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: 1 }).synthVersion).toBe(1);
+    expect(modelRecipe({ ...meta.starterSettings, synthVersion: 3 }).synthVersion).toBe(3);
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: undefined }).synthVersion).toBeUndefined();
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: 7 }).synthVersion).toBeUndefined();
     expect(r.trainSeeds).toEqual(meta.starterSettings.trainSeeds);
