@@ -254,6 +254,9 @@ test('a case opened again shows the slices it was left at', async () => {
   await items.nth(0).click();
   await expect(items.nth(0)).toHaveAttribute('aria-current', 'true');
   await expect(page.getByTestId('ttfi')).toHaveText(/^\d+ ms$/);
+  // The first image may be the preview's, which takes no scrolling: wait for the volume views (seen failing
+  // under load, the three key presses landing on the preview).
+  await expect(page.getByTestId('preview-axial')).toHaveCount(0);
   const view = page.getByTestId('viewport-axial');
   const box = (await view.boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);

@@ -254,8 +254,10 @@ describe.skipIf(!HAS_ORTHANC)('a server that stops mid-transfer (proxy in front 
       cutAfterBytes = Math.floor(series.files[0].length * 5.5);
       const err = await importRemoteSeries(store, client, series.studyUid, series.seriesUid).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DicomwebError);
+      // 5 whole instances left the proxy before the cut; a reset (RST) can discard what the client had not read
+      // yet, so under load it may have counted fewer (seen: 1). Either way nothing is imported.
       expect(String(err)).toMatch(
-        /the transfer broke off after 5 instance\(s\).*nothing was imported|ended after 5 complete part/,
+        /the transfer broke off after [0-5] instance\(s\).*nothing was imported|ended after [0-5] complete part/,
       );
       expect(store.listCases()).toEqual([]);
       const cache = join(store.dir, 'dicomweb');
