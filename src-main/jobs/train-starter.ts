@@ -355,6 +355,8 @@ async function trainPhase(
   signal?: AbortSignal,
 ): Promise<void> {
   const classes = ['background', ...LABEL_SCHEMAS[schema].classes.map((c) => c.name)];
+  if (s.averageWithStart !== undefined && !s.initFrom)
+    throw new Error(`settings '${s.name}': averageWithStart needs initFrom (the start to average with)`);
   log(
     `${schema}: writing ${s.trainSeeds.length} training phantoms (${s.phantomDims.join('×')} at ${s.targetSpacingMm.join('×')} mm)`,
   );
@@ -412,9 +414,8 @@ async function trainPhase(
 
 /** Replaces the trained weights in `outDir` by their average with the warm start's (settings averageWithStart). */
 async function averageWithStart(s: StarterSettings, outDir: string, log: (line: string) => void): Promise<void> {
-  if (!s.initFrom) throw new Error(`settings '${s.name}': averageWithStart needs initFrom (the start to average with)`);
   const alpha = s.averageWithStart!;
-  const startFile = join(initFolder(s.initFrom.folder), 'weights.safetensors');
+  const startFile = join(initFolder(s.initFrom!.folder), 'weights.safetensors');
   const trainedFile = join(outDir, 'weights.safetensors');
   const averaged = interpolateWeights(
     await readSafetensors(startFile),

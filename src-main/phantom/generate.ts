@@ -92,8 +92,8 @@ export interface PhantomOptions {
   signal?: AbortSignal;
   /**
    * Reproduce an earlier generator's synth-domain draws (1: kidney scale 0.8-1.25, lesions as dense as their
-   * kidney allowed; 2: no oral contrast; 3: clean renal sinus), so a model trained on them can be retrained and replayed exactly;
-   * default: this generator's.
+   * kidney allowed; 2: no oral contrast; 3: clean renal sinus), so a model trained on them can be retrained and
+   * replayed exactly; default: this generator's.
    */
   synthVersion?: SynthVersion;
   /** Weights of the contrast phases the synth domain draws from (default: the four alike). */
@@ -300,6 +300,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
   paintSmallBowel(cv, plan, hu, root.fork('small-bowel'));
   checkpoint();
   // The schema's organ is painted last so nothing covers its labels.
+  const sinusDetail = !!synth && synthVersion >= 4;
   let lesions: LesionInfo[];
   if (opts.schema === 'kidney') {
     paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: false, lesions: false });
@@ -310,7 +311,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       sizeScale: shift.kidneyScale,
       // Synth HU can draw a lesion as dense as its kidney (native phase): keep every labelled lesion visible.
       ...(synth && synthVersion > 1 ? { minLesionContrastHu: SYNTH_MIN_LESION_CONTRAST_HU } : {}),
-      ...(synth && synthVersion >= 4 ? { sinusDetail: true } : {}),
+      sinusDetail,
     });
   } else {
     paintKidneys(cv, plan, hu, root.fork('kidneys'), vessels, {
@@ -318,7 +319,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       lesions: false,
       shapeRange: kidneyShapeRange,
       sizeScale: shift.kidneyScale,
-      ...(synth && synthVersion >= 4 ? { sinusDetail: true } : {}),
+      sinusDetail,
     });
     lesions = paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: true, lesions: withLesions });
   }

@@ -78,8 +78,8 @@ export function drawSinusDetail(rng: Rng): SinusDetail {
 }
 
 /**
- * A sinus voxel's tissue fraction (0 pure fat .. 1 calyx or vessel, partial volume between) at world (x, y, z).
- * The HU is `fat + (strandHu - fat) * fraction` with strandHu from sinusStrandHu.
+ * A sinus voxel's tissue fraction (0 pure fat .. 1 calyx or vessel, partial volume between) at world (x, y, z);
+ * its HU is sinusHu of that fraction.
  */
 export function sinusStrandFraction(d: SinusDetail, x: number, y: number, z: number): number {
   const s = Math.abs(d.strands.at(x, y, z));
@@ -87,9 +87,13 @@ export function sinusStrandFraction(d: SinusDetail, x: number, y: number, z: num
   return d.fatStrands ? 1 - strand : strand;
 }
 
-/** The HU of the tissue at (x, y, z) in the sinus: a calyx (urine) or a sinus vessel (venous blood). */
-export function sinusStrandHu(d: SinusDetail, hu: TissueHu, x: number, y: number, z: number): number {
-  return d.kind.at(x, y, z) > 0.1 ? hu.urine : hu.vein;
+/**
+ * The HU of a sinus voxel at (x, y, z) holding `fraction` tissue (sinusStrandFraction) and fat for the rest; the
+ * tissue is a calyx (urine) or a sinus vessel (venous blood).
+ */
+export function sinusHu(d: SinusDetail, hu: TissueHu, fraction: number, x: number, y: number, z: number): number {
+  const tissue = d.kind.at(x, y, z) > 0.1 ? hu.urine : hu.vein;
+  return hu.fat + (tissue - hu.fat) * fraction;
 }
 
 /** A sinus voxel counts as kidney (as reference segmentations draw it) from this tissue fraction on. */
@@ -248,7 +252,7 @@ function paintKidney(
         cv.label[idx] = kidneyLabel;
       } else if (sinusDetail) {
         const f = sinusStrandFraction(sinusDetail, x, y, z);
-        cv.hu[idx] = hu.fat + (sinusStrandHu(sinusDetail, hu, x, y, z) - hu.fat) * f;
+        cv.hu[idx] = sinusHu(sinusDetail, hu, f, x, y, z);
         cv.label[idx] = f >= SINUS_KIDNEY_FRACTION ? kidneyLabel : 0;
       } else {
         cv.hu[idx] = hu.fat;

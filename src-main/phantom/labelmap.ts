@@ -15,8 +15,8 @@ import {
   KIDNEY_TUMOR_LABEL,
   type LesionInfo,
   SINUS_KIDNEY_FRACTION,
+  sinusHu,
   sinusStrandFraction,
-  sinusStrandHu,
   visibleLesionHu,
 } from './kidney';
 import { PANCREAS_LABEL, PANCREAS_TUMOR_LABEL } from './pancreas';
@@ -554,12 +554,13 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
             v = dmm < 6 && lobules.at(x, y, z) > fatty ? hu.fat * 0.6 + hu.pancreas * 0.4 : hu.pancreas + 7 * t;
             break;
           case S.kidney: {
-            const m = Math.min(1, Math.max(0, (dmm / vox - medullaDepth) * 0.8 + 0.6 * medullaField.at(x, y, z)));
-            v = hu.kidneyCortex * (1 - m) + hu.kidneyMedulla * m + 5 * t;
             if (sinus && dmm >= sinusDepthMm) {
               const f = sinusStrandFraction(sinus, x, y, z);
-              v = hu.fat + (sinusStrandHu(sinus, hu, x, y, z) - hu.fat) * f + 5 * t;
+              v = sinusHu(sinus, hu, f, x, y, z) + 5 * t;
               if (f < SINUS_KIDNEY_FRACTION) sinusFat[r] = 1;
+            } else {
+              const m = Math.min(1, Math.max(0, (dmm / vox - medullaDepth) * 0.8 + 0.6 * medullaField.at(x, y, z)));
+              v = hu.kidneyCortex * (1 - m) + hu.kidneyMedulla * m + 5 * t;
             }
             break;
           }
