@@ -221,8 +221,10 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
   // class / tumour pooled 0.799 / 0.494 -> 0.809 / 0.537; native-phase 330201-6 0.723 / 0.265 -> 0.802 / 0.597;
   // the same anatomy with 300 HU bowel fluid 0.800 / 0.503 -> 0.832 / 0.595; portal-venous 0.908 -> 0.910) but
   // lost on the shared real CT (full scan 0.398 -> 0.350 with 0.1 mL beyond the pancreatic region, crop 0.519 ->
-  // 0.508): not shipped. Both predict the real pancreas in two pieces (head-body and a fatty tail, 23 mm apart)
-  // and keep the larger.
+  // 0.508): not shipped. Both predict the real pancreas in two pieces, as its reference is (head, and body with
+  // tail, 15 mm apart), and the post-processing then kept the larger. Since it keeps a second piece at least half
+  // the first's size across the same slices (postprocess.ts pieceShare): this starter full 0.642, crop 0.727; the
+  // second phase 0.563 / 0.713 (0.1 mL beyond the region); their half-way average 0.617 / 0.709.
   return {
     ...common,
     // Trained before generator v3 (oral contrast): its replay and retraining draw v2's phantoms.

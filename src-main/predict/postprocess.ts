@@ -18,8 +18,18 @@ export interface PostprocessRules {
   organClasses: number[];
   /** Label values of lesions (tumor, cyst). */
   lesionClasses: number[];
-  /** Keep only the N largest organ bodies (0 = no limit). */
+  /** Keep only the N largest organ bodies (0 = no limit), but see pieceShare. */
   maxOrganComponents: number;
+  /**
+   * An organ body beyond the N largest is kept when it holds at least this share of the largest body's voxels and
+   * shares axial slices with it (0 or absent: off): the organ in two comparable pieces side by side, not a piece
+   * and a stray island. A pancreas is one gland lying across the abdomen, but on a 3 mm scan its neck, thin where
+   * it crosses the portal confluence and often fatty, can vanish: the shared real CT's own reference pancreas
+   * (TotalSegmentator) is two pieces, head 312 voxels and body with tail 331, 15 mm apart across the same slices.
+   * Keeping only the largest threw away half the organ there. The same scan's pre-label also has two bowel bodies
+   * as large, 15 and 100 mm below the gland and sharing none of its slices: they stay removed.
+   */
+  pieceShare?: number;
   lesionsMustTouchOrgan: boolean;
   /**
    * A body (with some organ voxels) whose lesion classes hold more than this share of its voxels is relabelled
@@ -78,6 +88,9 @@ export interface PostprocessStats {
 
 export const DEFAULT_MIN_ISLAND_MM3 = 250;
 
+/** The pancreas's pieceShare: a second piece at least half the size of the largest. */
+export const PANCREAS_PIECE_SHARE = 0.5;
+
 /** Rules for the built-in schemas, from class names (index = label value). */
 export function rulesForClassNames(classNames: string[]): PostprocessRules | undefined {
   const lower = classNames.map((n) => n.toLowerCase());
@@ -93,6 +106,7 @@ export function rulesForClassNames(classNames: string[]): PostprocessRules | und
     organClasses,
     lesionClasses,
     maxOrganComponents: organName === 'kidney' ? 2 : 1,
+    ...(organName === 'pancreas' ? { pieceShare: PANCREAS_PIECE_SHARE } : {}),
     lesionsMustTouchOrgan: true,
     maxLesionShare: 2 / 3,
     minLesionContrastHu: 8,
@@ -332,11 +346,28 @@ export function relabelInvisibleLesions(
   return { lesions, voxels };
 }
 
+/** Each component's first and last index along `axis` (0: i, 1: j, 2: k). */
+function extentsAlong(cc: Components, axis: 0 | 1 | 2): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(cc.count).fill(2 ** 31 - 1);
+  const hi = new Int32Array(cc.count).fill(-1);
+  const nj = cc.dims[1];
+  for (let a = 0; a < cc.runCount; a++) {
+    const c = cc.runComp[a];
+    const row = cc.runRow[a];
+    const first = axis === 0 ? cc.runStart[a] : axis === 1 ? row % nj : Math.floor(row / nj);
+    const last = axis === 0 ? cc.runEnd[a] : first;
+    if (first < lo[c]) lo[c] = first;
+    if (last > hi[c]) hi[c] = last;
+  }
+  return { lo, hi };
+}
+
 /**
  * Applies the rules in place. Other non-zero classes only see the island rule. `image` (HU on the label's grid)
  * enables minLesionContrastHu, applied last to the lesions the body rules kept. (First, it cut a native kidney
  * "lesion" below the maxLesionShare and left the rest, the renal sinus read as cyst, standing: 39 mL of lesion
- * on the shared crop where the share rule alone leaves none.)
+ * on the shared crop where the share rule alone leaves none.) `superiorAxis` is the grid axis that runs foot to
+ * head (pieceShare's axial slices).
  */
 export function postprocessLabel(
   label: Uint8Array,
@@ -344,6 +375,7 @@ export function postprocessLabel(
   spacingMm: Vec3,
   rules: PostprocessRules,
   image?: ArrayLike<number>,
+  superiorAxis: 0 | 1 | 2 = 2,
 ): PostprocessStats {
   const member = new Uint8Array(256);
   member.fill(1, 1);
@@ -373,7 +405,18 @@ export function postprocessLabel(
     for (let c = 0; c < cc.count; c++) if (!remove[c] && organVoxels[c] > 0) bodies.push(c);
     // Largest first (whole body incl. its lesions); equal sizes keep the earlier one (stable).
     bodies.sort((a, b) => cc.voxels[b] - cc.voxels[a] || a - b);
-    for (const c of bodies.slice(rules.maxOrganComponents)) remove[c] = 1;
+    const extra = bodies.slice(rules.maxOrganComponents);
+    const share = rules.pieceShare ?? 0;
+    const pieces = share > 0 && extra.length > 0 ? extentsAlong(cc, superiorAxis) : null;
+    for (const c of extra) {
+      const largest = bodies[0];
+      const piece =
+        pieces !== null &&
+        cc.voxels[c] >= share * cc.voxels[largest] &&
+        pieces.lo[c] <= pieces.hi[largest] &&
+        pieces.hi[c] >= pieces.lo[largest];
+      if (!piece) remove[c] = 1;
+    }
   }
   let removedComponents = 0;
   for (let c = 0; c < cc.count; c++) removedComponents += remove[c];

@@ -231,7 +231,14 @@ export async function predictVolume(
   if (rules) {
     throwIfAborted(opts.signal);
     progress.report(0.97, 'post-processing');
-    ppStats = postprocessLabel(back.label, image.dims, image.spacingMm, rules, image.data);
+    ppStats = postprocessLabel(
+      back.label,
+      image.dims,
+      image.spacingMm,
+      rules,
+      image.data,
+      transform.srcAxis[2] as 0 | 1 | 2,
+    );
   }
   const postprocessMs = performance.now() - t;
 

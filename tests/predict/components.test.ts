@@ -187,16 +187,35 @@ describe('post-processing rules', () => {
     expect(off.filter((v) => v === 2).length).toBe(54);
   });
 
-  it('keeps the largest pancreas component only (pancreas schema)', () => {
-    const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
-    box(label, dims, [2, 2, 2], [12, 8, 8], 1);
-    box(label, dims, [5, 4, 4], [8, 6, 6], 2);
-    box(label, dims, [20, 2, 2], [26, 8, 8], 1);
-    const expected = new Uint8Array(label.length);
-    box(expected, dims, [2, 2, 2], [12, 8, 8], 1);
-    box(expected, dims, [5, 4, 4], [8, 6, 6], 2);
-    postprocessLabel(label, dims, spacing, rulesForSchema('pancreas'));
-    expect(Array.from(label)).toEqual(Array.from(expected));
+  it('keeps the largest pancreas body, and a second piece only as large and across the same slices', () => {
+    // dims 40 × 20 × 12, k the axial (foot-to-head) axis unless said otherwise.
+    const scene = (second: { lo: Vec3; hi: Vec3 }) => {
+      const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
+      box(label, dims, [2, 2, 2], [12, 8, 8], 1); // head: 360 voxels with its tumour
+      box(label, dims, [5, 4, 4], [8, 6, 6], 2);
+      box(label, dims, second.lo, second.hi, 1);
+      return label;
+    };
+    const largestOnly = scene({ lo: [0, 0, 0], hi: [0, 0, 0] });
+    const run = (label: Uint8Array, rules = rulesForSchema('pancreas'), superiorAxis: 0 | 1 | 2 = 2) => {
+      postprocessLabel(label, dims, spacing, rules, undefined, superiorAxis);
+      return Array.from(label);
+    };
+    // Body and tail beside the head, across slices 3..8: 6 × 6 × 6 = 216 voxels, 60 % of the head. Kept.
+    const pieces = scene({ lo: [20, 2, 3], hi: [26, 8, 9] });
+    expect(run(pieces.slice())).toEqual(Array.from(pieces));
+    // The same piece with the rule off (or a kidney model's rules), or under half the head's size: dropped.
+    expect(run(pieces.slice(), { ...rulesForSchema('pancreas'), pieceShare: 0 })).toEqual(Array.from(largestOnly));
+    const small = scene({ lo: [20, 2, 3], hi: [25, 8, 8] }); // 5 × 6 × 5 = 150 voxels, 42 %
+    expect(run(small)).toEqual(Array.from(largestOnly));
+    // As large but below the head (slices 9..11 against 2..7): a bowel loop, not the gland's other half. Dropped.
+    const below = scene({ lo: [14, 2, 9], hi: [26, 8, 12] }); // 12 × 6 × 3 = 216 voxels
+    expect(run(below)).toEqual(Array.from(largestOnly));
+    // Slices are along the axis the scan runs foot to head: with j that axis, the piece below shares the head's
+    // rows 2..7, so it is kept; and the piece beside it shares none of rows 10..19 when moved there.
+    expect(run(below.slice(), rulesForSchema('pancreas'), 1)).toEqual(Array.from(below));
+    const apart = scene({ lo: [20, 10, 3], hi: [26, 16, 9] });
+    expect(run(apart, rulesForSchema('pancreas'), 1)).toEqual(Array.from(largestOnly));
   });
 });
 

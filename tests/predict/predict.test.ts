@@ -162,6 +162,58 @@ describe('predictVolume', () => {
     expect(Object.values(res.stats.stageMs).every((ms) => ms >= 0)).toBe(true);
   });
 
+  it("keeps a pancreas's second piece across the same axial slices, however the scan is stored", async () => {
+    // In patient voxels (2 mm): x left, y posterior, z superior. Head 12×8×8 = 768 voxels; body and tail beside it
+    // 10×8×8 = 640 across slices 10..17; a bowel loop below, 26×8×3 = 624 voxels on slices 1..3. All at 40 HU.
+    const blocks: [Vec3, Vec3, boolean][] = [
+      [[4, 6, 8], [16, 14, 16], true],
+      [[20, 6, 10], [30, 14, 18], true],
+      [[4, 6, 1], [30, 14, 4], false],
+    ];
+    const size: Vec3 = [34, 20, 20];
+    const model = fakeModel(
+      pointwise(3, (x, c) => [0, x > 0 && x < 100 ? 5 : -5, -10][c]),
+      {
+        classes: 3,
+        classNames: ['background', 'pancreas', 'tumor'],
+        patchSize: [8, 16, 16],
+        targetSpacingMm: [2, 2, 2],
+      },
+    );
+    // Stored axially (k superior), and as coronal slices (j superior, k posterior).
+    for (const [order, direction] of [
+      [
+        [0, 1, 2],
+        [1, 0, 0, 0, 1, 0, 0, 0, 1],
+      ],
+      [
+        [0, 2, 1],
+        [1, 0, 0, 0, 0, 1, 0, 1, 0],
+      ],
+    ] as [Vec3, Direction][]) {
+      const dims = order.map((a) => size[a]) as Vec3;
+      const at = (p: Vec3) => {
+        const q = order.map((a) => p[a]);
+        return q[0] + dims[0] * (q[1] + dims[1] * q[2]);
+      };
+      const data = new Int16Array(dims[0] * dims[1] * dims[2]).fill(-1000);
+      const each = (lo: Vec3, hi: Vec3, f: (n: number) => void) => {
+        for (let z = lo[2]; z < hi[2]; z++)
+          for (let y = lo[1]; y < hi[1]; y++) for (let x = lo[0]; x < hi[0]; x++) f(at([x, y, z]));
+      };
+      for (const [lo, hi] of blocks) each(lo, hi, (n) => (data[n] = 40));
+      const res = await predictVolume(makeVolume(dims, data, { spacingMm: [2, 2, 2], direction }), model, {
+        schema: 'pancreas',
+      });
+      for (const [lo, hi, kept] of blocks) {
+        const seen: number[] = [];
+        each(lo, hi, (n) => seen.push(res.label.data[n]));
+        expect(seen.every((v) => v === (kept ? 1 : 0))).toBe(true);
+      }
+      expect(res.stats.postprocess?.removedComponents).toBe(1);
+    }
+  });
+
   it('cancels promptly in the middle of inference', async () => {
     const calls = { n: 0 };
     const model = fakeModel(
