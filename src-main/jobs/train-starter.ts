@@ -9,6 +9,7 @@ import { readNifti, writeNifti } from '../imaging/nifti';
 import type { Vec3 } from '../imaging/volume';
 import { PHANTOM_GENERATOR_VERSION, synthesizeFromLabelMap } from '../phantom';
 import type { PhantomCase, PhantomDomain, PhantomSchema, SynthVersion } from '../phantom/generate';
+import type { LabelMapSynthVersion } from '../phantom/labelmap';
 import type { PhaseWeights } from '../phantom/hu';
 import { recipeDraw, recipePhantom } from '../phantom/replay';
 import { reorientVolume } from '../imaging/orient';
@@ -299,7 +300,7 @@ async function writePhantoms(dir: string, schema: SchemaName, seeds: number[], s
         spacingMm: s.targetSpacingMm,
         lesions: !lesionFree,
         // Label maps came with generator v2: a v1 recipe paints them as v2 did.
-        ...(s.synthVersion !== undefined ? { synthVersion: Math.max(2, s.synthVersion) as 2 | 3 | 4 } : {}),
+        ...(s.synthVersion !== undefined ? { synthVersion: Math.max(2, s.synthVersion) as LabelMapSynthVersion } : {}),
       });
       const name = `labelmap${m}_${String(seed).padStart(6, '0')}`;
       await writeNifti(join(dir, `${name}_image.nii.gz`), reorientVolume(c.image, 'RAS').volume);

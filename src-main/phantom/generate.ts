@@ -13,9 +13,10 @@ import {
   tissueHuFor,
   withOralContrast,
 } from './hu';
-import { type LesionInfo, paintKidneys } from './kidney';
+import { KIDNEY_LABEL, type LesionInfo, paintKidneys } from './kidney';
+import { addMetal, type MetalInfo } from './metal';
 import { paintLiver, paintSpleen, paintStomach, paintVessels } from './organs';
-import { paintPancreas } from './pancreas';
+import { PANCREAS_LABEL, paintPancreas } from './pancreas';
 import type { LabelMapDeformation } from './labelmap';
 import { Rng } from './random';
 import { paintBackMuscles, paintPelvis, paintRibs, paintSpine } from './skeleton';
@@ -98,6 +99,11 @@ export interface PhantomOptions {
   synthVersion?: SynthVersion;
   /** Weights of the contrast phases the synth domain draws from (default: the four alike). */
   phaseWeights?: PhaseWeights;
+  /**
+   * Metal in the field of view (metal.ts): true always, false never; absent: in METAL_SHARE of the synth-domain
+   * cases of generator v5 and later, never in the standard and shifted domains.
+   */
+  metal?: boolean;
 }
 
 export interface PhantomMeta {
@@ -118,6 +124,8 @@ export interface PhantomMeta {
   kidneyScale?: number;
   /** Present only when the bowel holds positive oral contrast (generator v3): its HU. */
   oralContrastHu?: number;
+  /** Present only when the case holds metal (generator v5, or asked for): what and how much. */
+  metal?: MetalInfo;
   /** Present only for a case made from a real label map (labelmap.ts): the map's file and the draw. */
   labelMap?: { source: string; deformation: LabelMapDeformation };
 }
@@ -133,12 +141,13 @@ export interface PhantomCase {
  * kidneys drawn around published volumes, synth kidney lesions at least SYNTH_MIN_LESION_CONTRAST_HU from
  * their kidney. v3: positive oral contrast in a share of synth and label-map cases (hu.ts withOralContrast).
  * v4: the renal sinus with calyces and vessels through its fat in synth and label-map kidneys (kidney.ts
- * SinusDetail). The standard and shifted domains are unchanged since v1.
+ * SinusDetail). v5: metal now and then in synth and label-map cases (clips, a ureteral or biliary stent) with its
+ * streaks (metal.ts). The standard and shifted domains are unchanged since v1.
  */
-export const PHANTOM_GENERATOR_VERSION = 4;
+export const PHANTOM_GENERATOR_VERSION = 5;
 
 /** The generator versions whose synth draws can be reproduced. */
-export const SYNTH_VERSIONS = [1, 2, 3, 4] as const;
+export const SYNTH_VERSIONS = [1, 2, 3, 4, 5] as const;
 export type SynthVersion = (typeof SYNTH_VERSIONS)[number];
 
 /** Least HU difference between a synth kidney lesion and its kidney's parenchyma (kidney.ts visibleLesionHu). */
@@ -324,6 +333,17 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
     lesions = paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: true, lesions: withLesions });
   }
   checkpoint();
+  // v5: metal now and then, with its streaks, before the scanner's blur and noise.
+  const metal =
+    opts.metal === true || (opts.metal === undefined && synth && synthVersion >= 5)
+      ? addMetal(
+          cv,
+          opts.schema,
+          opts.schema === 'kidney' ? KIDNEY_LABEL : PANCREAS_LABEL,
+          root.fork('metal'),
+          opts.metal,
+        )
+      : undefined;
 
   const finishRng = root.fork('finish');
   // Heavier patients are noisier at the same dose.
@@ -363,6 +383,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       ...(opts.domain && opts.domain !== 'standard' ? { domain: opts.domain } : {}),
       ...(shift.kidneyScale !== undefined && shift.kidneyScale !== 1 ? { kidneyScale: shift.kidneyScale } : {}),
       ...(hu !== phaseHu ? { oralContrastHu: Math.round(hu.bowelFluid) } : {}),
+      ...(metal ? { metal } : {}),
     },
   };
 }

@@ -20,6 +20,7 @@ import {
   visibleLesionHu,
 } from './kidney';
 import { PANCREAS_LABEL, PANCREAS_TUMOR_LABEL } from './pancreas';
+import { addMetal } from './metal';
 import { SmoothField } from './noise';
 import { Rng } from './random';
 import type { PhantomCase, PhantomSchema } from './generate';
@@ -113,8 +114,13 @@ export interface LabelMapSynthOptions {
   deform?: boolean;
   /** Image noise (HU); default drawn 4-30. */
   noiseSigmaHu?: number;
-  /** Reproduce generator v2's draws (no oral contrast) or v3's (no renal sinus detail); default: this generator's. */
-  synthVersion?: 2 | 3 | typeof PHANTOM_GENERATOR_VERSION;
+  /**
+   * Reproduce generator v2's draws (no oral contrast), v3's (no renal sinus detail) or v4's (no metal); default:
+   * this generator's.
+   */
+  synthVersion?: LabelMapSynthVersion;
+  /** Metal in the field of view (metal.ts): true always, false never; absent: in METAL_SHARE of v5 cases. */
+  metal?: boolean;
 }
 
 export interface LabelMapDeformation {
@@ -140,10 +146,14 @@ function worldToIndex(v: Volume): (p: Vec3, out: Vec3) => void {
   };
 }
 
+/** The generator versions whose label-map cases can be reproduced (label maps came with v2). */
+export const LABEL_MAP_SYNTH_VERSIONS = [2, 3, 4, 5] as const;
+export type LabelMapSynthVersion = (typeof LABEL_MAP_SYNTH_VERSIONS)[number];
+
 function checkLabelMap(opts: LabelMapSynthOptions): void {
-  if (opts.synthVersion !== undefined && ![2, 3, PHANTOM_GENERATOR_VERSION].includes(opts.synthVersion)) {
+  if (opts.synthVersion !== undefined && !LABEL_MAP_SYNTH_VERSIONS.includes(opts.synthVersion)) {
     throw new RangeError(
-      `label-map synthVersion must be 2, 3 or ${PHANTOM_GENERATOR_VERSION}, got ${opts.synthVersion}`,
+      `label-map synthVersion must be one of ${LABEL_MAP_SYNTH_VERSIONS.join(', ')}, got ${opts.synthVersion}`,
     );
   }
   const m = opts.labelMap;
@@ -620,6 +630,17 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
     opts.lesions === false
       ? []
       : insertLesions(root.fork('lesions'), opts.schema, img, label, st, dims, spacingMm, originMm, hu);
+  // v5: metal now and then, with its streaks, before the scanner's blur and noise.
+  const metal =
+    opts.metal === true || (opts.metal === undefined && version >= 5)
+      ? addMetal(
+          { dims, spacingMm, originMm, hu: img, label },
+          opts.schema,
+          opts.schema === 'kidney' ? KIDNEY_LABEL : PANCREAS_LABEL,
+          root.fork('metal'),
+          opts.metal,
+        )
+      : undefined;
 
   const finishRng = root.fork('finish');
   const noiseSigmaHu = opts.noiseSigmaHu ?? finishRng.range(4, 30);
@@ -661,6 +682,7 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
       bodyScale: 1,
       lesions,
       ...(hu !== phaseHu ? { oralContrastHu: Math.round(hu.bowelFluid) } : {}),
+      ...(metal ? { metal } : {}),
       labelMap: { source: opts.source, deformation },
     },
   };

@@ -137,6 +137,23 @@ print(json.dumps({"shape": list(im.shape), "dtype": str(a.dtype), "ldtype": str(
     expect(meta3.contrastPhase).not.toBe('noncontrast');
   });
 
+  it('puts metal in every case with --metal always, in none with --metal never', async () => {
+    const args = ['--seed', '5', '--cases', '2', '--dims', '64,64,54', '--schema', 'pancreas'];
+    expect(await quietly(() => run([...args, '--out', join(dir, 'metal'), '--metal', 'always']))).toBe(0);
+    expect(await quietly(() => run([...args, '--out', join(dir, 'no-metal'), '--metal', 'never']))).toBe(0);
+    const cases = (d: string) => JSON.parse(readFileSync(join(dir, d, 'manifest.json'), 'utf8')).cases;
+    for (const [n, c] of cases('metal').entries()) {
+      expect(['clips', 'biliary stent']).toContain(c.meta.metal.kind);
+      expect(cases('no-metal')[n].meta.metal).toBeUndefined();
+      const a = (await readNifti(join(dir, 'metal', c.image))).data;
+      const b = (await readNifti(join(dir, 'no-metal', c.image))).data;
+      let brighter = 0;
+      for (let q = 0; q < a.length; q++) brighter = Math.max(brighter, a[q] - b[q]);
+      expect(brighter).toBeGreaterThan(100);
+    }
+    await expect(run([...args, '--out', join(dir, 'metal'), '--metal', 'sometimes'])).rejects.toThrow(/--metal/);
+  });
+
   it('refuses bad arguments with one clear message', async () => {
     await expect(run(['--cases', '2'])).rejects.toThrow(/--out/);
     await expect(run(['--out', out, '--schema', 'liver'])).rejects.toThrow(/--schema/);

@@ -88,7 +88,7 @@ describe('phantom domains', () => {
   });
 
   /** Synth cases of an earlier generator, checked against SHA-256 prefixes of their image and label voxels. */
-  const recorded = (synthVersion: 1 | 2 | 3, hashes: Record<number, [string, string]>) =>
+  const recorded = (synthVersion: 1 | 2 | 3 | 4, hashes: Record<number, [string, string]>) =>
     Object.entries(hashes).map(([seed, [image, label]]) => {
       const c = generatePhantom({ ...opts, seed: Number(seed), domain: 'synth', synthVersion });
       expect([hash(c.image.data), hash(c.label.data)]).toEqual([image, label]);
@@ -138,8 +138,8 @@ describe('phantom domains', () => {
     // The standard domain has no oral contrast, in any version.
     const standard = generatePhantom({ ...opts, seed: 2 });
     expect(standard.meta.oralContrastHu).toBeUndefined();
-    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 5 as never })).toThrow(
-      /synthVersion must be one of 1, 2, 3, 4/,
+    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 6 as never })).toThrow(
+      /synthVersion must be one of 1, 2, 3, 4, 5/,
     );
   });
 
@@ -155,7 +155,7 @@ describe('phantom domains', () => {
     let withStrands = 0;
     for (const seed of [2, 11, 12]) {
       const v3 = generatePhantom({ ...fine, seed, domain: 'synth', synthVersion: 3 });
-      const v4 = generatePhantom({ ...fine, seed, domain: 'synth' });
+      const v4 = generatePhantom({ ...fine, seed, domain: 'synth', synthVersion: 4 });
       expect(v4.meta.generatorVersion).toBe(4);
       const [ni, nj, nk] = v4.label.dims;
       const old = v3.label.data as Uint8Array;

@@ -129,7 +129,7 @@ describe('synthesizeFromLabelMap', () => {
         schema: 'kidney',
         synthVersion: 1 as never,
       }),
-    ).toThrow(/synthVersion must be 2, 3 or 4/);
+    ).toThrow(/synthVersion must be one of 2, 3, 4, 5/);
   });
 
   it('keeps each organ where the map has it and its volume when not deformed', () => {
@@ -202,7 +202,7 @@ describe('synthesizeFromLabelMap', () => {
         lesions: false,
       };
       const v3 = synthesizeFromLabelMap({ ...o, synthVersion: 3 });
-      const v4 = synthesizeFromLabelMap(o);
+      const v4 = synthesizeFromLabelMap({ ...o, synthVersion: 4 });
       expect(v4.meta.generatorVersion).toBe(4);
       const old = v3.label.data as Uint8Array;
       const now = v4.label.data as Uint8Array;
@@ -244,8 +244,42 @@ describe('synthesizeFromLabelMap', () => {
     // The pancreas schema's cases do not change.
     const p = { labelMap: map, source: 'tiny.nii.gz', seed: 2, schema: 'pancreas' as const };
     const p3 = synthesizeFromLabelMap({ ...p, synthVersion: 3 });
-    const p4 = synthesizeFromLabelMap(p);
+    const p4 = synthesizeFromLabelMap({ ...p, synthVersion: 4 });
     expect(Buffer.from(p4.image.data.buffer).equals(Buffer.from(p3.image.data.buffer))).toBe(true);
+  });
+
+  it('generator v5 puts metal in some cases (forced: always), labels untouched; v4 has none', () => {
+    const o = { labelMap: map, source: 'tiny.nii.gz', schema: 'kidney' as const, lesions: false };
+    let drawn = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const v5 = synthesizeFromLabelMap({ ...o, seed });
+      const v4 = synthesizeFromLabelMap({ ...o, seed, synthVersion: 4 });
+      expect(v4.meta.metal).toBeUndefined();
+      expect(Buffer.from(v5.label.data.buffer).equals(Buffer.from(v4.label.data.buffer))).toBe(true);
+      const same = Buffer.from(v5.image.data.buffer).equals(Buffer.from(v4.image.data.buffer));
+      expect(same).toBe(v5.meta.metal === undefined);
+      if (v5.meta.metal) drawn++;
+    }
+    expect(drawn).toBeLessThan(10);
+    // Forced: every case whose drawn metal lies in the field of view has it; labels stay, metal brightens the image.
+    let forcedIn = 0;
+    for (let seed = 1; seed <= 6; seed++) {
+      const forced = synthesizeFromLabelMap({ ...o, seed, metal: true });
+      const none = synthesizeFromLabelMap({ ...o, seed, metal: false });
+      expect(none.meta.metal).toBeUndefined();
+      expect(Buffer.from(forced.label.data.buffer).equals(Buffer.from(none.label.data.buffer))).toBe(true);
+      if (!forced.meta.metal) {
+        expect(Buffer.from(forced.image.data.buffer).equals(Buffer.from(none.image.data.buffer))).toBe(true);
+        continue;
+      }
+      forcedIn++;
+      const a = forced.image.data as Int16Array;
+      const b = none.image.data as Int16Array;
+      let brighter = 0;
+      for (let q = 0; q < a.length; q++) brighter = Math.max(brighter, a[q] - b[q]);
+      expect(brighter).toBeGreaterThan(100);
+    }
+    expect(forcedIn).toBeGreaterThanOrEqual(3);
   });
 
   it('paints the image from the same pull as the labels (aligned)', () => {

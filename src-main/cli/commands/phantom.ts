@@ -43,8 +43,11 @@ Options:
                     for fine-tuning experiments; 'synth' draws per case a contrast phase, each
                     organ's enhancement, fat, noise, blur, habitus and kidney size (the starters'
                     training recipe) and, in 30% of cases, positive oral contrast in the bowel
-                    (generator v3), calyces and vessels through the renal sinus fat (v4);
+                    (generator v3), calyces and vessels through the renal sinus fat (v4) and,
+                    in 15%, metal: clips or a stent, with streaks (v5);
                     --phase and --noise-hu override their values
+  --metal WHEN      always or never: metal in every case (any domain) or in none; default: as
+                    the domain draws it (synth and --label-map: 15%, others: never)
   --label-map FILE  paint each case from a real multi-organ label map (TotalSegmentator 'total'
                     classes, NIfTI) instead of procedural anatomy: random affine, elastic and
                     per-organ deformation, tissue HU of a random phase (oral contrast and renal
@@ -63,6 +66,7 @@ interface Args {
   noiseHu?: number;
   domain?: PhantomDomain;
   labelMap?: string;
+  metal?: boolean;
 }
 
 function triple(option: string, text: string, integer: boolean): Vec3 {
@@ -121,7 +125,11 @@ function parse(argv: string[]): Args | null {
         throw new UsageError(`--domain must be ${PHANTOM_DOMAINS.join(' or ')}, got '${d}'`);
       args.domain = d as PhantomDomain;
     } else if (a === '--label-map') args.labelMap = value();
-    else if (a === '--noise-hu') {
+    else if (a === '--metal') {
+      const w = value();
+      if (w !== 'always' && w !== 'never') throw new UsageError(`--metal must be always or never, got '${w}'`);
+      args.metal = w === 'always';
+    } else if (a === '--noise-hu') {
       const text = value();
       const n = Number(text);
       if (!text.trim() || !Number.isFinite(n) || n < 0 || n > 200)
@@ -188,6 +196,7 @@ export async function run(argv: string[]): Promise<number> {
             schema: args.schema,
             ...(args.spacingMm ? { spacingMm: args.spacingMm } : {}),
             ...(args.noiseHu !== undefined ? { noiseSigmaHu: args.noiseHu } : {}),
+            ...(args.metal !== undefined ? { metal: args.metal } : {}),
           })
         : generatePhantom({
             seed,
@@ -200,6 +209,7 @@ export async function run(argv: string[]): Promise<number> {
             },
             domain: args.domain,
             signal: abort.signal,
+            ...(args.metal !== undefined ? { metal: args.metal } : {}),
           });
       const id = `case_${String(n).padStart(3, '0')}`;
       const image = `${id}_image.nii.gz`;
