@@ -4,7 +4,7 @@
 //   bench predict [--input FILE.nii.gz|DICOMDIR | --phantom kidney|pancreas] [--dims 512,512,300]
 //                 [--spacing 0.8,0.8,2.5] [--model DIR | --starter kidney|pancreas]
 //                 [--target 3,3,3] [--patch 96,96,96] [--max-patch d,h,w] [--overlap 0.5]
-//                 [--tta] [--no-postprocess] [--no-crop] [--json]
+//                 [--tta] [--no-postprocess] [--no-crop] [--no-denoise] [--json]
 //
 // Without --model/--starter the network is a per-voxel HU threshold (kidney-like soft tissue,
 // enhancing lesion), so the numbers are the pipeline's own cost. With a model folder it is the real
@@ -83,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (args.has('--help')) {
     console.log(
-      'bench predict [--input FILE|DICOMDIR | --phantom kidney|pancreas] [--dims a,b,c] [--spacing a,b,c] [--model DIR | --starter kidney|pancreas] [--target a,b,c] [--patch d,h,w] [--max-patch d,h,w] [--overlap f] [--tta] [--no-postprocess] [--no-crop] [--json]',
+      'bench predict [--input FILE|DICOMDIR | --phantom kidney|pancreas] [--dims a,b,c] [--spacing a,b,c] [--model DIR | --starter kidney|pancreas] [--target a,b,c] [--patch d,h,w] [--max-patch d,h,w] [--overlap f] [--tta] [--no-postprocess] [--no-crop] [--no-denoise] [--json]',
     );
     return 0;
   }
@@ -161,6 +161,7 @@ export async function run(argv: string[]): Promise<number> {
       tta: args.has('--tta'),
       postprocess: !args.has('--no-postprocess'),
       cropToBody: !args.has('--no-crop'),
+      denoise: !args.has('--no-denoise'),
       onProgress: (f, msg) => {
         const pct = Math.floor(f * 100);
         if (!args.has('--json') && pct !== lastPct) process.stderr.write(`\r${pct}% ${msg}`.padEnd(60));
@@ -187,6 +188,9 @@ export async function run(argv: string[]): Promise<number> {
       bodyBox: s.bodyBox ?? null,
       patches: s.patches,
       skippedPatches: s.skippedPatches,
+      // Noise on the model grid (HU) and the smoothing passes it took (predict/denoise.ts).
+      noiseHu: s.denoise ? round(s.denoise.noiseHu) : null,
+      denoisePasses: s.denoise?.passes ?? 0,
       networkRuns: timing.calls,
       loadMs: round(loadMs),
       modelLoadMs: round(modelLoadMs),

@@ -13,6 +13,7 @@ import type { UncertaintyKind } from './sliding-window';
 import { mapBackToOriginal } from './map-back';
 import type { MapBackOutput } from './map-back';
 import { postprocessLabel, rulesForClassNames, rulesForSchema } from './postprocess';
+import { denoiseInPlace, type DenoiseResult } from './denoise';
 import { findLandmarks, kidneyRegion, pancreasRegion } from './anatomy-region';
 import type { PostprocessRules, PostprocessStats } from './postprocess';
 import { ProgressReporter, throwIfAborted } from './progress';
@@ -47,6 +48,12 @@ export interface PredictOptions {
    * uncertainty is 0. false: every window runs (for comparison).
    */
   skipOutsideRegion?: boolean;
+  /**
+   * true (default): a scan whose noise on the model grid is above DENOISE_ABOVE_HU is smoothed toward
+   * DENOISE_TARGET_HU before the network sees it (denoise.ts: past that noise the starters miss organs whole).
+   * false: never.
+   */
+  denoise?: boolean;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -73,6 +80,8 @@ export interface PredictStats {
   postprocess?: PostprocessStats;
   /** The organ region applied; `restricted: false` when the scan had no landmark to place it by. */
   anatomyRegion?: RegionStats;
+  /** Noise on the model grid (HU) and the smoothing it took (passes 0: none); absent with denoise off. */
+  denoise?: DenoiseResult;
   /** The settings this prediction actually ran with (what provenance records). */
   settings: PredictSettings;
 }
@@ -84,6 +93,8 @@ export interface PredictSettings {
   postprocess: boolean;
   cropToBody: boolean;
   anatomyRegion: boolean;
+  /** Whether the model-grid scan was smoothed for its noise (absent in records made before this setting). */
+  denoised?: boolean;
   uncertainty: UncertaintyKind;
   /** The model's patch (tensor order) and grid spacing (canonical i, j, k; mm). */
   patchSize: [number, number, number];
@@ -217,7 +228,7 @@ export async function predictVolume(
 
   const transform = canonicalTransform(image, model.canonicalFrame ?? 'RAS');
   const ms = { resample: 0, normalise: 0, inference: 0, mapBack: 0 };
-  const { back, patches, skippedPatches, runsPerPatch, modelDims, box, region } = await modelGridStages(
+  const { back, patches, skippedPatches, runsPerPatch, modelDims, box, region, denoise } = await modelGridStages(
     image,
     model,
     transform,
@@ -287,12 +298,14 @@ export async function predictVolume(
       ...(box ? { bodyBox: box } : {}),
       postprocess: ppStats,
       ...(region ? { anatomyRegion: region } : {}),
+      ...(denoise ? { denoise } : {}),
       settings: {
         overlap: opts.overlap ?? DEFAULT_OVERLAP,
         ttaAxes: opts.tta === true ? [0, 1, 2] : Array.isArray(opts.tta) ? [...opts.tta] : [],
         postprocess: ppStats !== undefined,
         cropToBody: box !== null,
         anatomyRegion: region !== null && region.restricted,
+        denoised: (denoise?.passes ?? 0) > 0,
         uncertainty: opts.uncertainty ?? 'entropy',
         patchSize: [...model.patchSize],
         targetSpacingMm: [...model.targetSpacingMm],
@@ -320,6 +333,7 @@ async function modelGridStages(
   modelDims: Vec3;
   box: BodyBox | null;
   region: RegionStats | null;
+  denoise: DenoiseResult | null;
 }> {
   // Reorientation is folded into the resampler (strided reads): no full-resolution copy.
   let t = performance.now();
@@ -329,12 +343,14 @@ async function modelGridStages(
   let box: BodyBox | null = null;
   const restrict = regionClasses(model, opts);
   let region: RegionStats | null = null;
+  let denoise: DenoiseResult | null = null;
   const sw = await (async () => {
     const input = resampleToGrid(image.data, transform, modelDims);
     ms.resample = performance.now() - t;
     progress.report(0.04, 'resampled');
     throwIfAborted(opts.signal);
     t = performance.now();
+    if (opts.denoise !== false) denoise = denoiseInPlace(input, [grid[2], grid[1], grid[0]]);
     if (opts.cropToBody !== false) box = bodyBox(input, grid);
     const ts = model.targetSpacingMm;
     const spacing: Vec3 = [ts[2], ts[1], ts[0]];
@@ -407,5 +423,6 @@ async function modelGridStages(
     modelDims,
     box,
     region,
+    denoise,
   };
 }

@@ -31,6 +31,8 @@ const HELP = `Usage: deformux predict IN --schema kidney|pancreas [--model DIR] 
   --tta            mirror test-time augmentation (8 runs per patch: slower, steadier)
   --overlap F      sliding-window overlap (default 0.5); --no-postprocess keeps the raw argmax
   --no-crop        run the windows over the whole scan, not only the body's bounding box (> -500 HU)
+  --no-denoise     never smooth the scan for its noise (default: smoothed on the model grid when its
+                   noise is above 28 HU, as a low-dose 3 mm scan can be)
   --json           one JSON summary line per case on stdout`;
 
 const NIFTI = /\.nii(\.gz)?$/i;
@@ -81,6 +83,7 @@ async function predictOne(
     overlap: number;
     postprocess: boolean;
     cropToBody: boolean;
+    denoise: boolean;
     prefix: string;
   },
 ): Promise<{ stats: PredictStats }> {
@@ -91,6 +94,7 @@ async function predictOne(
     schema: opts.schema,
     postprocess: opts.postprocess,
     cropToBody: opts.cropToBody,
+    denoise: opts.denoise,
     uncertaintyFormat: 'float32',
     onProgress: progressLine(opts.prefix),
   });
@@ -130,6 +134,7 @@ export async function run(argv: string[]): Promise<number> {
       overlap: { type: 'string' },
       'no-postprocess': { type: 'boolean' },
       'no-crop': { type: 'boolean' },
+      'no-denoise': { type: 'boolean' },
       json: { type: 'boolean' },
       credentials: { type: 'string' },
       ca: { type: 'string' },
@@ -210,6 +215,7 @@ async function predictInput(
     overlap,
     postprocess: !values['no-postprocess'],
     cropToBody: !values['no-crop'],
+    denoise: !values['no-denoise'],
   };
   const report = (o: CaseOutcome): void => {
     if (values.json) console.log(JSON.stringify(o));
