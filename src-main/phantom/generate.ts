@@ -13,10 +13,10 @@ import {
   tissueHuFor,
   withOralContrast,
 } from './hu';
-import { KIDNEY_LABEL, type LesionInfo, paintKidneys } from './kidney';
+import { type LesionInfo, paintKidneys } from './kidney';
 import { addMetal, type MetalInfo } from './metal';
 import { paintLiver, paintSpleen, paintStomach, paintVessels } from './organs';
-import { PANCREAS_LABEL, paintPancreas } from './pancreas';
+import { paintPancreas } from './pancreas';
 import type { LabelMapDeformation } from './labelmap';
 import { Rng } from './random';
 import { paintBackMuscles, paintPelvis, paintRibs, paintSpine } from './skeleton';
@@ -336,13 +336,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
   // v5: metal now and then, with its streaks, before the scanner's blur and noise.
   const metal =
     opts.metal === true || (opts.metal === undefined && synth && synthVersion >= 5)
-      ? addMetal(
-          cv,
-          opts.schema,
-          opts.schema === 'kidney' ? KIDNEY_LABEL : PANCREAS_LABEL,
-          root.fork('metal'),
-          opts.metal,
-        )
+      ? addMetal(cv, opts.schema, root.fork('metal'), opts.metal)
       : undefined;
 
   const finishRng = root.fork('finish');

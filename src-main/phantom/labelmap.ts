@@ -633,13 +633,7 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
   // v5: metal now and then, with its streaks, before the scanner's blur and noise.
   const metal =
     opts.metal === true || (opts.metal === undefined && version >= 5)
-      ? addMetal(
-          { dims, spacingMm, originMm, hu: img, label },
-          opts.schema,
-          opts.schema === 'kidney' ? KIDNEY_LABEL : PANCREAS_LABEL,
-          root.fork('metal'),
-          opts.metal,
-        )
+      ? addMetal({ dims, spacingMm, originMm, hu: img, label }, opts.schema, root.fork('metal'), opts.metal)
       : undefined;
 
   const finishRng = root.fork('finish');

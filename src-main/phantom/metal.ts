@@ -7,6 +7,8 @@
 // filtered back-projection draws them). Labels are not changed: the metal lies in fat, urine or bile, or is a wire
 // thinner than a voxel. Painted on the clean canvas, before the scanner's blur and noise (finish.ts).
 import type { Vec3 } from '../imaging/volume';
+import { KIDNEY_LABEL } from './kidney';
+import { PANCREAS_LABEL } from './pancreas';
 import type { Rng } from './random';
 
 /** Share of synth-domain and label-map cases (generator v5) with metal in the field of view. */
@@ -52,7 +54,7 @@ interface Wire {
 }
 
 /**
- * Paints metal into `cv` (schema organ label `organ`) with `rng`'s draws: nothing in 1 - METAL_SHARE of the cases
+ * Paints metal into `cv` (labelled in `schema`'s classes) with `rng`'s draws: nothing in 1 - METAL_SHARE of the cases
  * (or when `force` is false), always when `force` is true. The draw of whether is made first either way, so a
  * forced case holds the metal the same seed would draw. Returns what was painted, or undefined (also when the metal
  * drawn lies beyond the field of view).
@@ -60,13 +62,12 @@ interface Wire {
 export function addMetal(
   cv: MetalCanvas,
   schema: 'kidney' | 'pancreas',
-  organ: number,
   rng: Rng,
   force?: boolean,
 ): MetalInfo | undefined {
   const drawn = rng.chance(METAL_SHARE);
   if (!(force ?? drawn)) return undefined;
-  const organVoxels = voxelsOf(cv, organ);
+  const organVoxels = voxelsOf(cv, schema === 'kidney' ? KIDNEY_LABEL : PANCREAS_LABEL);
   if (organVoxels.length === 0) return undefined;
   const stent = rng.chance(0.5);
   const kind: MetalInfo['kind'] = !stent ? 'clips' : schema === 'kidney' ? 'ureteral stent' : 'biliary stent';

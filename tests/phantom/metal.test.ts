@@ -54,7 +54,7 @@ function paintedKinds(schema: 'kidney' | 'pancreas'): Map<MetalInfo['kind'], Pai
   for (let seed = 1; seed <= 40 && out.size < 2; seed++) {
     const before = canvas(schema);
     const after = { ...before, hu: before.hu.slice(), label: before.label.slice() };
-    const info = addMetal(after, schema, 1, new Rng(seed, 'metal-test'), true)!;
+    const info = addMetal(after, schema, new Rng(seed, 'metal-test'), true)!;
     if (!out.has(info.kind)) out.set(info.kind, { info, before, after });
   }
   return out;
@@ -67,16 +67,16 @@ describe('metal (generator v5)', () => {
     const small = canvas('kidney');
     for (let seed = 0; seed < n; seed++) {
       const cv = { ...small, hu: small.hu.slice() };
-      const info = addMetal(cv, 'kidney', 1, new Rng(seed, 'share'));
+      const info = addMetal(cv, 'kidney', new Rng(seed, 'share'));
       if (info) drawn++;
       else expect(hash(cv.hu)).toBe(hash(small.hu));
       // Forced off: nothing; forced on: metal, the same the draw gives when it says yes.
       const off = { ...small, hu: small.hu.slice() };
-      expect(addMetal(off, 'kidney', 1, new Rng(seed, 'share'), false)).toBeUndefined();
+      expect(addMetal(off, 'kidney', new Rng(seed, 'share'), false)).toBeUndefined();
       expect(hash(off.hu)).toBe(hash(small.hu));
       if (info && seed % 10 === 0) {
         const on = { ...small, hu: small.hu.slice() };
-        expect(addMetal(on, 'kidney', 1, new Rng(seed, 'share'), true)).toEqual(info);
+        expect(addMetal(on, 'kidney', new Rng(seed, 'share'), true)).toEqual(info);
         expect(hash(on.hu)).toBe(hash(cv.hu));
       }
     }
