@@ -4,8 +4,9 @@
 // Metal is painted with partial volume (a 2 mm wire fills part of a 3 mm voxel) at what solid metal would read on an
 // unclipped scale, so it saturates and blooms, and it throws streaks across its axial
 // slices: dark and bright lines through the metal, fading with distance (beam hardening and photon starvation, as
-// filtered back-projection draws them). Labels are not changed: the metal lies in fat, urine or bile, or is a wire
-// thinner than a voxel. Painted on the clean canvas, before the scanner's blur and noise (finish.ts).
+// filtered back-projection draws them). Labels are not changed (the metal lies in fat or urine, or is a wire thinner
+// than a voxel), but for the bile duct a biliary stent holds open: it is not pancreas, and its lumen holds bile or
+// gas. Painted on the clean canvas, before the scanner's blur and noise (finish.ts).
 import type { Vec3 } from '../imaging/volume';
 import { KIDNEY_LABEL } from './kidney';
 import { PANCREAS_LABEL } from './pancreas';
@@ -51,6 +52,11 @@ interface Wire {
   wall?: { thicknessMm: number; metalShare: number };
   /** Leave labelled voxels untouched (clips lie outside the organ). */
   outsideLabels: boolean;
+  /**
+   * The tube is a duct through the organ (a biliary stent's bile duct): inside its outer radius nothing is organ,
+   * and its lumen reads this (bile, or gas after the stent let air in).
+   */
+  duct?: { lumenHu: number };
 }
 
 /**
@@ -206,7 +212,7 @@ function ureteralStent(cv: MetalCanvas, organVoxels: Vec3[], rng: Rng): Wire[] {
 /**
  * A self-expanding metal stent in the distal bile duct: a mesh tube (radius 4-5 mm, wall 1 mm, 35-60 %
  * metal) 40-80 mm long from the duodenum up through the pancreatic head (its patient-right end, −x) toward
- * the liver hilum.
+ * the liver hilum. The duct it holds open (its outer radius) is unlabelled; its lumen is bile, or gas (40 %).
  */
 function biliaryStent(organVoxels: Vec3[], rng: Rng): Wire[] {
   const xs = organVoxels.map((p) => p[0]).sort((a, b) => a - b);
@@ -220,12 +226,15 @@ function biliaryStent(organVoxels: Vec3[], rng: Rng): Wire[] {
   const from = add(head, unit, -length * rng.range(0.25, 0.45));
   const points: Vec3[] = [];
   for (let s = 0; s <= length; s += 2) points.push(add(from, unit, s));
+  // Pneumobilia is common once a stent holds the papilla open.
+  const lumenHu = rng.chance(0.4) ? rng.range(-950, -600) : rng.range(0, 25);
   return [
     {
       points,
       radiusMm: rng.range(4, 5),
       wall: { thicknessMm: 1, metalShare: rng.range(0.35, 0.6) },
       outsideLabels: false,
+      duct: { lumenHu },
     },
   ];
 }
@@ -270,6 +279,10 @@ function paintWire(cv: MetalCanvas, w: Wire, fraction: Float32Array): void {
             cv.originMm[2] + k * cv.spacingMm[2],
           ];
           const d = segmentDistance(p, a, b);
+          if (w.duct && d <= outer) {
+            cv.label[q] = 0;
+            if (d < w.radiusMm - thickness / 2) cv.hu[q] = w.duct.lumenHu;
+          }
           // Solid wire: distance from its axis; mesh tube: distance from the middle of its wall.
           const e = w.wall ? Math.abs(d - w.radiusMm) : d;
           const half = thickness / 2;

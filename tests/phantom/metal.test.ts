@@ -92,7 +92,14 @@ describe('metal (generator v5)', () => {
       for (const [kind, { info, before, after }] of kinds) {
         const [ni, nj, nk] = before.dims;
         const plane = ni * nj;
-        expect(Buffer.from(after.label).equals(Buffer.from(before.label))).toBe(true);
+        // Labels stay, but for the bile duct a biliary stent holds open through the pancreas: unlabelled there.
+        let unlabelled = 0;
+        for (let q = 0; q < after.label.length; q++) {
+          if (after.label[q] === before.label[q]) continue;
+          expect([kind, before.label[q], after.label[q]]).toEqual(['biliary stent', 1, 0]);
+          unlabelled++;
+        }
+        if (kind === 'biliary stent') expect(unlabelled).toBeGreaterThan(0);
         // A solid stent saturates the scale; a clip or a mesh wall thinner than a voxel may not, but reads as
         // bright as cortical bone or brighter.
         const saturated = after.hu.filter((v) => v >= METAL_HU).length;
@@ -176,7 +183,7 @@ describe('metal (generator v5)', () => {
       const v4 = generatePhantom({ ...small, synthVersion: 4 });
       const v5 = generatePhantom(small);
       expect(v5.meta.generatorVersion).toBe(5);
-      expect(hash(v5.label.data)).toBe(hash(v4.label.data));
+      if (v5.meta.metal?.kind !== 'biliary stent') expect(hash(v5.label.data)).toBe(hash(v4.label.data));
       if (v5.meta.metal === undefined) {
         expect(hash(v5.image.data)).toBe(hash(v4.image.data));
         continue;
