@@ -198,6 +198,9 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
     // -0.02..-0.07). The average (the one alpha tried, chosen before scoring it) is at least the start on all four
     // shared-CT figures (full 0.886 / 26.4 mL, crop 0.921 / 11.9 mL), and no phantom set loses more than 0.004 of
     // kidney class; figures in the closing note of 2026-12-06 (sixth).
+    // Two more phases of this recipe from the shipped average were not shipped: on generator v4 again (shared CT
+    // full scan 0.886 -> 0.855, 41 mL called lesion) and on generator v5 (metal in 15 % of cases; 0.886 -> 0.823,
+    // 51 mL; crop 0.921 -> 0.922): each time the full scan's renal sinus went back to "tumour".
     return {
       ...common,
       synthVersion: 4,
@@ -226,6 +229,10 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
   // tail, 15 mm apart), and the post-processing then kept the larger. Since it keeps a second piece at least half
   // the first's size across the same slices (postprocess.ts pieceShare): this starter full 0.642, crop 0.727; the
   // second phase 0.563 / 0.713 (0.1 mL beyond the region); their half-way average 0.617 / 0.709.
+  // A phase on generator v5 (metal in 15 % of cases; 1000 steps at lr 3e-4 from this starter, then the half-way
+  // average with it) lost on the shared CT too (full 0.642 -> 0.612 with 10 mL outside the labelled slices, crop
+  // 0.727 -> 0.704) and gained little on held-out phantoms with metal (0.577 -> 0.591, without 0.735 -> 0.756):
+  // not shipped.
   return {
     ...common,
     // Trained before generator v3 (oral contrast): its replay and retraining draw v2's phantoms.
