@@ -10,6 +10,12 @@
 import type { Vec3 } from '../imaging/volume';
 import { blurAxis } from '../util/blur';
 
+/**
+ * Grids the estimate and thresholds hold for (mm, every axis): they were measured at 3 mm, where the starters run.
+ * On coarser grids each voxel pair spans so much anatomy that tissue edges read as noise (8 HU of noise reads 21 HU
+ * at 8 mm, 11.5 at 3 mm), so those are never smoothed.
+ */
+export const DENOISE_SPACING_MM: [number, number] = [2, 4];
 /** Smooth a model-grid scan whose estimated noise is above this (HU). */
 export const DENOISE_ABOVE_HU = 28;
 /** ... until its estimated noise is at most this (HU). */
@@ -62,19 +68,22 @@ export interface DenoiseResult {
 }
 
 /**
- * Smooths `hu` (i-fastest, `dims` [i, j, k]) in place when its estimated noise is above `aboveHu`, pass by pass,
- * until it is at most `targetHu` (or MAX_PASSES).
+ * Smooths `hu` (i-fastest, `dims` [i, j, k], voxels `spacingMm`) in place when its estimated noise is above
+ * `aboveHu`, pass by pass, until it is at most `targetHu` (or MAX_PASSES); never on a grid outside
+ * DENOISE_SPACING_MM.
  */
 export function denoiseInPlace(
   hu: Float32Array,
   dims: Vec3,
+  spacingMm: Vec3,
   aboveHu = DENOISE_ABOVE_HU,
   targetHu = DENOISE_TARGET_HU,
 ): DenoiseResult {
   const noiseHu = estimateNoiseHu(hu, dims);
   let after = noiseHu;
   let passes = 0;
-  if (!(noiseHu > aboveHu)) return { noiseHu, noiseAfterHu: after, passes };
+  const calibrated = spacingMm.every((s) => s >= DENOISE_SPACING_MM[0] && s <= DENOISE_SPACING_MM[1]);
+  if (!calibrated || !(noiseHu > aboveHu)) return { noiseHu, noiseAfterHu: after, passes };
   while (passes < MAX_PASSES && !(after <= targetHu)) {
     for (const axis of [0, 1, 2] as const) if (dims[axis] > 1) blurAxis(hu, dims, axis, PASS_WEIGHT);
     passes++;

@@ -350,7 +350,7 @@ async function modelGridStages(
     progress.report(0.04, 'resampled');
     throwIfAborted(opts.signal);
     t = performance.now();
-    if (opts.denoise !== false) denoise = denoiseInPlace(input, [grid[2], grid[1], grid[0]]);
+    if (opts.denoise !== false) denoise = denoiseInPlace(input, [grid[2], grid[1], grid[0]], model.targetSpacingMm);
     if (opts.cropToBody !== false) box = bodyBox(input, grid);
     const ts = model.targetSpacingMm;
     const spacing: Vec3 = [ts[2], ts[1], ts[0]];

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '../../src-main/imaging/volume';
 import { DENOISE_ABOVE_HU, DENOISE_TARGET_HU, denoiseInPlace, estimateNoiseHu } from '../../src-main/predict/denoise';
+
+const MM3: Vec3 = [3, 3, 3];
 import { predictVolume } from '../../src-main/predict/predict';
 import { fakeModel, makeVolume, pointwise, rng } from './helpers';
 
@@ -34,14 +36,18 @@ describe('noise on the model grid', () => {
   it('smooths only a grid noisier than the threshold, down to the target, keeping its mean', () => {
     const quiet = tissues(dims, DENOISE_ABOVE_HU - 6, 1);
     const copy = quiet.slice();
-    const q = denoiseInPlace(quiet, dims);
+    const q = denoiseInPlace(quiet, dims, MM3);
     expect(q.passes).toBe(0);
     expect(Buffer.from(quiet.buffer).equals(Buffer.from(copy.buffer))).toBe(true);
 
     const loud = tissues(dims, 40, 2);
     const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
     const before = mean(loud);
-    const r = denoiseInPlace(loud, dims);
+    // On an 8 mm grid (outside the calibrated spacing, where tissue edges read as noise) it is never smoothed.
+    const coarse = loud.slice();
+    expect(denoiseInPlace(coarse, dims, [8, 8, 8]).passes).toBe(0);
+    expect(Buffer.from(coarse.buffer).equals(Buffer.from(loud.buffer))).toBe(true);
+    const r = denoiseInPlace(loud, dims, MM3);
     expect(r.noiseHu).toBeGreaterThan(DENOISE_ABOVE_HU);
     expect(r.passes).toBeGreaterThan(0);
     expect(r.noiseAfterHu).toBeLessThanOrEqual(DENOISE_TARGET_HU);
