@@ -8,6 +8,7 @@
 // than a voxel), but for the bile duct a biliary stent holds open: it is not pancreas, and its lumen holds bile or
 // gas. Painted on the clean canvas, before the scanner's blur and noise (finish.ts).
 import type { Vec3 } from '../imaging/volume';
+import { type Canvas, paintTube } from './canvas';
 import { KIDNEY_LABEL } from './kidney';
 import { PANCREAS_LABEL } from './pancreas';
 import type { Rng } from './random';
@@ -36,13 +37,7 @@ export interface MetalInfo {
 }
 
 /** The clean canvas the generator paints: identity-direction LPS grid, k superior. */
-export interface MetalCanvas {
-  dims: Vec3;
-  spacingMm: Vec3;
-  originMm: Vec3;
-  hu: Float32Array;
-  label: Uint8Array;
-}
+export type MetalCanvas = Canvas;
 
 interface Wire {
   /** Polyline (LPS mm). */
@@ -239,57 +234,35 @@ function biliaryStent(organVoxels: Vec3[], rng: Rng): Wire[] {
   ];
 }
 
-/** Distance from p to the segment a-b (mm). */
-function segmentDistance(p: Vec3, a: Vec3, b: Vec3): number {
-  const ab: Vec3 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-  const ap: Vec3 = [p[0] - a[0], p[1] - a[1], p[2] - a[2]];
-  const l2 = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2];
-  const t = l2 > 0 ? Math.min(1, Math.max(0, (ap[0] * ab[0] + ap[1] * ab[1] + ap[2] * ab[2]) / l2)) : 0;
-  return Math.hypot(ap[0] - t * ab[0], ap[1] - t * ab[1], ap[2] - t * ab[2]);
-}
-
 /**
  * Adds a wire's metal fraction to `fraction` (the largest per voxel): the share of a voxel the wire's cross-section
- * fills, ramped over one voxel at its edge (a wire thinner than a voxel never fills one).
+ * fills, ramped over one voxel at its edge (a wire thinner than a voxel never fills one). Distances are to the whole
+ * polyline (canvas.ts paintTube), so a mesh tube's wall stays a wall where its segments meet.
  */
 function paintWire(cv: MetalCanvas, w: Wire, fraction: Float32Array): void {
-  const [ni, nj, nk] = cv.dims;
   const h = (cv.spacingMm[0] + cv.spacingMm[1]) / 4; // half the in-plane voxel
-  const outer = w.radiusMm + (w.wall ? w.wall.thicknessMm / 2 : 0);
-  const reach = outer + 2 * h;
   const thickness = w.wall ? w.wall.thicknessMm : 2 * w.radiusMm;
+  const half = thickness / 2;
+  const outer = w.radiusMm + (w.wall ? half : 0);
   const peak = Math.min(1, thickness / (2 * h)) * (w.wall ? w.wall.metalShare : 1);
-  for (let s = 0; s + 1 < w.points.length; s++) {
-    const a = w.points[s];
-    const b = w.points[s + 1];
-    const lo = [0, 1, 2].map((x) =>
-      Math.max(0, Math.floor((Math.min(a[x], b[x]) - reach - cv.originMm[x]) / cv.spacingMm[x])),
-    );
-    const hi = [0, 1, 2].map((x) =>
-      Math.min(cv.dims[x] - 1, Math.ceil((Math.max(a[x], b[x]) + reach - cv.originMm[x]) / cv.spacingMm[x])),
-    );
-    for (let k = lo[2]; k <= hi[2] && k < nk; k++)
-      for (let j = lo[1]; j <= hi[1] && j < nj; j++)
-        for (let i = lo[0]; i <= hi[0] && i < ni; i++) {
-          const q = i + ni * (j + nj * k);
-          if (w.outsideLabels && cv.label[q] !== 0) continue;
-          const p: Vec3 = [
-            cv.originMm[0] + i * cv.spacingMm[0],
-            cv.originMm[1] + j * cv.spacingMm[1],
-            cv.originMm[2] + k * cv.spacingMm[2],
-          ];
-          const d = segmentDistance(p, a, b);
-          if (w.duct && d <= outer) {
-            cv.label[q] = 0;
-            if (d < w.radiusMm - thickness / 2) cv.hu[q] = w.duct.lumenHu;
-          }
-          // Solid wire: distance from its axis; mesh tube: distance from the middle of its wall.
-          const e = w.wall ? Math.abs(d - w.radiusMm) : d;
-          const half = thickness / 2;
-          const f = Math.min(1, Math.max(0, (half + h - e) / (2 * h))) * peak;
-          if (f > fraction[q]) fraction[q] = f;
-        }
-  }
+  const tube = { pointsMm: w.points, radiiMm: w.points.map(() => w.radiusMm) };
+  paintTube(
+    cv,
+    tube,
+    (q, depth) => {
+      if (w.outsideLabels && cv.label[q] !== 0) return;
+      const d = w.radiusMm - depth;
+      if (w.duct && d <= outer) {
+        cv.label[q] = 0;
+        if (d < w.radiusMm - half) cv.hu[q] = w.duct.lumenHu;
+      }
+      // Solid wire: distance from its axis; mesh tube: distance from the middle of its wall.
+      const e = w.wall ? Math.abs(d - w.radiusMm) : d;
+      const f = Math.min(1, Math.max(0, (half + h - e) / (2 * h))) * peak;
+      if (f > fraction[q]) fraction[q] = f;
+    },
+    outer - w.radiusMm + 2 * h,
+  );
 }
 
 /**

@@ -406,13 +406,13 @@ export function postprocessLabel(
     // Largest first (whole body incl. its lesions); equal sizes keep the earlier one (stable).
     bodies.sort((a, b) => cc.voxels[b] - cc.voxels[a] || a - b);
     const extra = bodies.slice(rules.maxOrganComponents);
-    const share = rules.pieceShare ?? 0;
-    const pieces = share > 0 && extra.length > 0 ? extentsAlong(cc, superiorAxis) : null;
+    const pieceShare = rules.pieceShare ?? 0;
+    const pieces = pieceShare > 0 && extra.length > 0 ? extentsAlong(cc, superiorAxis) : null;
+    const largest = bodies[0];
     for (const c of extra) {
-      const largest = bodies[0];
       const piece =
         pieces !== null &&
-        cc.voxels[c] >= share * cc.voxels[largest] &&
+        cc.voxels[c] >= pieceShare * cc.voxels[largest] &&
         pieces.lo[c] <= pieces.hi[largest] &&
         pieces.hi[c] >= pieces.lo[largest];
       if (!piece) remove[c] = 1;
