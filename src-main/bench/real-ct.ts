@@ -6,7 +6,7 @@
 // kidneys: a short field of view the network must not fill with anatomy).
 //
 //   bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all] [--tta]
-//                 [--max-patch d,h,w] [--json]
+//                 [--overlap F] [--max-patch d,h,w] [--json]
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readNifti } from '../imaging/nifti';
@@ -17,7 +17,7 @@ import { UsageError } from '../cli/index';
 import { CROP_FIRST_SLICE, defaultRealCtDir, REAL_CT_FILES, scoreCase } from '../predict/real-ct';
 
 const HELP =
-  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all] [--tta] [--max-patch d,h,w] [--json]';
+  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all] [--tta] [--overlap F] [--max-patch d,h,w] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCliArgs(
@@ -28,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
       data: { type: 'string' },
       case: { type: 'string' },
       tta: { type: 'boolean' },
+      overlap: { type: 'string' },
       'max-patch': { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -40,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     data?: string;
     case?: string;
     tta?: boolean;
+    overlap?: string;
     'max-patch'?: string;
     json?: boolean;
   };
@@ -47,6 +49,9 @@ export async function run(argv: string[]): Promise<number> {
   if (starter !== 'kidney' && starter !== 'pancreas') throw new UsageError('--starter must be kidney or pancreas');
   const which = v.case ?? 'all';
   if (which !== 'full' && which !== 'crop' && which !== 'all') throw new UsageError('--case must be full, crop or all');
+  const overlap = v.overlap === undefined ? undefined : Number(v.overlap);
+  if (overlap !== undefined && !(Number.isFinite(overlap) && overlap >= 0 && overlap < 1))
+    throw new UsageError(`--overlap must be a number in [0, 1), got '${v.overlap}'`);
   const modelDir = v.model ? resolve(v.model) : resolveModelDir(starter);
   const data = v.data ? resolve(v.data) : defaultRealCtDir();
   const files = Object.values(REAL_CT_FILES).map((f) => join(data, f));
@@ -73,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       model: modelDir,
       schema: loaded.meta.schema,
       tta: !!v.tta,
+      ...(overlap !== undefined ? { overlap } : {}),
       // Whether the shared CT (or anything made from it) was in this model's training data.
       seen: loaded.meta.realDataSeen ?? false,
       cases: [] as unknown[],
@@ -87,14 +93,14 @@ export async function run(argv: string[]): Promise<number> {
           file,
           `dims ${image.dims.join('×')} do not hold the labelled slices ${CROP_FIRST_SLICE}..`,
         );
-      cases.push(await scoreCase('full', image, seg, model, classes, !!v.tta));
+      cases.push(await scoreCase('full', image, seg, model, classes, { tta: !!v.tta, overlap }));
     }
     if (which !== 'full') {
       const file = join(data, REAL_CT_FILES.crop);
       const image = await readNifti(file);
       if (image.dims.some((d, a) => d !== seg.dims[a]))
         throw new InputError(file, `dims ${image.dims.join('×')} differ from the labels' ${seg.dims.join('×')}`);
-      cases.push(await scoreCase('crop', image, seg, model, classes, !!v.tta));
+      cases.push(await scoreCase('crop', image, seg, model, classes, { tta: !!v.tta, overlap }));
     }
     console.log(JSON.stringify(report, null, v.json ? undefined : 2));
     return 0;

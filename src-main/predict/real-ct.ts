@@ -114,7 +114,7 @@ export async function realCtScores(
   for (const which of ['full', 'crop'] as const) {
     signal?.throwIfAborted();
     const image = await readNifti(join(data, which === 'full' ? REAL_CT_FILES.full : REAL_CT_FILES.crop));
-    const r = await scoreCase(which, image, seg, model, classes, false);
+    const r = await scoreCase(which, image, seg, model, classes);
     for (const [k, v] of Object.entries(r))
       if (typeof v === 'number' && k !== 'seconds' && k !== 'patches') out[`${which}_${k}`] = v;
   }
@@ -128,10 +128,10 @@ export async function scoreCase(
   seg: Volume,
   model: SegmentationModel,
   classes: readonly string[],
-  tta: boolean,
+  opts: { tta?: boolean; overlap?: number } = {},
 ): Promise<Record<string, unknown>> {
   const t0 = performance.now();
-  const res = await predictVolume(image, model, { tta });
+  const res = await predictVolume(image, model, { tta: opts.tta === true, overlap: opts.overlap });
   const seconds = (performance.now() - t0) / 1000;
   const [ni, nj] = image.dims;
   const offset = which === 'full' ? CROP_FIRST_SLICE * ni * nj : 0;
