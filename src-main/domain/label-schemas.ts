@@ -37,3 +37,13 @@ export const LABEL_SCHEMAS: Readonly<Record<SchemaName, LabelSchema>> = {
     ],
   },
 };
+
+/**
+ * Tensor axes (0 = D, 1 = H, 2 = W of the canonical RAS grid) along which a schema's models are trained mirrored,
+ * and so the only axes mirror test-time augmentation may flip. W is left-right: kidney classes are not sided, so a
+ * mirrored kidney is still a kidney; the pancreas is not symmetric (head right, tail left) and no schema's anatomy
+ * survives an upside-down or front-to-back flip.
+ */
+export function mirrorAxesForSchema(schema: string): number[] {
+  return schema === 'kidney' ? [2] : [];
+}

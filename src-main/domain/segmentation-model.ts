@@ -37,6 +37,13 @@ export interface InferenceSpec {
   intensity: IntensityPreprocessing;
   /** Frame the network was trained in; default 'RAS'. */
   canonicalFrame?: CanonicalFrame;
+  /**
+   * Tensor axes (0 = D, 1 = H, 2 = W) along which the network was trained mirrored: test-time augmentation
+   * (`tta: true`) mirrors along these only, since a mirror the network never saw (a pancreas with its head on the
+   * left, a kidney upside down) is an input from outside its training. Empty: TTA has nothing to mirror. Absent:
+   * all three (a model that says nothing, such as the threshold stand-in).
+   */
+  mirrorAxes?: number[];
 }
 
 export interface SegmentationModel extends InferenceSpec {

@@ -25,7 +25,7 @@ import { segmentationModelOf } from '../engine/model/segmentation_model';
 import { trainRun } from '../train/run';
 import { interpolateWeights } from '../train/weight-average';
 import { readSafetensors, writeSafetensors } from '../engine/io/safetensors';
-import { synthAugmentSettings } from '../train/augment';
+import { flipAxesForSchema, synthAugmentSettings } from '../train/augment';
 
 export interface StarterSettings {
   name: 'full' | 'smoke';
@@ -463,6 +463,8 @@ async function finishStarter(
     ...loaded.meta.inference,
     targetSpacingMm: [...s.targetSpacingMm],
     patchSize: [...s.inferencePatch],
+    // The flips its training augmentation drew: the only mirrors test-time augmentation may apply.
+    mirrorAxes: s.augment ? flipAxesForSchema(schema) : [],
   };
   if (s.maxInferencePatch) loaded.meta.inference.maxPatchSize = [...s.maxInferencePatch];
   else delete loaded.meta.inference.maxPatchSize;

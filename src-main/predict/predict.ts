@@ -22,7 +22,10 @@ import type { ProgressCallback, SegmentationModel } from './types';
 export interface PredictOptions {
   /** Patch overlap in [0, 1); default 0.5. */
   overlap?: number;
-  /** Mirror test-time augmentation: true = all three axes, or the tensor axes (0 = D, 1 = H, 2 = W) to mirror. */
+  /**
+   * Mirror test-time augmentation: true = along the axes the model was trained mirrored (model.mirrorAxes: the
+   * kidney starters left-right, the pancreas none, so nothing to mirror), or the tensor axes (0 = D, 1 = H, 2 = W).
+   */
   tta?: boolean | number[];
   /** Default 'entropy'; 'tta-disagreement' falls back to entropy without TTA. */
   uncertainty?: UncertaintyKind;
@@ -301,7 +304,7 @@ export async function predictVolume(
       ...(denoise ? { denoise } : {}),
       settings: {
         overlap: opts.overlap ?? DEFAULT_OVERLAP,
-        ttaAxes: opts.tta === true ? [0, 1, 2] : Array.isArray(opts.tta) ? [...opts.tta] : [],
+        ttaAxes: ttaAxesFor(opts.tta, model),
         postprocess: ppStats !== undefined,
         cropToBody: box !== null,
         anatomyRegion: region !== null && region.restricted,
@@ -312,6 +315,15 @@ export async function predictVolume(
       },
     },
   };
+}
+
+/**
+ * The axes mirror TTA flips: `true` = the axes the model was trained mirrored along (all three for a model that
+ * names none), an array as given, false or absent none.
+ */
+export function ttaAxesFor(tta: PredictOptions['tta'], model: SegmentationModel): number[] {
+  if (tta === true) return [...(model.mirrorAxes ?? [0, 1, 2])];
+  return Array.isArray(tta) ? [...tta] : [];
 }
 
 /**
@@ -377,7 +389,7 @@ async function modelGridStages(
     ms.normalise = performance.now() - t;
     progress.report(0.05, 'normalised');
     t = performance.now();
-    const tta = opts.tta === true ? [0, 1, 2] : opts.tta === false || opts.tta === undefined ? [] : opts.tta;
+    const tta = ttaAxesFor(opts.tta, model);
     const res = await slidingWindow(swInput, box ? box.size : grid, model, {
       overlap: opts.overlap,
       ttaAxes: tta,

@@ -8,6 +8,7 @@
 import { blurAxis } from '../util/blur';
 import type { Rng } from '../engine/model/rng';
 import type { TrainCase } from './sampler';
+import { mirrorAxesForSchema } from '../domain/label-schemas';
 
 export type Mat3 = [number, number, number, number, number, number, number, number, number];
 
@@ -86,12 +87,9 @@ export function finetuneAugmentSettings(schema: string, starterSettings?: Record
   };
 }
 
-/**
- * Flips a schema allows: in the canonical RAS frame tensor axis W is left-right. Kidney classes are
- * not sided, so a mirrored kidney is still a kidney; the pancreas is not symmetric, so no flips.
- */
+/** Flips a schema allows in training (domain/label-schemas.ts mirrorAxesForSchema: kidney left-right only). */
 export function flipAxesForSchema(schema: string): number[] {
-  return schema === 'kidney' ? [2] : [];
+  return mirrorAxesForSchema(schema);
 }
 
 export function defaultAugmentSettings(schema: string): AugmentSettings {

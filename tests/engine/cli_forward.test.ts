@@ -129,6 +129,11 @@ describe('model folder', () => {
     expect(maxRelErr(b1, logitsDhwc)).toBeGreaterThan(1e-2);
     expect(seg.batchFor!([64, 64, 64])).toBe(3);
     expect(seg.batchFor!([96, 96, 96])).toBe(1);
+    // TTA mirrors: the schema's training flips (kidney left-right), or what model.json records.
+    expect(seg.mirrorAxes).toEqual([2]);
+    expect(segmentationModelOf({ ...loaded, meta: { ...loaded.meta, schema: 'pancreas' } }).mirrorAxes).toEqual([]);
+    const recorded = { ...loaded.meta, inference: { ...loaded.meta.inference, mirrorAxes: [0, 2] } };
+    expect(segmentationModelOf({ ...loaded, meta: recorded }).mirrorAxes).toEqual([0, 2]);
     loaded.net.dispose();
     writeFileSync(join(dir, 'saved', 'model.json'), JSON.stringify({ ...meta, classes: ['background', 'a'] }));
     await expect(loadModelFolder(join(dir, 'saved'))).rejects.toThrow(

@@ -90,6 +90,7 @@ export function fakeModel(
     logitsLayout: overrides.logitsLayout,
     maxPatchSize: overrides.maxPatchSize,
     patchMultiple: overrides.patchMultiple,
+    ...(overrides.mirrorAxes ? { mirrorAxes: overrides.mirrorAxes } : {}),
     async predictPatch(
       patch: Float32Array,
       signal?: AbortSignal,

@@ -27,6 +27,12 @@ describe('parseInferenceSpec', () => {
     expect(
       parseInferenceSpec({ ...good, inference: { ...good.inference, canonicalFrame: 'LPS' } }, 'x').canonicalFrame,
     ).toBe('LPS');
+    expect(parseInferenceSpec({ ...good, inference: { ...good.inference, mirrorAxes: [2] } }, 'x').mirrorAxes).toEqual([
+      2,
+    ]);
+    expect(parseInferenceSpec({ ...good, inference: { ...good.inference, mirrorAxes: [] } }, 'x').mirrorAxes).toEqual(
+      [],
+    );
   });
 
   it.each([
@@ -37,6 +43,9 @@ describe('parseInferenceSpec', () => {
     [{ ...good, inference: { ...good.inference, canonicalFrame: 'RAI' } }, /canonicalFrame/],
     [{ ...good, inference: { ...good.inference, intensity: { clipHu: [300, -200], mean: 0, std: 1 } } }, /clipHu/],
     [{ ...good, inference: { ...good.inference, intensity: { clipHu: [-200, 300], mean: 0, std: 0 } } }, /std/],
+    [{ ...good, inference: { ...good.inference, mirrorAxes: [3] } }, /mirrorAxes/],
+    [{ ...good, inference: { ...good.inference, mirrorAxes: [2, 2] } }, /mirrorAxes/],
+    [{ ...good, inference: { ...good.inference, mirrorAxes: 2 } }, /mirrorAxes/],
     [[1, 2], /not a JSON object|"classes"/],
   ])('refuses bad model.json %#', (json, message) => {
     expect(() => parseInferenceSpec(json, 'models/k/model.json')).toThrow(InputError);

@@ -98,6 +98,25 @@ describe('predictVolume', () => {
     expect(res.stats.runsPerPatch).toBe(8);
   });
 
+  it('mirrors for TTA only along the axes the model was trained mirrored', async () => {
+    // A ramp rising toward S (canonical D): the gradient model's class 3. A mirror along D turns the rise into a
+    // fall, so a model that never saw that mirror loses the class when TTA applies it anyway.
+    const v = rampVolume([8, 8, 8], [2, 2, 2], signedPermutations()[0], [0, 0, 1]);
+    const opts = { postprocess: false, tta: true, denoise: false, uncertainty: 'none' } as const;
+    const spec = { classes: 4, patchSize: [4, 4, 4] as Vec3, targetSpacingMm: [2, 2, 2] as Vec3 };
+    const leftRight = await predictVolume(v, fakeModel(gradientModel, { ...spec, mirrorAxes: [2] }), opts);
+    expect(leftRight.stats.runsPerPatch).toBe(2);
+    expect(leftRight.stats.settings.ttaAxes).toEqual([2]);
+    expect(leftRight.stats.voxelsPerClass[3]).toBe(v.data.length);
+    const none = await predictVolume(v, fakeModel(gradientModel, { ...spec, mirrorAxes: [] }), opts);
+    expect(none.stats.runsPerPatch).toBe(1);
+    expect(none.stats.voxelsPerClass[3]).toBe(v.data.length);
+    // A model that names no axes is mirrored along all three: the D mirror cancels the ramp's class.
+    const all = await predictVolume(v, fakeModel(gradientModel, spec), opts);
+    expect(all.stats.runsPerPatch).toBe(8);
+    expect(all.stats.voxelsPerClass[3]).toBe(0);
+  });
+
   it('labels block structures correctly after resampling, and post-processes (kidney schema)', async () => {
     const dims: Vec3 = [72, 60, 24];
     const spacing: Vec3 = [0.8, 0.8, 2.5];

@@ -28,7 +28,8 @@ const HELP = `Usage: deformux predict IN --schema kidney|pancreas [--model DIR] 
                    labels go to OUTDIR/<case>.nii.gz (used when --out does not end in .nii or .nii.gz)
   --model DIR      model folder (default: resources/models/<schema>-lite, see npm run train:starter)
   --uncertainty    also write the per-voxel uncertainty (0..1, float32)
-  --tta            mirror test-time augmentation (8 runs per patch: slower, steadier)
+  --tta            mirror test-time augmentation along the axes the model was trained mirrored (the
+                   kidney starter: left-right, 2 runs per patch; the pancreas starter: none, no effect)
   --overlap F      sliding-window overlap (default 0.5); --no-postprocess keeps the raw argmax
   --no-crop        run the windows over the whole scan, not only the body's bounding box (> -500 HU)
   --no-denoise     never smooth the scan for its noise (default: smoothed on the model grid when its

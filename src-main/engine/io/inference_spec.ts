@@ -8,7 +8,8 @@
 //       "targetSpacingMm": [3, 3, 3],              // per canonical axis i, j, k (x, y, z)
 //       "patchSize": [64, 64, 64],                 // tensor order D, H, W
 //       "maxPatchSize": [160, 160, 160],           // optional: windows may grow to this (see types.ts)
-//       "intensity": { "clipHu": [-200, 300], "mean": 50, "std": 120 }
+//       "intensity": { "clipHu": [-200, 300], "mean": 50, "std": 120 },
+//       "mirrorAxes": [2]                          // optional: axes trained mirrored, the only ones TTA flips
 //     }
 //   }
 import { InputError } from '../../imaging/volume';
@@ -42,6 +43,16 @@ export function parseInferenceSpec(json: unknown, file: string): InferenceSpec {
   const frame = i.canonicalFrame ?? 'RAS';
   if (frame !== 'RAS' && frame !== 'LPS')
     throw new InputError(file, '"inference.canonicalFrame" must be "RAS" or "LPS"');
+  const mirror = i.mirrorAxes;
+  if (
+    mirror !== undefined &&
+    !(
+      Array.isArray(mirror) &&
+      mirror.every((a) => a === 0 || a === 1 || a === 2) &&
+      new Set(mirror).size === mirror.length
+    )
+  )
+    throw new InputError(file, '"inference.mirrorAxes" must list distinct tensor axes 0, 1, 2 (D, H, W)');
   const it = i.intensity as Record<string, unknown> | undefined;
   if (
     typeof it !== 'object' ||
@@ -70,5 +81,6 @@ export function parseInferenceSpec(json: unknown, file: string): InferenceSpec {
     targetSpacingMm: i.targetSpacingMm.slice() as [number, number, number],
     intensity,
     canonicalFrame: frame as CanonicalFrame,
+    ...(mirror !== undefined ? { mirrorAxes: (mirror as number[]).slice() } : {}),
   };
 }

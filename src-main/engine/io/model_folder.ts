@@ -45,6 +45,8 @@ export interface ModelMeta {
     maxPatchSize?: [number, number, number];
     /** CT preprocessing: clip to clipHu, then (x - mean) / std. */
     intensity: { clipHu: [number, number]; mean: number; std: number };
+    /** Tensor axes the network was trained mirrored along, the only ones TTA mirrors; absent: the schema's. */
+    mirrorAxes?: number[];
   };
   training: TrainingRecord[];
   metrics: Record<string, number>;

@@ -3,6 +3,7 @@ import { tf } from '../tf';
 import { createOutputReuse } from '../kernels/output_pool';
 import type { LoadedModel } from '../io/model_folder';
 import type { SegmentationModel } from '../../domain/segmentation-model';
+import { mirrorAxesForSchema } from '../../domain/label-schemas';
 
 /** The network runs channels-last, so logits come back [D, H, W, classes] ('DHWC'), no transpose needed. */
 export function segmentationModelOf(model: LoadedModel): SegmentationModel {
@@ -34,6 +35,8 @@ export function segmentationModelOf(model: LoadedModel): SegmentationModel {
     targetSpacingMm: [...inf.targetSpacingMm],
     intensity: { clipHu: [...inf.intensity.clipHu], mean: inf.intensity.mean, std: inf.intensity.std },
     canonicalFrame: inf.canonicalFrame,
+    // Models of this app train with their schema's flips (train/augment.ts); one that records its own keeps it.
+    mirrorAxes: [...(inf.mirrorAxes ?? mirrorAxesForSchema(meta.schema))],
     logitsLayout: 'DHWC',
     predictPatch(patch: Float32Array, signal?: AbortSignal, shape?: [number, number, number]): Promise<Float32Array> {
       if (signal?.aborted) return Promise.reject(new DOMException('prediction cancelled', 'AbortError'));
