@@ -12,6 +12,7 @@ import type { PhantomCase, PhantomDomain, PhantomSchema, SynthVersion } from '..
 import type { LabelMapSynthVersion } from '../phantom/labelmap';
 import type { PhaseWeights } from '../phantom/hu';
 import { recipeDraw, recipePhantom } from '../phantom/replay';
+import type { RecipeDraw } from '../phantom/replay';
 import { reorientVolume } from '../imaging/orient';
 import { predictVolume } from '../predict/predict';
 import { diceByClass } from '../predict/metrics';
@@ -93,6 +94,11 @@ export interface StarterSettings {
   synthVersion?: SynthVersion;
   /** Weights of the contrast phases the synth-domain phantoms draw from (phantom/hu.ts drawPhase); absent: alike. */
   phaseWeights?: PhaseWeights;
+  /**
+   * Share of training phantoms and label-map CTs with metal forced in, in any domain (phantom/replay.ts recipeDraw);
+   * absent: only the generator's own draw (generator v5: 15 % of synth-domain and label-map cases).
+   */
+  metalShare?: number;
   /**
    * After training from `initFrom`, ship the weight-space average start + averageWithStart · (trained − start)
    * (train/weight-average.ts, WiSE-FT); absent: the trained weights.
@@ -232,7 +238,12 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
   // A phase on generator v5 (metal in 15 % of cases; 1000 steps at lr 3e-4 from this starter, then the half-way
   // average with it) lost on the shared CT too (full 0.642 -> 0.612 with 10 mL outside the labelled slices, crop
   // 0.727 -> 0.704) and gained little on held-out phantoms with metal (0.577 -> 0.591, without 0.735 -> 0.756):
-  // not shipped.
+  // not shipped. The same phase with metal forced into half the phantoms and label-map CTs (metalShare 0.5, then
+  // drawn by the seeds' digits; 2026-12-06, 1000 steps, 25 min) did a little better on metal (held-out seeds
+  // 520101-12, labels of fc409d7: 0.583 -> 0.623, without metal 0.722 -> 0.742) and on native-phase phantoms (seeds
+  // of s12 p-native: 0.723 -> 0.781, tumour 0.265 -> 0.550), held the portal-venous ones (0.908 -> 0.907), but lost
+  // the shared CT again (full 0.642 -> 0.583 with 10.5 mL outside the labelled slices, crop 0.727 -> 0.710): not
+  // shipped. One biliary-stent case stays at 0 with both: the post-processing keeps a larger false body there.
   return {
     ...common,
     // Trained before generator v3 (oral contrast): its replay and retraining draw v2's phantoms.
@@ -268,26 +279,19 @@ function initFolder(folder: string): string {
 }
 
 /** The domain and lesions of training phantom `seed`, by the recipe's fixed seed patterns (phantom/replay.ts). */
-export function trainingPhantomDraw(seed: number, s: StarterSettings): { domain: PhantomDomain; lesionFree: boolean } {
+export function trainingPhantomDraw(seed: number, s: StarterSettings): RecipeDraw {
   return recipeDraw(seed, s);
 }
 
-/** One phantom of a starter's recipe: its grid, generator draws, `domain` and lesions. */
-function starterPhantom(
-  schema: SchemaName,
-  s: StarterSettings,
-  seed: number,
-  domain: PhantomDomain,
-  lesionFree: boolean,
-): PhantomCase {
-  return recipePhantom(schema as PhantomSchema, s, seed, { domain, lesionFree }, s.phantomDims, s.targetSpacingMm);
+/** One phantom of a starter's recipe: its grid, generator draws, domain, lesions and metal. */
+function starterPhantom(schema: SchemaName, s: StarterSettings, seed: number, draw: RecipeDraw): PhantomCase {
+  return recipePhantom(schema as PhantomSchema, s, seed, draw, s.phantomDims, s.targetSpacingMm);
 }
 
 async function writePhantoms(dir: string, schema: SchemaName, seeds: number[], s: StarterSettings): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   for (const seed of seeds) {
-    const { domain, lesionFree } = trainingPhantomDraw(seed, s);
-    const c = starterPhantom(schema, s, seed, domain, lesionFree);
+    const c = starterPhantom(schema, s, seed, trainingPhantomDraw(seed, s));
     // Training patches are read in stored voxel order; store them in the model's canonical frame (RAS),
     // which is the frame the prediction pipeline feeds the network.
     const name = `phantom_${String(seed).padStart(6, '0')}`;
@@ -298,7 +302,7 @@ async function writePhantoms(dir: string, schema: SchemaName, seeds: number[], s
     const file = await labelMapFile(map);
     const labelMap = await readNifti(file);
     for (let seed = 1; seed <= map.cases; seed++) {
-      const { lesionFree } = trainingPhantomDraw(seed, s);
+      const { lesionFree, metal } = trainingPhantomDraw(seed, s);
       const c = synthesizeFromLabelMap({
         labelMap,
         source: file,
@@ -306,6 +310,7 @@ async function writePhantoms(dir: string, schema: SchemaName, seeds: number[], s
         schema,
         spacingMm: s.targetSpacingMm,
         lesions: !lesionFree,
+        ...(metal ? { metal } : {}),
         // Label maps came with generator v2: a v1 recipe paints them as v2 did.
         ...(s.synthVersion !== undefined ? { synthVersion: Math.max(2, s.synthVersion) as LabelMapSynthVersion } : {}),
       });
@@ -483,7 +488,7 @@ async function finishStarter(
       const sums = new Array<number>(classes.length - 1).fill(0);
       const counts = new Array<number>(classes.length - 1).fill(0);
       for (const seed of s.heldOutSeeds) {
-        const c = starterPhantom(schema, s, seed, domain, false);
+        const c = starterPhantom(schema, s, seed, { domain, lesionFree: false });
         const res = await predictVolume(c.image, model, { schema, signal });
         const d = diceByClass(res.label.data as Uint8Array, c.label.data, classes.length);
         // dice[c] is class c's (dice[0], background, is NaN); classes absent from both maps are NaN too.

@@ -26,14 +26,31 @@ export interface PhantomRecipe {
   synthVersion?: SynthVersion;
   /** Weights of the contrast phases in synth-domain phantoms (absent: the four alike). */
   phaseWeights?: PhaseWeights;
+  /**
+   * Share of phantoms drawn with metal forced in, in any domain (generate.ts `metal`): seeds whose golden-ratio
+   * fraction (seed · 0.618…, mod 1) is below it, spread evenly over the seeds and across the lesion-free and
+   * standard patterns (which follow the seed's digits). The others keep the generator's own draw (metal in a share of
+   * synth-domain v5 cases). Absent: the generator's draw only.
+   */
+  metalShare?: number;
   trainSeeds?: number[];
 }
 
-/** The domain and lesions of recipe phantom `seed`, by the starters' fixed seed patterns. */
-export function recipeDraw(seed: number, r: PhantomRecipe): { domain: PhantomDomain; lesionFree: boolean } {
+export interface RecipeDraw {
+  domain: PhantomDomain;
+  lesionFree: boolean;
+  /** Metal forced in (recipe metalShare); absent: the generator's own draw. */
+  metal?: true;
+}
+
+const GOLDEN_FRACTION = (Math.sqrt(5) - 1) / 2;
+
+/** The domain, lesions and metal of recipe phantom `seed`, by the starters' fixed seed patterns. */
+export function recipeDraw(seed: number, r: PhantomRecipe): RecipeDraw {
   const lesionFree = r.lesionFreeShare !== undefined && seed % 10 < Math.round(r.lesionFreeShare * 10);
   const standard = r.standardShare !== undefined && Math.floor(seed / 10) % 10 < Math.round(r.standardShare * 10);
-  return { domain: standard ? 'standard' : (r.domain ?? 'standard'), lesionFree };
+  const metal = r.metalShare !== undefined && (seed * GOLDEN_FRACTION) % 1 < r.metalShare;
+  return { domain: standard ? 'standard' : (r.domain ?? 'standard'), lesionFree, ...(metal ? { metal: true } : {}) };
 }
 
 /** One phantom of a recipe: `dims` voxels of `spacingMm`, in `domain`, with or without lesions. */
@@ -41,7 +58,7 @@ export function recipePhantom(
   schema: PhantomSchema,
   r: PhantomRecipe,
   seed: number,
-  draw: { domain: PhantomDomain; lesionFree: boolean },
+  draw: { domain: PhantomDomain; lesionFree: boolean; metal?: boolean },
   dims: Vec3,
   spacingMm: Vec3,
   signal?: AbortSignal,
@@ -56,6 +73,7 @@ export function recipePhantom(
     ...(r.synthVersion ? { synthVersion: r.synthVersion } : {}),
     ...(r.phaseWeights ? { phaseWeights: r.phaseWeights } : {}),
     ...(draw.lesionFree ? { domainShift: { lesions: false } } : {}),
+    ...(draw.metal ? { metal: true } : {}),
   });
 }
 
@@ -148,8 +166,9 @@ export function recipeCases(
   const draws = opts.holdout
     ? Array.from({ length: count }, (_, k) => ({ seed: REPLAY_HOLDOUT_SEED0 + k, ...replayHoldoutDraw(k, recipe) }))
     : replaySeeds(recipe, count).map((seed) => ({ seed, ...recipeDraw(seed, recipe) }));
-  return draws.map(({ seed, domain, lesionFree }) => {
-    const c = recipePhantom(schema, recipe, seed, { domain, lesionFree }, dims, spacingMm, opts.signal);
+  return draws.map(({ seed, ...draw }) => {
+    const { domain, lesionFree } = draw;
+    const c = recipePhantom(schema, recipe, seed, draw, dims, spacingMm, opts.signal);
     const tag = `${domain}${lesionFree ? '-plain' : ''}`;
     return { id: `${tag}-${schema}-${seed}`, ...cropToLabels(c.image, c.label, REPLAY_MARGIN_MM) };
   });

@@ -73,6 +73,7 @@ export function modelRecipe(s: Record<string, unknown> | undefined): PhantomReci
       ? { synthVersion: s.synthVersion as SynthVersion }
       : {}),
     ...(phaseWeights ? { phaseWeights } : {}),
+    ...(isShare(s.metalShare) ? { metalShare: s.metalShare } : {}),
     ...(seeds ? { trainSeeds: seeds } : {}),
   };
 }

@@ -5,7 +5,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generatePhantom } from '../../src-main/phantom';
-import { cropToLabels, recipeCases, recipeDims, replayHoldoutDraw, replaySeeds } from '../../src-main/phantom/replay';
+import {
+  cropToLabels,
+  recipeCases,
+  recipeDims,
+  recipeDraw,
+  recipePhantom,
+  replayHoldoutDraw,
+  replaySeeds,
+} from '../../src-main/phantom/replay';
 import { REPLAY_MARGIN_MM } from '../../src-main/phantom/replay';
 import { modelRecipe } from '../../src-main/train/recipe';
 import { finetuneAugmentSettings } from '../../src-main/train/augment';
@@ -77,6 +85,38 @@ describe('replay recipe', () => {
       );
     expect(Buffer.from(c73.image.data.buffer).equals(Buffer.from(draw(1).image.data.buffer))).toBe(true);
     expect(Buffer.from(c73.image.data.buffer).equals(Buffer.from(draw().image.data.buffer))).toBe(false);
+  });
+
+  it('a metal share forces metal into its share of seeds, in any domain, apart from the other patterns', () => {
+    const recipe = { domain: 'synth' as const, lesionFreeShare: 0.3, standardShare: 0.5, metalShare: 0.5 };
+    const draws = Array.from({ length: 100 }, (_, i) => ({ seed: i + 1, ...recipeDraw(i + 1, recipe) }));
+    expect(draws.filter((d) => d.metal).length).toBe(50);
+    // Every combination of domain and lesions gets its part of the metal (the patterns are independent).
+    for (const domain of ['synth', 'standard'])
+      for (const lesionFree of [false, true]) {
+        const group = draws.filter((d) => d.domain === domain && d.lesionFree === lesionFree);
+        const share = group.filter((d) => d.metal).length / group.length;
+        expect(share).toBeGreaterThan(0.3);
+        expect(share).toBeLessThan(0.7);
+      }
+    expect(draws.some((d) => recipeDraw(d.seed, { ...recipe, metalShare: undefined }).metal)).toBe(false);
+    expect(modelRecipe({ ...recipe }).metalShare).toBe(0.5);
+    expect(modelRecipe({ ...recipe, metalShare: 2 }).metalShare).toBeUndefined();
+    // Forced metal reaches the generator even in the portal-venous domain, which never draws it on its own.
+    const dims = recipeDims(SPACING);
+    const seed = draws.find((d) => d.metal && d.domain === 'standard')!.seed;
+    const withMetal = recipePhantom('pancreas', recipe, seed, recipeDraw(seed, recipe), dims, SPACING);
+    const without = recipePhantom(
+      'pancreas',
+      { ...recipe, metalShare: 0 },
+      seed,
+      recipeDraw(seed, { ...recipe, metalShare: 0 }),
+      dims,
+      SPACING,
+    );
+    expect(withMetal.meta.metal).toBeDefined();
+    expect(without.meta.metal).toBeUndefined();
+    expect(Buffer.from(withMetal.image.data.buffer).equals(Buffer.from(without.image.data.buffer))).toBe(false);
   });
 
   it('the replay holdout alternates the domains and holds a lesion-free case', () => {
