@@ -18,7 +18,13 @@ export interface PostprocessRules {
   organClasses: number[];
   /** Label values of lesions (tumor, cyst). */
   lesionClasses: number[];
-  /** Keep only the N largest organ bodies (0 = no limit), but see pieceShare. */
+  /**
+   * Keep only the N largest organ bodies (0 = no limit), but see pieceShare. Largest by all their voxels: ranking the
+   * pancreas's bodies by organ voxels plus half their lesion voxels (the network's own call, before maxLesionShare)
+   * was tried on 2026-12-06. It recovered a biliary-stent phantom whose gland, eroded by the streaks, fell below a
+   * false body mostly called tumour (0 -> 0.415), lost a noisy case (0.151 -> 0) and changed none of the other 78
+   * held-out pancreas cases it was checked on, so it was not adopted.
+   */
   maxOrganComponents: number;
   /**
    * An organ body beyond the N largest is kept when it holds at least this share of the largest body's voxels and
