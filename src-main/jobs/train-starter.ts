@@ -243,7 +243,9 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
   // 520101-12, labels of fc409d7: 0.583 -> 0.623, without metal 0.722 -> 0.742) and on native-phase phantoms (seeds
   // of s12 p-native: 0.723 -> 0.781, tumour 0.265 -> 0.550), held the portal-venous ones (0.908 -> 0.907), but lost
   // the shared CT again (full 0.642 -> 0.583 with 10.5 mL outside the labelled slices, crop 0.727 -> 0.710): not
-  // shipped. One biliary-stent case stays at 0 with both: the post-processing keeps a larger false body there.
+  // shipped. Its gland on the full scan is as good (517 voxels on the reference, this starter 505); the loss is a
+  // small-bowel loop below it (z 69-86, 458 voxels, 0.1 mL beyond the pancreatic region) that pieceShare keeps
+  // because it shares the head's lowest five slices. One biliary-stent case stays at 0 with both: the post-processing keeps a larger false body there.
   return {
     ...common,
     // Trained before generator v3 (oral contrast): its replay and retraining draw v2's phantoms.
