@@ -206,7 +206,12 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
     // kidney class; figures in the closing note of 2026-12-06 (sixth).
     // Two more phases of this recipe from the shipped average were not shipped: on generator v4 again (shared CT
     // full scan 0.886 -> 0.855, 41 mL called lesion) and on generator v5 (metal in 15 % of cases; 0.886 -> 0.823,
-    // 51 mL; crop 0.921 -> 0.922): each time the full scan's renal sinus went back to "tumour".
+    // 51 mL; crop 0.921 -> 0.922): each time the full scan's renal sinus went back to "tumour". A third, on generator
+    // v5 with metal forced into half the cases (metalShare 0.5; 2026-12-06, 1000 steps, then the half-way average),
+    // barely moved held-out metal phantoms (seeds 510101-12 with metal, kidney / tumour / cyst 0.847 / 0.220 / 0.379
+    // -> 0.853 / 0.228 / 0.405; without 0.876 -> 0.881) or the phase sets (ev-portal 0.931 -> 0.931, ev-noncontrast
+    // 0.762 -> 0.757, v4-native 0.881 -> 0.883), and the shared CT's full scan went 0.886 -> 0.880 with 32 mL called
+    // lesion (crop 0.921 -> 0.921): not shipped.
     return {
       ...common,
       synthVersion: 4,
