@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { readNifti } from '../imaging/nifti';
 import { InputError } from '../imaging/volume';
 import { resolveModelDir } from '../jobs/model-source';
-import { parseCliArgs } from '../cli/args';
+import { parseCliArgs, parseOverlap } from '../cli/args';
 import { UsageError } from '../cli/index';
 import { CROP_FIRST_SLICE, defaultRealCtDir, REAL_CT_FILES, scoreCase } from '../predict/real-ct';
 
@@ -49,9 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   if (starter !== 'kidney' && starter !== 'pancreas') throw new UsageError('--starter must be kidney or pancreas');
   const which = v.case ?? 'all';
   if (which !== 'full' && which !== 'crop' && which !== 'all') throw new UsageError('--case must be full, crop or all');
-  const overlap = v.overlap === undefined ? undefined : Number(v.overlap);
-  if (overlap !== undefined && !(Number.isFinite(overlap) && overlap >= 0 && overlap < 1))
-    throw new UsageError(`--overlap must be a number in [0, 1), got '${v.overlap}'`);
+  const overlap = parseOverlap(v.overlap);
   const modelDir = v.model ? resolve(v.model) : resolveModelDir(starter);
   const data = v.data ? resolve(v.data) : defaultRealCtDir();
   const files = Object.values(REAL_CT_FILES).map((f) => join(data, f));

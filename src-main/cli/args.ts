@@ -31,3 +31,12 @@ export function parseCliArgs(
   }
   return parsed;
 }
+
+/** A sliding-window --overlap value: undefined when absent, else a number in [0, 1) or a UsageError. */
+export function parseOverlap(value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const overlap = Number(value);
+  if (!Number.isFinite(overlap) || overlap < 0 || overlap >= 1)
+    throw new UsageError(`--overlap must be a number in [0, 1), got '${String(value)}'`);
+  return overlap;
+}

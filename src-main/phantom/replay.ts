@@ -58,7 +58,7 @@ export function recipePhantom(
   schema: PhantomSchema,
   r: PhantomRecipe,
   seed: number,
-  draw: { domain: PhantomDomain; lesionFree: boolean; metal?: boolean },
+  draw: RecipeDraw,
   dims: Vec3,
   spacingMm: Vec3,
   signal?: AbortSignal,

@@ -231,11 +231,13 @@ export async function predictVolume(
 
   const transform = canonicalTransform(image, model.canonicalFrame ?? 'RAS');
   const ms = { resample: 0, normalise: 0, inference: 0, mapBack: 0 };
+  const ttaAxes = ttaAxesFor(opts.tta, model);
   const { back, patches, skippedPatches, runsPerPatch, modelDims, box, region, denoise } = await modelGridStages(
     image,
     model,
     transform,
     opts,
+    ttaAxes,
     progress,
     ms,
   );
@@ -304,7 +306,7 @@ export async function predictVolume(
       ...(denoise ? { denoise } : {}),
       settings: {
         overlap: opts.overlap ?? DEFAULT_OVERLAP,
-        ttaAxes: ttaAxesFor(opts.tta, model),
+        ttaAxes,
         postprocess: ppStats !== undefined,
         cropToBody: box !== null,
         anatomyRegion: region !== null && region.restricted,
@@ -335,6 +337,7 @@ async function modelGridStages(
   model: SegmentationModel,
   transform: AxisTransform,
   opts: PredictOptions,
+  ttaAxes: number[],
   progress: ProgressReporter,
   ms: { resample: number; normalise: number; inference: number; mapBack: number },
 ): Promise<{
@@ -389,10 +392,9 @@ async function modelGridStages(
     ms.normalise = performance.now() - t;
     progress.report(0.05, 'normalised');
     t = performance.now();
-    const tta = ttaAxesFor(opts.tta, model);
     const res = await slidingWindow(swInput, box ? box.size : grid, model, {
       overlap: opts.overlap,
-      ttaAxes: tta,
+      ttaAxes,
       uncertainty: opts.uncertainty,
       padValue: normalisedValue(-1024, model.intensity),
       signal: opts.signal,

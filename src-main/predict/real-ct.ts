@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { readNifti } from '../imaging/nifti';
 import type { Volume } from '../imaging/volume';
 import { predictVolume } from './predict';
+import type { PredictOptions } from './predict';
 import type { SegmentationModel } from './types';
 
 /** TotalSegmentator (v2) label values in the crop (README of the data folder). */
@@ -128,10 +129,10 @@ export async function scoreCase(
   seg: Volume,
   model: SegmentationModel,
   classes: readonly string[],
-  opts: { tta?: boolean; overlap?: number } = {},
+  opts: Pick<PredictOptions, 'tta' | 'overlap'> = {},
 ): Promise<Record<string, unknown>> {
   const t0 = performance.now();
-  const res = await predictVolume(image, model, { tta: opts.tta === true, overlap: opts.overlap });
+  const res = await predictVolume(image, model, opts);
   const seconds = (performance.now() - t0) / 1000;
   const [ni, nj] = image.dims;
   const offset = which === 'full' ? CROP_FIRST_SLICE * ni * nj : 0;

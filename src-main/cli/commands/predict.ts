@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UsageError } from '../index';
-import { parseCliArgs } from '../args';
+import { parseCliArgs, parseOverlap } from '../args';
 import { InputError } from '../../imaging/volume';
 import { checkInputPath } from '../../imaging/input-path';
 import { readVolume } from '../../imaging/read';
@@ -153,9 +153,7 @@ export async function run(argv: string[]): Promise<number> {
   if (schemaArg !== undefined && !(schemaArg in LABEL_SCHEMAS))
     throw new UsageError(`--schema must be one of ${Object.keys(LABEL_SCHEMAS).join(', ')}, got '${schemaArg}'`);
   if (!schemaArg && !values.model) throw new UsageError('--schema is required unless --model DIR is given');
-  const overlap = values.overlap === undefined ? 0.5 : Number(values.overlap);
-  if (!Number.isFinite(overlap) || overlap < 0 || overlap >= 1)
-    throw new UsageError(`--overlap must be a number in [0, 1), got '${String(values.overlap)}'`);
+  const overlap = parseOverlap(values.overlap) ?? 0.5;
   const uncertainty = values.uncertainty as string | undefined;
   const batch = !NIFTI.test(out);
   if (!batch && uncertainty && !NIFTI.test(uncertainty))
