@@ -43,6 +43,21 @@
       ]
     },
     {
+      "target_name": "dx_fused_avx512",
+      "type": "static_library",
+      "sources": ["src/fused_ops_avx512.cc"],
+      "cflags_cc": ["-ffp-contract=off"],
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='ia32'", {
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma", "-ffp-contract=off"] },
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } }
+        }, {
+          "defines": ["DX_NO_X86=1"]
+        }]
+      ]
+    },
+    {
       "target_name": "dx_fused_avx2",
       "type": "static_library",
       "sources": ["src/fused_ops_avx2.cc"],
@@ -59,7 +74,7 @@
     },
     {
       "target_name": "deformux_native",
-      "dependencies": ["dx_kernels_avx512", "dx_kernels_avx2", "dx_fused_avx2"],
+      "dependencies": ["dx_kernels_avx512", "dx_kernels_avx2", "dx_fused_avx512", "dx_fused_avx2"],
       "sources": [
         "src/binding.cc",
         "src/threadpool.cc",

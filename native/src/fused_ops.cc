@@ -1,6 +1,7 @@
 // Fused channels-last kernels of the DeformUX-Net blocks (LayerNorm, InstanceNorm+LeakyReLU, exact GELU, grouped
 // 1x1 convs, bias, layer-scaled residual), forward + backward on the kernel thread pool: the baseline build of
-// fused_ops.inc plus the run-time choice between it and the AVX2+FMA build (fused_ops_avx2.cc).
+// fused_ops.inc plus the run-time choice between it, the AVX2+FMA build (fused_ops_avx2.cc) and the AVX-512 build
+// (fused_ops_avx512.cc).
 // They mirror the JS loops of src-main/engine/model/fused.ts (the reference; tests/native/fused_ops.test.ts):
 // per-element arithmetic is done in double and rounded once, as the JS does, so results agree to ~1 ulp.
 #define DX_FUSED_NS fused_generic
@@ -41,6 +42,7 @@
 #if !defined(DX_NO_X86) && (defined(__x86_64__) || defined(__i386__))
 #define DX_FUSED_HAVE_AVX2 1
 DX_FUSED_DECLARE(fused_avx2)
+DX_FUSED_DECLARE(fused_avx512)
 #endif
 
 namespace dx {
@@ -52,8 +54,11 @@ void check_status(int st, const char* op) { DX_CHECK(st == 0, op << ": out of me
 
 // AVX-512 machines run the AVX2 build: these kernels are memory-bound, wider vectors gain nothing.
 #ifdef DX_FUSED_HAVE_AVX2
-#define DX_FUSED_CALL(op, fn, ...) \
-  check_status(current_isa() != Isa::Scalar ? fused_avx2::fn(__VA_ARGS__) : fused_generic::fn(__VA_ARGS__), op)
+#define DX_FUSED_CALL(op, fn, ...)                                                                   \
+  check_status(current_isa() == Isa::Avx512 ? fused_avx512::fn(__VA_ARGS__)                            \
+               : current_isa() == Isa::Avx2 ? fused_avx2::fn(__VA_ARGS__)                              \
+                                            : fused_generic::fn(__VA_ARGS__),                          \
+               op)
 #else
 #define DX_FUSED_CALL(op, fn, ...) check_status(fused_generic::fn(__VA_ARGS__), op)
 #endif

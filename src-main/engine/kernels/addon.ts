@@ -11,7 +11,12 @@ export interface NativeAddon {
   version: string;
   /** Whether loading tuned glibc malloc to keep tensor-sized blocks in the heap (binding.cc tune_malloc_once). */
   mallocTuned?: boolean;
-  /** Hands free heap memory back to the system (glibc malloc_trim); true when some was released. */
+  /**
+   * MB of address space the heap was grown by and advised for huge pages at load (and again after trimMemory), so
+   * fresh tensors fault in 2 MB at a time (binding.cc reserve_huge_heap); 0 when off or not glibc.
+   */
+  heapReservedMb?: number;
+  /** Hands free heap memory back to the system (glibc malloc_trim), then re-grows the huge-page reserve; true when some was released. */
   trimMemory?(): boolean;
   /** y = a + b elementwise (equal lengths), rounded as tfjs's cpu Add; multithreaded. */
   fusedAdd?(y: F32, a: F32, b: F32): void;
