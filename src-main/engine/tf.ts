@@ -1,5 +1,10 @@
-// The one module the engine imports tfjs from: picks tfjs-node-gpu when the user installed it, else tfjs on the cpu backend.
+// The one module the engine imports tfjs from: picks tfjs-node-gpu when the user installed it, else tfjs on the cpu
+// backend: tfjs-core + cpu as one file built at install (scripts/build-tfjs.mjs) when it matches the installed
+// packages, else the whole '@tensorflow/tfjs' bundle (same kernels and results; its layers, converter, data and
+// webgl parts made it load in 0.72-0.78 s here against about 0.1 s, at every CLI run and engine start).
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type * as TfjsNamespace from '@tensorflow/tfjs';
 import { readEngineSwitches, readTfSwitch, replaceEngine, type Engine } from './engine';
 import { silenceCpuBanner } from './tfjs-internals';
@@ -11,6 +16,30 @@ export type Tf = typeof TfjsNamespace;
 /** The optional GPU build of tfjs (cannot be installed in this workplace: that path is unverified). */
 export const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
 export const TFJS = '@tensorflow/tfjs';
+/** moduleName when the install-time tfjs-core + cpu file was loaded instead of TFJS. */
+export const TFJS_CORE_CPU = '@tensorflow/tfjs-core + @tensorflow/tfjs-backend-cpu';
+
+/**
+ * The tfjs-core + cpu file scripts/build-tfjs.mjs wrote into node_modules/.deformux, when its stamp names the
+ * installed tfjs-core and tfjs-backend-cpu versions; else null (not built, or built from other versions).
+ */
+export function freshTfjsBundle(resolvePackageJson: (name: string) => string): string | null {
+  try {
+    const version = (name: string) =>
+      (JSON.parse(readFileSync(resolvePackageJson(name), 'utf8')) as { version: string }).version;
+    const corePkg = resolvePackageJson('@tensorflow/tfjs-core');
+    const dir = join(dirname(corePkg), '..', '..', '.deformux');
+    const file = join(dir, 'tfjs-core-cpu.cjs');
+    const stamp = join(dir, 'tfjs-core-cpu.json');
+    if (!existsSync(file) || !existsSync(stamp)) return null;
+    const have = JSON.parse(readFileSync(stamp, 'utf8')) as { core?: string; cpu?: string };
+    const fresh =
+      have.core === version('@tensorflow/tfjs-core') && have.cpu === version('@tensorflow/tfjs-backend-cpu');
+    return fresh ? file : null;
+  } catch {
+    return null;
+  }
+}
 
 export interface TfChoice {
   /** The package the namespace came from. */
@@ -30,10 +59,12 @@ function isModuleNotFound(err: unknown, name: string): boolean {
 /**
  * Chooses the tfjs namespace. `load` is `require` in production and a stub in tests.
  * The engine switch DEFORMUX_TF=cpu forces plain tfjs even when tfjs-node-gpu is installed.
+ * `coreBundle`: the fresh tfjs-core + cpu file (freshTfjsBundle), loaded instead of the whole tfjs.
  */
 export function chooseTf(
   load: (name: string) => unknown,
   env: Record<string, string | undefined> = process.env,
+  coreBundle: string | null = null,
 ): TfChoice {
   const { tf: forced, warnings } = readTfSwitch(env);
   if (forced !== 'cpu') {
@@ -51,12 +82,17 @@ export function chooseTf(
       }
     }
   }
+  if (coreBundle) return { moduleName: TFJS_CORE_CPU, tf: load(coreBundle) as Tf, preferredBackend: 'cpu', warnings };
   const tf = load(TFJS) as Tf;
   return { moduleName: TFJS, tf, preferredBackend: 'cpu', warnings };
 }
 
 const requireHere = createRequire(import.meta.url);
-const choice = chooseTf((name) => requireHere(name));
+const choice = chooseTf(
+  (name) => requireHere(name),
+  process.env,
+  freshTfjsBundle((name) => requireHere.resolve(`${name}/package.json`)),
+);
 
 /** The tfjs namespace every engine module uses. */
 export const tf: Tf = choice.tf;

@@ -31,14 +31,14 @@ export function diceCeLossOps(
   const smooth = opts.smooth ?? 1e-5;
   const numClasses = logits.shape[4];
   return tf.tidy(() => {
-    let weight: Tensor = voxelWeights ? tf.cast(voxelWeights, 'float32') : tf.onesLike(labels).toFloat();
+    let weight: Tensor = voxelWeights ? tf.cast(voxelWeights, 'float32') : tf.cast(tf.onesLike(labels), 'float32');
     let safeLabels: Tensor = labels;
     if (opts.ignoreLabel !== undefined) {
       const keep = tf.notEqual(labels, opts.ignoreLabel);
       weight = tf.mul(weight, tf.cast(keep, 'float32'));
       safeLabels = tf.where(keep, labels, tf.zerosLike(labels)); // any in-range class; its weight is 0
     }
-    const onehot = tf.oneHot(tf.cast(tf.reshape(safeLabels, [-1]), 'int32'), numClasses).reshape(logits.shape);
+    const onehot = tf.reshape(tf.oneHot(tf.cast(tf.reshape(safeLabels, [-1]), 'int32'), numClasses), logits.shape);
     const w = tf.expandDims(weight, -1); // [N, D, H, W, 1]
     const logp = tf.logSoftmax(logits, -1);
     const prob = tf.exp(logp);

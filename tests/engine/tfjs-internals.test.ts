@@ -48,7 +48,7 @@ describe('tfjs internals', () => {
     let inside: boolean | null = null;
     tf.grad((x: Tensor) => {
       inside = gradientRecording(tf.engine());
-      return x.square();
+      return tf.square(x);
     })(tf.scalar(3));
     expect(inside).toBe(true);
     expect(gradientRecording(tf.engine())).toBe(false);
