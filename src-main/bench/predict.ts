@@ -8,7 +8,8 @@
 //
 // Without --model/--starter the network is a per-voxel HU threshold (kidney-like soft tissue,
 // enhancing lesion), so the numbers are the pipeline's own cost. With a model folder it is the real
-// end-to-end pre-label; `modelMs` is the time spent inside the network either way, reported apart.
+// end-to-end pre-label; `modelMs` is the time spent inside the network either way, reported apart. `engine` names
+// the tfjs the engine loaded and the addon's huge-page heap reserve (null without a model).
 import { readVolume } from '../imaging/read';
 import type { Vec3, Volume } from '../imaging/volume';
 import { generatePhantom } from '../phantom';
@@ -111,12 +112,16 @@ export async function run(argv: string[]): Promise<number> {
   let model: SegmentationModel;
   let dispose = () => {};
   let modelLoadMs = 0;
+  // Which tfjs the engine loaded and the addon's huge-page heap reserve: both move the timings below.
+  let engineInfo: { tfjs: string; heapReservedMb: number | null } | null = null;
   if (modelArg) {
     const t1 = performance.now();
-    const { initEngine } = await import('../engine/tf');
+    const { initEngine, tfChoice } = await import('../engine/tf');
     const { loadModelFolder } = await import('../engine/io/model_folder');
     const { segmentationModelOf } = await import('../engine/model/segmentation_model');
     await initEngine();
+    const { nativeAddon } = await import('../engine/kernels');
+    engineInfo = { tfjs: tfChoice.moduleName, heapReservedMb: nativeAddon()?.heapReservedMb ?? null };
     const loaded = await loadModelFolder(modelArg);
     dispose = () => loaded.net.dispose();
     const inner = segmentationModelOf(loaded);
@@ -179,6 +184,7 @@ export async function run(argv: string[]): Promise<number> {
       dims: image.dims,
       spacingMm: image.spacingMm,
       model: modelArg ?? 'threshold stand-in',
+      engine: engineInfo,
       targetSpacingMm: model.targetSpacingMm,
       patchSize: model.patchSize,
       maxPatchSize: model.maxPatchSize ?? null,
