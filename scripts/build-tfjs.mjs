@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // Builds the engine's tfjs: tfjs-core with its gradients and chained ops and the cpu backend, as one CommonJS file
 // (node_modules/.deformux/tfjs-core-cpu.cjs, with a stamp of the versions it was built from). Runs as part of
-// `postinstall`; src-main/engine/tf.ts loads it when its stamp matches the installed packages, else the whole
-// '@tensorflow/tfjs' bundle. The engine uses nothing of tfjs but core and cpu: the whole bundle (layers,
-// converter, data, webgl) took 0.72-0.78 s to load on this 2-core machine, this file about 0.1 s, at every
-// start of the CLI, the web shell's engine and each test file.
+// `postinstall` and always rebuilds (under a second); src-main/engine/tf.ts (freshTfjsBundle) loads the file while
+// its stamp matches the installed packages, else the whole '@tensorflow/tfjs' bundle. The engine uses nothing of
+// tfjs but core and cpu: the whole bundle (layers, converter, data, webgl) took 0.72-0.78 s to load on this 2-core
+// machine, this file about 0.1 s, at every start of the CLI, the web shell's engine and each test file.
 //
-//   node scripts/build-tfjs.mjs [--force]
+//   node scripts/build-tfjs.mjs
 // A failure only warns: the engine then loads the whole bundle (slower to start, same results).
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,13 +18,12 @@ const require = createRequire(join(root, 'package.json'));
 const outDir = join(root, 'node_modules', '.deformux');
 const outFile = join(outDir, 'tfjs-core-cpu.cjs');
 const stampFile = join(outDir, 'tfjs-core-cpu.json');
-const force = process.argv.includes('--force');
 
 function log(msg) {
   console.log(`[build-tfjs] ${msg}`);
 }
 
-/** The versions the bundle is built from; tf.ts compares the stamp with the same fields. */
+/** The versions the bundle is built from, for its stamp (tf.ts compares it with the installed packages). */
 function installedVersions() {
   const v = (name) => JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
   return { core: v('@tensorflow/tfjs-core'), cpu: v('@tensorflow/tfjs-backend-cpu') };
@@ -32,13 +31,6 @@ function installedVersions() {
 
 try {
   const want = installedVersions();
-  if (!force && existsSync(outFile) && existsSync(stampFile)) {
-    const have = JSON.parse(readFileSync(stampFile, 'utf8'));
-    if (have.core === want.core && have.cpu === want.cpu) {
-      log(`up to date (tfjs-core ${want.core}, tfjs-backend-cpu ${want.cpu})`);
-      process.exit(0);
-    }
-  }
   const esbuild = require('esbuild');
   mkdirSync(outDir, { recursive: true });
   const entry = join(outDir, `entry-${process.pid}.mjs`);

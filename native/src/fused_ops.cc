@@ -40,7 +40,7 @@
   }
 
 #if !defined(DX_NO_X86) && (defined(__x86_64__) || defined(__i386__))
-#define DX_FUSED_HAVE_AVX2 1
+#define DX_FUSED_HAVE_X86 1
 DX_FUSED_DECLARE(fused_avx2)
 DX_FUSED_DECLARE(fused_avx512)
 #endif
@@ -53,7 +53,7 @@ void check_status(int st, const char* op) { DX_CHECK(st == 0, op << ": out of me
 }  // namespace
 
 // AVX-512 machines run the AVX2 build: these kernels are memory-bound, wider vectors gain nothing.
-#ifdef DX_FUSED_HAVE_AVX2
+#ifdef DX_FUSED_HAVE_X86
 #define DX_FUSED_CALL(op, fn, ...)                                                                   \
   check_status(current_isa() == Isa::Avx512 ? fused_avx512::fn(__VA_ARGS__)                            \
                : current_isa() == Isa::Avx2 ? fused_avx2::fn(__VA_ARGS__)                              \

@@ -25,8 +25,7 @@ export const TFJS_CORE_CPU = '@tensorflow/tfjs-core + @tensorflow/tfjs-backend-c
  */
 export function freshTfjsBundle(resolvePackageJson: (name: string) => string): string | null {
   try {
-    const version = (name: string) =>
-      (JSON.parse(readFileSync(resolvePackageJson(name), 'utf8')) as { version: string }).version;
+    const version = (pkg: string) => (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
     const corePkg = resolvePackageJson('@tensorflow/tfjs-core');
     const dir = join(dirname(corePkg), '..', '..', '.deformux');
     const file = join(dir, 'tfjs-core-cpu.cjs');
@@ -34,7 +33,7 @@ export function freshTfjsBundle(resolvePackageJson: (name: string) => string): s
     if (!existsSync(file) || !existsSync(stamp)) return null;
     const have = JSON.parse(readFileSync(stamp, 'utf8')) as { core?: string; cpu?: string };
     const fresh =
-      have.core === version('@tensorflow/tfjs-core') && have.cpu === version('@tensorflow/tfjs-backend-cpu');
+      have.core === version(corePkg) && have.cpu === version(resolvePackageJson('@tensorflow/tfjs-backend-cpu'));
     return fresh ? file : null;
   } catch {
     return null;

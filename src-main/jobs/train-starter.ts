@@ -2,7 +2,7 @@
 // every seed and setting is fixed here and written into model.json with the held-out metrics.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { LABEL_SCHEMAS } from '../domain/label-schemas';
+import { LABEL_SCHEMAS, mirrorAxesForSchema } from '../domain/label-schemas';
 import type { SchemaName } from '../domain/label-schemas';
 import { createHash } from 'node:crypto';
 import { readNifti, writeNifti } from '../imaging/nifti';
@@ -26,7 +26,7 @@ import { segmentationModelOf } from '../engine/model/segmentation_model';
 import { trainRun } from '../train/run';
 import { interpolateWeights } from '../train/weight-average';
 import { readSafetensors, writeSafetensors } from '../engine/io/safetensors';
-import { flipAxesForSchema, synthAugmentSettings } from '../train/augment';
+import { synthAugmentSettings } from '../train/augment';
 
 export interface StarterSettings {
   name: 'full' | 'smoke';
@@ -476,7 +476,7 @@ async function finishStarter(
     targetSpacingMm: [...s.targetSpacingMm],
     patchSize: [...s.inferencePatch],
     // The flips its training augmentation drew: the only mirrors test-time augmentation may apply.
-    mirrorAxes: s.augment ? flipAxesForSchema(schema) : [],
+    mirrorAxes: s.augment ? mirrorAxesForSchema(schema) : [],
   };
   if (s.maxInferencePatch) loaded.meta.inference.maxPatchSize = [...s.maxInferencePatch];
   else delete loaded.meta.inference.maxPatchSize;

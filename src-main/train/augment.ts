@@ -87,17 +87,12 @@ export function finetuneAugmentSettings(schema: string, starterSettings?: Record
   };
 }
 
-/** Flips a schema allows in training (domain/label-schemas.ts mirrorAxesForSchema: kidney left-right only). */
-export function flipAxesForSchema(schema: string): number[] {
-  return mirrorAxesForSchema(schema);
-}
-
 export function defaultAugmentSettings(schema: string): AugmentSettings {
   return {
     spatialProb: 0.5,
     maxRotationDeg: [15, 10, 10],
     scaleRange: [0.85, 1.15],
-    flipAxes: flipAxesForSchema(schema),
+    flipAxes: mirrorAxesForSchema(schema),
     intensityShift: 0.1,
     intensityScaleRange: [0.9, 1.1],
     noiseProb: 0.15,

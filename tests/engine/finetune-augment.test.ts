@@ -6,12 +6,12 @@ import {
   axisRotation,
   defaultAugmentSettings,
   drawAugment,
-  flipAxesForSchema,
   IDENTITY3,
   spatialMatrix,
   warpPatch,
 } from '../../src-main/train/augment';
 import { cropPatch, foregroundIndices, sampleAugmentedBatch } from '../../src-main/train/sampler';
+import { mirrorAxesForSchema } from '../../src-main/domain/label-schemas';
 import type { TrainCase } from '../../src-main/train/sampler';
 
 beforeAll(async () => {
@@ -100,8 +100,8 @@ describe('warpPatch', () => {
 
 describe('drawAugment', () => {
   it('flips only the axes the schema allows (kidney: left-right; pancreas: none)', () => {
-    expect(flipAxesForSchema('kidney')).toEqual([2]);
-    expect(flipAxesForSchema('pancreas')).toEqual([]);
+    expect(mirrorAxesForSchema('kidney')).toEqual([2]);
+    expect(mirrorAxesForSchema('pancreas')).toEqual([]);
     const rng = new Rng(9);
     let kidneyFlips = 0;
     for (let t = 0; t < 50; t++) {
