@@ -3,10 +3,12 @@
 // the organ with its lesions, and the volume of lesion labels (the reference patient has no lesions
 // labelled, so every lesion voxel counts as false positive). Two cases: the full 112-slice scan scored
 // on the crop's slices, and the 30-slice crop file pre-labelled on its own (a scan that covers only the
-// kidneys: a short field of view the network must not fill with anatomy).
+// kidneys: a short field of view the network must not fill with anatomy). --absent FILE adds a real CT that
+// holds none of the organ (e.g. the chest CT angiogram of TotalSegmentator's aorta-report test files, which ends
+// in the upper abdomen above the kidneys and the pancreas): it reports the mL the model labels there anyway.
 //
-//   bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all] [--tta]
-//                 [--overlap F] [--max-patch d,h,w] [--json]
+//   bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none]
+//                 [--absent FILE[,FILE...]] [--tta] [--overlap F] [--max-patch d,h,w] [--json]
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readNifti } from '../imaging/nifti';
@@ -14,10 +16,11 @@ import { InputError } from '../imaging/volume';
 import { resolveModelDir } from '../jobs/model-source';
 import { parseCliArgs, parseOverlap } from '../cli/args';
 import { UsageError } from '../cli/index';
-import { CROP_FIRST_SLICE, defaultRealCtDir, REAL_CT_FILES, scoreCase } from '../predict/real-ct';
+import { CROP_FIRST_SLICE, defaultRealCtDir, REAL_CT_FILES, scoreAbsentCase, scoreCase } from '../predict/real-ct';
+import { readVolume } from '../imaging/read';
 
 const HELP =
-  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all] [--tta] [--overlap F] [--max-patch d,h,w] [--json]';
+  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none] [--absent FILE[,FILE...]] [--tta] [--overlap F] [--max-patch d,h,w] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCliArgs(
@@ -27,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
       starter: { type: 'string' },
       data: { type: 'string' },
       case: { type: 'string' },
+      absent: { type: 'string' },
       tta: { type: 'boolean' },
       overlap: { type: 'string' },
       'max-patch': { type: 'string' },
@@ -40,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     starter?: string;
     data?: string;
     case?: string;
+    absent?: string;
     tta?: boolean;
     overlap?: string;
     'max-patch'?: string;
@@ -48,12 +53,20 @@ export async function run(argv: string[]): Promise<number> {
   const starter = v.starter ?? 'kidney';
   if (starter !== 'kidney' && starter !== 'pancreas') throw new UsageError('--starter must be kidney or pancreas');
   const which = v.case ?? 'all';
-  if (which !== 'full' && which !== 'crop' && which !== 'all') throw new UsageError('--case must be full, crop or all');
+  if (which !== 'full' && which !== 'crop' && which !== 'all' && which !== 'none')
+    throw new UsageError('--case must be full, crop, all or none');
+  const absent = (v.absent ?? '')
+    .split(',')
+    .filter((f) => f !== '')
+    .map((f) => resolve(f));
+  for (const f of absent) if (!existsSync(f)) throw new InputError(f, 'no such file (--absent)');
+  if (which === 'none' && absent.length === 0) throw new UsageError('--case none needs --absent FILE');
   const overlap = parseOverlap(v.overlap);
   const modelDir = v.model ? resolve(v.model) : resolveModelDir(starter);
   const data = v.data ? resolve(v.data) : defaultRealCtDir();
   const files = Object.values(REAL_CT_FILES).map((f) => join(data, f));
-  if (!files.every((f) => existsSync(f))) throw new InputError(data, 'the real CT test data is not there');
+  if (which !== 'none' && !files.every((f) => existsSync(f)))
+    throw new InputError(data, 'the real CT test data is not there');
 
   const { initEngine } = await import('../engine/tf');
   const { loadModelFolder } = await import('../engine/io/model_folder');
@@ -69,7 +82,6 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError('--max-patch needs d,h,w');
       model.maxPatchSize = [m[0], m[1], m[2]];
     }
-    const seg = await readNifti(join(data, REAL_CT_FILES.labels));
     const classes = loaded.meta.classes;
     const report: Record<string, unknown> = {
       bench: 'real-ct',
@@ -82,7 +94,8 @@ export async function run(argv: string[]): Promise<number> {
       cases: [] as unknown[],
     };
     const cases = report.cases as unknown[];
-    if (which !== 'crop') {
+    const seg = which === 'none' ? null : await readNifti(join(data, REAL_CT_FILES.labels));
+    if (seg && (which === 'all' || which === 'full')) {
       const file = join(data, REAL_CT_FILES.full);
       const image = await readNifti(file);
       const [ni, nj, nk] = image.dims;
@@ -93,13 +106,15 @@ export async function run(argv: string[]): Promise<number> {
         );
       cases.push(await scoreCase('full', image, seg, model, classes, { tta: !!v.tta, overlap }));
     }
-    if (which !== 'full') {
+    if (seg && (which === 'all' || which === 'crop')) {
       const file = join(data, REAL_CT_FILES.crop);
       const image = await readNifti(file);
       if (image.dims.some((d, a) => d !== seg.dims[a]))
         throw new InputError(file, `dims ${image.dims.join('×')} differ from the labels' ${seg.dims.join('×')}`);
       cases.push(await scoreCase('crop', image, seg, model, classes, { tta: !!v.tta, overlap }));
     }
+    for (const file of absent)
+      cases.push(await scoreAbsentCase(await readVolume(file), model, classes, { tta: !!v.tta, overlap }));
     console.log(JSON.stringify(report, null, v.json ? undefined : 2));
     return 0;
   } finally {

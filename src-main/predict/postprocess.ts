@@ -1,7 +1,7 @@
 // Light, switchable post-processing that anatomy justifies, applied to the label on its own grid:
 // drop tiny islands, keep at most N organ bodies (2 kidneys, 1 pancreas), keep lesions only inside
-// or touching their organ, and read an organ body that is mostly "lesion" as organ. Removed voxels become
-// background.
+// or touching their organ, drop an organ far smaller than any adult's that lies wholly inside the scan, and read
+// an organ body that is mostly "lesion" as organ. Removed voxels become background.
 //
 // One connected-components pass over all foreground classes together: a component is an organ
 // body with the lesions it touches. A lesion touches its organ exactly when its component holds
@@ -36,6 +36,17 @@ export interface PostprocessRules {
    * as large, 15 and 100 mm below the gland and sharing none of its slices: they stay removed.
    */
   pieceShare?: number;
+  /**
+   * The organ the other rules kept, with its lesions, is removed when it is smaller than this (mL) and touches no
+   * face of the scan (0 or absent: off). An organ cut by the field of view (the first or last slice, or the edge of
+   * a tight in-plane field of view) can be any size and stays. With pieceShare the kept pieces are one organ and
+   * are judged together; without it each body is an organ (two kidneys). A prior from anatomy, not fitted to a scan:
+   * an adult kidney is 100-200 mL (an end-stage one 30-60 mL) and a pancreas 40-100 mL (severe atrophy 20-30 mL).
+   * Seen on a real chest CT angiogram with the upper abdomen and no kidney or pancreas in it (TotalSegmentator's
+   * aorta-report example): the pancreas starter put 3.1 mL beside the oesophagogastric junction under the lung
+   * bases, the kidney starter 2.5 mL in the heart, both as one of the bodies the count rules keep.
+   */
+  minOrganMl?: number;
   lesionsMustTouchOrgan: boolean;
   /**
    * A body (with some organ voxels) whose lesion classes hold more than this share of its voxels is relabelled
@@ -85,6 +96,8 @@ export interface PostprocessStats {
   components: number;
   removedComponents: number;
   removedVoxels: number;
+  /** Organ bodies (with their lesions) removed by minOrganMl. */
+  smallOrganBodies?: number;
   /** Lesion voxels relabelled organ by maxLesionShare. */
   relabelledVoxels?: number;
   /** Lesion bodies, and their voxels, relabelled organ by minLesionContrastHu. */
@@ -96,6 +109,10 @@ export const DEFAULT_MIN_ISLAND_MM3 = 250;
 
 /** The pancreas's pieceShare: a second piece at least half the size of the largest. */
 export const PANCREAS_PIECE_SHARE = 0.5;
+
+/** minOrganMl of the built-in schemas: well under the smallest adult organ (see minOrganMl). */
+export const KIDNEY_MIN_ML = 10;
+export const PANCREAS_MIN_ML = 5;
 
 /** Rules for the built-in schemas, from class names (index = label value). */
 export function rulesForClassNames(classNames: string[]): PostprocessRules | undefined {
@@ -113,6 +130,7 @@ export function rulesForClassNames(classNames: string[]): PostprocessRules | und
     lesionClasses,
     maxOrganComponents: organName === 'kidney' ? 2 : 1,
     ...(organName === 'pancreas' ? { pieceShare: PANCREAS_PIECE_SHARE } : {}),
+    minOrganMl: organName === 'kidney' ? KIDNEY_MIN_ML : PANCREAS_MIN_ML,
     lesionsMustTouchOrgan: true,
     maxLesionShare: 2 / 3,
     minLesionContrastHu: 8,
@@ -369,6 +387,36 @@ function extentsAlong(cc: Components, axis: 0 | 1 | 2): { lo: Int32Array; hi: In
 }
 
 /**
+ * The minOrganMl rule over the organ bodies not yet marked in `remove`: marks those of an organ under the volume
+ * that touches no face of the grid. Returns how many bodies it marked.
+ */
+function removeSmallOrgans(
+  cc: Components,
+  remove: Uint8Array,
+  organVoxels: Float64Array,
+  rules: Pick<PostprocessRules, 'minOrganMl' | 'pieceShare'>,
+  voxelMm3: number,
+): number {
+  const minMl = rules.minOrganMl ?? 0;
+  if (!(minMl > 0)) return 0;
+  const kept: number[] = [];
+  for (let c = 0; c < cc.count; c++) if (!remove[c] && organVoxels[c] > 0) kept.push(c);
+  if (kept.length === 0) return 0;
+  const ext = ([0, 1, 2] as const).map((a) => extentsAlong(cc, a));
+  const touchesFace = (c: number) => ext.some((e, a) => e.lo[c] === 0 || e.hi[c] === cc.dims[a] - 1);
+  const minVoxels = (minMl * 1000) / voxelMm3;
+  let marked = 0;
+  for (const organ of (rules.pieceShare ?? 0) > 0 ? [kept] : kept.map((c) => [c])) {
+    let voxels = 0;
+    for (const c of organ) voxels += cc.voxels[c];
+    if (voxels >= minVoxels || organ.some(touchesFace)) continue;
+    for (const c of organ) remove[c] = 1;
+    marked += organ.length;
+  }
+  return marked;
+}
+
+/**
  * Applies the rules in place. Other non-zero classes only see the island rule. `image` (HU on the label's grid)
  * enables minLesionContrastHu, applied last to the lesions the body rules kept. (First, it cut a native kidney
  * "lesion" below the maxLesionShare and left the rest, the renal sinus read as cyst, standing: 39 mL of lesion
@@ -424,6 +472,7 @@ export function postprocessLabel(
       if (!piece) remove[c] = 1;
     }
   }
+  const smallOrganBodies = removeSmallOrgans(cc, remove, organVoxels, rules, voxelMm3);
   let removedComponents = 0;
   for (let c = 0; c < cc.count; c++) removedComponents += remove[c];
   const removedVoxels = removedComponents > 0 ? eraseComponents(label, cc, remove, 0) : 0;
@@ -439,6 +488,7 @@ export function postprocessLabel(
     removedComponents,
     removedVoxels,
     relabelledVoxels,
+    ...(rules.minOrganMl ? { smallOrganBodies } : {}),
     ...(invisible ? { invisibleLesions: invisible.lesions, invisibleLesionVoxels: invisible.voxels } : {}),
   };
 }

@@ -1,10 +1,12 @@
 // The shared real CT (../shared/data/real: the TotalSegmentator example abdomen, 3 mm) as an evaluation case:
 // pre-label it and score per class against its TotalSegmentator labels (the 30-slice crop). Used by
-// `deformux bench real-ct`, `bench finetune-real` and the starter training's model card.
+// `deformux bench real-ct`, `bench finetune-real` and the starter training's model card. Also: a real CT without the
+// organ (scoreAbsentCase), where every label is a false positive.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readNifti } from '../imaging/nifti';
 import type { Volume } from '../imaging/volume';
+import { connectedComponents } from './components';
 import { predictVolume } from './predict';
 import type { PredictOptions } from './predict';
 import type { SegmentationModel } from './types';
@@ -159,4 +161,37 @@ export async function scoreCase(
     patches: res.stats.patches,
     ...scores,
   };
+}
+
+/**
+ * Pre-labels a real CT that holds none of the schema's organ (a chest CT, say) and reports what the model put
+ * there anyway: every foreground voxel is a false positive. Per class mL, and the connected foreground bodies.
+ */
+export async function scoreAbsentCase(
+  image: Volume,
+  model: SegmentationModel,
+  classes: readonly string[],
+  opts: Pick<PredictOptions, 'tta' | 'overlap'> = {},
+): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  const res = await predictVolume(image, model, opts);
+  const seconds = (performance.now() - t0) / 1000;
+  const pred = res.label.data as Uint8Array;
+  const voxelMl = (image.spacingMm[0] * image.spacingMm[1] * image.spacingMm[2]) / 1000;
+  const counts = new Float64Array(classes.length);
+  for (let v = 0; v < pred.length; v++) if (pred[v] < classes.length) counts[pred[v]]++;
+  const out: Record<string, unknown> = {
+    case: `organ absent: ${image.source || image.description || 'scan'} (${image.dims.join('×')})`,
+    seconds: Math.round(seconds * 100) / 100,
+    patches: res.stats.patches,
+  };
+  let fg = 0;
+  for (let c = 1; c < classes.length; c++) {
+    out[`${classes[c]}_ml`] = Math.round(counts[c] * voxelMl * 10) / 10;
+    fg += counts[c];
+  }
+  out.foreground_ml = Math.round(fg * voxelMl * 10) / 10;
+  const member = new Uint8Array(256).fill(1, 1);
+  out.foreground_bodies = connectedComponents(pred, image.dims, member, 26).count;
+  return out;
 }

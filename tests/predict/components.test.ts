@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '../../src-main/imaging/volume';
 import { componentIdMap, connectedComponents } from '../../src-main/predict/components';
 import {
+  KIDNEY_MIN_ML,
   LESION_MARGIN_MM,
+  PANCREAS_MIN_ML,
   postprocessLabel,
   relabelInvisibleLesions,
   rulesForSchema,
@@ -102,6 +104,12 @@ describe('connected components', () => {
   });
 });
 
+/**
+ * The built-in rules without minOrganMl: these scenes' bodies are a few mL at most, far under any organ it keeps
+ * (that rule has its own test below).
+ */
+const schemaRules = (schema: 'kidney' | 'pancreas') => ({ ...rulesForSchema(schema), minOrganMl: 0 });
+
 function box(label: Uint8Array, dims: Vec3, lo: Vec3, hi: Vec3, value: number): void {
   for (let k = lo[2]; k < hi[2]; k++)
     for (let j = lo[1]; j < hi[1]; j++)
@@ -131,7 +139,7 @@ describe('post-processing rules', () => {
     box(expected, dims, [4, 4, 4], [7, 7, 7], 2);
     box(expected, dims, [14, 2, 2], [21, 9, 9], 1);
     box(expected, dims, [21, 4, 4], [24, 7, 7], 3);
-    const stats = postprocessLabel(label, dims, spacing, rulesForSchema('kidney'));
+    const stats = postprocessLabel(label, dims, spacing, schemaRules('kidney'));
     expect(stats.components).toBe(5);
     expect(stats.removedComponents).toBe(3);
     expect(Array.from(label)).toEqual(Array.from(expected));
@@ -139,7 +147,7 @@ describe('post-processing rules', () => {
 
   it('applies each rule on its own when the others are off', () => {
     const base = {
-      ...rulesForSchema('kidney'),
+      ...schemaRules('kidney'),
       minIslandMm3: 0,
       maxOrganComponents: 0,
       lesionsMustTouchOrgan: false,
@@ -170,7 +178,7 @@ describe('post-processing rules', () => {
     // Body B: 82 organ voxels around an 8-voxel cyst.
     box(label, dims, [20, 2, 2], [26, 5, 7], 1);
     box(label, dims, [21, 3, 3], [23, 5, 5], 3);
-    const rules = { ...rulesForSchema('kidney'), minIslandMm3: 0 };
+    const rules = { ...schemaRules('kidney'), minIslandMm3: 0 };
     const stats = postprocessLabel(label, dims, spacing, rules);
     const expected = new Uint8Array(label.length);
     box(expected, dims, [2, 2, 2], [5, 5, 8], 1);
@@ -197,7 +205,7 @@ describe('post-processing rules', () => {
       return label;
     };
     const largestOnly = scene({ lo: [0, 0, 0], hi: [0, 0, 0] });
-    const run = (label: Uint8Array, rules = rulesForSchema('pancreas'), superiorAxis: 0 | 1 | 2 = 2) => {
+    const run = (label: Uint8Array, rules = schemaRules('pancreas'), superiorAxis: 0 | 1 | 2 = 2) => {
       postprocessLabel(label, dims, spacing, rules, undefined, superiorAxis);
       return Array.from(label);
     };
@@ -205,7 +213,7 @@ describe('post-processing rules', () => {
     const pieces = scene({ lo: [20, 2, 3], hi: [26, 8, 9] });
     expect(run(pieces.slice())).toEqual(Array.from(pieces));
     // The same piece with the rule off (or a kidney model's rules), or under half the head's size: dropped.
-    expect(run(pieces.slice(), { ...rulesForSchema('pancreas'), pieceShare: 0 })).toEqual(Array.from(largestOnly));
+    expect(run(pieces.slice(), { ...schemaRules('pancreas'), pieceShare: 0 })).toEqual(Array.from(largestOnly));
     const small = scene({ lo: [20, 2, 3], hi: [25, 8, 8] }); // 5 × 6 × 5 = 150 voxels, 42 %
     expect(run(small)).toEqual(Array.from(largestOnly));
     // As large but below the head (slices 9..11 against 2..7): a bowel loop, not the gland's other half. Dropped.
@@ -213,9 +221,58 @@ describe('post-processing rules', () => {
     expect(run(below)).toEqual(Array.from(largestOnly));
     // Slices are along the axis the scan runs foot to head: with j that axis, the piece below shares the head's
     // rows 2..7, so it is kept; and the piece beside it shares none of rows 10..19 when moved there.
-    expect(run(below.slice(), rulesForSchema('pancreas'), 1)).toEqual(Array.from(below));
+    expect(run(below.slice(), schemaRules('pancreas'), 1)).toEqual(Array.from(below));
     const apart = scene({ lo: [20, 10, 3], hi: [26, 16, 9] });
-    expect(run(apart, rulesForSchema('pancreas'), 1)).toEqual(Array.from(largestOnly));
+    expect(run(apart, schemaRules('pancreas'), 1)).toEqual(Array.from(largestOnly));
+  });
+});
+
+describe('organs far smaller than any adult one (minOrganMl)', () => {
+  const dims: Vec3 = [40, 20, 12];
+  const spacing: Vec3 = [3, 3, 3]; // 27 mm³ voxels: 10 mL is 370 voxels, 5 mL 185
+
+  it('removes a kidney under KIDNEY_MIN_ML inside the scan, keeps one the scan cuts, and keeps real sizes', () => {
+    const scene = (small: { lo: Vec3; hi: Vec3 }) => {
+      const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
+      box(label, dims, [2, 2, 2], [10, 10, 10], 1); // 512 voxels, 13.8 mL
+      box(label, dims, [4, 4, 4], [6, 6, 6], 2); // its tumour
+      box(label, dims, small.lo, small.hi, 1); // 125 voxels, 3.4 mL
+      return label;
+    };
+    expect(KIDNEY_MIN_ML).toBe(10);
+    const inside = scene({ lo: [20, 2, 2], hi: [25, 7, 7] });
+    const stats = postprocessLabel(inside, dims, spacing, rulesForSchema('kidney'));
+    expect(stats.smallOrganBodies).toBe(1);
+    expect(Array.from(inside)).toEqual(Array.from(scene({ lo: [0, 0, 0], hi: [0, 0, 0] })));
+    // Touching any face of the grid (the first slice, the last column): cut by the field of view, kept.
+    for (const cut of [
+      { lo: [20, 2, 0], hi: [25, 7, 5] },
+      { lo: [35, 2, 2], hi: [40, 7, 7] },
+    ] as { lo: Vec3; hi: Vec3 }[]) {
+      const label = scene(cut);
+      expect(postprocessLabel(label, dims, spacing, rulesForSchema('kidney')).smallOrganBodies).toBe(0);
+      expect(Array.from(label)).toEqual(Array.from(scene(cut)));
+    }
+    // Off: kept.
+    const off = scene({ lo: [20, 2, 2], hi: [25, 7, 7] });
+    postprocessLabel(off, dims, spacing, { ...rulesForSchema('kidney'), minOrganMl: 0 });
+    expect(Array.from(off)).toEqual(Array.from(scene({ lo: [20, 2, 2], hi: [25, 7, 7] })));
+  });
+
+  it("judges a pancreas's pieces together: two 4 mL pieces stay, either alone goes", () => {
+    expect(PANCREAS_MIN_ML).toBe(5);
+    const head = (label: Uint8Array) => box(label, dims, [2, 2, 2], [8, 7, 7], 1); // 150 voxels, 4.05 mL
+    const tail = (label: Uint8Array) => box(label, dims, [12, 2, 2], [18, 7, 7], 1); // the same, same slices
+    const both = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    head(both);
+    tail(both);
+    const kept = both.slice();
+    expect(postprocessLabel(both, dims, spacing, rulesForSchema('pancreas')).smallOrganBodies).toBe(0);
+    expect(Array.from(both)).toEqual(Array.from(kept));
+    const alone = new Uint8Array(both.length);
+    head(alone);
+    expect(postprocessLabel(alone, dims, spacing, rulesForSchema('pancreas')).smallOrganBodies).toBe(1);
+    expect(alone.every((v) => v === 0)).toBe(true);
   });
 });
 
@@ -242,7 +299,7 @@ describe('lesions the image does not show (minLesionContrastHu)', () => {
       for (let j = 12; j < 17; j++) for (let i = 36; i < 41; i++) image[at(i, j, k)] = 33 + (r() - 0.5) * 12;
     return { label, image };
   }
-  const rules = { ...rulesForSchema('kidney'), minIslandMm3: 0 };
+  const rules = { ...schemaRules('kidney'), minIslandMm3: 0 };
 
   it('relabels a lesion as dense as the kidney around it and keeps the visible ones', () => {
     const { label, image } = scene(31);
