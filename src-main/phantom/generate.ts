@@ -7,6 +7,7 @@ import { paintColon, paintSmallBowel } from './bowel';
 import { finishImage } from './finish';
 import {
   CONTRAST_PHASES,
+  drawSpleenPattern,
   type ContrastPhase,
   type PhaseWeights,
   randomizedTissueHu,
@@ -124,6 +125,8 @@ export interface PhantomMeta {
   kidneyScale?: number;
   /** Present only when the bowel holds positive oral contrast (generator v3): its HU. */
   oralContrastHu?: number;
+  /** Generator v6: the amplitude (HU) of the spleen's arciform bands, when it is striped. */
+  spleenPatternHu?: number;
   /** Present only when the case holds metal (generator v5, or asked for): what and how much. */
   metal?: MetalInfo;
   /** Present only for a case made from a real label map (labelmap.ts): the map's file and the draw. */
@@ -142,12 +145,13 @@ export interface PhantomCase {
  * their kidney. v3: positive oral contrast in a share of synth and label-map cases (hu.ts withOralContrast).
  * v4: the renal sinus with calyces and vessels through its fat in synth and label-map kidneys (kidney.ts
  * SinusDetail). v5: metal now and then in synth and label-map cases (clips, a ureteral or biliary stent) with its
- * streaks (metal.ts). The standard and shifted domains are unchanged since v1.
+ * streaks (metal.ts). v6: the spleen striped (arciform enhancement) in most arterial and some portal-venous synth
+ * and label-map cases (hu.ts drawSpleenPattern). The standard and shifted domains are unchanged since v1.
  */
-export const PHANTOM_GENERATOR_VERSION = 5;
+export const PHANTOM_GENERATOR_VERSION = 6;
 
 /** The generator versions whose synth draws can be reproduced. */
-export const SYNTH_VERSIONS = [1, 2, 3, 4, 5] as const;
+export const SYNTH_VERSIONS = [1, 2, 3, 4, 5, 6] as const;
 export type SynthVersion = (typeof SYNTH_VERSIONS)[number];
 
 /** Least HU difference between a synth kidney lesion and its kidney's parenchyma (kidney.ts visibleLesionHu). */
@@ -303,7 +307,8 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
   checkpoint();
   const vessels = paintVessels(cv, plan, hu, root.fork('vessels'));
   paintLiver(cv, plan, hu, root.fork('liver'), vessels);
-  paintSpleen(cv, plan, hu, root.fork('spleen'), vessels);
+  const spleenPattern = synth && synthVersion >= 6 ? drawSpleenPattern(phase, root.fork('spleen-pattern')) : undefined;
+  paintSpleen(cv, plan, hu, root.fork('spleen'), vessels, spleenPattern);
   paintStomach(cv, plan, hu, root.fork('stomach'));
   paintColon(cv, plan, hu, root.fork('colon'));
   paintSmallBowel(cv, plan, hu, root.fork('small-bowel'));
@@ -377,6 +382,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       ...(opts.domain && opts.domain !== 'standard' ? { domain: opts.domain } : {}),
       ...(shift.kidneyScale !== undefined && shift.kidneyScale !== 1 ? { kidneyScale: shift.kidneyScale } : {}),
       ...(hu !== phaseHu ? { oralContrastHu: Math.round(hu.bowelFluid) } : {}),
+      ...(spleenPattern ? { spleenPatternHu: Math.round(spleenPattern.amplitudeHu) } : {}),
       ...(metal ? { metal } : {}),
     },
   };

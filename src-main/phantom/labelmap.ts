@@ -7,7 +7,7 @@ import { InputError, affineLps } from '../imaging/volume';
 import { detMat3, invertMat3, mulMat3, type Mat3 } from '../util/mat3';
 import { frameFromAngles, IDENTITY_FRAME } from './canvas';
 import { finishImage } from './finish';
-import { randomizedTissueHu, type TissueHu, withOralContrast } from './hu';
+import { drawSpleenPattern, randomizedTissueHu, spleenPatternAt, type TissueHu, withOralContrast } from './hu';
 import {
   drawSinusDetail,
   KIDNEY_CYST_LABEL,
@@ -147,7 +147,7 @@ function worldToIndex(v: Volume): (p: Vec3, out: Vec3) => void {
 }
 
 /** The generator versions whose label-map cases can be reproduced (label maps came with v2). */
-export const LABEL_MAP_SYNTH_VERSIONS = [2, 3, 4, 5] as const;
+export const LABEL_MAP_SYNTH_VERSIONS = [2, 3, 4, 5, 6] as const;
 export type LabelMapSynthVersion = (typeof LABEL_MAP_SYNTH_VERSIONS)[number];
 
 function checkLabelMap(opts: LabelMapSynthOptions): void {
@@ -484,6 +484,7 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
   const version = opts.synthVersion ?? PHANTOM_GENERATOR_VERSION;
   const { phase, hu: phaseHu } = randomizedTissueHu(root.fork('hu'));
   const hu = version >= 3 ? withOralContrast(phaseHu, root.fork('oral')) : phaseHu;
+  const spleenPattern = version >= 6 ? drawSpleenPattern(phase, root.fork('spleen-pattern')) : undefined;
   const vox = Math.min(spacingMm[0], spacingMm[1], spacingMm[2]);
   // v4: the kidney's core deeper than sinusDepthMm is renal sinus, with calyces and vessels through its fat.
   const sinus = version >= 4 && opts.schema === 'kidney' ? drawSinusDetail(root.fork('renal-sinus')) : undefined;
@@ -558,7 +559,7 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
             v = hu.liver + 6 * t;
             break;
           case S.spleen:
-            v = hu.spleen + 5 * t;
+            v = hu.spleen + 5 * t + spleenPatternAt(spleenPattern, x, y, z);
             break;
           case S.pancreas:
             v = dmm < 6 && lobules.at(x, y, z) > fatty ? hu.fat * 0.6 + hu.pancreas * 0.4 : hu.pancreas + 7 * t;
@@ -676,6 +677,7 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
       bodyScale: 1,
       lesions,
       ...(hu !== phaseHu ? { oralContrastHu: Math.round(hu.bowelFluid) } : {}),
+      ...(spleenPattern ? { spleenPatternHu: Math.round(spleenPattern.amplitudeHu) } : {}),
       ...(metal ? { metal } : {}),
       labelMap: { source: opts.source, deformation },
     },

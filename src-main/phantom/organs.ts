@@ -2,7 +2,7 @@
 import type { Vec3 } from '../imaging/volume';
 import { type Blob, type Canvas, blobValue, frameFromAngles, paintBlob, paintTube, smoothTube } from './canvas';
 import { type BodyPlan, inCavity, place, sized } from './body';
-import type { TissueHu } from './hu';
+import { spleenPatternAt, type SpleenPattern, type TissueHu } from './hu';
 import { SmoothField } from './noise';
 import type { Rng } from './random';
 
@@ -185,7 +185,14 @@ export function paintLiver(cv: Canvas, plan: BodyPlan, hu: TissueHu, rng: Rng, v
 }
 
 /** Spleen: a crescent along the left posterior ribs, with its hilum facing the pancreatic tail. */
-export function paintSpleen(cv: Canvas, plan: BodyPlan, hu: TissueHu, rng: Rng, vessels: VesselPlan): void {
+export function paintSpleen(
+  cv: Canvas,
+  plan: BodyPlan,
+  hu: TissueHu,
+  rng: Rng,
+  vessels: VesselPlan,
+  pattern?: SpleenPattern,
+): void {
   const field = worldField(rng, 30);
   const texture = worldField(rng, 8);
   const size = rng.range(0.8, 1.2);
@@ -201,7 +208,7 @@ export function paintSpleen(cv: Canvas, plan: BodyPlan, hu: TissueHu, rng: Rng, 
     if (!inCavity(plan, x, y, z, 1)) return;
     // The medial surface is concave around the hilum.
     if (Math.hypot(x - hilum[0] + 8, y - hilum[1], (z - hilum[2]) * 0.7) < 24 * plan.scale[0]) return;
-    cv.hu[idx] = hu.spleen + 5 * texture.at(x, y, z);
+    cv.hu[idx] = hu.spleen + 5 * texture.at(x, y, z) + spleenPatternAt(pattern, x, y, z);
     cv.label[idx] = 0;
   });
 }

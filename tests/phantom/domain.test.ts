@@ -138,8 +138,8 @@ describe('phantom domains', () => {
     // The standard domain has no oral contrast, in any version.
     const standard = generatePhantom({ ...opts, seed: 2 });
     expect(standard.meta.oralContrastHu).toBeUndefined();
-    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 6 as never })).toThrow(
-      /synthVersion must be one of 1, 2, 3, 4, 5/,
+    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 7 as never })).toThrow(
+      /synthVersion must be one of 1, 2, 3, 4, 5, 6/,
     );
   });
 
@@ -212,6 +212,52 @@ describe('phantom domains', () => {
     const s3 = generatePhantom({ ...fine, seed: 2, synthVersion: 3 });
     const s4 = generatePhantom({ ...fine, seed: 2 });
     expect(hash(s4.image.data)).toBe(hash(s3.image.data));
+  });
+
+  it('v6 stripes the spleen of most arterial and some portal-venous synth cases, and changes nothing else', () => {
+    // The spleen is unlabelled tissue: v5 and v6 cases of a seed have the same labels, and their images differ
+    // only in a striped case, there only in the spleen's voxels (one bounded region of the left upper abdomen).
+    const counts: Record<string, { cases: number; striped: number }> = {};
+    for (let seed = 1; seed <= 24; seed++) {
+      const v5 = generatePhantom({ ...opts, seed, domain: 'synth', synthVersion: 5 });
+      const v6 = generatePhantom({ ...opts, seed, domain: 'synth' });
+      expect(v6.meta.generatorVersion).toBe(6);
+      expect(hash(v6.label.data)).toBe(hash(v5.label.data));
+      const phase = v6.meta.contrastPhase;
+      counts[phase] ??= { cases: 0, striped: 0 };
+      counts[phase].cases++;
+      const amp = v6.meta.spleenPatternHu;
+      if (amp === undefined) {
+        expect(hash(v6.image.data)).toBe(hash(v5.image.data));
+        continue;
+      }
+      counts[phase].striped++;
+      expect(phase === 'arterial' || phase === 'portal').toBe(true);
+      expect(amp).toBeGreaterThanOrEqual(phase === 'arterial' ? 20 : 8);
+      expect(amp).toBeLessThanOrEqual(phase === 'arterial' ? 60 : 20);
+      // Changed voxels: bounded by the amplitude, zero-mean within a few HU, and all on the patient's left
+      // (LPS +x is left; the grid's i runs along x).
+      const [ni] = v6.image.dims;
+      let n = 0;
+      let sum = 0;
+      let maxAbs = 0;
+      let leftOfCentre = 0;
+      for (let v = 0; v < v6.image.data.length; v++) {
+        const d = v6.image.data[v] - v5.image.data[v];
+        if (d === 0) continue;
+        n++;
+        sum += d;
+        maxAbs = Math.max(maxAbs, Math.abs(d));
+        if (v % ni > ni / 2) leftOfCentre++;
+      }
+      expect(n).toBeGreaterThan(50);
+      expect(maxAbs).toBeLessThanOrEqual(amp + 1);
+      expect(Math.abs(sum / n)).toBeLessThan(amp / 3);
+      expect(leftOfCentre / n).toBeGreaterThan(0.95);
+    }
+    expect(counts.noncontrast?.striped ?? 0).toBe(0);
+    expect(counts.nephrographic?.striped ?? 0).toBe(0);
+    expect(counts.arterial.striped).toBeGreaterThan(0);
   });
 
   it('draws positive oral contrast in about ORAL_CONTRAST_SHARE of the cases, from its own stream', () => {

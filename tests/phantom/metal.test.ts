@@ -181,7 +181,7 @@ describe('metal (generator v5)', () => {
     for (let seed = 1; seed <= 30; seed++) {
       const small = { schema: 'pancreas' as const, dims: [40, 40, 34] as Vec3, seed, domain: 'synth' as const };
       const v4 = generatePhantom({ ...small, synthVersion: 4 });
-      const v5 = generatePhantom(small);
+      const v5 = generatePhantom({ ...small, synthVersion: 5 });
       expect(v5.meta.generatorVersion).toBe(5);
       if (v5.meta.metal?.kind !== 'biliary stent') expect(hash(v5.label.data)).toBe(hash(v4.label.data));
       if (v5.meta.metal === undefined) {
