@@ -212,6 +212,13 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
     // -> 0.853 / 0.228 / 0.405; without 0.876 -> 0.881) or the phase sets (ev-portal 0.931 -> 0.931, ev-noncontrast
     // 0.762 -> 0.757, v4-native 0.881 -> 0.883), and the shared CT's full scan went 0.886 -> 0.880 with 32 mL called
     // lesion (crop 0.921 -> 0.921): not shipped.
+    // A phase on generator v6 (striped spleens in arterial and portal-venous cases; 2026-12-07, 1000 steps at lr 3e-4
+    // from the shipped average, then the half-way average, 22 min) did not stop the kidney label on the spleen of an
+    // unseen real early-arterial chest CT angiogram (TotalSegmentator's aorta-report test CT: 22.6 -> 26.5 mL; its
+    // spleen is 150-205 HU and uniform at 3 mm, brighter than any synth spleen, 71-170 HU). Held-out v6 arterial
+    // phantoms (seeds 760001-10) kidney / tumour / cyst 0.864 / 0.424 / 0.523 -> 0.871 / 0.437 / 0.557, native
+    // (730001-12) 0.845 -> 0.849, portal 0.950 -> 0.951 but cyst 0.608 -> 0.533, and the shared CT's full scan lost
+    // its renal sinus to "tumour" once more (0.886 -> 0.827, 50 mL called lesion; crop 0.921 -> 0.922): not shipped.
     return {
       ...common,
       synthVersion: 4,

@@ -68,6 +68,28 @@ describe('pancreasRegion on a built body', () => {
     expect(moved.mask[(20 * nh + 50) * nw + 15]).toBe(0);
   });
 
+  it('finds the same thorax with the air around the body at -930 HU, and in a field of view that cuts the chest', () => {
+    const base = builtBody(60, 10, 30);
+    const [nd, nh, nw] = base.dims;
+    // A scanner whose air reads high (and a little noise): lung-range HU everywhere outside the body.
+    const airHigh = base.hu.slice();
+    for (let i = 0; i < airHigh.length; i++) if (airHigh[i] === -1000) airHigh[i] = -930 + ((i * 7919) % 41) - 20;
+    const a = findLandmarks(airHigh, base.dims, [3, 3, 3]);
+    expect([a.pelvisTop, a.thoraxBottom]).toEqual([9, 30]);
+    // A foam pad (-900 HU) under the back, 15 mm thick, across the table.
+    const pad = base.hu.slice();
+    for (let z = 0; z < nd; z++)
+      for (let y = 0; y < 10; y++) for (let x = 0; x < nw; x++) pad[(z * nh + y) * nw + x] = -900;
+    expect(findLandmarks(pad, base.dims, [3, 3, 3]).thoraxBottom).toBe(30);
+    // A tight crop, 150 mm wide about the spine: it cuts through both lungs, which open onto its sides.
+    const cw = 50;
+    const crop = new Float32Array(nd * nh * cw);
+    for (let z = 0; z < nd; z++)
+      for (let y = 0; y < nh; y++)
+        for (let x = 0; x < cw; x++) crop[(z * nh + y) * cw + x] = base.hu[(z * nh + y) * nw + x + 35];
+    expect(findLandmarks(crop, [nd, nh, cw], [3, 3, 3]).thoraxBottom).toBe(30);
+  });
+
   it('keeps kidneys below the thorax plus 30 mm, in every slice below it, whatever the pelvis', () => {
     const { hu, dims } = builtBody(60, 10, 20);
     const land = findLandmarks(hu, dims, [3, 3, 3]);
