@@ -6,9 +6,13 @@
 // kidneys: a short field of view the network must not fill with anatomy). --absent FILE adds a real CT that
 // holds none of the organ (e.g. the chest CT angiogram of TotalSegmentator's aorta-report test files, which ends
 // in the upper abdomen above the kidneys and the pancreas): it reports the mL the model labels there anyway.
+// --perturb air,smooth,hires scores the full scan again with its outside air at -930 HU, mildly blurred, and
+// upsampled to 0.75 × 0.75 × 1 mm (predict/real-ct.ts perturbedScan): how much the figures hang on how this scan
+// was made.
 //
 //   bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none]
-//                 [--absent FILE[,FILE...]] [--tta] [--overlap F] [--max-patch d,h,w] [--json]
+//                 [--absent FILE[,FILE...]] [--perturb air,smooth,hires] [--tta] [--overlap F] [--max-patch d,h,w]
+//                 [--json]
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readNifti } from '../imaging/nifti';
@@ -16,11 +20,20 @@ import { InputError } from '../imaging/volume';
 import { resolveModelDir } from '../jobs/model-source';
 import { parseCliArgs, parseOverlap } from '../cli/args';
 import { UsageError } from '../cli/index';
-import { CROP_FIRST_SLICE, defaultRealCtDir, REAL_CT_FILES, scoreAbsentCase, scoreCase } from '../predict/real-ct';
+import {
+  CROP_FIRST_SLICE,
+  defaultRealCtDir,
+  REAL_CT_FILES,
+  REAL_CT_PERTURBATIONS,
+  scoreAbsentCase,
+  scoreCase,
+  scorePerturbed,
+} from '../predict/real-ct';
+import type { RealCtPerturbation } from '../predict/real-ct';
 import { readVolume } from '../imaging/read';
 
 const HELP =
-  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none] [--absent FILE[,FILE...]] [--tta] [--overlap F] [--max-patch d,h,w] [--json]';
+  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none] [--absent FILE[,FILE...]] [--perturb air,smooth,hires] [--tta] [--overlap F] [--max-patch d,h,w] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCliArgs(
@@ -31,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
       data: { type: 'string' },
       case: { type: 'string' },
       absent: { type: 'string' },
+      perturb: { type: 'string' },
       tta: { type: 'boolean' },
       overlap: { type: 'string' },
       'max-patch': { type: 'string' },
@@ -45,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     data?: string;
     case?: string;
     absent?: string;
+    perturb?: string;
     tta?: boolean;
     overlap?: string;
     'max-patch'?: string;
@@ -61,6 +76,12 @@ export async function run(argv: string[]): Promise<number> {
     .map((f) => resolve(f));
   for (const f of absent) if (!existsSync(f)) throw new InputError(f, 'no such file (--absent)');
   if (which === 'none' && absent.length === 0) throw new UsageError('--case none needs --absent FILE');
+  const perturb = (v.perturb ?? '').split(',').filter((p) => p !== '') as RealCtPerturbation[];
+  for (const p of perturb)
+    if (!REAL_CT_PERTURBATIONS.includes(p))
+      throw new UsageError(`--perturb takes ${REAL_CT_PERTURBATIONS.join(', ')}; got '${p}'`);
+  if (perturb.length > 0 && which !== 'all' && which !== 'full')
+    throw new UsageError('--perturb perturbs the full scan: use it with --case full or all');
   const overlap = parseOverlap(v.overlap);
   const modelDir = v.model ? resolve(v.model) : resolveModelDir(starter);
   const data = v.data ? resolve(v.data) : defaultRealCtDir();
@@ -105,6 +126,8 @@ export async function run(argv: string[]): Promise<number> {
           `dims ${image.dims.join('×')} do not hold the labelled slices ${CROP_FIRST_SLICE}..`,
         );
       cases.push(await scoreCase('full', image, seg, model, classes, { tta: !!v.tta, overlap }));
+      for (const p of perturb)
+        cases.push(await scorePerturbed(p, image, seg, model, classes, { tta: !!v.tta, overlap }));
     }
     if (seg && (which === 'all' || which === 'crop')) {
       const file = join(data, REAL_CT_FILES.crop);

@@ -1,7 +1,7 @@
 // The real-CT report's per-class scores: organ class alone vs organ with lesions, lesion false positives in mL,
 // pancreas predicted outside the pancreatic region, and what a model labels in a scan without its organ.
 import { describe, expect, it } from 'vitest';
-import { scoreAbsentCase, scoreAgainstTotalSeg, TOTALSEG } from '../../../src-main/predict/real-ct';
+import { perturbedScan, scoreAbsentCase, scoreAgainstTotalSeg, TOTALSEG } from '../../../src-main/predict/real-ct';
 import { fakeModel, makeVolume, pointwise } from '../../predict/helpers';
 
 const dims: [number, number, number] = [40, 40, 4];
@@ -69,5 +69,86 @@ describe('scoreAbsentCase', () => {
     expect(r.foreground_ml).toBeCloseTo(49 * 0.027, 1);
     expect(r.foreground_bodies).toBe(3);
     expect(String(r.case)).toMatch(/^organ absent: /);
+  });
+});
+
+describe('perturbedScan (bench real-ct --perturb)', () => {
+  const d: [number, number, number] = [6, 5, 4];
+  const ramp = () => {
+    const data = new Float32Array(d[0] * d[1] * d[2]);
+    for (let k = 0; k < d[2]; k++)
+      for (let j = 0; j < d[1]; j++)
+        for (let i = 0; i < d[0]; i++) data[i + d[0] * (j + d[1] * k)] = 10 * i - 7 * j + 3 * k;
+    return data;
+  };
+
+  it('air: only voxels below -900 HU move, to -930 ± 20 HU', () => {
+    const data = ramp();
+    data[0] = -1000;
+    data[7] = -1024;
+    data[9] = -850;
+    const { image, back } = perturbedScan(makeVolume(d, data, { spacingMm: [3, 3, 3] }), 'air');
+    for (let n = 0; n < data.length; n++) {
+      if (data[n] < -900) {
+        expect(image.data[n]).toBeGreaterThanOrEqual(-950);
+        expect(image.data[n]).toBeLessThanOrEqual(-910);
+      } else expect(image.data[n]).toBe(data[n]);
+    }
+    expect(back(Uint8Array.of(1, 2))).toEqual(Uint8Array.of(1, 2));
+  });
+
+  it('smooth: [1/4, 1/2, 1/4] along each axis, a constant stays constant', () => {
+    const impulse = new Float32Array(d[0] * d[1] * d[2]);
+    const at = (i: number, j: number, k: number) => i + d[0] * (j + d[1] * k);
+    impulse[at(2, 2, 2)] = 64;
+    const { image } = perturbedScan(makeVolume(d, impulse), 'smooth');
+    expect(image.data[at(2, 2, 2)]).toBeCloseTo(64 / 8, 5);
+    expect(image.data[at(3, 2, 2)]).toBeCloseTo(64 / 16, 5);
+    expect(image.data[at(3, 3, 3)]).toBeCloseTo(64 / 64, 5);
+    expect(image.data[at(0, 0, 0)]).toBe(0);
+    const flat = perturbedScan(makeVolume(d, new Float32Array(impulse.length).fill(40)), 'smooth').image;
+    expect(Array.from(flat.data).every((v) => Math.abs(v - 40) < 1e-4)).toBe(true);
+  });
+
+  it('hires: 4 × 4 × 3 sub-voxels over the same extent, a linear ramp exact inside, labels voted back', () => {
+    const full = makeVolume(d, ramp(), {
+      spacingMm: [3, 3, 3],
+      originMm: [10, -20, 5],
+      direction: [-1, 0, 0, 0, 1, 0, 0, 0, 1],
+    });
+    const { image, back } = perturbedScan(full, 'hires');
+    expect(image.dims).toEqual([24, 20, 12]);
+    expect(image.spacingMm).toEqual([0.75, 0.75, 1]);
+    // Sub-voxel (a, b, c) lies at source voxel coordinates ((a + 0.5) / 4 - 0.5, ...): its world point by either
+    // geometry is the same.
+    const world = (v: typeof full, x: number, y: number, z: number) =>
+      [0, 1, 2].map(
+        (r) =>
+          v.originMm[r] +
+          v.direction[r] * x * v.spacingMm[0] +
+          v.direction[3 + r] * y * v.spacingMm[1] +
+          v.direction[6 + r] * z * v.spacingMm[2],
+      );
+    for (const [a, b, c] of [
+      [0, 0, 0],
+      [9, 13, 7],
+      [23, 19, 11],
+    ]) {
+      const hi = world(image, a, b, c);
+      const lo = world(full, (a + 0.5) / 4 - 0.5, (b + 0.5) / 4 - 0.5, (c + 0.5) / 3 - 0.5);
+      for (let r = 0; r < 3; r++) expect(hi[r]).toBeCloseTo(lo[r], 6);
+    }
+    // Inside the outer half voxel the trilinear upsampling of a linear ramp is the ramp itself.
+    const [x, y, z] = [(9 + 0.5) / 4 - 0.5, (13 + 0.5) / 4 - 0.5, (7 + 0.5) / 3 - 0.5];
+    expect(image.data[9 + 24 * (13 + 20 * 7)]).toBeCloseTo(10 * x - 7 * y + 3 * z, 4);
+    // A label that is each source voxel's value in all its sub-voxels comes back as it was; a voxel whose
+    // sub-voxels are split 7 : 41 takes the majority.
+    const src = new Uint8Array(d[0] * d[1] * d[2]).map((_, n) => n % 3);
+    const up = new Uint8Array(24 * 20 * 12);
+    for (let c = 0; c < 12; c++)
+      for (let b = 0; b < 20; b++)
+        for (let a = 0; a < 24; a++) up[a + 24 * (b + 20 * c)] = src[(a >> 2) + 6 * ((b >> 2) + 5 * Math.floor(c / 3))];
+    for (let a = 0; a < 7; a++) up[(a % 4) + 24 * (Math.floor(a / 4) + 20 * 0)] = 2; // 7 of voxel 0's 48 sub-voxels
+    expect(Array.from(back(up))).toEqual(Array.from(src));
   });
 });
