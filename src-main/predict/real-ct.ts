@@ -124,6 +124,17 @@ export async function realCtScores(
   return out;
 }
 
+/** The pre-label of a real case and its wall time, seconds to two decimals. */
+async function timedPredict(
+  image: Volume,
+  model: SegmentationModel,
+  opts: Pick<PredictOptions, 'tta' | 'overlap'>,
+): Promise<{ res: Awaited<ReturnType<typeof predictVolume>>; seconds: number }> {
+  const t0 = performance.now();
+  const res = await predictVolume(image, model, opts);
+  return { res, seconds: Math.round((performance.now() - t0) / 10) / 100 };
+}
+
 /** Pre-labels one real case and scores it (full: on the crop's slices; crop: the whole file). */
 export async function scoreCase(
   which: 'full' | 'crop',
@@ -133,15 +144,13 @@ export async function scoreCase(
   classes: readonly string[],
   opts: Pick<PredictOptions, 'tta' | 'overlap'> = {},
 ): Promise<Record<string, unknown>> {
-  const t0 = performance.now();
-  const res = await predictVolume(image, model, opts);
-  const seconds = (performance.now() - t0) / 1000;
+  const { res, seconds } = await timedPredict(image, model, opts);
   return {
     case:
       which === 'full'
         ? `full scan (${image.dims.join('×')}), scored on slices ${CROP_FIRST_SLICE}..`
         : 'crop on its own',
-    seconds: Math.round(seconds * 100) / 100,
+    seconds,
     patches: res.stats.patches,
     ...scorePrediction(which, res.label.data as Uint8Array, image.dims, seg, classes),
   };
@@ -293,13 +302,11 @@ export async function scorePerturbed(
   opts: Pick<PredictOptions, 'tta' | 'overlap'> = {},
 ): Promise<Record<string, unknown>> {
   const { image, back } = perturbedScan(full, kind);
-  const t0 = performance.now();
-  const res = await predictVolume(image, model, opts);
-  const seconds = (performance.now() - t0) / 1000;
+  const { res, seconds } = await timedPredict(image, model, opts);
   return {
     case: `full scan, ${kind === 'air' ? 'air at -930 HU' : kind === 'smooth' ? 'smoothed' : `at ${image.spacingMm.join(' × ')} mm (${image.dims.join('×')})`}, scored on slices ${CROP_FIRST_SLICE}..`,
     perturbation: kind,
-    seconds: Math.round(seconds * 100) / 100,
+    seconds,
     patches: res.stats.patches,
     ...scorePrediction('full', back(res.label.data as Uint8Array), full.dims, seg, classes),
   };
@@ -315,16 +322,14 @@ export async function scoreAbsentCase(
   classes: readonly string[],
   opts: Pick<PredictOptions, 'tta' | 'overlap'> = {},
 ): Promise<Record<string, unknown>> {
-  const t0 = performance.now();
-  const res = await predictVolume(image, model, opts);
-  const seconds = (performance.now() - t0) / 1000;
+  const { res, seconds } = await timedPredict(image, model, opts);
   const pred = res.label.data as Uint8Array;
   const voxelMl = (image.spacingMm[0] * image.spacingMm[1] * image.spacingMm[2]) / 1000;
   const counts = new Float64Array(classes.length);
   for (let v = 0; v < pred.length; v++) if (pred[v] < classes.length) counts[pred[v]]++;
   const out: Record<string, unknown> = {
     case: `organ absent: ${image.source || image.description || 'scan'} (${image.dims.join('×')})`,
-    seconds: Math.round(seconds * 100) / 100,
+    seconds,
     patches: res.stats.patches,
   };
   let fg = 0;
