@@ -73,7 +73,10 @@ describe('finetune', () => {
     expect(r.cancelled).toBe(false);
     expect(r.steps).toBe(60);
     expect(r.losses).toHaveLength(60);
-    expect(r.holdout.candidate! - r.holdout.base!).toBeGreaterThan(0.05);
+    // A tiny network after 60 steps: 0.025 -> 0.068 (it was 0.031 -> 0.083 while the thorax landmark, fooled by
+    // air outside the body, cut the top 23 of holdout 300002's 40 slices and the random base's false labels there).
+    expect(r.holdout.candidate! - r.holdout.base!).toBeGreaterThan(0.03);
+    expect(r.holdout.candidate!).toBeGreaterThan(2 * r.holdout.base!);
     expect(r.holdout.notWorse).toBe(true);
     expect(r.holdout.perCase.map((p) => p.id)).toEqual(holdout.map((c) => c.id));
     // Progress: every phase, fractions never decrease and end at 1.
