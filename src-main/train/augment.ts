@@ -81,9 +81,19 @@ export function synthAugmentSettings(schema: string): AugmentSettings {
  */
 export function finetuneAugmentSettings(schema: string, starterSettings?: Record<string, unknown>): AugmentSettings {
   const jitter = starterSettings?.lesionShiftJitter;
+  const blur = starterSettings?.blur as { prob?: unknown; maxSigma?: unknown } | undefined;
+  const blurOk =
+    typeof blur?.prob === 'number' &&
+    blur.prob >= 0 &&
+    blur.prob <= 1 &&
+    typeof blur.maxSigma === 'number' &&
+    blur.maxSigma >= 0 &&
+    blur.maxSigma <= 4;
   return {
     ...synthAugmentSettings(schema),
     ...(typeof jitter === 'number' && jitter >= 0 && jitter <= 1 ? { lesionShiftJitter: jitter } : {}),
+    // The blur the starter trained with (starterSettings.blur), when recorded.
+    ...(blurOk ? { blurProb: blur.prob as number, maxBlurSigma: blur.maxSigma as number } : {}),
   };
 }
 

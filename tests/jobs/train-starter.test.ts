@@ -9,6 +9,7 @@ import { loadModelFolder } from '../../src-main/engine/io/model_folder';
 import { modelRecipe } from '../../src-main/train/recipe';
 import { PHANTOM_GENERATOR_VERSION } from '../../src-main/phantom';
 import { readSafetensors } from '../../src-main/engine/io/safetensors';
+import { finetuneAugmentSettings, synthAugmentSettings } from '../../src-main/train/augment';
 
 const dir = mkdtempSync(join(tmpdir(), 'deformux-starter-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -145,6 +146,17 @@ describe('training phantom draws', () => {
       expect(starterSettings('full', schema).synthVersion).toBe(version);
       expect(PHANTOM_GENERATOR_VERSION).toBeGreaterThanOrEqual(version);
       expect(modelRecipe(meta.starterSettings).synthVersion).toBe(version);
+      // The blur it trained with (the pancreas's second phase: 60 % of patches up to σ 1.6; the kidney the
+      // recipe's), and fine-tuning it blurs the same.
+      expect(meta.starterSettings.blur).toEqual(starterSettings('full', schema).blur);
+      const ft = finetuneAugmentSettings(schema, meta.starterSettings);
+      const recipe = synthAugmentSettings(schema);
+      expect([ft.blurProb, ft.maxBlurSigma]).toEqual(
+        schema === 'pancreas' ? [0.6, 1.6] : [recipe.blurProb, recipe.maxBlurSigma],
+      );
     }
+    // A malformed record is ignored.
+    const bad = finetuneAugmentSettings('pancreas', { blur: { prob: 3, maxSigma: 1 } });
+    expect(bad.blurProb).toBe(synthAugmentSettings('pancreas').blurProb);
   });
 });
