@@ -146,14 +146,13 @@ describe('training phantom draws', () => {
       expect(starterSettings('full', schema).synthVersion).toBe(version);
       expect(PHANTOM_GENERATOR_VERSION).toBeGreaterThanOrEqual(version);
       expect(modelRecipe(meta.starterSettings).synthVersion).toBe(version);
-      // The blur it trained with (the pancreas's second phase: 60 % of patches up to σ 1.6; the kidney the
-      // recipe's), and fine-tuning it blurs the same.
+      // The blur its last phase trained with (60 % of patches up to σ 1.6, against the recipe's 25 %), and
+      // fine-tuning it blurs the same.
       expect(meta.starterSettings.blur).toEqual(starterSettings('full', schema).blur);
       const ft = finetuneAugmentSettings(schema, meta.starterSettings);
       const recipe = synthAugmentSettings(schema);
-      expect([ft.blurProb, ft.maxBlurSigma]).toEqual(
-        schema === 'pancreas' ? [0.6, 1.6] : [recipe.blurProb, recipe.maxBlurSigma],
-      );
+      expect([ft.blurProb, ft.maxBlurSigma]).toEqual([0.6, 1.6]);
+      expect(recipe.blurProb).toBe(0.25);
     }
     // A malformed record is ignored.
     const bad = finetuneAugmentSettings('pancreas', { blur: { prob: 3, maxSigma: 1 } });
