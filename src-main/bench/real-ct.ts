@@ -115,6 +115,7 @@ export async function run(argv: string[]): Promise<number> {
       cases: [] as unknown[],
     };
     const cases = report.cases as unknown[];
+    const predictOpts = { tta: !!v.tta, overlap };
     const seg = which === 'none' ? null : await readNifti(join(data, REAL_CT_FILES.labels));
     if (seg && (which === 'all' || which === 'full')) {
       const file = join(data, REAL_CT_FILES.full);
@@ -125,19 +126,17 @@ export async function run(argv: string[]): Promise<number> {
           file,
           `dims ${image.dims.join('×')} do not hold the labelled slices ${CROP_FIRST_SLICE}..`,
         );
-      cases.push(await scoreCase('full', image, seg, model, classes, { tta: !!v.tta, overlap }));
-      for (const p of perturb)
-        cases.push(await scorePerturbed(p, image, seg, model, classes, { tta: !!v.tta, overlap }));
+      cases.push(await scoreCase('full', image, seg, model, classes, predictOpts));
+      for (const p of perturb) cases.push(await scorePerturbed(p, image, seg, model, classes, predictOpts));
     }
     if (seg && (which === 'all' || which === 'crop')) {
       const file = join(data, REAL_CT_FILES.crop);
       const image = await readNifti(file);
       if (image.dims.some((d, a) => d !== seg.dims[a]))
         throw new InputError(file, `dims ${image.dims.join('×')} differ from the labels' ${seg.dims.join('×')}`);
-      cases.push(await scoreCase('crop', image, seg, model, classes, { tta: !!v.tta, overlap }));
+      cases.push(await scoreCase('crop', image, seg, model, classes, predictOpts));
     }
-    for (const file of absent)
-      cases.push(await scoreAbsentCase(await readVolume(file), model, classes, { tta: !!v.tta, overlap }));
+    for (const file of absent) cases.push(await scoreAbsentCase(await readVolume(file), model, classes, predictOpts));
     console.log(JSON.stringify(report, null, v.json ? undefined : 2));
     return 0;
   } finally {

@@ -199,9 +199,9 @@ function markTrunk(
  * Whether pixel p of a W×H plane lies between body pixels (`inside`: every piece, holes filled) both along its row
  * and along its column, where a side of the plane that body pixels touch counts as body (a field of view that cuts
  * the patient, as a CT angiogram's tight crop cuts the chest wall off and leaves the lungs open to its edge). Lungs
- * do; air around the patient, a pad under the back or a blanket over the belly do not. Measured on the shared real CT: 14 % of each slice's lung-range voxels (-960..-500 HU) were air outside the
- * body; with that air at -930 HU (a scanner whose air reads high) every slice read as thorax and the kidney and
- * pancreas regions all but vanished.
+ * do; air around the patient, a pad under the back or a blanket over the belly do not. Measured on the shared real
+ * CT: 14 % of each slice's lung-range voxels (-960..-500 HU) were air outside the body; with that air at -930 HU (a
+ * scanner whose air reads high) every slice read as thorax and the kidney and pancreas regions all but vanished.
  */
 function enclosedByBody(inside: Uint8Array, nw: number, nh: number): (p: number) => boolean {
   const rowLo = new Int32Array(nh).fill(nw);
@@ -216,31 +216,15 @@ function enclosedByBody(inside: Uint8Array, nw: number, nh: number): (p: number)
       if (y < colLo[x]) colLo[x] = y;
       if (y > colHi[x]) colHi[x] = y;
     }
-  // Sides the body touches: the field of view cuts it there.
-  let left = false;
-  let right = false;
-  let top = false;
-  let bottom = false;
-  for (let y = 0; y < nh; y++) {
-    left ||= rowLo[y] === 0;
-    right ||= rowHi[y] === nw - 1;
-  }
-  for (let x = 0; x < nw; x++) {
-    top ||= colLo[x] === 0;
-    bottom ||= colHi[x] === nh - 1;
-  }
-  for (let y = 0; y < nh; y++) {
-    if (left) rowLo[y] = 0;
-    if (right) rowHi[y] = nw - 1;
-  }
-  for (let x = 0; x < nw; x++) {
-    if (top) colLo[x] = 0;
-    if (bottom) colHi[x] = nh - 1;
-  }
+  // Sides the body touches: the field of view cuts it there, and every row or column is bounded on that side.
+  const left = rowLo.includes(0);
+  const right = rowHi.includes(nw - 1);
+  const top = colLo.includes(0);
+  const bottom = colHi.includes(nh - 1);
   return (p) => {
     const x = p % nw;
     const y = (p - x) / nw;
-    return x >= rowLo[y] && x <= rowHi[y] && y >= colLo[x] && y <= colHi[x];
+    return (left || x >= rowLo[y]) && (right || x <= rowHi[y]) && (top || y >= colLo[x]) && (bottom || y <= colHi[x]);
   };
 }
 
