@@ -59,10 +59,20 @@ test('Pre-label the open case: progress, then a prediction version and status pr
 });
 
 test('Cancel stops a running job; Pre-label all then labels only the unlabelled case', async ({ request }) => {
+  // The start request is held back until Cancel has been clicked: a cancel clicked before the app knows the job's
+  // id must still reach the job. (Before, it was sent for job '' and lost, and the job ran to the end.)
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  await page.route('**/api/jobs.prelabel', async (route) => {
+    await held;
+    await route.continue();
+  });
   await page.getByTestId('prelabel-all-button').click();
-  // The engine worker takes a second or two to start: cancel while it does.
   await page.getByTestId('job-cancel').click();
+  await expect(page.getByTestId('job-message')).toContainText('Cancelling');
+  release();
   await expect(page.getByTestId('job-result')).toContainText('Cancelled');
+  await page.unroute('**/api/jobs.prelabel');
   const before = await apiCall<Version[]>(request, shell.origin, shell.token, 'cases.labelVersions', {
     caseId: caseIds[1],
   });

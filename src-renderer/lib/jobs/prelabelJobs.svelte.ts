@@ -13,6 +13,10 @@ export class PrelabelJobs {
   /** The last finished job's sentence (or a refusal), for the status line. */
   lastMessage = $state<string | null>(null);
   lastOk = $state(true);
+  /** Cancel was clicked before the start request answered with the job's id: sent as soon as it does. */
+  #cancelPending = false;
+  /** While a start request travels: the jobs that ended meanwhile (one may be ours), id -> how it ended. */
+  #endedWhileStarting: Record<string, { ok: boolean; message: string }> | null = null;
 
   constructor(api: DeformuxApi) {
     this.#api = api;
@@ -21,15 +25,31 @@ export class PrelabelJobs {
   async start(caseIds: string[] | 'unlabelled'): Promise<void> {
     if (this.running) return;
     this.lastMessage = null;
+    this.#cancelPending = false;
+    this.#endedWhileStarting = {};
     // Set before the request: a second click while it travels finds the buttons already disabled.
     this.running = { jobId: '', fraction: 0, message: 'Queued…' };
     try {
       const { jobId, caseIds: ids } = await this.#api.call('jobs.prelabel', { caseIds });
+      // A job as fast as its own start answer has ended already: its job.done came during the await.
+      const ended = this.#endedWhileStarting?.[jobId];
+      this.#endedWhileStarting = null;
       // Progress events may already have arrived; keep whatever they set.
       const now = this.running as RunningJob | null; // events may have changed it during the await
-      if (!now || now.jobId !== jobId)
+      if (!ended && (!now || now.jobId !== jobId))
         this.running = { jobId, fraction: 0, message: `Pre-labelling ${ids.length} case(s)…` };
+      if (ended) {
+        this.#cancelPending = false;
+        this.running = null;
+        this.lastOk = ended.ok;
+        this.lastMessage = ended.message;
+      } else if (this.#cancelPending) {
+        this.#cancelPending = false;
+        await this.#sendCancel(jobId);
+      }
     } catch (e) {
+      this.#endedWhileStarting = null;
+      this.#cancelPending = false;
       if (this.running?.jobId === '') this.running = null;
       this.lastOk = false;
       this.lastMessage = e instanceof Error ? e.message : String(e);
@@ -50,8 +70,15 @@ export class PrelabelJobs {
   async cancel(): Promise<void> {
     const job = this.running;
     if (!job) return;
+    this.running = { ...job, message: 'Cancelling…' };
+    // Clicked while the start request travels: the job has no id here yet, so the cancel waits for it.
+    if (job.jobId === '') this.#cancelPending = true;
+    else await this.#sendCancel(job.jobId);
+  }
+
+  async #sendCancel(jobId: string): Promise<void> {
     try {
-      await this.#api.call('jobs.cancel', { jobId: job.jobId });
+      await this.#api.call('jobs.cancel', { jobId });
     } catch (e) {
       this.lastOk = false;
       this.lastMessage = e instanceof Error ? e.message : String(e);
@@ -67,6 +94,9 @@ export class PrelabelJobs {
       return false;
     }
     if (event.name === 'job.done' && event.payload.kind === 'prelabel') {
+      if (this.#endedWhileStarting)
+        this.#endedWhileStarting[event.payload.jobId] = { ok: event.payload.ok, message: event.payload.message };
+      if (this.running?.jobId === '') return true; // ours or not is known when the start request answers
       if (this.running?.jobId === event.payload.jobId || !this.running) this.running = null;
       this.lastOk = event.payload.ok;
       this.lastMessage = event.payload.message;
