@@ -6,12 +6,12 @@
 // kidneys: a short field of view the network must not fill with anatomy). --absent FILE adds a real CT that
 // holds none of the organ (e.g. the chest CT angiogram of TotalSegmentator's aorta-report test files, which ends
 // in the upper abdomen above the kidneys and the pancreas): it reports the mL the model labels there anyway.
-// --perturb air,smooth,hires scores the full scan again with its outside air at -930 HU, mildly blurred, and
-// upsampled to 0.75 × 0.75 × 1 mm (predict/real-ct.ts perturbedScan): how much the figures hang on how this scan
-// was made.
+// --perturb air,smooth,hires,slab scores the full scan again with its outside air at -930 HU, mildly blurred,
+// upsampled to 0.75 × 0.75 × 1 mm, and cut to its top 45 mm alone (predict/real-ct.ts perturbedScan): how much the
+// figures hang on how this scan was made, and whether a short field of view gets filled with the organ.
 //
 //   bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none]
-//                 [--absent FILE[,FILE...]] [--perturb air,smooth,hires] [--tta] [--overlap F] [--max-patch d,h,w]
+//                 [--absent FILE[,FILE...]] [--perturb air,smooth,hires,slab] [--tta] [--overlap F] [--max-patch d,h,w] [--short-scan-pad edge|air]
 //                 [--json]
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -33,7 +33,7 @@ import type { RealCtPerturbation } from '../predict/real-ct';
 import { readVolume } from '../imaging/read';
 
 const HELP =
-  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none] [--absent FILE[,FILE...]] [--perturb air,smooth,hires] [--tta] [--overlap F] [--max-patch d,h,w] [--json]';
+  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none] [--absent FILE[,FILE...]] [--perturb air,smooth,hires,slab] [--tta] [--overlap F] [--max-patch d,h,w] [--short-scan-pad edge|air] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCliArgs(
@@ -48,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
       tta: { type: 'boolean' },
       overlap: { type: 'string' },
       'max-patch': { type: 'string' },
+      'short-scan-pad': { type: 'string' },
       json: { type: 'boolean' },
     },
     HELP,
@@ -63,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     tta?: boolean;
     overlap?: string;
     'max-patch'?: string;
+    'short-scan-pad'?: string;
     json?: boolean;
   };
   const starter = v.starter ?? 'kidney';
@@ -83,6 +85,8 @@ export async function run(argv: string[]): Promise<number> {
   if (perturb.length > 0 && which !== 'all' && which !== 'full')
     throw new UsageError('--perturb perturbs the full scan: use it with --case full or all');
   const overlap = parseOverlap(v.overlap);
+  const shortScanPad = v['short-scan-pad'] ?? 'edge';
+  if (shortScanPad !== 'edge' && shortScanPad !== 'air') throw new UsageError('--short-scan-pad must be edge or air');
   const modelDir = v.model ? resolve(v.model) : resolveModelDir(starter);
   const data = v.data ? resolve(v.data) : defaultRealCtDir();
   const files = Object.values(REAL_CT_FILES).map((f) => join(data, f));
@@ -110,12 +114,13 @@ export async function run(argv: string[]): Promise<number> {
       schema: loaded.meta.schema,
       tta: !!v.tta,
       ...(overlap !== undefined ? { overlap } : {}),
+      shortScanPad,
       // Whether the shared CT (or anything made from it) was in this model's training data.
       seen: loaded.meta.realDataSeen ?? false,
       cases: [] as unknown[],
     };
     const cases = report.cases as unknown[];
-    const predictOpts = { tta: !!v.tta, overlap };
+    const predictOpts = { tta: !!v.tta, overlap, shortScanPad } as const;
     const seg = which === 'none' ? null : await readNifti(join(data, REAL_CT_FILES.labels));
     if (seg && (which === 'all' || which === 'full')) {
       const file = join(data, REAL_CT_FILES.full);

@@ -44,6 +44,11 @@ export interface InferenceSpec {
    * all three (a model that says nothing, such as the threshold stand-in).
    */
   mirrorAxes?: number[];
+  /**
+   * What windows read beyond the ends of a scan shorter than the window along the slice axis (predict.ts
+   * shortScanPad): 'edge', the nearest end slice, or 'air'. A setting measured per model; absent: 'air'.
+   */
+  shortScanPad?: 'edge' | 'air';
 }
 
 export interface SegmentationModel extends InferenceSpec {

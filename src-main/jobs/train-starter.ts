@@ -47,6 +47,8 @@ export interface StarterSettings {
   inferencePatch: [number, number, number];
   /** Largest sliding window at inference (windows grow toward the whole scan up to this); absent: fixed windows. */
   maxInferencePatch?: [number, number, number];
+  /** What windows read beyond the ends of a scan shorter than them (model.json inference.shortScanPad); absent: air. */
+  shortScanPad?: 'edge' | 'air';
   /** Steps of the learning-rate schedule (poly decay over these). */
   steps: number;
   /** Training stops after this many steps of the schedule (≤ steps); the recorded setting of a run cut short. */
@@ -85,6 +87,12 @@ export interface StarterSettings {
    * recipe's (train/augment.ts synthAugmentSettings: 0.25 and 1.2). Fine-tuning the model blurs as it trained.
    */
   blur?: { prob: number; maxSigma: number };
+  /**
+   * With augment 'synth': the share of patches cut to a short field of view along z, its length range (mm) and how
+   * far its centre may lie from the patch centre (train/augment.ts fovOffsetMm); absent: the recipe's (25 %, 75-240
+   * mm, always holding the patch centre). Fine-tuning the model follows it as it follows blur.
+   */
+  fov?: { prob: number; mm: [number, number]; offsetMm: number };
   /**
    * Training cases made from real multi-organ label maps (phantom/labelmap.ts), `cases` per map with seeds
    * 1..cases. The maps are data, never in the repository: they are read from DEFORMUX_LABEL_MAPS_DIR by name
@@ -234,8 +242,21 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
     // 0.845 / 0.507 / 0.165 -> 0.851 / 0.515 / 0.158. The portal set's cysts fell (8 cases); the other 30 cases'
     // cysts held. Unseen real scans without kidneys: spleen still called kidney (chest CTA 22.6 -> 21.0 mL, portal
     // upper-abdomen DICOM 45.5 mL as before).
+    // Short scans (2026-12-07, an inference setting of the sixth-phase weights, not a training phase): the windows of
+    // a scan with fewer than 48 slices on the 3 mm grid read its end slices beyond its ends instead of air
+    // (shortScanPad 'edge'). With air the network filled thin slabs with kidney: slabs of held-out phantoms 42 mm
+    // above the kidneys, mean mL called kidney portal-venous (770001-8) 39.1 -> 8.9, arterial (760001-10) 53.8 -> 9.9;
+    // 60 mm through the upper poles 18.4 -> 4.7 and 11.6 -> 3.9 (kidney found 40.6 -> 37.5 and 42.0 -> 41.9 mL); 90 mm
+    // centred on the kidneys 10.1 -> 6.2 and 8.4 -> 6.5 (found unchanged). The unseen portal-venous upper-abdomen
+    // DICOM (40 mm, no kidneys) 45.5 -> 13.1 mL; the shared CT (seen anatomy) crop alone kidney 0.917 -> 0.911, with
+    // lesions 0.897 -> 0.917, lesion false positives 11.0 -> 3.5 mL, labels outside the kidneys 43.3 -> 21.7 mL; its
+    // top 45 mm alone (bench real-ct --perturb slab) 0.920 -> 0.939, outside 10.9 -> 1.2 mL. Scans of 48 slices or
+    // more are unchanged. A training phase with short fields of view off the patch centre (fov below; 800 steps from
+    // these weights, then the half-way average) moved the slabs far less (above the kidneys 39.1 -> 28.1 and 53.8 ->
+    // 39.0 mL, air padding) and nothing else: not shipped.
     return {
       ...common,
+      shortScanPad: 'edge',
       synthVersion: 4,
       initFrom: { folder: 'resources/models/kidney-lite', commit: '8c2a6c7 (the fifth-phase starter)' },
       averageWithStart: 0.5,
@@ -284,6 +305,12 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
   // 0.727 -> 0.514 and at 0.75 mm 0.657 -> 0.665; held-out phantoms 0.879 / 0.515 -> 0.881 / 0.524 (pancreas /
   // tumour), synth 0.797 / 0.349 -> 0.809 / 0.388; nothing on the unseen real chest CT angiogram (0 mL, as
   // before). It was chosen for the scans annotators get (thin slices, varied kernels) over the one 3 mm file.
+  // Short scans (2026-12-07): reading the end slices past a short scan's ends (shortScanPad 'edge', which the kidney
+  // starter now uses) made this starter worse on the shared CT: the crop alone 0.514 -> 0.505 with 6.8 mL outside the
+  // pancreatic region, its top 45 mm alone 0.407 -> 0; it keeps air. A third phase with short fields of view off the
+  // patch centre (fov { prob 0.35, mm [30, 240], offsetMm 72 }; 800 steps at lr 3e-4, then the half-way average, 20
+  // min) held the shared CT (full 0.599 -> 0.600, crop 0.514 -> 0.510) and the portal-venous phantoms (0.881 / 0.524
+  // -> 0.885 / 0.532) but lost synth tumours (0.809 / 0.388 -> 0.797 / 0.298): not shipped.
   return {
     ...common,
     // Trained before generator v3 (oral contrast): its replay and retraining draw v2's phantoms.
@@ -452,6 +479,7 @@ async function trainPhase(
               ...synthAugmentSettings(schema),
               ...(s.lesionShiftJitter !== undefined ? { lesionShiftJitter: s.lesionShiftJitter } : {}),
               ...(s.blur ? { blurProb: s.blur.prob, maxBlurSigma: s.blur.maxSigma } : {}),
+              ...(s.fov ? { fovProb: s.fov.prob, fovMm: s.fov.mm, fovOffsetMm: s.fov.offsetMm } : {}),
             }
           : (s.augment ?? false),
       checkpointEvery: 100,
@@ -516,6 +544,8 @@ async function finishStarter(
   };
   if (s.maxInferencePatch) loaded.meta.inference.maxPatchSize = [...s.maxInferencePatch];
   else delete loaded.meta.inference.maxPatchSize;
+  if (s.shortScanPad) loaded.meta.inference.shortScanPad = s.shortScanPad;
+  else delete loaded.meta.inference.shortScanPad;
   log(`${schema}: evaluating on ${s.heldOutSeeds.length} held-out phantoms (step ${stepsDone})`);
 
   // Held-out evaluation: fresh phantoms (seeds never trained on) through the full prediction pipeline, in the

@@ -55,17 +55,25 @@ export function scoreAgainstTotalSeg(
   const lesionIds = new Set([idx('tumor'), idx('cyst')].filter((v) => v > 0));
   let lesionVoxels = 0;
   for (let i = 0; i < n; i++) if (lesionIds.has(pred(i))) lesionVoxels++;
+  // Any foreground label (organ or lesion) where the reference has none of the schema's organ, in mL.
+  const outsideOrgan = (isRef: (i: number) => boolean) => {
+    let fp = 0;
+    for (let i = 0; i < n; i++) if (pred(i) > 0 && !isRef(i)) fp++;
+    return Math.round(fp * voxelMl * 10) / 10;
+  };
   if (classes.includes('kidney')) {
     const k = idx('kidney');
     const isRef = (i: number) => ref[i] === TOTALSEG.rightKidney || ref[i] === TOTALSEG.leftKidney;
     out.kidney_dice = round4(binaryDice(n, (i) => pred(i) === k, isRef));
     out.kidney_with_lesions_dice = round4(binaryDice(n, (i) => pred(i) === k || lesionIds.has(pred(i)), isRef));
+    out.foreground_outside_organ_ml = outsideOrgan(isRef);
   }
   if (classes.includes('pancreas')) {
     const p = idx('pancreas');
     const isRef = (i: number) => ref[i] === TOTALSEG.pancreas;
     out.pancreas_dice = round4(binaryDice(n, (i) => pred(i) === p, isRef));
     out.pancreas_with_tumor_dice = round4(binaryDice(n, (i) => pred(i) === p || lesionIds.has(pred(i)), isRef));
+    out.foreground_outside_organ_ml = outsideOrgan(isRef);
     // Predicted pancreas farther than 30 mm (10 voxels at 3 mm) in-plane from the reference pancreas's box:
     // a pancreas label outside the pancreatic region (stomach, bowel, pelvis).
     const [ni, nj] = refDims;
@@ -128,7 +136,7 @@ export async function realCtScores(
 async function timedPredict(
   image: Volume,
   model: SegmentationModel,
-  opts: Pick<PredictOptions, 'tta' | 'overlap'>,
+  opts: Pick<PredictOptions, 'tta' | 'overlap' | 'shortScanPad'>,
 ): Promise<{ res: Awaited<ReturnType<typeof predictVolume>>; seconds: number }> {
   const t0 = performance.now();
   const res = await predictVolume(image, model, opts);
@@ -142,7 +150,7 @@ export async function scoreCase(
   seg: Volume,
   model: SegmentationModel,
   classes: readonly string[],
-  opts: Pick<PredictOptions, 'tta' | 'overlap'> = {},
+  opts: Pick<PredictOptions, 'tta' | 'overlap' | 'shortScanPad'> = {},
 ): Promise<Record<string, unknown>> {
   const { res, seconds } = await timedPredict(image, model, opts);
   return {
@@ -187,12 +195,18 @@ function scorePrediction(
  * - air: the air around the patient read at -930 HU (±20), as by a scanner whose air reads high;
  * - smooth: a mild blur, [1/4, 1/2, 1/4] along each axis (a softer reconstruction kernel or resampling filter);
  * - hires: the scan upsampled (trilinear) to 0.75 × 0.75 × 1 mm, the resolution of the thin-slice scans annotators
- *   get, so the pre-label runs the whole high-resolution path (resampling to the model grid and back).
+ *   get, so the pre-label runs the whole high-resolution path (resampling to the model grid and back);
+ * - slab: only the scan's top 45 mm (its last SLAB_SLICES slices: the kidneys' upper poles, spleen, liver), as a
+ *   scan that ends there or a thin slab; scored on those slices alone. A model that fills a short field of view
+ *   with its organ calls the spleen kidney here.
  * The same patient and the same reference: a model that holds its Dice under these is less tied to how this one
  * scan was made.
  */
-export type RealCtPerturbation = 'air' | 'smooth' | 'hires';
-export const REAL_CT_PERTURBATIONS: readonly RealCtPerturbation[] = ['air', 'smooth', 'hires'];
+export type RealCtPerturbation = 'air' | 'smooth' | 'hires' | 'slab';
+export const REAL_CT_PERTURBATIONS: readonly RealCtPerturbation[] = ['air', 'smooth', 'hires', 'slab'];
+
+/** Slices of the slab perturbation: 15 at 3 mm, the top 45 mm of the full scan. */
+export const SLAB_SLICES = 15;
 
 /** Sub-voxels per axis of the hires perturbation: 3 mm to 0.75, 0.75 and 1 mm. */
 const HIRES_FACTOR = [4, 4, 3] as const;
@@ -226,6 +240,26 @@ export function perturbedScan(
       a = b;
     }
     return { image: { ...full, data: a, description: `${full.description} (smoothed)` }, back: same };
+  }
+  if (kind === 'slab') {
+    const k0 = nk - SLAB_SLICES;
+    const plane = ni * nj;
+    const originMm = full.originMm.map(
+      (o, r) => o + full.direction[2 * 3 + r] * k0 * full.spacingMm[2],
+    ) as Volume['originMm'];
+    const image: Volume = {
+      ...full,
+      data: src.slice(k0 * plane),
+      dims: [ni, nj, SLAB_SLICES],
+      originMm,
+      description: `${full.description} (top ${SLAB_SLICES} slices)`,
+    };
+    const back = (label: Uint8Array): Uint8Array => {
+      const out = new Uint8Array(ni * nj * nk);
+      out.set(label, k0 * plane);
+      return out;
+    };
+    return { image, back };
   }
   // hires: sub-voxel centres at (m + 0.5) / f - 0.5 source voxels, the same extent as the source.
   const [fi, fj, fk] = HIRES_FACTOR;
@@ -299,16 +333,40 @@ export async function scorePerturbed(
   seg: Volume,
   model: SegmentationModel,
   classes: readonly string[],
-  opts: Pick<PredictOptions, 'tta' | 'overlap'> = {},
+  opts: Pick<PredictOptions, 'tta' | 'overlap' | 'shortScanPad'> = {},
 ): Promise<Record<string, unknown>> {
   const { image, back } = perturbedScan(full, kind);
   const { res, seconds } = await timedPredict(image, model, opts);
+  const label = back(res.label.data as Uint8Array);
+  if (kind === 'slab') {
+    // Scored on the slab's own slices: the organ below them is not in this scan.
+    const [ni, nj, nk] = full.dims;
+    const plane = ni * nj;
+    const first = nk - SLAB_SLICES;
+    const segFirst = first - CROP_FIRST_SLICE;
+    const depth = seg.dims[2] - segFirst;
+    const voxelMl = (seg.spacingMm[0] * seg.spacingMm[1] * seg.spacingMm[2]) / 1000;
+    return {
+      case: `top ${SLAB_SLICES} slices of the full scan alone (${first}..${nk - 1}), scored on them`,
+      perturbation: kind,
+      seconds,
+      patches: res.stats.patches,
+      ...scoreAgainstTotalSeg(
+        classes,
+        depth * plane,
+        (i) => label[first * plane + i],
+        seg.data.subarray(segFirst * plane),
+        voxelMl,
+        [ni, nj, depth],
+      ),
+    };
+  }
   return {
     case: `full scan, ${kind === 'air' ? 'air at -930 HU' : kind === 'smooth' ? 'smoothed' : `at ${image.spacingMm.join(' × ')} mm (${image.dims.join('×')})`}, scored on slices ${CROP_FIRST_SLICE}..`,
     perturbation: kind,
     seconds,
     patches: res.stats.patches,
-    ...scorePrediction('full', back(res.label.data as Uint8Array), full.dims, seg, classes),
+    ...scorePrediction('full', label, full.dims, seg, classes),
   };
 }
 
@@ -320,7 +378,7 @@ export async function scoreAbsentCase(
   image: Volume,
   model: SegmentationModel,
   classes: readonly string[],
-  opts: Pick<PredictOptions, 'tta' | 'overlap'> = {},
+  opts: Pick<PredictOptions, 'tta' | 'overlap' | 'shortScanPad'> = {},
 ): Promise<Record<string, unknown>> {
   const { res, seconds } = await timedPredict(image, model, opts);
   const pred = res.label.data as Uint8Array;

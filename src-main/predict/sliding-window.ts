@@ -22,6 +22,11 @@ export interface SlidingWindowOptions {
   uncertainty?: UncertaintyKind;
   /** Value (already normalised) outside the volume, where a patch overhangs it. */
   padValue: number;
+  /**
+   * true: a patch overhanging the volume along D reads the nearest end plane there instead of padValue (a scan
+   * shorter than the window: the body goes on past its ends). Along H and W it is padValue either way.
+   */
+  edgeD?: boolean;
   signal?: AbortSignal;
   onProgress?: (fraction: number, message: string) => void;
   /**
@@ -138,6 +143,7 @@ function extractPatch(
   shape: [number, number, number],
   padValue: number,
   out: Float32Array,
+  edgeD = false,
 ): void {
   const [nd, nh, nw] = dims;
   const [pd, ph, pw] = shape;
@@ -145,7 +151,7 @@ function extractPatch(
   const x1 = Math.min(pw, nw - start[2]);
   let o = 0;
   for (let z = 0; z < pd; z++) {
-    const iz = start[0] + z;
+    const iz = edgeD ? Math.min(nd - 1, Math.max(0, start[0] + z)) : start[0] + z;
     for (let y = 0; y < ph; y++, o += pw) {
       const iy = start[1] + y;
       if (iz < 0 || iz >= nd || iy < 0 || iy >= nh || x1 <= x0) {
@@ -225,7 +231,7 @@ export async function slidingWindow(
       await yielder.maybeYield();
       const group = allStarts.slice(g0, g0 + patchesPerGroup);
       for (let q = 0; q < group.length; q++) {
-        extractPatch(input, dims, group[q], shape, opts.padValue, patch);
+        extractPatch(input, dims, group[q], shape, opts.padValue, patch, opts.edgeD);
         for (let f = 0; f < runs; f++) {
           if (masks[f] === 0) inputs[q * runs + f].set(patch);
           else mirror(patch, inputs[q * runs + f], shape, 1, masks[f]);

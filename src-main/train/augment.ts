@@ -38,6 +38,12 @@ export interface AugmentSettings {
    */
   fovProb?: number;
   fovMm?: [number, number];
+  /**
+   * With a short field of view: its centre lies up to this far (mm, uniform) from the patch centre along D, so a
+   * short scan can miss the patch's foreground (a slab above the kidneys: spleen and liver, no kidney). Absent: the
+   * field of view always holds the patch centre (a kidney-centred patch always kept its kidney).
+   */
+  fovOffsetMm?: number;
   classShiftProb?: number;
   maxClassShift?: number;
   /**
@@ -82,6 +88,17 @@ export function synthAugmentSettings(schema: string): AugmentSettings {
 export function finetuneAugmentSettings(schema: string, starterSettings?: Record<string, unknown>): AugmentSettings {
   const jitter = starterSettings?.lesionShiftJitter;
   const blur = starterSettings?.blur as { prob?: unknown; maxSigma?: unknown } | undefined;
+  const fov = starterSettings?.fov as { prob?: unknown; mm?: unknown; offsetMm?: unknown } | undefined;
+  const fovOk =
+    typeof fov?.prob === 'number' &&
+    fov.prob >= 0 &&
+    fov.prob <= 1 &&
+    Array.isArray(fov.mm) &&
+    fov.mm.length === 2 &&
+    fov.mm.every((v) => typeof v === 'number' && v > 0) &&
+    (fov.mm[0] as number) <= (fov.mm[1] as number) &&
+    typeof fov.offsetMm === 'number' &&
+    fov.offsetMm >= 0;
   const blurOk =
     typeof blur?.prob === 'number' &&
     blur.prob >= 0 &&
@@ -94,6 +111,10 @@ export function finetuneAugmentSettings(schema: string, starterSettings?: Record
     ...(typeof jitter === 'number' && jitter >= 0 && jitter <= 1 ? { lesionShiftJitter: jitter } : {}),
     // The blur the starter trained with (starterSettings.blur), when recorded.
     ...(blurOk ? { blurProb: blur.prob as number, maxBlurSigma: blur.maxSigma as number } : {}),
+    // And its short fields of view (starterSettings.fov).
+    ...(fovOk
+      ? { fovProb: fov.prob as number, fovMm: fov.mm as [number, number], fovOffsetMm: fov.offsetMm as number }
+      : {}),
   };
 }
 
@@ -198,7 +219,12 @@ function drawExtras(s: AugmentSettings, rng: Rng, spacingDhwMm: [number, number,
   const [lo, hi] = s.fovMm ?? [80, 240];
   const lengthVox = rng.uniform(lo, hi) / spacingDhwMm[0];
   const below = rng.next() * lengthVox;
-  if (fov) d.fovVox = [below, lengthVox - below];
+  if (s.fovOffsetMm === undefined) {
+    if (fov) d.fovVox = [below, lengthVox - below];
+  } else {
+    const off = (rng.uniform(-1, 1) * s.fovOffsetMm) / spacingDhwMm[0];
+    if (fov) d.fovVox = [lengthVox / 2 - off, lengthVox / 2 + off];
+  }
   const shifted = rng.next() < (s.classShiftProb ?? 0);
   const shifts = Array.from({ length: 8 }, () => rng.uniform(-1, 1) * (s.maxClassShift ?? 0));
   if (shifted) {

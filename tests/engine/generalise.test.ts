@@ -134,6 +134,62 @@ describe('synth augmentation', () => {
   });
 });
 
+describe('short fields of view off the patch centre (fovOffsetMm)', () => {
+  const spacing: [number, number, number] = [3, 3, 3];
+  const fovs = (offsetMm: number | undefined) => {
+    const s = {
+      ...synthAugmentSettings('kidney'),
+      fovProb: 1,
+      fovMm: [30, 90] as [number, number],
+      fovOffsetMm: offsetMm,
+    };
+    const rng = new Rng(11);
+    return Array.from({ length: 400 }, () => drawAugment(s, rng, spacing).fovVox!);
+  };
+  it('without it every field of view holds the patch centre', () => {
+    for (const [below, above] of fovs(undefined)) {
+      expect(below).toBeGreaterThanOrEqual(0);
+      expect(above).toBeGreaterThanOrEqual(0);
+    }
+  });
+  it('with it the centre spreads over ±offset and a share of the fields of view miss the patch centre', () => {
+    const all = fovs(72);
+    let missing = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const [below, above] of all) {
+      const lengthMm = (below + above) * 3;
+      expect(lengthMm).toBeGreaterThanOrEqual(30 - 1e-9);
+      expect(lengthMm).toBeLessThanOrEqual(90 + 1e-9);
+      const centreOffMm = ((above - below) / 2) * 3;
+      expect(Math.abs(centreOffMm)).toBeLessThanOrEqual(72 + 1e-9);
+      lo = Math.min(lo, centreOffMm);
+      hi = Math.max(hi, centreOffMm);
+      if (below < 0 || above < 0) missing++;
+    }
+    expect(lo).toBeLessThan(-60);
+    expect(hi).toBeGreaterThan(60);
+    // The centre is outside when |offset| > length / 2: about 55 % for lengths 30-90 mm and offsets up to 72 mm.
+    expect(missing / all.length).toBeGreaterThan(0.35);
+    expect(missing / all.length).toBeLessThan(0.75);
+  });
+  it('a field of view above the centre leaves the patch centre padding and background', () => {
+    const c = labelledBlocks();
+    const vox = 32 ** 3;
+    const img = new Float32Array(vox);
+    const lab = new Int32Array(vox);
+    // below = -3, above = 9: source planes ceil(15.5 + 3) = 19 .. floor(15.5 + 9) = 24 only.
+    warpPatch(c, [32, 32, 32], [15.5, 15.5, 15.5], [1, 0, 0, 0, 1, 0, 0, 0, 1], img, lab, undefined, 0, [-3, 9]);
+    for (let z = 0; z < 32; z++) {
+      let pad = 0;
+      for (let i = z * 1024; i < (z + 1) * 1024; i++) if (img[i] === c.padValue) pad++;
+      if (z >= 19 && z <= 24) expect(pad).toBe(0);
+      else expect(pad).toBe(1024);
+    }
+    for (let i = 0; i < 19 * 1024; i++) expect(lab[i]).toBe(0);
+  });
+});
+
 describe('lesion contrast under per-class shifts', () => {
   it('lesions move with their organ within the jitter; without it every class shifts on its own', () => {
     const grouped = { ...synthAugmentSettings('kidney'), classShiftProb: 1, lesionShiftJitter: 0.1 };

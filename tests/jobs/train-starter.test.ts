@@ -138,7 +138,11 @@ describe('training phantom draws', () => {
           join(import.meta.dirname, '..', '..', 'resources', 'models', `${schema}-lite`, 'model.json'),
           'utf8',
         ),
-      ) as { starterSettings: Record<string, unknown> };
+      ) as { starterSettings: Record<string, unknown>; inference: { shortScanPad?: string } };
+      // Short scans: the kidney starter's windows read the end slices past a short scan's ends, the pancreas's air
+      // (measured per model); its model.json says what its settings say.
+      expect(meta.inference.shortScanPad).toBe(schema === 'kidney' ? 'edge' : undefined);
+      expect(meta.starterSettings.shortScanPad).toBe(starterSettings('full', schema).shortScanPad);
       // The pancreas starter trained on generator v2 (before oral contrast), the kidney's last phase on v4 (renal
       // sinus detail); the current generator may be newer than either.
       const version = schema === 'kidney' ? 4 : 2;
@@ -157,5 +161,10 @@ describe('training phantom draws', () => {
     // A malformed record is ignored.
     const bad = finetuneAugmentSettings('pancreas', { blur: { prob: 3, maxSigma: 1 } });
     expect(bad.blurProb).toBe(synthAugmentSettings('pancreas').blurProb);
+    // The short fields of view a starter trained with (starterSettings.fov) are followed too; a malformed one is not.
+    const fov = finetuneAugmentSettings('kidney', { fov: { prob: 0.35, mm: [30, 240], offsetMm: 72 } });
+    expect([fov.fovProb, fov.fovMm, fov.fovOffsetMm]).toEqual([0.35, [30, 240], 72]);
+    const badFov = finetuneAugmentSettings('kidney', { fov: { prob: 0.35, mm: [240, 30], offsetMm: 72 } });
+    expect([badFov.fovProb, badFov.fovMm, badFov.fovOffsetMm]).toEqual([0.25, [75, 240], undefined]);
   });
 });

@@ -91,6 +91,7 @@ export function fakeModel(
     maxPatchSize: overrides.maxPatchSize,
     patchMultiple: overrides.patchMultiple,
     ...(overrides.mirrorAxes ? { mirrorAxes: overrides.mirrorAxes } : {}),
+    ...(overrides.shortScanPad ? { shortScanPad: overrides.shortScanPad } : {}),
     async predictPatch(
       patch: Float32Array,
       signal?: AbortSignal,

@@ -33,6 +33,10 @@ describe('parseInferenceSpec', () => {
     expect(parseInferenceSpec({ ...good, inference: { ...good.inference, mirrorAxes: [] } }, 'x').mirrorAxes).toEqual(
       [],
     );
+    expect(
+      parseInferenceSpec({ ...good, inference: { ...good.inference, shortScanPad: 'edge' } }, 'x').shortScanPad,
+    ).toBe('edge');
+    expect(parseInferenceSpec(good, 'x').shortScanPad).toBeUndefined();
   });
 
   it.each([
@@ -46,6 +50,7 @@ describe('parseInferenceSpec', () => {
     [{ ...good, inference: { ...good.inference, mirrorAxes: [3] } }, /mirrorAxes/],
     [{ ...good, inference: { ...good.inference, mirrorAxes: [2, 2] } }, /mirrorAxes/],
     [{ ...good, inference: { ...good.inference, mirrorAxes: 2 } }, /mirrorAxes/],
+    [{ ...good, inference: { ...good.inference, shortScanPad: 'mirror' } }, /shortScanPad/],
     [[1, 2], /not a JSON object|"classes"/],
   ])('refuses bad model.json %#', (json, message) => {
     expect(() => parseInferenceSpec(json, 'models/k/model.json')).toThrow(InputError);

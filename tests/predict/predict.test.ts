@@ -25,6 +25,34 @@ function rampVolume(dims: Vec3, spacingMm: Vec3, direction: Direction, towardsLp
   return v;
 }
 
+describe('short scans (shortScanPad)', () => {
+  it("the model's setting decides what windows read past a short scan's ends; the option overrides it", async () => {
+    // 3 slices of 100 HU on the model grid, in a window of 8: with 'edge' the network never sees -1024 HU.
+    const v = makeVolume([8, 8, 3], new Float32Array(8 * 8 * 3).fill(100), { spacingMm: [1, 1, 1] });
+    const lows: number[] = [];
+    const record = (shortScanPad?: 'edge' | 'air') =>
+      fakeModel(
+        (patch, shape) => {
+          lows.push(Math.min(...patch));
+          return pointwise(2, () => 0)(patch, shape);
+        },
+        { shortScanPad, intensity: { clipHu: [-1024, 3071], mean: 0, std: 1 } },
+      );
+    const opts = {
+      postprocess: false,
+      uncertainty: 'none',
+      cropToBody: false,
+      anatomyRegion: false,
+      denoise: false,
+    } as const;
+    await predictVolume(v, record('edge'), opts);
+    await predictVolume(v, record(undefined), opts);
+    await predictVolume(v, record('edge'), { ...opts, shortScanPad: 'air' });
+    await predictVolume(v, record('air'), { ...opts, shortScanPad: 'edge' });
+    expect(lows).toEqual([100, -1024, -1024, 100]);
+  });
+});
+
 describe('predictVolume', () => {
   it('sees every orientation in the canonical RAS frame (direction-sensing model)', async () => {
     const model = fakeModel(gradientModel, { classes: 4, patchSize: [4, 4, 4], targetSpacingMm: [2, 2, 2] });

@@ -29,6 +29,33 @@ describe('window placement', () => {
   });
 });
 
+describe('a volume shorter than the window along D (edgeD)', () => {
+  it('reads its end planes beyond its ends with edgeD, padValue without; in-plane overhang is padValue', async () => {
+    // D 3 in a window of 8: start -2, so window planes 0-1 lie below the volume and 5-7 above; H 6 of 8 overhangs.
+    const d: [number, number, number] = [3, 6, 8];
+    const input = new Float32Array(3 * 6 * 8);
+    for (let z = 0; z < 3; z++) input.fill(10 + z, z * 48, (z + 1) * 48);
+    const seen: Float32Array[] = [];
+    const model = fakeModel((patch, shape) => {
+      seen.push(Float32Array.from(patch));
+      return pointwise(2, () => 0)(patch, shape);
+    });
+    const plane = (p: Float32Array, z: number, y: number) =>
+      Array.from(p.subarray((z * 8 + y) * 8, (z * 8 + y) * 8 + 8));
+    await slidingWindow(input, d, model, { padValue: -7, edgeD: true });
+    await slidingWindow(input, d, model, { padValue: -7 });
+    const [edge, air] = seen;
+    // Rows y 1..6 of the window are rows 0..5 of the volume (H start -1).
+    for (let z = 0; z < 8; z++) {
+      const src = Math.min(2, Math.max(0, z - 2));
+      expect(plane(edge, z, 3)).toEqual(new Array(8).fill(10 + src));
+      expect(plane(air, z, 3)).toEqual(new Array(8).fill(z >= 2 && z <= 4 ? 10 + src : -7));
+      expect(plane(edge, z, 0)).toEqual(new Array(8).fill(-7));
+      expect(plane(edge, z, 7)).toEqual(new Array(8).fill(-7));
+    }
+  });
+});
+
 describe('window growth (maxPatchSize)', () => {
   it('grows each axis toward the whole axis in multiples, capped, never below the patch', () => {
     const m = fakeModel(

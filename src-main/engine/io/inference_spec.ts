@@ -9,7 +9,8 @@
 //       "patchSize": [64, 64, 64],                 // tensor order D, H, W
 //       "maxPatchSize": [160, 160, 160],           // optional: windows may grow to this (see types.ts)
 //       "intensity": { "clipHu": [-200, 300], "mean": 50, "std": 120 },
-//       "mirrorAxes": [2]                          // optional: axes trained mirrored, the only ones TTA flips
+//       "mirrorAxes": [2],                         // optional: axes trained mirrored, the only ones TTA flips
+//       "shortScanPad": "edge"                     // optional: beyond a scan shorter than a window: "edge" | "air"
 //     }
 //   }
 import { InputError } from '../../imaging/volume';
@@ -53,6 +54,9 @@ export function parseInferenceSpec(json: unknown, file: string): InferenceSpec {
     )
   )
     throw new InputError(file, '"inference.mirrorAxes" must list distinct tensor axes 0, 1, 2 (D, H, W)');
+  const pad = i.shortScanPad;
+  if (pad !== undefined && pad !== 'edge' && pad !== 'air')
+    throw new InputError(file, '"inference.shortScanPad" must be "edge" or "air"');
   const it = i.intensity as Record<string, unknown> | undefined;
   if (
     typeof it !== 'object' ||
@@ -82,5 +86,6 @@ export function parseInferenceSpec(json: unknown, file: string): InferenceSpec {
     intensity,
     canonicalFrame: frame as CanonicalFrame,
     ...(mirror !== undefined ? { mirrorAxes: (mirror as number[]).slice() } : {}),
+    ...(pad !== undefined ? { shortScanPad: pad } : {}),
   };
 }

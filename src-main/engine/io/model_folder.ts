@@ -47,6 +47,8 @@ export interface ModelMeta {
     intensity: { clipHu: [number, number]; mean: number; std: number };
     /** Tensor axes the network was trained mirrored along, the only ones TTA mirrors; absent: the schema's. */
     mirrorAxes?: number[];
+    /** Beyond the ends of a scan shorter than a window: the end slice or air (predict.ts); absent: air. */
+    shortScanPad?: 'edge' | 'air';
   };
   training: TrainingRecord[];
   metrics: Record<string, number>;

@@ -37,6 +37,7 @@ export function segmentationModelOf(model: LoadedModel): SegmentationModel {
     canonicalFrame: inf.canonicalFrame,
     // Models of this app train with their schema's flips (train/augment.ts); one that records its own keeps it.
     mirrorAxes: [...(inf.mirrorAxes ?? mirrorAxesForSchema(meta.schema))],
+    ...(inf.shortScanPad ? { shortScanPad: inf.shortScanPad } : {}),
     logitsLayout: 'DHWC',
     predictPatch(patch: Float32Array, signal?: AbortSignal, shape?: [number, number, number]): Promise<Float32Array> {
       if (signal?.aborted) return Promise.reject(new DOMException('prediction cancelled', 'AbortError'));

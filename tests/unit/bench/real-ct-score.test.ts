@@ -1,7 +1,13 @@
 // The real-CT report's per-class scores: organ class alone vs organ with lesions, lesion false positives in mL,
 // pancreas predicted outside the pancreatic region, and what a model labels in a scan without its organ.
 import { describe, expect, it } from 'vitest';
-import { perturbedScan, scoreAbsentCase, scoreAgainstTotalSeg, TOTALSEG } from '../../../src-main/predict/real-ct';
+import {
+  perturbedScan,
+  scoreAbsentCase,
+  scoreAgainstTotalSeg,
+  SLAB_SLICES,
+  TOTALSEG,
+} from '../../../src-main/predict/real-ct';
 import { fakeModel, makeVolume, pointwise } from '../../predict/helpers';
 
 const dims: [number, number, number] = [40, 40, 4];
@@ -29,6 +35,14 @@ describe('scoreAgainstTotalSeg', () => {
     expect(s.kidney_dice).toBeCloseTo((2 * 16) / (16 + 32), 4);
     expect(s.kidney_with_lesions_dice).toBe(1);
     expect(s.lesion_fp_ml).toBeCloseTo(16 * 0.027, 1);
+    expect(s.foreground_outside_organ_ml).toBe(0);
+    // A kidney label on the spleen: outside the organ.
+    ref[at(30, 30, 2)] = TOTALSEG.spleen;
+    pred[at(30, 30, 2)] = 1;
+    ref[at(31, 30, 2)] = TOTALSEG.spleen;
+    pred[at(31, 30, 2)] = 2;
+    const t = scoreAgainstTotalSeg(['background', 'kidney', 'tumor', 'cyst'], n, (i) => pred[i], ref, 1, dims);
+    expect(t.foreground_outside_organ_ml).toBe(2);
   });
 
   it('reports pancreas voxels far from the reference pancreas as outside its region', () => {
@@ -150,5 +164,26 @@ describe('perturbedScan (bench real-ct --perturb)', () => {
         for (let a = 0; a < 24; a++) up[a + 24 * (b + 20 * c)] = src[(a >> 2) + 6 * ((b >> 2) + 5 * Math.floor(c / 3))];
     for (let a = 0; a < 7; a++) up[(a % 4) + 24 * (Math.floor(a / 4) + 20 * 0)] = 2; // 7 of voxel 0's 48 sub-voxels
     expect(Array.from(back(up))).toEqual(Array.from(src));
+  });
+
+  it('slab: the top SLAB_SLICES slices alone at their own place in the world, labels put back there', () => {
+    const dz: [number, number, number] = [6, 5, SLAB_SLICES + 4];
+    const data = new Float32Array(dz[0] * dz[1] * dz[2]).map((_, n) => n);
+    const full = makeVolume(dz, data, {
+      spacingMm: [3, 2, 2.5],
+      originMm: [10, -20, 5],
+      direction: [-1, 0, 0, 0, 1, 0, 0, 0, -1],
+    });
+    const { image, back } = perturbedScan(full, 'slab');
+    expect(image.dims).toEqual([6, 5, SLAB_SLICES]);
+    expect(image.data[0]).toBe(4 * 30);
+    expect(image.data[image.data.length - 1]).toBe(data.length - 1);
+    // Its first slice is the full scan's slice 4: 4 × 2.5 mm along the slice axis, which points down here.
+    expect(image.originMm).toEqual([10, -20, 5 - 10]);
+    const lab = new Uint8Array(6 * 5 * SLAB_SLICES).fill(2);
+    const put = back(lab);
+    expect(put.length).toBe(data.length);
+    expect(put.slice(0, 4 * 30).every((v) => v === 0)).toBe(true);
+    expect(put.slice(4 * 30).every((v) => v === 2)).toBe(true);
   });
 });
