@@ -578,14 +578,18 @@ async function finishStarter(
     }
     // The shared real CT, when this checkout has it: never trained on, so its scores are unseen figures.
     const { realCtScores } = await import('../predict/real-ct');
-    real = await realCtScores(model, loaded.meta.classes, signal);
+    // The full settings' card also records the perturbed scans and the kidney-free DICOM; the smoke run checks the path.
+    real = await realCtScores(model, loaded.meta.classes, signal, undefined, s.name === 'full');
   } finally {
     loaded.net.dispose();
   }
   // A label map of the shared CT's own patient taught its anatomy (not its image): its scores are no longer unseen.
   const sharedSeen = (s.labelMaps ?? []).some((m) => m.sharedCtPatient);
   const realPrefix = sharedSeen ? 'real_ct_seen_anatomy_' : 'real_ct_unseen_';
-  if (real) for (const [k, v] of Object.entries(real)) metrics[`${realPrefix}${k}`] = v;
+  // The DICOM folder is another patient, never trained on: unseen whatever the label maps were.
+  if (real)
+    for (const [k, v] of Object.entries(real))
+      metrics[`${k.startsWith('dicom_') ? 'real_ct_unseen_' : realPrefix}${k}`] = v;
   metrics.heldout_cases = s.heldOutSeeds.length;
   const final = { ...loaded.meta, metrics };
   // The training record names the data by what it is, not by the temporary folder it was written to.

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readNifti } from '../imaging/nifti';
+import { readVolume } from '../imaging/read';
 import type { Volume } from '../imaging/volume';
 import { connectedComponents } from './components';
 import { predictVolume } from './predict';
@@ -108,15 +109,25 @@ export function defaultRealCtDir(): string {
   return resolve(join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'real'));
 }
 
+/** The shared DICOM folder: another patient (portal-venous upper abdomen, 40 mm, no kidneys in TotalSegmentator's labels). */
+export const REAL_CT_DICOM = 'totalseg_example_ct_dicom';
+
+/** Perturbations of the full scan that the model card records (bench real-ct --perturb). */
+export const CARD_PERTURBATIONS: readonly RealCtPerturbation[] = ['smooth', 'hires', 'slab'];
+
 /**
  * Scores a model on both real cases (full scan and crop alone), flattened for model.json (`full_kidney_dice`,
- * `crop_kidney_dice`, ...); undefined when the data is not there.
+ * `crop_kidney_dice`, ...). With `card` (a starter's model card; half a minute more) also the full scan under
+ * CARD_PERTURBATIONS (`slab_kidney_dice`, ...) and, for a kidney model, what it labels in the shared DICOM folder,
+ * which holds no kidney (`dicom_no_kidney_foreground_ml`: another patient than the shared CT's). Undefined when the
+ * data is not there.
  */
 export async function realCtScores(
   model: SegmentationModel,
   classes: readonly string[],
   signal?: AbortSignal,
   data = defaultRealCtDir(),
+  card = false,
 ): Promise<Record<string, number> | undefined> {
   const files = Object.values(REAL_CT_FILES).map((f) => join(data, f));
   if (!files.every((f) => existsSync(f))) return undefined;
@@ -128,6 +139,19 @@ export async function realCtScores(
     const r = await scoreCase(which, image, seg, model, classes);
     for (const [k, v] of Object.entries(r))
       if (typeof v === 'number' && k !== 'seconds' && k !== 'patches') out[`${which}_${k}`] = v;
+    if (which !== 'full' || !card) continue;
+    for (const kind of CARD_PERTURBATIONS) {
+      signal?.throwIfAborted();
+      const p = await scorePerturbed(kind, image, seg, model, classes);
+      for (const [k, v] of Object.entries(p))
+        if (typeof v === 'number' && k !== 'seconds' && k !== 'patches') out[`${kind}_${k}`] = v;
+    }
+  }
+  const dicom = join(data, REAL_CT_DICOM);
+  if (card && classes.includes('kidney') && existsSync(dicom)) {
+    signal?.throwIfAborted();
+    const r = await scoreAbsentCase(await readVolume(dicom), model, classes);
+    out.dicom_no_kidney_foreground_ml = r.foreground_ml as number;
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readNifti } from '../../src-main/imaging/nifti';
 import { connectedComponents } from '../../src-main/predict/components';
 import { predictVolume } from '../../src-main/predict/predict';
+import { REAL_CT_DICOM, realCtScores } from '../../src-main/predict/real-ct';
 import { fakeModel, pointwise } from './helpers';
 
 const CT = resolve(__dirname, '../../../shared/data/real/totalseg_example_ct_sm_kidney_pancreas_3mm.nii.gz');
@@ -60,4 +61,32 @@ describe.skipIf(!existsSync(CT))('real CT (30-slice crop)', () => {
     expect(bodies).toBeLessThanOrEqual(2);
     expect(bodies).toBeGreaterThan(0);
   });
+});
+
+const DATA = resolve(__dirname, '../../../shared/data/real');
+
+describe.skipIf(!existsSync(CT))("real CT: a starter's model card figures (realCtScores with card)", () => {
+  it('adds the perturbed full scan and the kidney-free DICOM to the plain figures, which stay the same', async () => {
+    // A per-voxel stand-in at 3 mm: kidney for 100-300 HU; no schema rules, so what it labels is what is scored.
+    const model = fakeModel(
+      pointwise(4, (hu, c) => (c === 1 ? (hu > 100 && hu < 300 ? 1 : -1) : c === 0 ? 0 : -1)),
+      {
+        classes: 4,
+        classNames: ['background', 'kidney', 'tumor', 'cyst'],
+        patchSize: [48, 48, 48],
+        targetSpacingMm: [3, 3, 3],
+        intensity: { clipHu: [-1000, 2000], mean: 0, std: 1 },
+      },
+    );
+    const classes = ['background', 'kidney', 'tumor', 'cyst'];
+    const plain = (await realCtScores(model, classes, undefined, DATA))!;
+    const card = (await realCtScores(model, classes, undefined, DATA, true))!;
+    for (const [k, v] of Object.entries(plain)) expect(card[k]).toBe(v);
+    for (const kind of ['smooth', 'hires', 'slab'])
+      for (const k of ['kidney_dice', 'foreground_outside_organ_ml', 'lesion_fp_ml'])
+        expect(Number.isFinite(card[`${kind}_${k}`])).toBe(true);
+    expect(Object.keys(plain).some((k) => /^(smooth|hires|slab|dicom)_/.test(k))).toBe(false);
+    // The DICOM folder has no kidney; the stand-in labels its 100-300 HU voxels (enhanced organs, vessels, bone).
+    if (existsSync(resolve(DATA, REAL_CT_DICOM))) expect(card.dicom_no_kidney_foreground_ml).toBeGreaterThan(10);
+  }, 120_000);
 });
