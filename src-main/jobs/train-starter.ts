@@ -253,7 +253,9 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
     // top 45 mm alone (bench real-ct --perturb slab) 0.920 -> 0.939, outside 10.9 -> 1.2 mL. Scans of 48 slices or
     // more are unchanged. A training phase with short fields of view off the patch centre (fov below; 800 steps from
     // these weights, then the half-way average) moved the slabs far less (above the kidneys 39.1 -> 28.1 and 53.8 ->
-    // 39.0 mL, air padding) and nothing else: not shipped.
+    // 39.0 mL, air padding) and nothing else: not shipped. Fine-tuning still reads patches with air past a case's
+    // ends: reading end slices there too (tried the same day) made bench finetune-real's candidate worse (its trained
+    // crop 0.891 -> 0.889, replay holdout 0.491 -> 0.467, against a base of 0.903 and 0.504).
     return {
       ...common,
       shortScanPad: 'edge',
