@@ -361,9 +361,10 @@ export async function scorePerturbed(
 ): Promise<Record<string, unknown>> {
   const { image, back } = perturbedScan(full, kind);
   const { res, seconds } = await timedPredict(image, model, opts);
-  const label = back(res.label.data as Uint8Array);
+  const pred = res.label.data as Uint8Array;
   if (kind === 'slab') {
-    // Scored on the slab's own slices: the organ below them is not in this scan.
+    // Scored on the slab's own slices (its label as it is: slab voxel i is full-scan voxel first * plane + i): the
+    // organ below them is not in this scan.
     const [ni, nj, nk] = full.dims;
     const plane = ni * nj;
     const first = nk - SLAB_SLICES;
@@ -375,14 +376,11 @@ export async function scorePerturbed(
       perturbation: kind,
       seconds,
       patches: res.stats.patches,
-      ...scoreAgainstTotalSeg(
-        classes,
-        depth * plane,
-        (i) => label[first * plane + i],
-        seg.data.subarray(segFirst * plane),
-        voxelMl,
-        [ni, nj, depth],
-      ),
+      ...scoreAgainstTotalSeg(classes, depth * plane, (i) => pred[i], seg.data.subarray(segFirst * plane), voxelMl, [
+        ni,
+        nj,
+        depth,
+      ]),
     };
   }
   return {
@@ -390,7 +388,7 @@ export async function scorePerturbed(
     perturbation: kind,
     seconds,
     patches: res.stats.patches,
-    ...scorePrediction('full', label, full.dims, seg, classes),
+    ...scorePrediction('full', back(pred), full.dims, seg, classes),
   };
 }
 

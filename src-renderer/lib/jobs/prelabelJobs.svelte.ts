@@ -34,19 +34,19 @@ export class PrelabelJobs {
       // A job as fast as its own start answer has ended already: its job.done came during the await.
       const ended = this.#endedWhileStarting?.[jobId];
       this.#endedWhileStarting = null;
-      // Progress events may already have arrived; keep whatever they set.
-      const now = this.running as RunningJob | null; // events may have changed it during the await
-      if (!ended && (!now || now.jobId !== jobId))
-        this.running = { jobId, fraction: 0, message: `Pre-labelling ${ids.length} case(s)…` };
+      const cancelWanted = this.#cancelPending;
+      this.#cancelPending = false;
       if (ended) {
-        this.#cancelPending = false;
         this.running = null;
         this.lastOk = ended.ok;
         this.lastMessage = ended.message;
-      } else if (this.#cancelPending) {
-        this.#cancelPending = false;
-        await this.#sendCancel(jobId);
+        return;
       }
+      // Progress events may already have arrived; keep whatever they set.
+      const now = this.running as RunningJob | null; // events may have changed it during the await
+      if (!now || now.jobId !== jobId)
+        this.running = { jobId, fraction: 0, message: `Pre-labelling ${ids.length} case(s)…` };
+      if (cancelWanted) await this.#sendCancel(jobId);
     } catch (e) {
       this.#endedWhileStarting = null;
       this.#cancelPending = false;
