@@ -1,16 +1,21 @@
-// `deformux bench finetune`: the issue-7 evidence. Starts from a model (the kidney starter by default),
-// fine-tunes it on shifted-domain phantoms "corrected" with their true labels, and reports the Dice on
-// further shifted phantoms before and after, as JSON.
+// `deformux bench finetune`: the issue-7 and issue-14 evidence. Starts from a model (the kidney starter by default),
+// fine-tunes it on shifted-domain phantoms "corrected" with their true labels through the app's fine-tune path
+// (replay of the starter's recipe in every batch, L2-SP, encoder lr x0.1, the safe-promotion rule), and reports
+// the Dice on further shifted phantoms before, of the candidate, and after (what the annotator gets: the
+// candidate only when the app would promote it), as JSON. The test phantoms play no part in the promotion: with
+// one or two submitted cases the app has nothing else to hold out.
 //
 //   bench finetune [--model DIR] [--train 5] [--test 10] [--steps N] [--batch B] [--patch D,H,W]
-//                  [--lr LR] [--seed S] [--dims I,J,K] [--phase P] [--no-augment] [--fast] [--keep DIR] [--json]
+//                  [--lr LR] [--seed S] [--case-seed S] [--dims I,J,K] [--phase P] [--no-augment]
+//                  [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--fast] [--keep DIR] [--json]
 //
 // Phantoms are made at the model's spacing over the standard 384×384×320 mm field of view, or over
-// --dims voxels (centred on the body: e.g. 96,96,64 at 3 mm is a 288×288×192 mm kidney field).
+// --dims voxels (centred on the body: e.g. 96,96,64 at 3 mm is a 288×288×192 mm kidney field). --case-seed picks
+// the fine-tune phantoms (which patient was corrected).
 //
 // --fast (CI): a randomly initialised tiny network at 8 mm, fine-tuned for 60
-// at lr 3e-3 without augmentation on the shifted domain in its arterial-phase variant (--phase overrides the shifted
-// domain's non-contrast phase), 4 test cases.
+// at lr 3e-3 without augmentation or guards on the shifted domain in its arterial-phase variant (--phase overrides
+// the shifted domain's non-contrast phase), 4 test cases.
 import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +26,10 @@ import { defaultMeta, loadModelFolder, saveModelFolder } from '../engine/io/mode
 import { presetConfig } from '../engine/model/config';
 import type { ModelConfig } from '../engine/model/config';
 import { DeformUXNet } from '../engine/model/network';
-import { finetune } from '../train/finetune';
-import type { FinetuneCase, FinetuneProgress } from '../train/finetune';
+import { finetune, scoreModel } from '../train/finetune';
+import type { FinetuneCase, FinetuneOptions, FinetuneProgress } from '../train/finetune';
+import { RECIPE_DEFAULTS } from '../train/finetune-defaults';
+import { recipeForModel } from '../train/recipe';
 import { generatePhantom, SHIFTED_DOMAIN } from '../phantom';
 import { CONTRAST_PHASES } from '../phantom/hu';
 import type { ContrastPhase, DomainShift, PhantomDomain } from '../phantom';
@@ -115,6 +122,8 @@ export interface FinetuneBenchOptions {
   patch?: [number, number, number];
   lr?: number;
   seed?: number;
+  /** Seed of the first fine-tune phantom (default FINETUNE_TRAIN_SEED0): which shifted case is "corrected". */
+  caseSeed?: number;
   /** Patch augmentation (default true). */
   augment?: boolean;
   /** Contrast phase overriding the shifted domain's. */
@@ -122,22 +131,29 @@ export interface FinetuneBenchOptions {
   /** Phantom dims (default: the standard field of view at the model's spacing). */
   dims?: Vec3;
   /**
-   * The forgetting guards of the app's fine-tune (L2-SP toward the base, encoder lr x0.1); default true. Off for
-   * a randomly initialised base, which has nothing worth keeping.
+   * The app's fine-tune path (default true): replay of the starter's recipe in every batch with its replay holdout,
+   * L2-SP toward the base, encoder lr x0.1. Off for a randomly initialised base, which has nothing worth keeping.
    */
   guards?: boolean;
+  /** Overrides of FINETUNE_DEFAULTS, to measure a change before making it the default. */
+  overrides?: Partial<Pick<FinetuneOptions, 'anchorDecay' | 'replayShare' | 'encoderLrMult'>>;
   onProgress?: (p: FinetuneProgress) => void;
 }
 
 export interface FinetuneBenchResult {
+  /** Test cases before, the candidate on them, and what the annotator gets (the candidate only when promoted). */
   dice_before: number;
+  dice_candidate: number;
   dice_after: number;
   minutes: number;
   steps: number;
   train_cases: number;
   test_cases: number;
   step_ms: number;
+  /** The app's rule (replay holdout, the cases trained on); the test cases play no part in it. */
   promoted: boolean;
+  replay_holdout: { base: number | null; candidate: number | null } | null;
+  trained_cases: { base: number | null; candidate: number | null } | null;
   model: string;
   domain: PhantomDomain;
   contrast_phase: ContrastPhase;
@@ -145,10 +161,14 @@ export interface FinetuneBenchResult {
   spacing_mm: Vec3;
   patch: [number, number, number] | null;
   batch: number;
+  case_seed: number;
+  overrides: Record<string, number>;
   final_loss: number;
-  /** Mean Dice per foreground class (kidney, tumor, cyst), before and after; null where a class never occurs. */
+  /** Mean Dice per foreground class (kidney, tumor, cyst), before and of the candidate; null where a class never occurs. */
   dice_by_class_before: (number | null)[];
-  dice_by_class_after: (number | null)[];
+  dice_by_class_candidate: (number | null)[];
+  /** Per test case: before and candidate. */
+  per_case: { id: string; before: number; candidate: number }[];
 }
 
 export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBenchResult> {
@@ -159,22 +179,28 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
   const dims = o.dims ?? phantomDimsFor(spacing);
   const seeds = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
   const shift = o.phase ? { contrastPhase: o.phase } : undefined;
-  const train = phantomCases(seeds(FINETUNE_TRAIN_SEED0, o.trainCases), 'shifted', dims, spacing, shift);
+  const caseSeed = o.caseSeed ?? FINETUNE_TRAIN_SEED0;
+  const train = phantomCases(seeds(caseSeed, o.trainCases), 'shifted', dims, spacing, shift);
   const test = phantomCases(seeds(FINETUNE_TEST_SEED0, o.testCases), 'shifted', dims, spacing, shift);
+  const guards = o.guards !== false;
+  const recipe = guards ? await recipeForModel(o.modelDir, RECIPE_DEFAULTS) : { replay: [], replayHoldout: [] };
+  const before = await scoreModel(o.modelDir, test);
   let trainMs = 0;
   let lastStepAt = 0;
+  // As the app with one submitted case: nothing else to hold out, so the test cases stay out of the decision.
   const r = await finetune({
     baseModelDir: o.modelDir,
     outDir: o.outDir,
     train,
-    holdout: test,
+    holdout: [],
+    ...recipe,
     steps: o.steps,
     batch: o.batch,
     patch: o.patch,
     lr: o.lr,
     seed: o.seed,
     augment: o.augment,
-    ...(o.guards === false ? { anchorDecay: 0, encoderLrMult: 1 } : {}),
+    ...(guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1 }),
     onProgress: (p) => {
       // Step time: wall time between train-phase reports (the first step's start is the previous report).
       const now = performance.now();
@@ -183,17 +209,24 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
       o.onProgress?.(p);
     },
   });
-  if (r.holdout.base === null || r.holdout.candidate === null) throw new Error('bench finetune: no holdout scores');
+  const cand = await scoreModel(o.outDir, test);
+  if (before.mean === null || cand.mean === null) throw new Error('bench finetune: no test scores');
+  const promoted = r.holdout.notWorse === true;
   const batch = o.batch ?? 2;
+  const pair = (x: { base: number | null; candidate: number | null } | undefined) =>
+    x ? { base: round4(x.base ?? NaN), candidate: round4(x.candidate ?? NaN) } : null;
   return {
-    dice_before: round4(r.holdout.base),
-    dice_after: round4(r.holdout.candidate),
+    dice_before: round4(before.mean),
+    dice_candidate: round4(cand.mean),
+    dice_after: round4(promoted ? cand.mean : before.mean),
     minutes: round4((performance.now() - t0) / 60000),
     steps: r.steps,
     train_cases: o.trainCases,
     test_cases: o.testCases,
     step_ms: Math.round(trainMs / Math.max(1, r.steps)),
-    promoted: r.holdout.notWorse === true,
+    promoted,
+    replay_holdout: pair(r.holdout.replay),
+    trained_cases: pair(r.holdout.trained),
     model: o.modelDir,
     domain: 'shifted',
     contrast_phase: o.phase ?? SHIFTED_DOMAIN.contrastPhase ?? 'portal',
@@ -201,9 +234,16 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
     spacing_mm: spacing,
     patch: o.patch ?? null,
     batch,
+    case_seed: caseSeed,
+    overrides: { ...(guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1 }) },
     final_loss: round4(r.losses[r.losses.length - 1] ?? NaN),
-    dice_by_class_before: (r.holdout.byClass?.base ?? []).map((d) => (d === null ? null : round4(d))),
-    dice_by_class_after: (r.holdout.byClass?.candidate ?? []).map((d) => (d === null ? null : round4(d))),
+    dice_by_class_before: (before.byClass ?? []).map((d) => (d === null ? null : round4(d))),
+    dice_by_class_candidate: (cand.byClass ?? []).map((d) => (d === null ? null : round4(d))),
+    per_case: before.perCase.map((p, i) => ({
+      id: p.id,
+      before: round4(p.dice),
+      candidate: round4(cand.perCase[i].dice),
+    })),
   };
 }
 
@@ -219,7 +259,7 @@ function positiveInt(flag: string, v: string | undefined, dflt: number): number 
 }
 
 const HELP =
-  'bench finetune [--model DIR] [--train 5] [--test 10] [--steps N] [--batch B] [--patch D,H,W] [--lr LR] [--seed S] [--dims I,J,K] [--phase P] [--no-augment] [--fast] [--keep DIR] [--json]';
+  'bench finetune [--model DIR] [--train 5] [--test 10] [--steps N] [--batch B] [--patch D,H,W] [--lr LR] [--seed S] [--case-seed S] [--dims I,J,K] [--phase P] [--no-augment] [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--fast] [--keep DIR] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -238,6 +278,10 @@ export async function run(argv: string[]): Promise<number> {
       fast: { type: 'boolean' },
       'no-augment': { type: 'boolean' },
       phase: { type: 'string' },
+      'case-seed': { type: 'string' },
+      'anchor-decay': { type: 'string' },
+      'replay-share': { type: 'string' },
+      'encoder-lr': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -269,6 +313,15 @@ export async function run(argv: string[]): Promise<number> {
   const lrText = values.lr ?? (fast ? '3e-3' : undefined);
   const lr = lrText === undefined ? undefined : Number(lrText);
   if (lr !== undefined && !(lr > 0)) throw new BenchUsageError(`--lr must be a positive number, got '${lrText}'`);
+  const overrides: NonNullable<FinetuneBenchOptions['overrides']> = {};
+  const flags = { anchorDecay: 'anchor-decay', replayShare: 'replay-share', encoderLrMult: 'encoder-lr' } as const;
+  for (const [key, flag] of Object.entries(flags) as [keyof typeof flags, (typeof flags)[keyof typeof flags]][]) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < 0) throw new BenchUsageError(`--${flag} must be a number ≥ 0, got '${v}'`);
+    overrides[key] = x;
+  }
   await initEngine();
   const work = mkdtempSync(join(tmpdir(), 'deformux-bench-finetune-'));
   try {
@@ -295,6 +348,8 @@ export async function run(argv: string[]): Promise<number> {
       // The fast variant's 60 steps are too few for a tiny network to gain from augmentation.
       augment: !fast && !values['no-augment'],
       guards: !fast,
+      overrides,
+      caseSeed: values['case-seed'] === undefined ? undefined : positiveInt('--case-seed', values['case-seed'], 1),
       seed: values.seed === undefined ? 0 : positiveInt('--seed', String(Number(values.seed) + 1), 1) - 1,
       onProgress: (p) => {
         if (p.phase !== 'train' || p.step % 10 === 0 || p.step === 1) log(p.message);

@@ -9,9 +9,11 @@
 // --perturb air,smooth,hires,slab scores the full scan again with its outside air at -930 HU, mildly blurred,
 // upsampled to 0.75 × 0.75 × 1 mm, and cut to its top 45 mm alone (predict/real-ct.ts perturbedScan): how much the
 // figures hang on how this scan was made, and whether a short field of view gets filled with the organ.
+// --enhance arterial,portal,nephrographic scores the crop alone again with that phase's contrast added inside its
+// organ labels (predict/enhance.ts): enhanced kidneys (cortex and medulla apart) with the real scan's texture.
 //
 //   bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none]
-//                 [--absent FILE[,FILE...]] [--perturb air,smooth,hires,slab] [--tta] [--overlap F] [--max-patch d,h,w] [--short-scan-pad edge|air]
+//                 [--absent FILE[,FILE...]] [--perturb air,smooth,hires,slab] [--enhance arterial,portal,nephrographic] [--tta] [--overlap F] [--max-patch d,h,w] [--short-scan-pad edge|air]
 //                 [--json]
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,13 +29,16 @@ import {
   REAL_CT_PERTURBATIONS,
   scoreAbsentCase,
   scoreCase,
+  scoreEnhanced,
   scorePerturbed,
 } from '../predict/real-ct';
+import { ENHANCE_PHASES } from '../predict/enhance';
+import type { EnhancePhase } from '../predict/enhance';
 import type { RealCtPerturbation } from '../predict/real-ct';
 import { readVolume } from '../imaging/read';
 
 const HELP =
-  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none] [--absent FILE[,FILE...]] [--perturb air,smooth,hires,slab] [--tta] [--overlap F] [--max-patch d,h,w] [--short-scan-pad edge|air] [--json]';
+  'bench real-ct [--model DIR | --starter kidney|pancreas] [--data DIR] [--case full|crop|all|none] [--absent FILE[,FILE...]] [--perturb air,smooth,hires,slab] [--enhance arterial,portal,nephrographic] [--tta] [--overlap F] [--max-patch d,h,w] [--short-scan-pad edge|air] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCliArgs(
@@ -45,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
       case: { type: 'string' },
       absent: { type: 'string' },
       perturb: { type: 'string' },
+      enhance: { type: 'string' },
       tta: { type: 'boolean' },
       overlap: { type: 'string' },
       'max-patch': { type: 'string' },
@@ -61,6 +67,7 @@ export async function run(argv: string[]): Promise<number> {
     case?: string;
     absent?: string;
     perturb?: string;
+    enhance?: string;
     tta?: boolean;
     overlap?: string;
     'max-patch'?: string;
@@ -84,6 +91,11 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`--perturb takes ${REAL_CT_PERTURBATIONS.join(', ')}; got '${p}'`);
   if (perturb.length > 0 && which !== 'all' && which !== 'full')
     throw new UsageError('--perturb perturbs the full scan: use it with --case full or all');
+  const enhance = (v.enhance ?? '').split(',').filter((p) => p !== '') as EnhancePhase[];
+  for (const p of enhance)
+    if (!ENHANCE_PHASES.includes(p)) throw new UsageError(`--enhance takes ${ENHANCE_PHASES.join(', ')}; got '${p}'`);
+  if (enhance.length > 0 && which !== 'all' && which !== 'crop')
+    throw new UsageError('--enhance adds contrast to the crop: use it with --case crop or all');
   const overlap = parseOverlap(v.overlap);
   const shortScanPad = v['short-scan-pad'] ?? 'edge';
   if (shortScanPad !== 'edge' && shortScanPad !== 'air') throw new UsageError('--short-scan-pad must be edge or air');
@@ -140,6 +152,7 @@ export async function run(argv: string[]): Promise<number> {
       if (image.dims.some((d, a) => d !== seg.dims[a]))
         throw new InputError(file, `dims ${image.dims.join('×')} differ from the labels' ${seg.dims.join('×')}`);
       cases.push(await scoreCase('crop', image, seg, model, classes, predictOpts));
+      for (const p of enhance) cases.push(await scoreEnhanced(p, image, seg, model, classes, predictOpts));
     }
     for (const file of absent) cases.push(await scoreAbsentCase(await readVolume(file), model, classes, predictOpts));
     console.log(JSON.stringify(report, null, v.json ? undefined : 2));

@@ -68,6 +68,22 @@ export function allocVoxels(type: VoxelType, n: number): VoxelArray {
   }
 }
 
+/** Flat indices of the face neighbours of voxel `q` that lie inside the grid (6 inside, fewer on its faces). */
+export function faceNeighbours(q: number, dims: readonly [number, number, number]): number[] {
+  const [ni, nj, nk] = dims;
+  const i = q % ni;
+  const j = Math.floor(q / ni) % nj;
+  const k = Math.floor(q / (ni * nj));
+  const out: number[] = [];
+  if (i > 0) out.push(q - 1);
+  if (i < ni - 1) out.push(q + 1);
+  if (j > 0) out.push(q - ni);
+  if (j < nj - 1) out.push(q + ni);
+  if (k > 0) out.push(q - ni * nj);
+  if (k < nk - 1) out.push(q + ni * nj);
+  return out;
+}
+
 export function voxelCount(dims: Vec3): number {
   return dims[0] * dims[1] * dims[2];
 }

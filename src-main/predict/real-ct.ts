@@ -8,6 +8,8 @@ import { readNifti } from '../imaging/nifti';
 import { readVolume } from '../imaging/read';
 import type { Volume } from '../imaging/volume';
 import { connectedComponents } from './components';
+import { enhancedScan } from './enhance';
+import type { EnhancePhase } from './enhance';
 import { predictVolume } from './predict';
 import type { PredictOptions } from './predict';
 import type { SegmentationModel } from './types';
@@ -114,13 +116,15 @@ export const REAL_CT_DICOM = 'totalseg_example_ct_dicom';
 
 /** Perturbations of the full scan that the model card records (bench real-ct --perturb). */
 export const CARD_PERTURBATIONS: readonly RealCtPerturbation[] = ['smooth', 'hires', 'slab'];
+/** Contrast phases added to the native crop that the model card records (bench real-ct --enhance). */
+export const CARD_ENHANCE_PHASES: readonly EnhancePhase[] = ['arterial', 'portal'];
 
 /**
  * Scores a model on both real cases (full scan and crop alone), flattened for model.json (`full_kidney_dice`,
  * `crop_kidney_dice`, ...). With `card` (a starter's model card; half a minute more) also the full scan under
  * CARD_PERTURBATIONS (`slab_kidney_dice`, ...) and, for a kidney model, what it labels in the shared DICOM folder,
- * which holds no kidney (`dicom_no_kidney_foreground_ml`: another patient than the shared CT's). Undefined when the
- * data is not there.
+ * which holds no kidney (`dicom_no_kidney_foreground_ml`: another patient than the shared CT's), and the crop with
+ * CARD_ENHANCE_PHASES's contrast added (`enhanced_portal_kidney_dice`, ...). Undefined when the data is not there.
  */
 export async function realCtScores(
   model: SegmentationModel,
@@ -145,6 +149,15 @@ export async function realCtScores(
       const p = await scorePerturbed(kind, image, seg, model, classes);
       for (const [k, v] of Object.entries(p))
         if (typeof v === 'number' && k !== 'seconds' && k !== 'patches') out[`${kind}_${k}`] = v;
+    }
+  }
+  if (card) {
+    const crop = await readNifti(join(data, REAL_CT_FILES.crop));
+    for (const phase of CARD_ENHANCE_PHASES) {
+      signal?.throwIfAborted();
+      const r = await scoreEnhanced(phase, crop, seg, model, classes);
+      for (const [k, v] of Object.entries(r))
+        if (typeof v === 'number' && k !== 'seconds' && k !== 'patches') out[`enhanced_${phase}_${k}`] = v;
     }
   }
   const dicom = join(data, REAL_CT_DICOM);
@@ -390,6 +403,23 @@ export async function scorePerturbed(
     patches: res.stats.patches,
     ...scorePrediction('full', back(pred), full.dims, seg, classes),
   };
+}
+
+/**
+ * The crop alone with `phase`'s contrast added inside its TotalSegmentator organ labels (predict/enhance.ts), scored
+ * as the crop: enhanced kidneys and pancreas with the real scan's texture. A model that calls a hypo-enhancing
+ * medulla tumour or cyst shows it here (lesion_fp_ml), as it would on the enhanced scans annotators mostly get.
+ */
+export async function scoreEnhanced(
+  phase: EnhancePhase,
+  crop: Volume,
+  seg: Volume,
+  model: SegmentationModel,
+  classes: readonly string[],
+  opts: Pick<PredictOptions, 'tta' | 'overlap' | 'shortScanPad'> = {},
+): Promise<Record<string, unknown>> {
+  const scores = await scoreCase('crop', enhancedScan(crop, seg, phase), seg, model, classes, opts);
+  return { ...scores, case: `crop on its own, ${phase} contrast added in its organ labels`, enhanced: phase };
 }
 
 /**

@@ -5,7 +5,8 @@ export const FINETUNE_DEFAULTS = {
   batch: 2,
   lr: 2e-4,
   foregroundProb: 0.5,
-  // As the starters sample: a lesion centres as many patches as its organ, in replay and in the annotator's cases.
+  // For a model that records no starterSettings.classBalanced (a model that does is fine-tuned as it was trained): a
+  // lesion centres as many patches as its organ, in replay and in the annotator's cases.
   classBalanced: true,
   replayShare: 0.5,
   replayTolerance: 0.01,
@@ -28,4 +29,18 @@ export function replaySlots(step: number, batch: number, share: number): boolean
   if (batch === 1) return [step % 2 === 1];
   const r = Math.min(batch - 1, Math.max(1, Math.round(batch * share)));
   return Array.from({ length: batch }, (_, b) => b >= batch - r);
+}
+
+/**
+ * Whether a fine-tune draws its foreground patch centres class by class: as asked, else as the model's starter
+ * sampled (its recorded starterSettings.classBalanced), else the default. A starter trained without it calls fewer
+ * lesions in plain kidneys; a fine-tune that oversampled lesions would teach that back.
+ */
+export function finetuneClassBalanced(
+  explicit: boolean | undefined,
+  starterSettings?: Record<string, unknown>,
+): boolean {
+  if (explicit !== undefined) return explicit;
+  const recorded = starterSettings?.classBalanced;
+  return typeof recorded === 'boolean' ? recorded : FINETUNE_DEFAULTS.classBalanced;
 }

@@ -12,7 +12,7 @@ import { loadModelFolder, saveModelFolder } from '../engine/io/model_folder';
 import { segmentationModelOf } from '../engine/model/segmentation_model';
 import { Rng } from '../engine/model/rng';
 import { finetuneAugmentSettings } from './augment';
-import { FINETUNE_DEFAULTS, replaySlots } from './finetune-defaults';
+import { FINETUNE_DEFAULTS, finetuneClassBalanced, replaySlots } from './finetune-defaults';
 
 export { FINETUNE_DEFAULTS, replaySlots };
 import { scoreCases } from './holdout';
@@ -89,7 +89,7 @@ export interface FinetuneOptions {
   baseModelId?: string;
   /** Share of patches centred on foreground (default 0.5). */
   foregroundProb?: number;
-  /** Foreground centres drawn class by class (default true). */
+  /** Foreground centres drawn class by class (default: as the model's starter sampled, its starterSettings.classBalanced, else true). */
   classBalanced?: boolean;
   /**
    * Cases of the base model's own training recipe (synthetic phantoms of its schema) mixed into every batch,
@@ -205,7 +205,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       correctionWeight: o.correctionWeight ?? 0,
       augment: o.augment ?? true,
       foregroundProb: o.foregroundProb ?? FINETUNE_DEFAULTS.foregroundProb,
-      classBalanced: o.classBalanced ?? FINETUNE_DEFAULTS.classBalanced,
+      classBalanced: finetuneClassBalanced(o.classBalanced, base.meta.starterSettings),
       trainIds: o.train.map((c) => c.id),
       base: o.baseModelDir,
       replayIds: (o.replay ?? []).map((c) => c.id),

@@ -15,6 +15,7 @@ import { drawAugment, synthAugmentSettings, warpPatch } from '../../src-main/tra
 import { foregroundIndices } from '../../src-main/train/sampler';
 import type { TrainCase } from '../../src-main/train/sampler';
 import { replaySlots, sampleMixedBatch } from '../../src-main/train/finetune';
+import { finetuneClassBalanced } from '../../src-main/train/finetune-defaults';
 import { AdamW } from '../../src-main/train/adamw';
 import { writeNifti } from '../../src-main/imaging/nifti';
 import type { Volume } from '../../src-main/imaging/volume';
@@ -221,6 +222,16 @@ describe('fine-tune replay and L2-SP', () => {
       expect(replaySlots(step, 1, 0.5)).toEqual([step % 2 === 1]);
       expect(replaySlots(step, 2, 0)).toEqual([false, false]);
     }
+  });
+
+  it('a fine-tune samples lesions as its starter did, unless told otherwise', () => {
+    expect(finetuneClassBalanced(undefined, { classBalanced: false })).toBe(false);
+    expect(finetuneClassBalanced(undefined, { classBalanced: true })).toBe(true);
+    // Nothing recorded (or not a boolean): the default, class by class.
+    expect(finetuneClassBalanced(undefined, undefined)).toBe(true);
+    expect(finetuneClassBalanced(undefined, { classBalanced: 'no' })).toBe(true);
+    expect(finetuneClassBalanced(true, { classBalanced: false })).toBe(true);
+    expect(finetuneClassBalanced(false, { classBalanced: true })).toBe(false);
   });
 
   it('sampleMixedBatch draws the replay slots from the replay cases', () => {

@@ -1,4 +1,5 @@
 // Test helpers for phantom checks: voxel positions, 6-connected components and masked statistics.
+import { faceNeighbours } from '../../src-main/imaging/volume';
 import type { Volume } from '../../src-main/imaging/volume';
 
 /** LPS world x, y, z (mm) of a flat voxel index on an axis-aligned grid (checked by the caller). */
@@ -48,20 +49,7 @@ export function components6(mask: Uint8Array, dims: [number, number, number]): {
 }
 
 /** Flat indices of the 6 face neighbours of q (inside the grid). */
-export function neighbours6(q: number, dims: [number, number, number]): number[] {
-  const [ni, nj, nk] = dims;
-  const i = q % ni;
-  const j = Math.floor(q / ni) % nj;
-  const k = Math.floor(q / (ni * nj));
-  const out: number[] = [];
-  if (i > 0) out.push(q - 1);
-  if (i < ni - 1) out.push(q + 1);
-  if (j > 0) out.push(q - ni);
-  if (j < nj - 1) out.push(q + ni);
-  if (k > 0) out.push(q - ni * nj);
-  if (k < nk - 1) out.push(q + ni * nj);
-  return out;
-}
+export const neighbours6 = (q: number, dims: [number, number, number]): number[] => faceNeighbours(q, dims);
 
 /**
  * Mean image value over voxels of `labelValue` whose 6 neighbours all have that label too (the

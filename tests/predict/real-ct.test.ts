@@ -66,7 +66,7 @@ describe.skipIf(!existsSync(CT))('real CT (30-slice crop)', () => {
 const DATA = resolve(__dirname, '../../../shared/data/real');
 
 describe.skipIf(!existsSync(CT))("real CT: a starter's model card figures (realCtScores with card)", () => {
-  it('adds the perturbed full scan and the kidney-free DICOM to the plain figures, which stay the same', async () => {
+  it('adds the perturbed full scan, the enhanced crop and the kidney-free DICOM to the plain figures, which stay the same', async () => {
     // A per-voxel stand-in at 3 mm: kidney for 100-300 HU; no schema rules, so what it labels is what is scored.
     const model = fakeModel(
       pointwise(4, (hu, c) => (c === 1 ? (hu > 100 && hu < 300 ? 1 : -1) : c === 0 ? 0 : -1)),
@@ -85,7 +85,15 @@ describe.skipIf(!existsSync(CT))("real CT: a starter's model card figures (realC
     for (const kind of ['smooth', 'hires', 'slab'])
       for (const k of ['kidney_dice', 'foreground_outside_organ_ml', 'lesion_fp_ml'])
         expect(Number.isFinite(card[`${kind}_${k}`])).toBe(true);
-    expect(Object.keys(plain).some((k) => /^(smooth|hires|slab|dicom)_/.test(k))).toBe(false);
+    expect(Object.keys(plain).some((k) => /^(smooth|hires|slab|dicom|enhanced)_/.test(k))).toBe(false);
+    // The crop with contrast added: the stand-in finds enhanced kidney voxels (portal-venous cortex 175, medulla 125
+    // HU; with the 100-115 HU liver and spleen) that the native crop hides from it (12-16 HU), and fewer in the
+    // arterial phase, whose medulla (75 HU) it leaves out.
+    expect(card.crop_kidney_dice).toBe(0);
+    expect(card.enhanced_portal_kidney_dice).toBeGreaterThan(0.2);
+    expect(card.enhanced_arterial_kidney_dice).toBeGreaterThan(0.1);
+    expect(card.enhanced_arterial_kidney_dice).toBeLessThan(card.enhanced_portal_kidney_dice - 0.05);
+    expect(Number.isFinite(card.enhanced_arterial_lesion_fp_ml)).toBe(true);
     // The DICOM folder has no kidney; the stand-in labels its 100-300 HU voxels (enhanced organs, vessels, bone).
     if (existsSync(resolve(DATA, REAL_CT_DICOM))) expect(card.dicom_no_kidney_foreground_ml).toBeGreaterThan(10);
   }, 120_000);
