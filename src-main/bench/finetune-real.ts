@@ -26,6 +26,7 @@ import { scoreCases } from '../train/holdout';
 import type { FinetuneCase } from '../train/finetune';
 import { cropToLabels, recipeDims, recipePhantom, REPLAY_HOLDOUT_SEED0, REPLAY_MARGIN_MM } from '../phantom/replay';
 import { resolveModelDir } from '../jobs/model-source';
+import { numericFlags } from './finetune';
 import { defaultRealCtDir, REAL_CT_FILES, realCtScores, TOTALSEG } from '../predict/real-ct';
 
 const HELP =
@@ -79,14 +80,10 @@ export async function run(argv: string[]): Promise<number> {
     batch: 'batch',
     encoderLrMult: 'encoder-lr',
   } as const;
-  const overrides: Partial<Record<keyof typeof flags, number>> = {};
-  for (const [key, flag] of Object.entries(flags) as [keyof typeof flags, (typeof flags)[keyof typeof flags]][]) {
-    const v = values[flag];
-    if (v === undefined) continue;
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < 0) throw new InputError(`--${flag}`, `must be a number ≥ 0, got '${v}'`);
-    overrides[key] = key === 'batch' ? Math.max(1, Math.round(x)) : x;
-  }
+  const overrides = numericFlags(values, flags, (flag, text) => {
+    throw new InputError(`--${flag}`, `must be a number ≥ 0, got '${text}'`);
+  });
+  if (overrides.batch !== undefined) overrides.batch = Math.max(1, Math.round(overrides.batch));
   const data = values.data ? resolve(values.data) : defaultRealCtDir();
   if (!existsSync(join(data, REAL_CT_FILES.crop))) throw new InputError(data, 'the real CT test data is not there');
   const log = (line: string): void => {

@@ -184,6 +184,7 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
   const test = phantomCases(seeds(FINETUNE_TEST_SEED0, o.testCases), 'shifted', dims, spacing, shift);
   const guards = o.guards !== false;
   const recipe = guards ? await recipeForModel(o.modelDir, RECIPE_DEFAULTS) : { replay: [], replayHoldout: [] };
+  const overrides = guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1 };
   const before = await scoreModel(o.modelDir, test);
   let trainMs = 0;
   let lastStepAt = 0;
@@ -200,7 +201,7 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
     lr: o.lr,
     seed: o.seed,
     augment: o.augment,
-    ...(guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1 }),
+    ...overrides,
     onProgress: (p) => {
       // Step time: wall time between train-phase reports (the first step's start is the previous report).
       const now = performance.now();
@@ -235,7 +236,7 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
     patch: o.patch ?? null,
     batch,
     case_seed: caseSeed,
-    overrides: { ...(guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1 }) },
+    overrides: { ...overrides },
     final_loss: round4(r.losses[r.losses.length - 1] ?? NaN),
     dice_by_class_before: (before.byClass ?? []).map((d) => (d === null ? null : round4(d))),
     dice_by_class_candidate: (cand.byClass ?? []).map((d) => (d === null ? null : round4(d))),
@@ -245,6 +246,26 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
       candidate: round4(cand.perCase[i].dice),
     })),
   };
+}
+
+/**
+ * Numbers ≥ 0 from parsed flags, by a table of option key → flag name (absent flags left out); `bad` throws for a flag
+ * that is not one. The fine-tune benches read their overrides of FINETUNE_DEFAULTS with it.
+ */
+export function numericFlags<K extends string>(
+  values: Record<string, unknown>,
+  flags: Record<K, string>,
+  bad: (flag: string, text: string) => never,
+): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const key of Object.keys(flags) as K[]) {
+    const v = values[flags[key]];
+    if (v === undefined) continue;
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < 0) bad(flags[key], String(v));
+    out[key] = x;
+  }
+  return out;
 }
 
 function round4(x: number): number {
@@ -313,15 +334,13 @@ export async function run(argv: string[]): Promise<number> {
   const lrText = values.lr ?? (fast ? '3e-3' : undefined);
   const lr = lrText === undefined ? undefined : Number(lrText);
   if (lr !== undefined && !(lr > 0)) throw new BenchUsageError(`--lr must be a positive number, got '${lrText}'`);
-  const overrides: NonNullable<FinetuneBenchOptions['overrides']> = {};
-  const flags = { anchorDecay: 'anchor-decay', replayShare: 'replay-share', encoderLrMult: 'encoder-lr' } as const;
-  for (const [key, flag] of Object.entries(flags) as [keyof typeof flags, (typeof flags)[keyof typeof flags]][]) {
-    const v = values[flag];
-    if (v === undefined) continue;
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < 0) throw new BenchUsageError(`--${flag} must be a number ≥ 0, got '${v}'`);
-    overrides[key] = x;
-  }
+  const overrides = numericFlags(
+    values,
+    { anchorDecay: 'anchor-decay', replayShare: 'replay-share', encoderLrMult: 'encoder-lr' },
+    (flag, text) => {
+      throw new BenchUsageError(`--${flag} must be a number ≥ 0, got '${text}'`);
+    },
+  );
   await initEngine();
   const work = mkdtempSync(join(tmpdir(), 'deformux-bench-finetune-'));
   try {

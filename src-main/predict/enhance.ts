@@ -15,7 +15,6 @@ const TS = {
   spleen: 1,
   rightKidney: 2,
   leftKidney: 3,
-  stomach: 6,
   liver: 5,
   pancreas: 7,
   adrenals: [8, 9],
@@ -106,12 +105,11 @@ function median(values: number[]): number {
  */
 function maskDepth(mask: Uint8Array, dims: readonly [number, number, number], cap: number): Uint8Array {
   const depth = new Uint8Array(mask.length);
-  const neighbours = (q: number): number[] => faceNeighbours(q, dims);
   let frontier: number[] = [];
   for (let q = 0; q < mask.length; q++) {
     if (!mask[q]) continue;
     // The grid's own faces are not the organ's surface: an organ cut by the scan's ends goes on beyond them.
-    if (neighbours(q).some((r) => !mask[r])) {
+    if (faceNeighbours(q, dims).some((r) => !mask[r])) {
       depth[q] = 1;
       frontier.push(q);
     }
@@ -119,7 +117,7 @@ function maskDepth(mask: Uint8Array, dims: readonly [number, number, number], ca
   for (let d = 2; d <= cap && frontier.length; d++) {
     const next: number[] = [];
     for (const q of frontier)
-      for (const r of neighbours(q)) {
+      for (const r of faceNeighbours(q, dims)) {
         if (!mask[r] || depth[r]) continue;
         depth[r] = d;
         next.push(r);
@@ -192,34 +190,28 @@ export function enhancedScan(native: Volume, seg: Volume, phase: EnhancePhase): 
       labelled[q] = 1;
     }
   }
-  // Partial volume: one and two voxels outside the labelled organs, a share of the neighbours' mean added HU.
+  // Partial volume: each ring of voxels outside the labelled organs (one, then two voxels out) carries its inner
+  // neighbours' mean added HU, and takes EDGE_WEIGHTS of it.
   let inside = labelled;
   let carried = add;
   const edgeAdd = new Float32Array(n);
   for (const weight of EDGE_WEIGHTS) {
-    const ring = new Uint8Array(n);
-    const ringAdd = new Float32Array(n);
+    const grown = Uint8Array.from(inside);
+    const grownAdd = Float32Array.from(carried);
     for (let q = 0; q < n; q++) {
       if (inside[q]) continue;
       let sum = 0;
       let count = 0;
-      for (const r of faceNeighbours(q, native.dims)) {
-        if (!inside[r]) continue;
-        sum += carried[r];
-        count++;
-      }
+      for (const r of faceNeighbours(q, native.dims))
+        if (inside[r]) {
+          sum += carried[r];
+          count++;
+        }
       if (count === 0) continue;
-      ring[q] = 1;
-      ringAdd[q] = sum / count;
-      edgeAdd[q] = weight * ringAdd[q];
+      grown[q] = 1;
+      grownAdd[q] = sum / count;
+      edgeAdd[q] = weight * grownAdd[q];
     }
-    const grown = Uint8Array.from(inside);
-    const grownAdd = Float32Array.from(carried);
-    for (let q = 0; q < n; q++)
-      if (ring[q]) {
-        grown[q] = 1;
-        grownAdd[q] = ringAdd[q];
-      }
     inside = grown;
     carried = grownAdd;
   }

@@ -137,28 +137,24 @@ export async function realCtScores(
   if (!files.every((f) => existsSync(f))) return undefined;
   const seg = await readNifti(join(data, REAL_CT_FILES.labels));
   const out: Record<string, number> = {};
-  for (const which of ['full', 'crop'] as const) {
-    signal?.throwIfAborted();
-    const image = await readNifti(join(data, which === 'full' ? REAL_CT_FILES.full : REAL_CT_FILES.crop));
-    const r = await scoreCase(which, image, seg, model, classes);
+  // A case's numeric scores under `prefix_` (not its timing).
+  const put = (prefix: string, r: Record<string, unknown>): void => {
     for (const [k, v] of Object.entries(r))
-      if (typeof v === 'number' && k !== 'seconds' && k !== 'patches') out[`${which}_${k}`] = v;
-    if (which !== 'full' || !card) continue;
-    for (const kind of CARD_PERTURBATIONS) {
-      signal?.throwIfAborted();
-      const p = await scorePerturbed(kind, image, seg, model, classes);
-      for (const [k, v] of Object.entries(p))
-        if (typeof v === 'number' && k !== 'seconds' && k !== 'patches') out[`${kind}_${k}`] = v;
-    }
+      if (typeof v === 'number' && k !== 'seconds' && k !== 'patches') out[`${prefix}_${k}`] = v;
+  };
+  signal?.throwIfAborted();
+  const full = await readNifti(join(data, REAL_CT_FILES.full));
+  put('full', await scoreCase('full', full, seg, model, classes));
+  for (const kind of card ? CARD_PERTURBATIONS : []) {
+    signal?.throwIfAborted();
+    put(kind, await scorePerturbed(kind, full, seg, model, classes));
   }
-  if (card) {
-    const crop = await readNifti(join(data, REAL_CT_FILES.crop));
-    for (const phase of CARD_ENHANCE_PHASES) {
-      signal?.throwIfAborted();
-      const r = await scoreEnhanced(phase, crop, seg, model, classes);
-      for (const [k, v] of Object.entries(r))
-        if (typeof v === 'number' && k !== 'seconds' && k !== 'patches') out[`enhanced_${phase}_${k}`] = v;
-    }
+  signal?.throwIfAborted();
+  const crop = await readNifti(join(data, REAL_CT_FILES.crop));
+  put('crop', await scoreCase('crop', crop, seg, model, classes));
+  for (const phase of card ? CARD_ENHANCE_PHASES : []) {
+    signal?.throwIfAborted();
+    put(`enhanced_${phase}`, await scoreEnhanced(phase, crop, seg, model, classes));
   }
   const dicom = join(data, REAL_CT_DICOM);
   if (card && classes.includes('kidney') && existsSync(dicom)) {
