@@ -63,7 +63,12 @@ test('Cancel stops a running job; Pre-label all then labels only the unlabelled 
   // id must still reach the job. (Before, it was sent for job '' and lost, and the job ran to the end.)
   let release: () => void = () => undefined;
   const held = new Promise<void>((r) => (release = r));
-  await page.route('**/api/jobs.prelabel', async (route) => {
+  // Matched on the path: the call's URL carries the token as a query, which a '**/api/jobs.prelabel' glob never
+  // matches (the hold did not happen, and the test passed only when the click beat the job).
+  const isStart = (url: URL) => url.pathname === '/api/jobs.prelabel';
+  let heldRequests = 0;
+  await page.route(isStart, async (route) => {
+    heldRequests++;
     await held;
     await route.continue();
   });
@@ -72,7 +77,8 @@ test('Cancel stops a running job; Pre-label all then labels only the unlabelled 
   await expect(page.getByTestId('job-message')).toContainText('Cancelling');
   release();
   await expect(page.getByTestId('job-result')).toContainText('Cancelled');
-  await page.unroute('**/api/jobs.prelabel');
+  await page.unroute(isStart);
+  expect(heldRequests).toBe(1);
   const before = await apiCall<Version[]>(request, shell.origin, shell.token, 'cases.labelVersions', {
     caseId: caseIds[1],
   });
