@@ -3,10 +3,11 @@
 // (the app's and `deformux train --model`'s: replay, L2-SP, encoder lr x0.1, augmentation), and prints Dice
 // before and after on held-out phantoms of the starter's own domains (synth and standard, never trained on) and
 // on the full real scan. The full scan is the same patient as the training case, so its figure is marked
-// seen: it shows the case was learnt, not that the next patient gains. No other labelled real CT is here.
+// seen: it shows the case was learnt, not that the next patient gains. So is the crop with contrast added inside its
+// organ labels (arterial, portal-venous): the trained patient in another phase. No other labelled real CT is here.
 //
 //   bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--keep DIR]
-//                         [--lr X] [--anchor-decay X] [--replay-share X] [--batch N] [--encoder-lr X] [--json]
+//                         [--lr X] [--anchor-decay X] [--replay-share X] [--batch N] [--encoder-lr X] [--blend X] [--json]
 //
 // --keep DIR copies the candidate model folder there (to inspect its pre-labels), promoted or not.
 import { mkdtempSync, promises as fs, existsSync } from 'node:fs';
@@ -27,10 +28,17 @@ import type { FinetuneCase } from '../train/finetune';
 import { cropToLabels, recipeDims, recipePhantom, REPLAY_HOLDOUT_SEED0, REPLAY_MARGIN_MM } from '../phantom/replay';
 import { resolveModelDir } from '../jobs/model-source';
 import { numericFlags } from './finetune';
-import { defaultRealCtDir, REAL_CT_FILES, realCtScores, TOTALSEG } from '../predict/real-ct';
+import {
+  CARD_ENHANCE_PHASES,
+  defaultRealCtDir,
+  REAL_CT_FILES,
+  realCtScores,
+  scoreEnhanced,
+  TOTALSEG,
+} from '../predict/real-ct';
 
 const HELP =
-  'bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--keep DIR] [--lr X] [--anchor-decay X] [--replay-share X] [--batch N] [--encoder-lr X] [--json]';
+  'bench finetune-real [--schema kidney|pancreas] [--model DIR] [--steps N] [--data DIR] [--heldout N] [--keep DIR] [--lr X] [--anchor-decay X] [--replay-share X] [--batch N] [--encoder-lr X] [--blend X] [--json]';
 
 /** The crop's TotalSegmentator labels as the schema's organ class (1); everything else background. */
 export function organLabel(seg: Volume, schema: 'kidney' | 'pancreas'): Volume {
@@ -57,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
       'replay-share': { type: 'string' },
       batch: { type: 'string' },
       'encoder-lr': { type: 'string' },
+      blend: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -79,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     replayShare: 'replay-share',
     batch: 'batch',
     encoderLrMult: 'encoder-lr',
+    baseBlend: 'blend',
   } as const;
   const overrides = numericFlags(values, flags, (flag, text) => {
     throw new InputError(`--${flag}`, `must be a number ≥ 0, got '${text}'`);
@@ -126,6 +136,12 @@ export async function run(argv: string[]): Promise<number> {
         const organ = schema === 'kidney' ? 'kidney_dice' : 'pancreas_dice';
         out[`real_full_seen_${organ}`] = real[`full_${organ}`];
         out[`real_crop_trained_${organ}`] = real[`crop_${organ}`];
+        // The trained crop with contrast added: the same patient, in the phases the annotation queues mostly hold.
+        for (const phase of CARD_ENHANCE_PHASES) {
+          const e = await scoreEnhanced(phase, train[0].image, seg, model, loaded.meta.classes);
+          out[`real_crop_trained_enhanced_${phase}_${organ}`] = e[organ] as number;
+          out[`real_crop_trained_enhanced_${phase}_lesion_fp_ml`] = e.lesion_fp_ml as number;
+        }
       }
       return out;
     } finally {

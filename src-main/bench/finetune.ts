@@ -7,7 +7,7 @@
 //
 //   bench finetune [--model DIR] [--train 5] [--test 10] [--steps N] [--batch B] [--patch D,H,W]
 //                  [--lr LR] [--seed S] [--case-seed S] [--dims I,J,K] [--phase P] [--no-augment]
-//                  [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--fast] [--keep DIR] [--json]
+//                  [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--blend X] [--fast] [--keep DIR] [--json]
 //
 // Phantoms are made at the model's spacing over the standard 384×384×320 mm field of view, or over
 // --dims voxels (centred on the body: e.g. 96,96,64 at 3 mm is a 288×288×192 mm kidney field). --case-seed picks
@@ -107,6 +107,7 @@ export async function makeTinyBaseModel(dir: string, steps: number, seed = 0): P
     // From a random initialisation: nothing to stay near, every layer has to learn.
     anchorDecay: 0,
     encoderLrMult: 1,
+    baseBlend: 1,
   });
   await fs.rm(initDir, { recursive: true, force: true });
   return dir;
@@ -136,7 +137,7 @@ export interface FinetuneBenchOptions {
    */
   guards?: boolean;
   /** Overrides of FINETUNE_DEFAULTS, to measure a change before making it the default. */
-  overrides?: Partial<Pick<FinetuneOptions, 'anchorDecay' | 'replayShare' | 'encoderLrMult'>>;
+  overrides?: Partial<Pick<FinetuneOptions, 'anchorDecay' | 'replayShare' | 'encoderLrMult' | 'baseBlend'>>;
   onProgress?: (p: FinetuneProgress) => void;
 }
 
@@ -184,7 +185,7 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
   const test = phantomCases(seeds(FINETUNE_TEST_SEED0, o.testCases), 'shifted', dims, spacing, shift);
   const guards = o.guards !== false;
   const recipe = guards ? await recipeForModel(o.modelDir, RECIPE_DEFAULTS) : { replay: [], replayHoldout: [] };
-  const overrides = guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1 };
+  const overrides = guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1, baseBlend: 1 };
   const before = await scoreModel(o.modelDir, test);
   let trainMs = 0;
   let lastStepAt = 0;
@@ -280,7 +281,7 @@ function positiveInt(flag: string, v: string | undefined, dflt: number): number 
 }
 
 const HELP =
-  'bench finetune [--model DIR] [--train 5] [--test 10] [--steps N] [--batch B] [--patch D,H,W] [--lr LR] [--seed S] [--case-seed S] [--dims I,J,K] [--phase P] [--no-augment] [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--fast] [--keep DIR] [--json]';
+  'bench finetune [--model DIR] [--train 5] [--test 10] [--steps N] [--batch B] [--patch D,H,W] [--lr LR] [--seed S] [--case-seed S] [--dims I,J,K] [--phase P] [--no-augment] [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--blend X] [--fast] [--keep DIR] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -303,6 +304,7 @@ export async function run(argv: string[]): Promise<number> {
       'anchor-decay': { type: 'string' },
       'replay-share': { type: 'string' },
       'encoder-lr': { type: 'string' },
+      blend: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -336,7 +338,7 @@ export async function run(argv: string[]): Promise<number> {
   if (lr !== undefined && !(lr > 0)) throw new BenchUsageError(`--lr must be a positive number, got '${lrText}'`);
   const overrides = numericFlags(
     values,
-    { anchorDecay: 'anchor-decay', replayShare: 'replay-share', encoderLrMult: 'encoder-lr' },
+    { anchorDecay: 'anchor-decay', replayShare: 'replay-share', encoderLrMult: 'encoder-lr', baseBlend: 'blend' },
     (flag, text) => {
       throw new BenchUsageError(`--${flag} must be a number ≥ 0, got '${text}'`);
     },

@@ -245,10 +245,16 @@ function drawExtras(s: AugmentSettings, rng: Rng, spacingDhwMm: [number, number,
   if (gammaOn) d.gamma = g;
 }
 
+/** Label of a patch voxel read past a scan's end in edge mode: PAD_COPY + the end plane's class (until finishEdgePad). */
+export const PAD_COPY = 128;
+
 /**
  * Fills one patch (at offset `at` of the batch buffers) by reading `c` through `matrix` around
  * `centreDhw` (voxel coordinates of the patch centre in the case, may be fractional). Outside the
- * volume: padValue, label 0, weight 1.
+ * volume: padValue, label 0, weight 1. With `edgeD`, past the scan's ends along D (or its short field of view's)
+ * the end planes are read instead, as the sliding window pads a short scan (shortScanPad 'edge'), and those
+ * voxels are labelled PAD_COPY + the end plane's class: finishEdgePad turns them into the ignore label after
+ * augmentAppearance has shifted them with their class.
  */
 export function warpPatch(
   c: TrainCase,
@@ -260,6 +266,7 @@ export function warpPatch(
   wts: Float32Array | undefined,
   at: number,
   fovVox?: [number, number],
+  edgeD = false,
 ): void {
   const [D, H, W] = c.dimsDhw;
   // A short field of view: source planes outside [zLo, zHi] are not in the scan.
@@ -273,9 +280,12 @@ export function warpPatch(
   const HW = H * W;
   const src = c.image;
   const pad = c.padValue;
-  // Trilinear read with out-of-volume neighbours counted as padding.
-  const at3 = (z: number, y: number, x: number): number =>
-    z >= zLo && z <= zHi && y >= 0 && y < H && x >= 0 && x < W ? src[z * HW + y * W + x] : pad;
+  // Trilinear read with out-of-volume neighbours counted as padding (past the ends along D, with edgeD, the end plane).
+  const at3 = edgeD
+    ? (z: number, y: number, x: number): number =>
+        y >= 0 && y < H && x >= 0 && x < W ? src[Math.min(zHi, Math.max(zLo, z)) * HW + y * W + x] : pad
+    : (z: number, y: number, x: number): number =>
+        z >= zLo && z <= zHi && y >= 0 && y < H && x >= 0 && x < W ? src[z * HW + y * W + x] : pad;
   let o = at;
   for (let a = 0; a < pd; a++) {
     const da = a - hd;
@@ -314,6 +324,9 @@ export function warpPatch(
           const i = nz * HW + ny * W + nx;
           lab[o] = c.labels[i];
           if (wts) wts[o] = c.weights ? c.weights[i] : 1;
+        } else if (edgeD && ny >= 0 && ny < H && nx >= 0 && nx < W) {
+          lab[o] = PAD_COPY + c.labels[Math.min(zHi, Math.max(zLo, nz)) * HW + ny * W + nx];
+          if (wts) wts[o] = 1;
         } else {
           lab[o] = 0;
           if (wts) wts[o] = 1;
@@ -345,7 +358,8 @@ export function augmentAppearance(
   if (d.classShift) {
     const shift = d.classShift;
     for (let i = at; i < at + n; i++) {
-      const c = lab[i];
+      // A voxel read past the scan's end (edge mode) shifts with the class it copies.
+      const c = lab[i] >= PAD_COPY ? lab[i] - PAD_COPY : lab[i];
       if (c > 0 && c < shift.length) img[i] = Math.min(hi, Math.max(lo, img[i] + shift[c]));
     }
   }
@@ -372,4 +386,9 @@ export function augmentAppearance(
 export function augmentIntensity(img: Float32Array, at: number, n: number, d: AugmentDraw, rng: Rng): void {
   for (let i = at; i < at + n; i++) img[i] = img[i] * d.intensityScale + d.intensityShift;
   if (d.noiseSigma > 0) for (let i = at; i < at + n; i++) img[i] += d.noiseSigma * rng.normal();
+}
+
+/** Edge mode's last step: voxels read past a scan's end (labelled PAD_COPY + class) get the ignore label. */
+export function finishEdgePad(lab: Int32Array, at: number, n: number, ignore: number): void {
+  for (let i = at; i < at + n; i++) if (lab[i] >= PAD_COPY) lab[i] = ignore;
 }

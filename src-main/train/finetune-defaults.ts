@@ -12,6 +12,14 @@ export const FINETUNE_DEFAULTS = {
   replayTolerance: 0.01,
   anchorDecay: 100,
   encoderLrMult: 0.1,
+  // The candidate is the half-way point between the base and the trained weights (WiSE-FT, weight-average.ts).
+  // bench finetune, one corrected shifted-domain portal-venous phantom (cases 200001-3), 150 steps, 8 unseen ones,
+  // the seventh-phase kidney starter (2026-12-07): the candidates' mean Dice +0.005 / +0.007 / +0.010 over the base
+  // (trained weights: -0.004 / +0.005 / +0.014), their worst case -0.019 / -0.014 / 0.000 (trained: -0.042 /
+  // -0.036 / +0.001), kidney class 0.955 / 0.968 / 0.970 (trained: 0.930 / 0.967 / 0.971; base 0.966); promoted
+  // yes / yes / no (trained: yes / no / no), so the annotator got +0.005 / +0.007 / 0 (trained: -0.004 / 0 / 0).
+  // bench finetune-real (the shared crop): replay holdout 0.505 -> 0.500 (trained 0.485: refused), promoted.
+  baseBlend: 0.5,
 } as const;
 
 /**
@@ -43,4 +51,12 @@ export function finetuneClassBalanced(
   if (explicit !== undefined) return explicit;
   const recorded = starterSettings?.classBalanced;
   return typeof recorded === 'boolean' ? recorded : FINETUNE_DEFAULTS.classBalanced;
+}
+
+/**
+ * Whether a fine-tune's patches read a case's end planes past its ends (left out of the loss) instead of air: when
+ * the model pads short scans so at inference (shortScanPad 'edge') and its starter trained so (trainShortScanPad).
+ */
+export function finetuneEdgePad(starterSettings: Record<string, unknown> | undefined, shortScanPad?: string): boolean {
+  return shortScanPad === 'edge' && starterSettings?.trainShortScanPad === 'edge';
 }

@@ -24,6 +24,10 @@ export interface Settings {
   replayShare: number;
   anchorDecay: number;
   encoderLrMult: number;
+  /** WiSE-FT blend of the trained weights with the base's (1: the trained weights). */
+  baseBlend: number;
+  /** Patches read a case's end planes past its ends (finetuneEdgePad), left out of the loss. */
+  edgePad: boolean;
 }
 
 export interface CheckpointExtra {
@@ -72,6 +76,8 @@ export function checkOptions(o: FinetuneOptions, base: LoadedModel, patch: [numb
     if (v !== undefined && !(Number.isFinite(v) && v >= 0))
       throw new Error(`${where}: ${name} must be a number ≥ 0, got ${v}`);
   }
+  if (o.baseBlend !== undefined && !(o.baseBlend >= 0 && o.baseBlend <= 1))
+    throw new Error(`${where}: baseBlend must be a number from 0 to 1, got ${o.baseBlend}`);
 }
 
 export async function readCheckpointExtra(dir: string): Promise<CheckpointExtra | null> {
@@ -163,6 +169,8 @@ export function candidateMeta(
         replayShare: s.replayShare,
         anchorDecay: s.anchorDecay,
         encoderLrMult: s.encoderLrMult,
+        baseBlend: s.baseBlend,
+        edgePad: s.edgePad,
       },
     },
   };

@@ -7,20 +7,23 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Volume } from '../imaging/volume';
 import { InputError } from '../imaging/volume';
+import type { Variable } from '@tensorflow/tfjs';
 import { tf } from '../engine/tf';
 import { loadModelFolder, saveModelFolder } from '../engine/io/model_folder';
 import { segmentationModelOf } from '../engine/model/segmentation_model';
 import { Rng } from '../engine/model/rng';
 import { finetuneAugmentSettings } from './augment';
-import { FINETUNE_DEFAULTS, finetuneClassBalanced, replaySlots } from './finetune-defaults';
+import { FINETUNE_DEFAULTS, finetuneClassBalanced, finetuneEdgePad, replaySlots } from './finetune-defaults';
 
 export { FINETUNE_DEFAULTS, replaySlots };
 import { scoreCases } from './holdout';
 import type { HoldoutScore } from './holdout';
 import { checkCase, prepareCase } from './prepare';
-import { sampleAugmentedBatch } from './sampler';
+import { EDGE_PAD_IGNORE, sampleAugmentedBatch } from './sampler';
 import type { SampleOptions, TrainCase } from './sampler';
 import { Trainer } from './trainer';
+import { interpolateWeights } from './weight-average';
+import type { TensorMap } from '../engine/io/safetensors';
 import { runSteps } from './steps';
 import {
   candidateMeta,
@@ -109,6 +112,11 @@ export interface FinetuneOptions {
   anchorDecay?: number;
   /** Learning-rate multiplier of the encoder (default 0.1): few cases adapt the decoder, not the features. */
   encoderLrMult?: number;
+  /**
+   * The candidate's weights are `base + baseBlend · (trained − base)` (WiSE-FT): 1 keeps the trained weights, 0.5
+   * the half-way average. Scored and saved after blending.
+   */
+  baseBlend?: number;
 }
 
 export interface FinetuneResult {
@@ -212,6 +220,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       replayShare: o.replay?.length ? (o.replayShare ?? FINETUNE_DEFAULTS.replayShare) : 0,
       anchorDecay: o.anchorDecay ?? FINETUNE_DEFAULTS.anchorDecay,
       encoderLrMult: o.encoderLrMult ?? FINETUNE_DEFAULTS.encoderLrMult,
+      baseBlend: o.baseBlend ?? FINETUNE_DEFAULTS.baseBlend,
+      edgePad: finetuneEdgePad(base.meta.starterSettings, base.meta.inference.shortScanPad),
     };
     const replayHoldout = o.replayHoldout ?? [];
     const hasHoldout = o.holdout.length > 0;
@@ -319,6 +329,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       });
     }
 
+    // The base weights, for the blend after training (taken before a resumed run loads its checkpoint).
+    const startWeights = settings.baseBlend < 1 ? weightsOf(base.net.params, true) : null;
     trainer = new Trainer(base.net, {
       lr: settings.lr,
       schedule: 'poly',
@@ -326,6 +338,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       warmupSteps: warmupFor(settings.steps),
       anchorDecay: settings.anchorDecay,
       encoderLrMult: settings.encoderLrMult,
+      ...(settings.edgePad ? { ignoreLabel: EDGE_PAD_IGNORE } : {}),
     });
     const rng = new Rng(settings.seed);
     let losses: number[] = [];
@@ -361,6 +374,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
             classBalanced: settings.classBalanced ?? false,
             augment,
             weights: withWeights,
+            ...(settings.edgePad ? { edgePadIgnore: EDGE_PAD_IGNORE } : {}),
           },
         ),
       onStep: (r, perStepS) => {
@@ -384,6 +398,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       await save();
       return cancelledResult(trainer.step, losses, baseScore);
     }
+    if (startWeights) blendTowards(base.net.params, startWeights, settings.baseBlend);
 
     // Candidate scores (holdout, then the replay holdout); a cancel here keeps a finished checkpoint, so
     // resuming only evaluates.
@@ -496,6 +511,22 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     trainer?.dispose();
     base.net.dispose();
   }
+}
+
+/** The variables' values by name (copies when `copy`: they outlive later steps). */
+function weightsOf(params: Map<string, Variable>, copy: boolean): TensorMap {
+  return new Map(
+    [...params].map(([name, v]) => {
+      const data = v.dataSync() as Float32Array;
+      return [name, { shape: [...v.shape], data: copy ? data.slice() : data }];
+    }),
+  );
+}
+
+/** Each variable set to `start + alpha · (variable − start)` (weight-average.ts), in place. */
+function blendTowards(params: Map<string, Variable>, start: TensorMap, alpha: number): void {
+  const blended = interpolateWeights(start, weightsOf(params, false), alpha, 'the fine-tune blend with its base');
+  for (const [name, v] of params) tf.tidy(() => v.assign(tf.tensor(blended.get(name)!.data, v.shape)));
 }
 
 /** A model folder's scores on cases (through the prediction pipeline), for holdout scoring. */

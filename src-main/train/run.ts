@@ -7,7 +7,7 @@ import type { ModelMeta } from '../engine/io/model_folder';
 import type { DeformUXNet } from '../engine/model/network';
 import { Rng } from '../engine/model/rng';
 import { findPairs, loadCase } from './data';
-import { sampleAugmentedBatch, sampleBatch, type TrainCase } from './sampler';
+import { EDGE_PAD_IGNORE, sampleAugmentedBatch, sampleBatch, type TrainCase } from './sampler';
 import { defaultAugmentSettings } from './augment';
 import type { AugmentSettings } from './augment';
 import { Trainer } from './trainer';
@@ -29,6 +29,11 @@ export interface TrainRunOptions {
   /** Foreground centres drawn class-balanced (sampler.ts foregroundByClass); default off. */
   classBalanced?: boolean;
   ignoreLabel?: number;
+  /**
+   * Patches past a case's ends along D (and past a drawn short field of view) read its end planes, as the sliding
+   * window pads a short scan with shortScanPad 'edge'; those voxels count for nothing in the loss. Default: air.
+   */
+  edgePad?: boolean;
   /** Patch augmentation: true = the defaults for meta.schema (flips only where the schema allows); default off. */
   augment?: boolean | AugmentSettings;
   /**
@@ -67,7 +72,13 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const pairs = await findPairs(o.dataDir);
   const cases: TrainCase[] = [];
   for (const p of pairs) cases.push(await loadCase(p, o.meta.inference.intensity, numClasses, o.ignoreLabel));
-  const trainer = new Trainer(o.net, { lr: o.lr, schedule: 'poly', totalSteps: o.steps, ignoreLabel: o.ignoreLabel });
+  const edgeIgnore = o.edgePad ? (o.ignoreLabel ?? EDGE_PAD_IGNORE) : undefined;
+  const trainer = new Trainer(o.net, {
+    lr: o.lr,
+    schedule: 'poly',
+    totalSteps: o.steps,
+    ignoreLabel: o.ignoreLabel ?? edgeIgnore,
+  });
   const end = Math.min(o.steps, o.stopAt ?? o.steps);
   const rng = new Rng(o.seed);
   const ckptDir = join(o.outDir, 'checkpoint');
@@ -84,11 +95,12 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
       trainer,
       end,
       sample: () =>
-        augment
+        augment || edgeIgnore !== undefined
           ? sampleAugmentedBatch(cases, o.batch, o.patch, rng, {
               foregroundProb: o.foregroundProb ?? 0.33,
               classBalanced: o.classBalanced,
               augment,
+              edgePadIgnore: edgeIgnore,
             })
           : sampleBatch(cases, o.batch, o.patch, rng, o.foregroundProb ?? 0.33, o.classBalanced ?? false),
       onStep: (r, perStepS) => {

@@ -2,7 +2,7 @@
 import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/model/rng';
-import { augmentAppearance, augmentIntensity, drawAugment, IDENTITY3, warpPatch } from './augment';
+import { augmentAppearance, augmentIntensity, drawAugment, finishEdgePad, IDENTITY3, warpPatch } from './augment';
 import type { AugmentSettings } from './augment';
 
 export interface TrainCase {
@@ -155,6 +155,9 @@ export function sampleBatch(
   };
 }
 
+/** The loss's ignore label for voxels read past a scan's end in edge mode (SampleOptions.edgePadIgnore). */
+export const EDGE_PAD_IGNORE = 255;
+
 export interface SampleOptions {
   foregroundProb?: number;
   /** Foreground centres: a present class drawn uniformly first, then its voxel (default: any foreground voxel). */
@@ -163,6 +166,12 @@ export interface SampleOptions {
   augment?: AugmentSettings;
   /** Also return per-voxel weights [B, D, H, W] (the cases' weights, 1 where a case has none). */
   weights?: boolean;
+  /**
+   * Pad as the sliding window pads a short scan (shortScanPad 'edge'): past a case's ends along D (or its drawn
+   * short field of view's) each patch reads the end planes, and those voxels get this label, which the loss must
+   * ignore (the pre-label is not kept there). Absent: air and label 0, as before.
+   */
+  edgePadIgnore?: number;
 }
 
 /**
@@ -186,11 +195,13 @@ export function sampleAugmentedBatch(
     const { c, start } = pickCrop(cases, patch, rng, opts.foregroundProb ?? 0.33, opts.classBalanced ?? false);
     const mid = [0, 1, 2].map((a) => start[a] + (patch[a] - 1) / 2) as [number, number, number];
     const draw = opts.augment ? drawAugment(opts.augment, rng, c.spacingDhwMm) : undefined;
-    warpPatch(c, patch, mid, draw ? draw.matrix : IDENTITY3, img, lab, wts, b * vox, draw?.fovVox);
+    const edge = opts.edgePadIgnore !== undefined;
+    warpPatch(c, patch, mid, draw ? draw.matrix : IDENTITY3, img, lab, wts, b * vox, draw?.fovVox, edge);
     if (draw) {
       augmentAppearance(img, lab, b * vox, patch, draw);
       augmentIntensity(img, b * vox, vox, draw, rng);
     }
+    if (edge) finishEdgePad(lab, b * vox, vox, opts.edgePadIgnore!);
     picked.push(`${c.name}@${start.join(',')}`);
   }
   const shape4: [number, number, number, number] = [batch, patch[0], patch[1], patch[2]];

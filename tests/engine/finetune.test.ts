@@ -65,9 +65,10 @@ describe('finetune', () => {
       patch: [32, 32, 32],
       lr: 3e-3,
       augment: false,
-      // A randomly initialised base: nothing to stay near (L2-SP) or to keep in the encoder.
+      // A randomly initialised base: nothing to stay near (L2-SP), to keep in the encoder or to blend back to.
       anchorDecay: 0,
       encoderLrMult: 1,
+      baseBlend: 1,
       onProgress: (p) => seen.push(p),
     });
     expect(r.cancelled).toBe(false);
@@ -144,6 +145,74 @@ describe('finetune', () => {
       for (let i = 0; i < v.length; i++) worst = Math.max(worst, Math.abs(v[i] - w[i]));
     }
     expect(worst).toBeLessThan(1e-6);
+  }, 60_000);
+
+  it('baseBlend: the candidate is the base plus that share of the trained change, resumed or not (WiSE-FT)', async () => {
+    const opts = { ...common, train: small(), patch: [16, 16, 16] as [number, number, number] };
+    await finetune({ ...opts, outDir: join(dir, 'blend1'), baseBlend: 1 });
+    const outDir = join(dir, 'blend-half');
+    const ac = new AbortController();
+    const first = await finetune({
+      ...opts,
+      outDir,
+      baseBlend: 0.5,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.phase === 'train' && p.step === 2) ac.abort();
+      },
+    });
+    expect(first.cancelled).toBe(true);
+    const r = await finetune({ ...opts, outDir, baseBlend: 0.5, resume: true });
+    expect(r.steps).toBe(4);
+    const base = await weightsOf(baseDir);
+    const trained = await weightsOf(join(dir, 'blend1'));
+    const half = await weightsOf(outDir);
+    let worst = 0;
+    let moved = 0;
+    for (const [k, v] of trained) {
+      const b0 = base.get(k)!;
+      const h = half.get(k)!;
+      for (let i = 0; i < v.length; i++) {
+        worst = Math.max(worst, Math.abs(h[i] - (b0[i] + 0.5 * (v[i] - b0[i]))));
+        moved = Math.max(moved, Math.abs(v[i] - b0[i]));
+      }
+    }
+    expect(moved).toBeGreaterThan(1e-3);
+    expect(worst).toBeLessThan(1e-6);
+    const rec = JSON.parse(readFileSync(join(outDir, 'model.json'), 'utf8'));
+    expect(rec.finetune.settings.baseBlend).toBe(0.5);
+  }, 60_000);
+
+  it('a model that trained and predicts short scans with edge padding is fine-tuned so on a short case', async () => {
+    // The tiny base, recorded as trained with end planes past a case's ends (trainShortScanPad) and predicting so.
+    const edgeBase = join(dir, 'edge-base');
+    const net = DeformUXNet.create(TINY_CONFIG, 0);
+    const meta = defaultMeta(TINY_CONFIG, 'kidney', ['background', 'kidney', 'tumor', 'cyst']);
+    meta.inference = {
+      ...meta.inference,
+      targetSpacingMm: [...TINY_SPACING_MM],
+      patchSize: [32, 32, 32],
+      shortScanPad: 'edge',
+    };
+    meta.starterSettings = { trainShortScanPad: 'edge' };
+    await saveModelFolder(edgeBase, net, meta);
+    net.dispose();
+    // 12 of the phantom's 40 slices: shorter than the 16-voxel patch, so every patch reads past its ends.
+    const short = small().map((c) => {
+      const [ni, nj] = c.image.dims;
+      const cut = (v: typeof c.image) => ({
+        ...v,
+        dims: [ni, nj, 12] as [number, number, number],
+        data: v.data.slice(14 * ni * nj, 26 * ni * nj),
+      });
+      return { ...c, image: cut(c.image), label: cut(c.label), prelabel: undefined };
+    });
+    const outDir = join(dir, 'edge-cand');
+    const r = await finetune({ ...common, baseModelDir: edgeBase, outDir, train: short, patch: [16, 16, 16] });
+    expect(r.cancelled).toBe(false);
+    expect(r.losses.every(Number.isFinite)).toBe(true);
+    const rec = JSON.parse(readFileSync(join(outDir, 'model.json'), 'utf8'));
+    expect(rec.finetune.settings.edgePad).toBe(true);
   }, 60_000);
 
   it('refuses to resume a checkpoint saved with other settings', async () => {

@@ -11,15 +11,28 @@ import { generatePhantom } from '../../src-main/phantom';
 import { recipeCases, recipeDims } from '../../src-main/phantom/replay';
 import { initEngine, tf } from '../../src-main/engine/tf';
 import { Rng } from '../../src-main/engine/model/rng';
-import { drawAugment, synthAugmentSettings, warpPatch } from '../../src-main/train/augment';
-import { foregroundIndices } from '../../src-main/train/sampler';
+import {
+  augmentAppearance,
+  drawAugment,
+  finishEdgePad,
+  IDENTITY3,
+  PAD_COPY,
+  synthAugmentSettings,
+  warpPatch,
+} from '../../src-main/train/augment';
+import type { AugmentDraw } from '../../src-main/train/augment';
+import { EDGE_PAD_IGNORE, foregroundIndices, sampleAugmentedBatch } from '../../src-main/train/sampler';
 import type { TrainCase } from '../../src-main/train/sampler';
 import { replaySlots, sampleMixedBatch } from '../../src-main/train/finetune';
-import { finetuneClassBalanced } from '../../src-main/train/finetune-defaults';
+import { finetuneClassBalanced, finetuneEdgePad } from '../../src-main/train/finetune-defaults';
 import { AdamW } from '../../src-main/train/adamw';
 import { writeNifti } from '../../src-main/imaging/nifti';
 import type { Volume } from '../../src-main/imaging/volume';
 import { writeTinyModel } from '../predict-cli/tiny-model';
+import { TINY_TRAIN_CONFIG, writeTrainCase } from './fixtures/train-cases';
+import { trainRun } from '../../src-main/train/run';
+import { DeformUXNet } from '../../src-main/engine/model/network';
+import { defaultMeta } from '../../src-main/engine/io/model_folder';
 import { settleCandidate } from '../../src-main/cli/commands/train';
 
 const ROOT = join(__dirname, '..', '..');
@@ -29,6 +42,14 @@ beforeAll(async () => {
   await initEngine();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A draw that changes nothing (identity, no shift, no noise). */
+const NO_CHANGE: AugmentDraw = {
+  matrix: [1, 0, 0, 0, 1, 0, 0, 0, 1],
+  intensityScale: 1,
+  intensityShift: 0,
+  noiseSigma: 0,
+};
 
 const SMALL = { dims: [48, 48, 40] as [number, number, number], spacingMm: [8, 8, 8] as [number, number, number] };
 
@@ -132,6 +153,108 @@ describe('synth augmentation', () => {
       if (inside) expect(pad).toBe(0);
       else expect([pad, fg]).toEqual([1024, 0]);
     }
+  });
+});
+
+describe('training patches padded as the sliding window pads a short scan (edge)', () => {
+  it('past the scan ends and past a short field of view: the end planes, labelled for the loss to ignore', () => {
+    const c = labelledBlocks();
+    const patch: [number, number, number] = [32, 32, 32];
+    const vox = 32 ** 3;
+    const I = IDENTITY3;
+    for (const fov of [undefined, [4, 3] as [number, number]]) {
+      // Without a field of view the patch centre sits 10 planes below the volume's start: planes 0..9 are past it.
+      const centre: [number, number, number] = fov ? [15.5, 15.5, 15.5] : [5.5, 15.5, 15.5];
+      const [zLo, zHi] = fov ? [12, 18] : [0, 31];
+      const plane = (z: number) => Math.min(zHi, Math.max(zLo, z + Math.round(centre[0] - 15.5)));
+      const img = new Float32Array(vox);
+      const lab = new Int32Array(vox);
+      warpPatch(c, patch, centre, I, img, lab, undefined, 0, fov, true);
+      const air = new Float32Array(vox);
+      const labAir = new Int32Array(vox);
+      warpPatch(c, patch, centre, I, air, labAir, undefined, 0, fov, false);
+      finishEdgePad(lab, 0, vox, EDGE_PAD_IGNORE);
+      let copied = 0;
+      for (let z = 0; z < 32; z++) {
+        const src = z + Math.round(centre[0] - 15.5);
+        const inside = src >= zLo && src <= zHi;
+        for (let y = 0; y < 32; y++)
+          for (let x = 0; x < 32; x++) {
+            const o = (z * 32 + y) * 32 + x;
+            const i = (plane(z) * 32 + y) * 32 + x;
+            expect(img[o]).toBe(c.image[i]);
+            if (inside) expect([lab[o], labAir[o]]).toEqual([c.labels[i], c.labels[i]]);
+            else {
+              expect([lab[o], air[o], labAir[o]]).toEqual([EDGE_PAD_IGNORE, c.padValue, 0]);
+              copied++;
+            }
+          }
+      }
+      expect(copied).toBe(fov ? 25 * 1024 : 10 * 1024);
+    }
+  });
+
+  it('a copied plane shifts with the class it copies; sampleAugmentedBatch leaves only the ignore label there', () => {
+    const c = labelledBlocks();
+    const vox = 32 ** 3;
+    const img = new Float32Array(vox);
+    const lab = new Int32Array(vox);
+    // The field of view ends at plane 18, through the sphere (class 1 shell, class 2 core): copies of both classes.
+    warpPatch(c, [32, 32, 32], [15.5, 15.5, 15.5], [1, 0, 0, 0, 1, 0, 0, 0, 1], img, lab, undefined, 0, [4, 3], true);
+    const before = img.slice();
+    augmentAppearance(img, lab, 0, [32, 32, 32], { ...NO_CHANGE, classShift: [0, 7, -13] });
+    for (let o = 0; o < vox; o++) {
+      const cls = lab[o] >= PAD_COPY ? lab[o] - PAD_COPY : lab[o];
+      expect(img[o] - before[o]).toBeCloseTo(cls === 1 ? 7 : cls === 2 ? -13 : 0, 4);
+    }
+    // The batch sampler: voxels of the patch past a short case's ends carry EDGE_PAD_IGNORE, nothing else ≥ PAD_COPY.
+    const short: TrainCase = {
+      ...c,
+      image: c.image.slice(0, 8 * 1024),
+      labels: c.labels.slice(0, 8 * 1024),
+      dimsDhw: [8, 32, 32],
+    };
+    short.foreground = foregroundIndices(short.labels);
+    const b = sampleAugmentedBatch([short], 1, [16, 16, 16], new Rng(3), { edgePadIgnore: EDGE_PAD_IGNORE });
+    const l = b.labels.dataSync();
+    const ignored = l.filter((v) => v === EDGE_PAD_IGNORE).length;
+    expect(ignored).toBe(8 * 256); // 16 planes read from 8: 4 past each end
+    expect(l.every((v) => v === EDGE_PAD_IGNORE || v < PAD_COPY)).toBe(true);
+    tf.dispose([b.image, b.labels]);
+  });
+
+  it('trainRun with edgePad trains on a case shorter than its patches (the padded voxels left out of the loss)', async () => {
+    const data = join(dir, 'edge-data');
+    mkdirSync(data, { recursive: true });
+    await writeTrainCase(data, 'a', 1, 12); // 18 slices; the patches below are 32 deep
+    const config = { ...TINY_TRAIN_CONFIG, out_channels: 3 };
+    const net = DeformUXNet.create(config, 0);
+    try {
+      const r = await trainRun({
+        dataDir: data,
+        outDir: join(dir, 'edge-out'),
+        net,
+        meta: defaultMeta(config, 'kidney', ['background', 'kidney', 'tumor']),
+        base: 'test',
+        steps: 2,
+        batch: 1,
+        patch: [32, 16, 16],
+        lr: 1e-3,
+        seed: 0,
+        edgePad: true,
+      });
+      expect(r.losses).toHaveLength(2);
+      expect(r.losses.every(Number.isFinite)).toBe(true);
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('a fine-tune pads so only when its model pads short scans with edge and its starter trained so', () => {
+    expect(finetuneEdgePad({ trainShortScanPad: 'edge' }, 'edge')).toBe(true);
+    expect(finetuneEdgePad({ trainShortScanPad: 'edge' }, 'air')).toBe(false);
+    expect(finetuneEdgePad({}, 'edge')).toBe(false);
+    expect(finetuneEdgePad(undefined, undefined)).toBe(false);
   });
 });
 

@@ -33,11 +33,11 @@ const HELP = `Usage: deformux train --data DIR --schema kidney|pancreas (--model
                    and spacing
   --model DIR      fine-tune this model folder exactly as the app does: cases reoriented and resampled to the
                    model's grid, the synthetic recipe replayed in every batch, L2-SP toward the model, encoder
-                   at lr x0.1, augmentation, and a replay holdout scored before and after (checkpoints in
-                   DIR.checkpoint); --no-replay turns the replay off. As in the app, the fine-tuned model
-                   replaces the base only when it is not worse (replay holdout, the cases trained on): else
-                   --out holds the base unchanged and the candidate goes to OUT/candidate
-                   (--keep-candidate: --out holds the candidate anyway)
+                   at lr x0.1, augmentation, the half-way blend with the model, and a replay holdout scored
+                   before and after (checkpoints in DIR.checkpoint); --no-replay turns the replay off. As in
+                   the app, the fine-tuned model replaces the base only when it is not worse (replay
+                   holdout, the cases trained on): else --out holds the base unchanged and the candidate
+                   goes to OUT/candidate (--keep-candidate: --out holds the candidate anyway)
   --config NAME    start from a fresh network instead (lite, paper or a config.json; checkpoints in DIR/checkpoint;
                    patches read on the stored grid)
   --out DIR        the trained model folder (--resume continues from its checkpoint)
