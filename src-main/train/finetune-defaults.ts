@@ -18,7 +18,9 @@ export const FINETUNE_DEFAULTS = {
   // (trained weights: -0.004 / +0.005 / +0.014), their worst case -0.019 / -0.014 / 0.000 (trained: -0.042 /
   // -0.036 / +0.001), kidney class 0.955 / 0.968 / 0.970 (trained: 0.930 / 0.967 / 0.971; base 0.966); promoted
   // yes / yes / no (trained: yes / no / no), so the annotator got +0.005 / +0.007 / 0 (trained: -0.004 / 0 / 0).
-  // bench finetune-real (the shared crop): replay holdout 0.505 -> 0.500 (trained 0.485: refused), promoted.
+  // bench finetune-real (the shared crop): replay holdout 0.505 -> 0.500 (trained 0.485: refused), promoted. With the
+  // eighth-phase starter (base 0.523, kidney class 0.971) the same three cases: +0.016 / +0.016 / +0.008, worst
+  // case -0.020 / -0.003 / -0.003, promoted yes / yes / no.
   baseBlend: 0.5,
 } as const;
 
