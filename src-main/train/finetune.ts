@@ -331,6 +331,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
 
     // The base weights, for the blend after training (taken before a resumed run loads its checkpoint).
     const startWeights = settings.baseBlend < 1 ? weightsOf(base.net.params, true) : null;
+    // Voxels read past a case's end (edge padding) carry this label, which the loss ignores.
+    const edgeIgnore = settings.edgePad ? EDGE_PAD_IGNORE : undefined;
     trainer = new Trainer(base.net, {
       lr: settings.lr,
       schedule: 'poly',
@@ -338,7 +340,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       warmupSteps: warmupFor(settings.steps),
       anchorDecay: settings.anchorDecay,
       encoderLrMult: settings.encoderLrMult,
-      ...(settings.edgePad ? { ignoreLabel: EDGE_PAD_IGNORE } : {}),
+      ignoreLabel: edgeIgnore,
     });
     const rng = new Rng(settings.seed);
     let losses: number[] = [];
@@ -374,7 +376,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
             classBalanced: settings.classBalanced ?? false,
             augment,
             weights: withWeights,
-            ...(settings.edgePad ? { edgePadIgnore: EDGE_PAD_IGNORE } : {}),
+            edgePadIgnore: edgeIgnore,
           },
         ),
       onStep: (r, perStepS) => {

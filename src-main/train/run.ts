@@ -72,13 +72,10 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const pairs = await findPairs(o.dataDir);
   const cases: TrainCase[] = [];
   for (const p of pairs) cases.push(await loadCase(p, o.meta.inference.intensity, numClasses, o.ignoreLabel));
-  const edgeIgnore = o.edgePad ? (o.ignoreLabel ?? EDGE_PAD_IGNORE) : undefined;
-  const trainer = new Trainer(o.net, {
-    lr: o.lr,
-    schedule: 'poly',
-    totalSteps: o.steps,
-    ignoreLabel: o.ignoreLabel ?? edgeIgnore,
-  });
+  // With edgePad, voxels read past a case's end carry the ignore label (the given one, else EDGE_PAD_IGNORE).
+  const ignoreLabel = o.ignoreLabel ?? (o.edgePad ? EDGE_PAD_IGNORE : undefined);
+  const edgeIgnore = o.edgePad ? ignoreLabel : undefined;
+  const trainer = new Trainer(o.net, { lr: o.lr, schedule: 'poly', totalSteps: o.steps, ignoreLabel });
   const end = Math.min(o.steps, o.stopAt ?? o.steps);
   const rng = new Rng(o.seed);
   const ckptDir = join(o.outDir, 'checkpoint');

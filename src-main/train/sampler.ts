@@ -191,17 +191,18 @@ export function sampleAugmentedBatch(
   const lab = new Int32Array(batch * vox);
   const wts = opts.weights ? new Float32Array(batch * vox) : undefined;
   const picked: string[] = [];
+  const ignore = opts.edgePadIgnore;
   for (let b = 0; b < batch; b++) {
     const { c, start } = pickCrop(cases, patch, rng, opts.foregroundProb ?? 0.33, opts.classBalanced ?? false);
     const mid = [0, 1, 2].map((a) => start[a] + (patch[a] - 1) / 2) as [number, number, number];
     const draw = opts.augment ? drawAugment(opts.augment, rng, c.spacingDhwMm) : undefined;
-    const edge = opts.edgePadIgnore !== undefined;
+    const edge = ignore !== undefined;
     warpPatch(c, patch, mid, draw ? draw.matrix : IDENTITY3, img, lab, wts, b * vox, draw?.fovVox, edge);
     if (draw) {
       augmentAppearance(img, lab, b * vox, patch, draw);
       augmentIntensity(img, b * vox, vox, draw, rng);
     }
-    if (edge) finishEdgePad(lab, b * vox, vox, opts.edgePadIgnore!);
+    if (edge) finishEdgePad(lab, b * vox, vox, ignore);
     picked.push(`${c.name}@${start.join(',')}`);
   }
   const shape4: [number, number, number, number] = [batch, patch[0], patch[1], patch[2]];
