@@ -40,8 +40,10 @@ export async function runSteps(o: StepLoopOptions): Promise<{ cancelled: boolean
     } finally {
       tf.dispose([b.image, b.labels, ...(b.weights ? [b.weights] : [])]);
     }
-    o.onStep(r, (performance.now() - t0) / 1000 / (trainer.step - startStep));
-    if (o.checkpointEvery > 0 && trainer.step % o.checkpointEvery === 0 && trainer.step < o.end) await o.save();
+    o.onStep(r, (performance.now() - t0) / 1000 / Math.max(1, trainer.step - startStep));
+    const saveNow = o.checkpointEvery > 0 && trainer.step % o.checkpointEvery === 0 && trainer.step < o.end;
+    // A skipped batch (non-finite gradients) left the step count where the last save may have been.
+    if (saveNow && !r.skipped) await o.save();
     // Let an abort (and other events) through between steps.
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -83,7 +83,16 @@ export interface StepResult {
   loss: number;
   gradNorm: number;
   lr: number;
+  /** The gradients were not finite: no update was made and the step count did not move. */
+  skipped?: true;
 }
+
+/**
+ * Batches in a row whose gradients may overflow (a finite loss, a gradient norm that is not) before a run is called
+ * diverged. One such batch is skipped, not applied: clipping cannot scale an infinite norm, and an update with it
+ * turned every weight into NaN (a starter phase on 2026-12-07 died so at step ~230, in the next forward pass).
+ */
+export const MAX_SKIPPED_STEPS = 5;
 
 export class Trainer {
   readonly net: DeformUXNet;
@@ -91,6 +100,9 @@ export class Trainer {
     ignoreLabel?: number;
   };
   readonly optimizer: AdamW;
+
+  /** Batches skipped in a row for non-finite gradients (MAX_SKIPPED_STEPS). */
+  private skippedInARow = 0;
 
   /** Output arrays of one step serve the next (output_pool.ts); released by dispose(). */
   private readonly reuse: OutputReuse = createOutputReuse();
@@ -158,6 +170,16 @@ export class Trainer {
     }
     // Clipping is folded into the update (no scaled copies of the gradients).
     const gradNorm = gradGlobalNorm(byName);
+    if (!Number.isFinite(gradNorm)) {
+      for (const g of byName.values()) g.dispose();
+      if (++this.skippedInARow >= MAX_SKIPPED_STEPS) {
+        throw new Error(
+          `training diverged at step ${this.optimizer.step + 1}: the gradients were not finite on ${MAX_SKIPPED_STEPS} batches in a row; lower --lr`,
+        );
+      }
+      return { step: this.optimizer.step, loss, gradNorm, lr, skipped: true };
+    }
+    this.skippedInARow = 0;
     this.optimizer.apply(byName, clipScale(gradNorm, this.opts.clipNorm));
     for (const g of byName.values()) g.dispose();
     return { step: this.optimizer.step, loss, gradNorm, lr };

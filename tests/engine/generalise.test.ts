@@ -194,6 +194,34 @@ describe('training patches padded as the sliding window pads a short scan (edge)
     }
   });
 
+  it('a field of view that misses the case (drawn past one of its ends) reads its nearest plane, never outside it', () => {
+    const c = labelledBlocks();
+    const vox = 32 ** 3;
+    // Centred 2 planes into the case, the field of view covers 20 planes below the centre down to 15 below it (all
+    // before plane 0); centred 2 planes before its end, 15 to 20 planes above it (all past plane 31).
+    for (const [centreZ, fov, plane] of [
+      [2, [20, -15], 0],
+      [29, [-15, 20], 31],
+    ] as [number, [number, number], number][]) {
+      const img = new Float32Array(vox);
+      const lab = new Int32Array(vox);
+      warpPatch(c, [32, 32, 32], [centreZ, 15.5, 15.5], IDENTITY3, img, lab, undefined, 0, fov, true);
+      for (let o = 0; o < vox; o++) {
+        const i = plane * 1024 + (o % 1024);
+        expect(img[o]).toBe(c.image[i]);
+        const z = Math.floor(o / 1024) + centreZ - 15.5;
+        // Only the one plane the scan holds keeps its label; the rest are copies, left out of the loss.
+        expect(lab[o]).toBe(Math.round(z) === plane ? c.labels[i] : PAD_COPY + c.labels[i]);
+      }
+      // With air the patch is all padding, labelled background.
+      const air = new Float32Array(vox);
+      const labAir = new Int32Array(vox);
+      warpPatch(c, [32, 32, 32], [centreZ, 15.5, 15.5], IDENTITY3, air, labAir, undefined, 0, fov, false);
+      expect(air.every((v) => v === c.padValue)).toBe(true);
+      expect(labAir.every((v) => v === 0)).toBe(true);
+    }
+  });
+
   it('a copied plane shifts with the class it copies; sampleAugmentedBatch leaves only the ignore label there', () => {
     const c = labelledBlocks();
     const vox = 32 ** 3;
