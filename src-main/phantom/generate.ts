@@ -11,6 +11,7 @@ import {
   type ContrastPhase,
   type PhaseWeights,
   randomizedTissueHu,
+  withNativeUrine,
   tissueHuFor,
   withOralContrast,
 } from './hu';
@@ -105,6 +106,11 @@ export interface PhantomOptions {
    * cases of generator v5 and later, never in the standard and shifted domains.
    */
   metal?: boolean;
+  /**
+   * The renal pelvis out through each kidney's hilum (kidney.ts renalPelvisPath): true always, false never;
+   * absent: in the synth-domain cases of generator v7 and later.
+   */
+  renalPelvis?: boolean;
 }
 
 export interface PhantomMeta {
@@ -129,6 +135,10 @@ export interface PhantomMeta {
   spleenPatternHu?: number;
   /** Present only when the case holds metal (generator v5, or asked for): what and how much. */
   metal?: MetalInfo;
+  /** Present only when the kidneys' pelves were drawn out through the hilum (generator v7, or asked for). */
+  renalPelvis?: true;
+  /** Label-map cases with the pelvis: each kidney's (right, left) painted pelvis and ureter in mL, 0 for none. */
+  renalPelvisMl?: number[];
   /** Present only for a case made from a real label map (labelmap.ts): the map's file and the draw. */
   labelMap?: { source: string; deformation: LabelMapDeformation };
 }
@@ -146,12 +156,14 @@ export interface PhantomCase {
  * v4: the renal sinus with calyces and vessels through its fat in synth and label-map kidneys (kidney.ts
  * SinusDetail). v5: metal now and then in synth and label-map cases (clips, a ureteral or biliary stent) with its
  * streaks (metal.ts). v6: the spleen striped (arciform enhancement) in most arterial and some portal-venous synth
- * and label-map cases (hu.ts drawSpleenPattern). The standard and shifted domains are unchanged since v1.
+ * and label-map cases (hu.ts drawSpleenPattern). v7: the renal pelvis out through the hilum, urine outside the
+ * kidney label, in synth and label-map cases (kidney.ts renalPelvisPath, labelmap.ts paintRenalPelvis). The standard
+ * and shifted domains are unchanged since v1 (metal and the pelvis can be asked for in any domain).
  */
-export const PHANTOM_GENERATOR_VERSION = 6;
+export const PHANTOM_GENERATOR_VERSION = 7;
 
 /** The generator versions whose synth draws can be reproduced. */
-export const SYNTH_VERSIONS = [1, 2, 3, 4, 5, 6] as const;
+export const SYNTH_VERSIONS = [1, 2, 3, 4, 5, 6, 7] as const;
 export type SynthVersion = (typeof SYNTH_VERSIONS)[number];
 
 /** Least HU difference between a synth kidney lesion and its kidney's parenchyma (kidney.ts visibleLesionHu). */
@@ -287,7 +299,9 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
     randomized && (opts.domainShift?.contrastPhase === undefined || opts.domainShift.contrastPhase === randomized.phase)
       ? randomized.hu
       : tissueHuFor(phase, root.fork('hu'));
-  const hu = synth && synthVersion >= 3 ? withOralContrast(phaseHu, root.fork('oral')) : phaseHu;
+  const renalPelvis = opts.renalPelvis ?? (!!synth && synthVersion >= 7);
+  const urineHu = renalPelvis ? withNativeUrine(phaseHu, phase, root.fork('urine')) : phaseHu;
+  const hu = synth && synthVersion >= 3 ? withOralContrast(urineHu, root.fork('oral')) : urineHu;
   const plan: BodyPlan = planBody(root.fork('body'), bodyScale);
   // The scan covers canonical z from about -150 (pelvic brim) to +170 (lung bases) at default size.
   const centerZ = plan.zShiftMm + 10 * plan.scale[2];
@@ -326,6 +340,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       // Synth HU can draw a lesion as dense as its kidney (native phase): keep every labelled lesion visible.
       ...(synth && synthVersion > 1 ? { minLesionContrastHu: SYNTH_MIN_LESION_CONTRAST_HU } : {}),
       sinusDetail,
+      renalPelvis,
     });
   } else {
     paintKidneys(cv, plan, hu, root.fork('kidneys'), vessels, {
@@ -334,6 +349,7 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       shapeRange: kidneyShapeRange,
       sizeScale: shift.kidneyScale,
       sinusDetail,
+      renalPelvis,
     });
     lesions = paintPancreas(cv, plan, hu, root.fork('pancreas'), vessels, { labelled: true, lesions: withLesions });
   }
@@ -381,9 +397,10 @@ export function generatePhantom(opts: PhantomOptions): PhantomCase {
       lesions,
       ...(opts.domain && opts.domain !== 'standard' ? { domain: opts.domain } : {}),
       ...(shift.kidneyScale !== undefined && shift.kidneyScale !== 1 ? { kidneyScale: shift.kidneyScale } : {}),
-      ...(hu !== phaseHu ? { oralContrastHu: Math.round(hu.bowelFluid) } : {}),
+      ...(hu !== urineHu ? { oralContrastHu: Math.round(hu.bowelFluid) } : {}),
       ...(spleenPattern ? { spleenPatternHu: Math.round(spleenPattern.amplitudeHu) } : {}),
       ...(metal ? { metal } : {}),
+      ...(renalPelvis ? { renalPelvis: true as const } : {}),
     },
   };
 }

@@ -254,3 +254,12 @@ export function randomizedTissueHu(rng: Rng, phaseWeights?: PhaseWeights): { pha
   out.bile = rng.range(-5, 25);
   return { phase, hu: out };
 }
+
+/**
+ * Generator v7 (with the renal pelvis): a native (non-contrast) case's urine is never contrast-dense, since nothing
+ * was injected; randomizedTissueHu's excretory draw (a fifth of the cases) stays in the enhanced phases. Urine fills
+ * the pelvis and ureters, and a white pelvis in a native scan teaches nothing about the 0-20 HU one patients show.
+ */
+export function withNativeUrine(hu: TissueHu, phase: ContrastPhase, rng: Rng): TissueHu {
+  return phase === 'noncontrast' && hu.urine > 30 ? { ...hu, urine: rng.range(0, 20) } : hu;
+}

@@ -3,6 +3,7 @@ import type { Vec3 } from '../imaging/volume';
 import {
   type Blob,
   type Canvas,
+  type Tube,
   blobLocal,
   frameFromAngles,
   frameFromAxes,
@@ -47,6 +48,11 @@ export interface KidneyOptions {
    * its fat (renalSinus), instead of a clean fat ellipsoid around the pelvis. Absent: the clean sinus.
    */
   sinusDetail?: boolean;
+  /**
+   * Generator v7: the renal pelvis where it leaves each kidney, urine outside the kidney label (renalPelvisPath).
+   * Absent: only the ureter leaves the hilum.
+   */
+  renalPelvis?: boolean;
 }
 
 /**
@@ -176,8 +182,23 @@ export function paintKidneys(
     planKidney(plan, rng, 1, zLeft, spread, field, size),
   ];
   const kidneyLabel = opts.labelled ? KIDNEY_LABEL : 0;
+  // The pelvis draws from its own stream, so everything else stays as drawn without it.
+  const pelvisRng = opts.renalPelvis ? rng.fork('renal-pelvis') : undefined;
   for (const kid of kidneys) {
     const z = kid.hilumMm[2];
+    const ureterPath: Vec3[] = [
+      kid.hilumMm,
+      place(plan, [(kid.side === 'left' ? 1 : -1) * 42, 25, -80]),
+      place(plan, [(kid.side === 'left' ? 1 : -1) * 48, 20, -200]),
+    ];
+    // Painted first: the renal vessels run in front of it through the hilum.
+    const pelvis = pelvisRng && renalPelvisPath(kid, ureterPath[1], pelvisRng);
+    if (pelvis) {
+      paintTube(cv, pelvis, (idx) => {
+        cv.hu[idx] = hu.urine;
+        cv.label[idx] = 0;
+      });
+    }
     const aorta = vessels.aortaAt(z);
     const ivc = vessels.ivcAt(z);
     const vein = (idx: number) => {
@@ -202,11 +223,6 @@ export function paintKidneys(
       cv.hu[idx] = hu.artery;
       cv.label[idx] = 0;
     });
-    const ureterPath: Vec3[] = [
-      kid.hilumMm,
-      place(plan, [(kid.side === 'left' ? 1 : -1) * 42, 25, -80]),
-      place(plan, [(kid.side === 'left' ? 1 : -1) * 48, 20, -200]),
-    ];
     paintTube(cv, smoothTube(ureterPath, [3.5, 2.5, 2.5], 4), (idx) => {
       cv.hu[idx] = hu.urine;
       cv.label[idx] = 0;
@@ -225,6 +241,34 @@ export function paintKidneys(
     lesions.push(paintKidneyLesion(cv, kid, hu, rng, kind, opts.labelled, opts.minLesionContrastHu));
   }
   return lesions;
+}
+
+/** Share of kidneys whose pelvis shows outside the hilum (generator v7); the others keep it inside the sinus. */
+export const EXTRARENAL_PELVIS_SHARE = 0.8;
+
+/**
+ * Generator v7: the renal pelvis as a funnel of urine from inside the sinus out through the hilum, where it bulges
+ * 2-10 mm beyond the kidney (radius 4-16 mm: up to ~20 mL, an extrarenal or full pelvis), to the ureter 15 mm on.
+ * It lies behind the renal vessels, as in patients. Outside the kidney it carries no label, as reference
+ * segmentations draw it (TotalSegmentator's kidney stops at the hilum). Without it the only urine near a
+ * phantom's hilum was a 3.5 mm ureter, and a starter called the shared native CT's pelvis at the hilum (7 HU, 36
+ * mL) tumour. Undefined for the kidneys without one.
+ */
+function renalPelvisPath(kid: KidneyGeometry, ureterNext: Vec3, rng: Rng): Tube | undefined {
+  if (!rng.chance(EXTRARENAL_PELVIS_SHARE)) return undefined;
+  const radius = rng.range(4, 16);
+  const out = rng.range(2, 10);
+  const back = rng.range(0.2, 0.6) * radius;
+  const f = kid.blob.frame;
+  const c = kid.blob.centerMm;
+  const a = kid.blob.semiAxesMm[0];
+  const at = (t: number, posterior: number): Vec3 => [c[0] + f[0] * t, c[1] + f[1] * t + posterior, c[2] + f[2] * t];
+  const inside = at(0.75 * a, 0);
+  const bulge = at(1.1 * a + out, back);
+  const toUreter = normalize([ureterNext[0] - bulge[0], ureterNext[1] - bulge[1], ureterNext[2] - bulge[2]]);
+  const reach = radius + 15;
+  const ureter: Vec3 = [bulge[0] + toUreter[0] * reach, bulge[1] + toUreter[1] * reach, bulge[2] + toUreter[2] * reach];
+  return smoothTube([inside, bulge, ureter], [0.7 * radius, radius, 2.5], 4);
 }
 
 function paintKidney(

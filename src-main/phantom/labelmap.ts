@@ -7,7 +7,14 @@ import { InputError, affineLps } from '../imaging/volume';
 import { detMat3, invertMat3, mulMat3, type Mat3 } from '../util/mat3';
 import { frameFromAngles, IDENTITY_FRAME } from './canvas';
 import { finishImage } from './finish';
-import { drawSpleenPattern, randomizedTissueHu, spleenPatternAt, type TissueHu, withOralContrast } from './hu';
+import {
+  drawSpleenPattern,
+  randomizedTissueHu,
+  spleenPatternAt,
+  type TissueHu,
+  withNativeUrine,
+  withOralContrast,
+} from './hu';
 import {
   drawSinusDetail,
   KIDNEY_CYST_LABEL,
@@ -121,6 +128,8 @@ export interface LabelMapSynthOptions {
   synthVersion?: LabelMapSynthVersion;
   /** Metal in the field of view (metal.ts): true always, false never; absent: in METAL_SHARE of v5 cases. */
   metal?: boolean;
+  /** The renal pelvis out through each kidney's hilum (paintRenalPelvis): absent, in v7 cases of the kidney schema. */
+  renalPelvis?: boolean;
 }
 
 export interface LabelMapDeformation {
@@ -147,7 +156,7 @@ function worldToIndex(v: Volume): (p: Vec3, out: Vec3) => void {
 }
 
 /** The generator versions whose label-map cases can be reproduced (label maps came with v2). */
-export const LABEL_MAP_SYNTH_VERSIONS = [2, 3, 4, 5, 6] as const;
+export const LABEL_MAP_SYNTH_VERSIONS = [2, 3, 4, 5, 6, 7] as const;
 export type LabelMapSynthVersion = (typeof LABEL_MAP_SYNTH_VERSIONS)[number];
 
 function checkLabelMap(opts: LabelMapSynthOptions): void {
@@ -482,7 +491,9 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
 
   // Tissue HU of this case, as the synth domain draws them.
   const version = opts.synthVersion ?? PHANTOM_GENERATOR_VERSION;
-  const { phase, hu: phaseHu } = randomizedTissueHu(root.fork('hu'));
+  const { phase, hu: drawnHu } = randomizedTissueHu(root.fork('hu'));
+  const renalPelvis = opts.renalPelvis ?? (version >= 7 && opts.schema === 'kidney');
+  const phaseHu = renalPelvis ? withNativeUrine(drawnHu, phase, root.fork('urine')) : drawnHu;
   const hu = version >= 3 ? withOralContrast(phaseHu, root.fork('oral')) : phaseHu;
   const spleenPattern = version >= 6 ? drawSpleenPattern(phase, root.fork('spleen-pattern')) : undefined;
   const vox = Math.min(spacingMm[0], spacingMm[1], spacingMm[2]);
@@ -618,6 +629,18 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
         img[r] = v;
       }
 
+  // v7: the renal pelvis out through each hilum, into the fat there (no label: it is not kidney).
+  const pelvisMl = renalPelvis
+    ? [TOTALSEG_KIDNEY_RIGHT, TOTALSEG_KIDNEY_LEFT].map((kidneyId) =>
+        paintRenalPelvis(
+          { img, ids, st, body, sinusFat, dims, spacingMm, originMm },
+          kidneyId,
+          hu.urine,
+          root.fork(`renal-pelvis-${kidneyId}`),
+        ),
+      )
+    : undefined;
+
   // Labels of the schema, then lesions painted into image and label together.
   const label = new Uint8Array(n);
   for (let r = 0; r < n; r++) {
@@ -679,9 +702,141 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
       ...(hu !== phaseHu ? { oralContrastHu: Math.round(hu.bowelFluid) } : {}),
       ...(spleenPattern ? { spleenPatternHu: Math.round(spleenPattern.amplitudeHu) } : {}),
       ...(metal ? { metal } : {}),
+      ...(pelvisMl ? { renalPelvis: true as const, renalPelvisMl: pelvisMl.map((v) => Math.round(v * 10) / 10) } : {}),
       labelMap: { source: opts.source, deformation },
     },
   };
+}
+
+/** The painted grid of a label-map case, for the passes after the first paint. */
+interface PaintedGrid {
+  img: Float32Array;
+  /** TotalSegmentator id per voxel. */
+  ids: Uint8Array;
+  /** Structure per voxel (STRUCTURES). */
+  st: Uint8Array;
+  /** 0 air, 1 skin, 2 subcutaneous fat, 3 wall muscle, 4 inside the trunk, 5 arm muscle. */
+  body: Uint8Array;
+  /** Kidney voxels painted as renal sinus fat (no kidney label); empty before v4. */
+  sinusFat: Uint8Array;
+  dims: Vec3;
+  spacingMm: Vec3;
+  originMm: Vec3;
+}
+
+/** Share of label-map kidneys drawn with a pelvis out through the hilum (as kidney.ts EXTRARENAL_PELVIS_SHARE). */
+const LABEL_MAP_PELVIS_SHARE = 0.8;
+
+/**
+ * Generator v7: the renal pelvis of kidney `kidneyId`, painted into the fat at its hilum as urine (`urineHu`), with
+ * the first few centimetres of its ureter. The hilum is found from the map itself: per slice, the fat inside the
+ * convex hull of the kidney's cross-section (the hilar notch) and the renal sinus fat it opens into (v4's sinus: a
+ * kidney without a notch in the map keeps its pelvis inside, in the sinus). Around the notch's centre, pushed
+ * 0-8 mm further out of it, an ellipsoid of urine (4-16 mm along the notch's opening, 1-1.5x that along the body
+ * axis) with a soft 1.5 mm edge, only over fat (the vessels, bowel and organs nearby stay), then a 2.5 mm ureter
+ * down and a little medially. The voxels keep label 0: TotalSegmentator's kidney, like the hidden team's
+ * reference labels, stops at the hilum. Returns the pelvis's volume (mL); 0 when the kidney has no notch in this
+ * map or the draw gives none (LABEL_MAP_PELVIS_SHARE).
+ */
+function paintRenalPelvis(g: PaintedGrid, kidneyId: number, urineHu: number, rng: Rng): number {
+  const { img, ids, st, body, sinusFat, dims, spacingMm, originMm } = g;
+  const [ni, nj, nk] = dims;
+  const plane = ni * nj;
+  const fat = (r: number) => (st[r] === S.background && body[r] === 4) || (sinusFat.length > 0 && sinusFat[r] === 1);
+  const notch: Vec3 = [0, 0, 0];
+  const organ: Vec3 = [0, 0, 0];
+  let notchN = 0;
+  let organN = 0;
+  const mask = new Uint8Array(plane);
+  for (let k = 0; k < nk; k++) {
+    let count = 0;
+    for (let r = 0; r < plane; r++) {
+      const on = ids[r + k * plane] === kidneyId && !(sinusFat.length > 0 && sinusFat[r + k * plane]) ? 1 : 0;
+      mask[r] = on;
+      count += on;
+    }
+    if (count < 4) continue;
+    const hull = convexHullFill(mask, ni, nj);
+    for (let r = 0; r < plane; r++) {
+      const i = r % ni;
+      const j = (r - i) / ni;
+      if (mask[r]) {
+        organ[0] += i;
+        organ[1] += j;
+        organ[2] += k;
+        organN++;
+      } else if (hull[r] && fat(r + k * plane)) {
+        notch[0] += i;
+        notch[1] += j;
+        notch[2] += k;
+        notchN++;
+      }
+    }
+  }
+  const voxelMl = (spacingMm[0] * spacingMm[1] * spacingMm[2]) / 1000;
+  // Draws come first, so the same seed draws the same pelvis whatever the notch.
+  const present = rng.chance(LABEL_MAP_PELVIS_SHARE);
+  const radius = rng.range(4, 16);
+  const across = rng.range(0.7, 1);
+  const along = rng.range(1, 1.5);
+  const out = rng.range(0, 8);
+  const ureterHalfMm = rng.range(2, 3);
+  if (!present || notchN * voxelMl < 0.3 || organN === 0) return 0;
+  const world = (p: Vec3, n: number): Vec3 => [0, 1, 2].map((a) => originMm[a] + (p[a] / n) * spacingMm[a]) as Vec3;
+  const notchMm = world(notch, notchN);
+  const organMm = world(organ, organN);
+  // The notch opens away from the kidney's centre (medially and forwards), in the axial plane.
+  const dx = notchMm[0] - organMm[0];
+  const dy = notchMm[1] - organMm[1];
+  const len = Math.hypot(dx, dy) || 1;
+  const ux = dx / len;
+  const uy = dy / len;
+  const c: Vec3 = [notchMm[0] + ux * out, notchMm[1] + uy * out, notchMm[2]];
+  const semi: Vec3 = [radius, radius * across, radius * along];
+  // The ureter: down 45 mm and medially 10 mm from the pelvis's lower edge.
+  const u0: Vec3 = [c[0], c[1], c[2] - semi[2] * 0.6];
+  const u1: Vec3 = [c[0] + ux * 10, c[1] + uy * 4, c[2] - semi[2] - 45];
+  const edgeMm = 1.5;
+  let painted = 0;
+  const lo = [0, 1, 2].map((a) =>
+    Math.max(0, Math.floor((Math.min(c[a] - semi[0] - semi[2], u1[a]) - edgeMm - 4 - originMm[a]) / spacingMm[a])),
+  );
+  const hi = [0, 1, 2].map((a) =>
+    Math.min(
+      dims[a] - 1,
+      Math.ceil((Math.max(c[a] + semi[0] + semi[2], u1[a]) + edgeMm + 4 - originMm[a]) / spacingMm[a]),
+    ),
+  );
+  for (let k = lo[2]; k <= hi[2]; k++)
+    for (let j = lo[1]; j <= hi[1]; j++)
+      for (let i = lo[0]; i <= hi[0]; i++) {
+        const r = i + ni * (j + nj * k);
+        if (!fat(r)) continue;
+        const x = originMm[0] + i * spacingMm[0] - c[0];
+        const y = originMm[1] + j * spacingMm[1] - c[1];
+        const z = originMm[2] + k * spacingMm[2] - c[2];
+        // Ellipsoid axes: along the notch's opening, across it (axial), along the body axis.
+        const a = x * ux + y * uy;
+        const b = -x * uy + y * ux;
+        const q = Math.sqrt((a / semi[0]) ** 2 + (b / semi[1]) ** 2 + (z / semi[2]) ** 2);
+        let depth = (1 - q) * Math.min(semi[0], semi[1], semi[2]);
+        // The ureter's segment from u0 to u1.
+        const px = originMm[0] + i * spacingMm[0];
+        const py = originMm[1] + j * spacingMm[1];
+        const pz = originMm[2] + k * spacingMm[2];
+        const ex = u1[0] - u0[0];
+        const ey = u1[1] - u0[1];
+        const ez = u1[2] - u0[2];
+        let t = ((px - u0[0]) * ex + (py - u0[1]) * ey + (pz - u0[2]) * ez) / (ex * ex + ey * ey + ez * ez);
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        const dist = Math.hypot(u0[0] + t * ex - px, u0[1] + t * ey - py, u0[2] + t * ez - pz);
+        depth = Math.max(depth, ureterHalfMm - dist);
+        const w = Math.min(1, Math.max(0, depth / edgeMm + 0.5));
+        if (w <= 0) continue;
+        img[r] = img[r] * (1 - w) + urineHu * w;
+        painted += w;
+      }
+  return painted * voxelMl;
 }
 
 /** Tumours and cysts grown from random organ voxels: wobbly ellipsoids, exophytic growth into fat allowed. */

@@ -33,6 +33,8 @@ export interface PhantomRecipe {
    * synth-domain v5 cases). Absent: the generator's draw only.
    */
   metalShare?: number;
+  /** The renal pelvis drawn out through the hilum in every phantom, any domain (generate.ts `renalPelvis`). */
+  renalPelvis?: boolean;
   trainSeeds?: number[];
 }
 
@@ -74,6 +76,7 @@ export function recipePhantom(
     ...(r.phaseWeights ? { phaseWeights: r.phaseWeights } : {}),
     ...(draw.lesionFree ? { domainShift: { lesions: false } } : {}),
     ...(draw.metal ? { metal: true } : {}),
+    ...(r.renalPelvis ? { renalPelvis: true } : {}),
   });
 }
 

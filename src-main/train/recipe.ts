@@ -74,6 +74,7 @@ export function modelRecipe(s: Record<string, unknown> | undefined): PhantomReci
       : {}),
     ...(phaseWeights ? { phaseWeights } : {}),
     ...(isShare(s.metalShare) ? { metalShare: s.metalShare } : {}),
+    ...(s.renalPelvis === true ? { renalPelvis: true } : {}),
     ...(seeds ? { trainSeeds: seeds } : {}),
   };
 }

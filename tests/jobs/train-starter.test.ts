@@ -154,6 +154,11 @@ describe('training phantom draws', () => {
       expect(starterSettings('full', schema).synthVersion).toBe(version);
       expect(PHANTOM_GENERATOR_VERSION).toBeGreaterThanOrEqual(version);
       expect(modelRecipe(meta.starterSettings).synthVersion).toBe(version);
+      // The kidney's ninth phase trained with generator v7's renal pelvis on v4's draws; its replay draws it too.
+      const pelvis = schema === 'kidney' ? true : undefined;
+      expect(meta.starterSettings.renalPelvis).toBe(pelvis);
+      expect(starterSettings('full', schema).renalPelvis).toBe(pelvis);
+      expect(modelRecipe(meta.starterSettings).renalPelvis).toBe(pelvis);
       // The blur its last phase trained with (60 % of patches up to σ 1.6, against the recipe's 25 %), and
       // fine-tuning it blurs the same.
       expect(meta.starterSettings.blur).toEqual(starterSettings('full', schema).blur);

@@ -2,9 +2,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generatePhantom, SHIFTED_DOMAIN } from '../../src-main/phantom';
-import { ORAL_CONTRAST_SHARE, tissueHuFor, withOralContrast } from '../../src-main/phantom/hu';
+import { ORAL_CONTRAST_SHARE, tissueHuFor, withNativeUrine, withOralContrast } from '../../src-main/phantom/hu';
 import { Rng } from '../../src-main/phantom/random';
 import { visibleLesionHu } from '../../src-main/phantom/kidney';
+import type { Vec3 } from '../../src-main/imaging/volume';
 
 const opts = { schema: 'kidney' as const, dims: [64, 64, 54] as [number, number, number] };
 
@@ -138,9 +139,66 @@ describe('phantom domains', () => {
     // The standard domain has no oral contrast, in any version.
     const standard = generatePhantom({ ...opts, seed: 2 });
     expect(standard.meta.oralContrastHu).toBeUndefined();
-    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 7 as never })).toThrow(
-      /synthVersion must be one of 1, 2, 3, 4, 5, 6/,
+    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 8 as never })).toThrow(
+      /synthVersion must be one of 1, 2, 3, 4, 5, 6, 7/,
     );
+  });
+
+  it('generator v7 draws the renal pelvis out through the hilum, unlabelled; renalPelvis false reproduces v6', () => {
+    let withPelvis = 0;
+    for (const seed of [2, 5, 11, 12]) {
+      const fine = { schema: 'kidney' as const, dims: [96, 96, 80] as Vec3, seed, domain: 'synth' as const };
+      const v6 = generatePhantom({ ...fine, synthVersion: 6 });
+      const v7 = generatePhantom({ ...fine, synthVersion: 7 });
+      const off = generatePhantom({ ...fine, synthVersion: 7, renalPelvis: false });
+      expect([hash(off.image.data), hash(off.label.data)]).toEqual([hash(v6.image.data), hash(v6.label.data)]);
+      expect(v6.meta.renalPelvis).toBeUndefined();
+      expect(v7.meta.renalPelvis).toBe(true);
+      // The pelvis carries no label: the labels are v6's.
+      expect(hash(v7.label.data)).toBe(hash(v6.label.data));
+      const a = v6.image.data as Int16Array;
+      const b = v7.image.data as Int16Array;
+      const label = v7.label.data as Uint8Array;
+      const [ni, nj] = fine.dims;
+      const kidney = (q: number) => label[q] === 1;
+      let changed = 0;
+      let nearKidney = 0;
+      for (let q = 0; q < a.length; q++) {
+        if (Math.abs(b[q] - a[q]) <= 40) continue;
+        changed++;
+        // Within 5 voxels (20 mm) of a kidney voxel along x or y: at a hilum, not elsewhere in the body.
+        const i = q % ni;
+        const j = Math.floor(q / ni) % nj;
+        let near = false;
+        for (let d = -5; d <= 5 && !near; d++) {
+          if (i + d >= 0 && i + d < ni && kidney(q + d)) near = true;
+          if (j + d >= 0 && j + d < nj && kidney(q + d * ni)) near = true;
+        }
+        if (near) nearKidney++;
+      }
+      if (changed === 0) continue;
+      withPelvis++;
+      // The funnel's last 15 mm towards the ureter may leave the 20 mm band.
+      expect(nearKidney).toBeGreaterThanOrEqual(changed * 0.75);
+    }
+    expect(withPelvis).toBeGreaterThanOrEqual(2);
+    // The standard domain has none unless asked for; asked for, it has one.
+    expect(generatePhantom({ ...opts, seed: 3 }).meta.renalPelvis).toBeUndefined();
+    expect(generatePhantom({ ...opts, seed: 3, renalPelvis: true }).meta.renalPelvis).toBe(true);
+  });
+
+  it('a native case drawn with the renal pelvis never has contrast-dense urine; enhanced phases keep their draw', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const hu = { ...tissueHuFor('portal', new Rng(seed)), urine: 150 + seed };
+      const native = withNativeUrine(hu, 'noncontrast', new Rng(seed, 'urine'));
+      expect(native.urine).toBeGreaterThanOrEqual(0);
+      expect(native.urine).toBeLessThan(20);
+      expect({ ...native, urine: hu.urine }).toEqual(hu);
+      for (const phase of ['arterial', 'portal', 'nephrographic'] as const)
+        expect(withNativeUrine(hu, phase, new Rng(seed, 'urine'))).toBe(hu);
+      const plain = { ...hu, urine: 12 };
+      expect(withNativeUrine(plain, 'noncontrast', new Rng(seed, 'urine'))).toBe(plain);
+    }
   });
 
   it('reproduces generator v3 synth cases with synthVersion 3; v4 draws calyces and vessels through the renal sinus', () => {
@@ -220,7 +278,7 @@ describe('phantom domains', () => {
     const counts: Record<string, { cases: number; striped: number }> = {};
     for (let seed = 1; seed <= 24; seed++) {
       const v5 = generatePhantom({ ...opts, seed, domain: 'synth', synthVersion: 5 });
-      const v6 = generatePhantom({ ...opts, seed, domain: 'synth' });
+      const v6 = generatePhantom({ ...opts, seed, domain: 'synth', synthVersion: 6 });
       expect(v6.meta.generatorVersion).toBe(6);
       expect(hash(v6.label.data)).toBe(hash(v5.label.data));
       const phase = v6.meta.contrastPhase;

@@ -252,7 +252,7 @@ describe('synthesizeFromLabelMap', () => {
     const o = { labelMap: map, source: 'tiny.nii.gz', schema: 'kidney' as const, lesions: false };
     let drawn = 0;
     for (let seed = 1; seed <= 20; seed++) {
-      const v5 = synthesizeFromLabelMap({ ...o, seed });
+      const v5 = synthesizeFromLabelMap({ ...o, seed, synthVersion: 5 });
       const v4 = synthesizeFromLabelMap({ ...o, seed, synthVersion: 4 });
       expect(v4.meta.metal).toBeUndefined();
       expect(Buffer.from(v5.label.data.buffer).equals(Buffer.from(v4.label.data.buffer))).toBe(true);
@@ -340,6 +340,93 @@ describe('synthesizeFromLabelMap', () => {
       } else expect(lesionVoxels).toBe(0);
     }
     expect(seen).toBeGreaterThan(2);
+  });
+
+  it('generator v7 paints the renal pelvis into the fat of a hilar notch, unlabelled; renalPelvis false is v6', () => {
+    // The right kidney gets a hilar notch (its antero-medial surface hollowed out); the left stays a plain ellipsoid,
+    // whose pelvis stays inside it, in its renal sinus.
+    const notched = new Uint8Array(map.data as Uint8Array);
+    const [ni, nj, nk] = map.dims;
+    const notchCentre: Vec3 = [-40, 18, -10];
+    for (let k = 0; k < nk; k++)
+      for (let j = 0; j < nj; j++)
+        for (let i = 0; i < ni; i++) {
+          const q = i + ni * (j + nj * k);
+          const w = voxelToWorld(map, i, j, k);
+          if (notched[q] === 2 && Math.hypot(w[0] - notchCentre[0], w[1] - notchCentre[1], w[2] - notchCentre[2]) < 14)
+            notched[q] = 0;
+        }
+    const notchedMap: Volume = { ...map, data: notched };
+    let withPelvis = 0;
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const o = {
+        labelMap: notchedMap,
+        source: 'tiny.nii.gz',
+        seed,
+        schema: 'kidney' as const,
+        deform: false,
+        lesions: false,
+        noiseSigmaHu: 0,
+      };
+      const v6 = synthesizeFromLabelMap({ ...o, synthVersion: 6 });
+      const v7 = synthesizeFromLabelMap({ ...o, synthVersion: 7 });
+      const off = synthesizeFromLabelMap({ ...o, synthVersion: 7, renalPelvis: false });
+      expect(Buffer.from(off.image.data.buffer).equals(Buffer.from(v6.image.data.buffer))).toBe(true);
+      expect(v6.meta.renalPelvis).toBeUndefined();
+      expect(v7.meta.generatorVersion).toBe(7);
+      expect(v7.meta.renalPelvis).toBe(true);
+      // The labels never change: the pelvis is not kidney.
+      expect(Buffer.from(v7.label.data.buffer).equals(Buffer.from(v6.label.data.buffer))).toBe(true);
+      const [right, left] = v7.meta.renalPelvisMl!;
+      const a = v6.image.data as Int16Array;
+      const b = v7.image.data as Int16Array;
+      const label = v7.label.data as Uint8Array;
+      const [oi, oj, ok] = v7.label.dims;
+      let changed = 0;
+      let medial = 0;
+      let leftChanged = 0;
+      let leftInside = 0;
+      let biggest = 40;
+      let biggestAt = -1;
+      for (let q = 0; q < a.length; q++) {
+        if (Math.abs(b[q] - a[q]) <= 40) continue;
+        if (Math.abs(b[q] - a[q]) > biggest) {
+          biggest = Math.abs(b[q] - a[q]);
+          biggestAt = label[q];
+        }
+        const w = voxelToWorld(v7.label, q % oi, Math.floor(q / oi) % oj, Math.floor(q / (oi * oj)));
+        if (w[0] > 0) {
+          leftChanged++;
+          // The left kidney (centre [60, 30, -5], semi-axes [24, 20, 40]): its pelvis stays in its sinus.
+          if (((w[0] - 60) / 24) ** 2 + ((w[1] - 30) / 20) ** 2 + ((w[2] + 5) / 40) ** 2 < 1) leftInside++;
+          continue;
+        }
+        changed++;
+        // Between the right kidney's centre (x -60) and the spine: at its hilum and along the ureter below it.
+        if (w[0] > -60) medial++;
+      }
+      expect(ok).toBeGreaterThan(0);
+      // (Its ureter reaches the fat below the lower pole, a few voxels.)
+      expect(leftInside).toBeGreaterThanOrEqual(leftChanged * 0.9);
+      if (left === 0) expect(leftChanged).toBe(0);
+      // Urine (0-30 HU, or 150-600 when excretory) in fat (−125..−70): pelvis voxels change by far more than 40, and
+      // the most where the urine is, in unlabelled voxels (the scanner blur spills some of it into the kidney).
+      if (changed + leftChanged > 0) expect(biggestAt).toBe(0);
+      if (right === 0) {
+        expect(changed).toBe(0);
+        continue;
+      }
+      withPelvis++;
+      expect(changed * 27e-3).toBeGreaterThan(right * 0.3);
+      expect(medial).toBeGreaterThanOrEqual(changed * 0.9);
+    }
+    expect(withPelvis).toBeGreaterThanOrEqual(3);
+    // The pancreas schema draws none.
+    const p = { labelMap: notchedMap, source: 'tiny.nii.gz', seed: 2, schema: 'pancreas' as const };
+    const p6 = synthesizeFromLabelMap({ ...p, synthVersion: 6 });
+    const p7 = synthesizeFromLabelMap({ ...p, synthVersion: 7 });
+    expect(Buffer.from(p7.image.data.buffer).equals(Buffer.from(p6.image.data.buffer))).toBe(true);
+    expect(p7.meta.renalPelvis).toBeUndefined();
   });
 
   it('maps TotalSegmentator ids to tissues', () => {

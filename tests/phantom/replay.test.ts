@@ -40,7 +40,14 @@ describe('replay recipe', () => {
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: 1 }).synthVersion).toBe(1);
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: 3 }).synthVersion).toBe(3);
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: undefined }).synthVersion).toBeUndefined();
-    expect(modelRecipe({ ...meta.starterSettings, synthVersion: 7 }).synthVersion).toBeUndefined();
+    expect(modelRecipe({ ...meta.starterSettings, synthVersion: 8 }).synthVersion).toBeUndefined();
+    // The renal pelvis (generator v7's, asked for at v4) replays as recorded.
+    expect(r.renalPelvis).toBe(true);
+    expect(modelRecipe({ ...meta.starterSettings, renalPelvis: undefined }).renalPelvis).toBeUndefined();
+    expect(modelRecipe({ ...meta.starterSettings, renalPelvis: 'yes' }).renalPelvis).toBeUndefined();
+    const draw = { domain: 'standard' as const, lesionFree: true };
+    expect(recipePhantom('kidney', { renalPelvis: true }, 3, draw, [40, 40, 34], SPACING).meta.renalPelvis).toBe(true);
+    expect(recipePhantom('kidney', {}, 3, draw, [40, 40, 34], SPACING).meta.renalPelvis).toBeUndefined();
     expect(r.trainSeeds).toEqual(meta.starterSettings.trainSeeds);
     // The fine-tune augments as the starter did: lesions shift with their organ.
     expect(finetuneAugmentSettings('kidney', meta.starterSettings).lesionShiftJitter).toBe(

@@ -44,14 +44,15 @@ Options:
                     organ's enhancement, fat, noise, blur, habitus and kidney size (the starters'
                     training recipe) and, in 30% of cases, positive oral contrast in the bowel
                     (generator v3), calyces and vessels through the renal sinus fat (v4) and,
-                    in 15%, metal: clips or a stent, with streaks (v5);
+                    in 15%, metal: clips or a stent, with streaks (v5), a striped spleen in
+                    most arterial cases (v6), the renal pelvis out through the hilum (v7);
                     --phase and --noise-hu override their values
   --metal WHEN      always or never: metal in every case (any domain) or in none; default: as
                     the domain draws it (synth and --label-map: 15%, others: never)
   --label-map FILE  paint each case from a real multi-organ label map (TotalSegmentator 'total'
                     classes, NIfTI) instead of procedural anatomy: random affine, elastic and
                     per-organ deformation, tissue HU of a random phase (oral contrast and renal
-                    sinus as synth), body wall, lesions; the
+                    sinus and pelvis as synth), body wall, lesions; the
                     map's grid sets the field of view (no --dims, --domain or --phase)
   -h, --help        show this help`;
 
