@@ -796,6 +796,10 @@ function paintRenalPelvis(g: PaintedGrid, kidneyId: number, urineHu: number, rng
   // The ureter: down 45 mm and medially 10 mm from the pelvis's lower edge.
   const u0: Vec3 = [c[0], c[1], c[2] - semi[2] * 0.6];
   const u1: Vec3 = [c[0] + ux * 10, c[1] + uy * 4, c[2] - semi[2] - 45];
+  const ex = u1[0] - u0[0];
+  const ey = u1[1] - u0[1];
+  const ez = u1[2] - u0[2];
+  const segment2 = ex * ex + ey * ey + ez * ez;
   const edgeMm = 1.5;
   let painted = 0;
   const lo = [0, 1, 2].map((a) =>
@@ -824,10 +828,7 @@ function paintRenalPelvis(g: PaintedGrid, kidneyId: number, urineHu: number, rng
         const px = originMm[0] + i * spacingMm[0];
         const py = originMm[1] + j * spacingMm[1];
         const pz = originMm[2] + k * spacingMm[2];
-        const ex = u1[0] - u0[0];
-        const ey = u1[1] - u0[1];
-        const ez = u1[2] - u0[2];
-        let t = ((px - u0[0]) * ex + (py - u0[1]) * ey + (pz - u0[2]) * ez) / (ex * ex + ey * ey + ez * ez);
+        let t = ((px - u0[0]) * ex + (py - u0[1]) * ey + (pz - u0[2]) * ez) / segment2;
         t = t < 0 ? 0 : t > 1 ? 1 : t;
         const dist = Math.hypot(u0[0] + t * ex - px, u0[1] + t * ey - py, u0[2] + t * ez - pz);
         depth = Math.max(depth, ureterHalfMm - dist);

@@ -269,16 +269,13 @@ export function warpPatch(
   edgeD = false,
 ): void {
   const [D, H, W] = c.dimsDhw;
-  // A short field of view: source planes outside [zLo, zHi] are not in the scan.
-  let zLo = fovVox ? Math.max(0, Math.ceil(centreDhw[0] - fovVox[0])) : 0;
-  let zHi = fovVox ? Math.min(D - 1, Math.floor(centreDhw[0] + fovVox[1])) : D - 1;
-  // A field of view drawn off the patch centre can miss the case (past one of its ends). With air the patch is then
-  // all padding; with edge it holds the case's nearest plane, as no scan has fewer than one (without this, the
-  // reads went outside the case: NaN patches, and a starter run died on them).
-  if (edgeD && zLo > zHi) {
-    if (zHi < 0) zLo = zHi = 0;
-    else zLo = zHi = D - 1;
-  }
+  // A short field of view: source planes outside [zLo, zHi] are not in the scan. One drawn off the patch centre can
+  // miss the case (past one of its ends): with air the patch is then all padding; with edge it holds the case's
+  // nearest plane, as no scan has fewer than one (reading outside the case gave NaN patches, and a starter run died).
+  const lo = fovVox ? Math.ceil(centreDhw[0] - fovVox[0]) : 0;
+  const hi = fovVox ? Math.floor(centreDhw[0] + fovVox[1]) : D - 1;
+  const zLo = edgeD ? Math.min(D - 1, Math.max(0, lo)) : Math.max(0, lo);
+  const zHi = edgeD ? Math.max(0, Math.min(D - 1, hi)) : Math.min(D - 1, hi);
   const [pd, ph, pw] = patch;
   const m = matrix;
   const hd = (pd - 1) / 2;

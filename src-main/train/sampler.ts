@@ -192,11 +192,11 @@ export function sampleAugmentedBatch(
   const wts = opts.weights ? new Float32Array(batch * vox) : undefined;
   const picked: string[] = [];
   const ignore = opts.edgePadIgnore;
+  const edge = ignore !== undefined;
   for (let b = 0; b < batch; b++) {
     const { c, start } = pickCrop(cases, patch, rng, opts.foregroundProb ?? 0.33, opts.classBalanced ?? false);
     const mid = [0, 1, 2].map((a) => start[a] + (patch[a] - 1) / 2) as [number, number, number];
     const draw = opts.augment ? drawAugment(opts.augment, rng, c.spacingDhwMm) : undefined;
-    const edge = ignore !== undefined;
     warpPatch(c, patch, mid, draw ? draw.matrix : IDENTITY3, img, lab, wts, b * vox, draw?.fovVox, edge);
     if (draw) {
       augmentAppearance(img, lab, b * vox, patch, draw);
