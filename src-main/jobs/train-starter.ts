@@ -124,6 +124,12 @@ export interface StarterSettings {
    */
   renalPelvis?: boolean;
   /**
+   * The superior mesenteric vein and artery, jejunal branches and mesenteric nodes painted into the label-map CTs
+   * (labelmap.ts paintMesentericVessels), whatever `synthVersion` (generator v8 paints them by default); absent: as
+   * the version paints.
+   */
+  mesentericVessels?: boolean;
+  /**
    * After training from `initFrom`, ship the weight-space average start + averageWithStart · (trained − start)
    * (train/weight-average.ts, WiSE-FT); absent: the trained weights.
    */
@@ -474,6 +480,7 @@ async function writePhantoms(dir: string, schema: SchemaName, seeds: number[], s
         lesions: !lesionFree,
         ...(metal ? { metal } : {}),
         ...(s.renalPelvis ? { renalPelvis: true } : {}),
+        ...(s.mesentericVessels !== undefined ? { mesentericVessels: s.mesentericVessels } : {}),
         // Label maps came with generator v2: a v1 recipe paints them as v2 did.
         ...(s.synthVersion !== undefined ? { synthVersion: Math.max(2, s.synthVersion) as LabelMapSynthVersion } : {}),
       });
@@ -709,7 +716,8 @@ async function finishStarter(
     last.data = `${n} synthetic phantom${n === 1 ? '' : 's'} (seeds ${s.trainSeeds[0]}..${s.trainSeeds[n - 1]})${fromMaps}`;
   const phantoms =
     `(deformux-phantom generator v${s.synthVersion ?? PHANTOM_GENERATOR_VERSION}` +
-    `${s.renalPelvis ? " with v7's renal pelvis" : ''}, ${s.domain ?? 'standard'} domain, ` +
+    `${s.renalPelvis ? " with v7's renal pelvis" : ''}` +
+    `${s.mesentericVessels ? " with v8's mesenteric vessels in the label-map CTs" : ''}, ${s.domain ?? 'standard'} domain, ` +
     `training seeds ${s.trainSeeds[0]}..${s.trainSeeds[s.trainSeeds.length - 1]}, held-out seeds ` +
     `${s.heldOutSeeds[0]}..${s.heldOutSeeds[s.heldOutSeeds.length - 1]})`;
   const maps = (s.labelMaps ?? []).map((m) => `${m.name}, ${m.licence}`).join('; ');

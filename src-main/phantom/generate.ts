@@ -139,6 +139,8 @@ export interface PhantomMeta {
   renalPelvis?: true;
   /** Label-map cases with the pelvis: each kidney's (right, left) painted pelvis and ureter in mL, 0 for none. */
   renalPelvisMl?: number[];
+  /** Label-map cases with the mesenteric vessels (v8, labelmap.ts paintMesentericVessels): their painted mL. */
+  mesentericVesselsMl?: number;
   /** Present only for a case made from a real label map (labelmap.ts): the map's file and the draw. */
   labelMap?: { source: string; deformation: LabelMapDeformation };
 }
@@ -157,13 +159,15 @@ export interface PhantomCase {
  * SinusDetail). v5: metal now and then in synth and label-map cases (clips, a ureteral or biliary stent) with its
  * streaks (metal.ts). v6: the spleen striped (arciform enhancement) in most arterial and some portal-venous synth
  * and label-map cases (hu.ts drawSpleenPattern). v7: the renal pelvis out through the hilum, urine outside the
- * kidney label, in synth and label-map cases (kidney.ts renalPelvisPath, labelmap.ts paintRenalPelvis). The standard
- * and shifted domains are unchanged since v1 (metal and the pelvis can be asked for in any domain).
+ * kidney label, in synth and label-map cases (kidney.ts renalPelvisPath, labelmap.ts paintRenalPelvis). v8: the
+ * superior mesenteric vein and artery below the pancreas, with jejunal branches and mesenteric nodes, in label-map
+ * cases (labelmap.ts paintMesentericVessels; procedural phantoms always had both vessels, so synth v8 draws as v7).
+ * The standard and shifted domains are unchanged since v1 (metal and the pelvis can be asked for in any domain).
  */
-export const PHANTOM_GENERATOR_VERSION = 7;
+export const PHANTOM_GENERATOR_VERSION = 8;
 
 /** The generator versions whose synth draws can be reproduced. */
-export const SYNTH_VERSIONS = [1, 2, 3, 4, 5, 6, 7] as const;
+export const SYNTH_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 export type SynthVersion = (typeof SYNTH_VERSIONS)[number];
 
 /** Least HU difference between a synth kidney lesion and its kidney's parenchyma (kidney.ts visibleLesionHu). */

@@ -122,14 +122,19 @@ export interface LabelMapSynthOptions {
   /** Image noise (HU); default drawn 4-30. */
   noiseSigmaHu?: number;
   /**
-   * Reproduce generator v2's draws (no oral contrast), v3's (no renal sinus detail) or v4's (no metal); default:
-   * this generator's.
+   * Reproduce generator v2's draws (no oral contrast), v3's (no renal sinus detail), v4's (no metal), v6's (no renal
+   * pelvis) or v7's (no mesenteric vessels); default: this generator's.
    */
   synthVersion?: LabelMapSynthVersion;
   /** Metal in the field of view (metal.ts): true always, false never; absent: in METAL_SHARE of v5 cases. */
   metal?: boolean;
   /** The renal pelvis out through each kidney's hilum (paintRenalPelvis): absent, in v7 cases of the kidney schema. */
   renalPelvis?: boolean;
+  /**
+   * The superior mesenteric vein and artery, jejunal branches and mesenteric nodes (paintMesentericVessels): true
+   * or false in any version; absent, in v8 cases.
+   */
+  mesentericVessels?: boolean;
 }
 
 export interface LabelMapDeformation {
@@ -156,7 +161,7 @@ function worldToIndex(v: Volume): (p: Vec3, out: Vec3) => void {
 }
 
 /** The generator versions whose label-map cases can be reproduced (label maps came with v2). */
-export const LABEL_MAP_SYNTH_VERSIONS = [2, 3, 4, 5, 6, 7] as const;
+export const LABEL_MAP_SYNTH_VERSIONS = [2, 3, 4, 5, 6, 7, 8] as const;
 export type LabelMapSynthVersion = (typeof LABEL_MAP_SYNTH_VERSIONS)[number];
 
 function checkLabelMap(opts: LabelMapSynthOptions): void {
@@ -362,7 +367,8 @@ function structureDepth(st: Uint8Array, dims: Vec3, cap: number): Uint8Array {
  * elastic displacement, each kidney and the pancreas scaled on its own (0.85-1.2), then painted: every
  * structure with its tissue HU from a random contrast phase (hu.ts randomizedTissueHu), kidney cortex and
  * medulla by depth, bowel wall, gas and stool, bone cortex, fatty pancreatic clefts, a body wall and
- * subcutaneous fat around the trunk's outline, lesions inserted with their own shape and HU, then the
+ * subcutaneous fat around the trunk's outline, the renal pelvis (v7) and the superior mesenteric vessels (v8) in
+ * the fat, unlabelled, lesions inserted with their own shape and HU, then the
  * scanner's blur and noise. Labels and image come from the same pull, so they stay aligned.
  */
 export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase {
@@ -640,6 +646,15 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
         ),
       )
     : undefined;
+  // v8: the mesenteric vessels below the pancreas, in the fat (no label: neither schema's organ).
+  const mesenteric = opts.mesentericVessels ?? version >= 8;
+  const mesentericMl = mesenteric
+    ? paintMesentericVessels(
+        { img, ids, st, body, sinusFat, dims, spacingMm, originMm },
+        hu,
+        root.fork('mesenteric-vessels'),
+      )
+    : undefined;
 
   // Labels of the schema, then lesions painted into image and label together.
   const label = new Uint8Array(n);
@@ -703,6 +718,7 @@ export function synthesizeFromLabelMap(opts: LabelMapSynthOptions): PhantomCase 
       ...(spleenPattern ? { spleenPatternHu: Math.round(spleenPattern.amplitudeHu) } : {}),
       ...(metal ? { metal } : {}),
       ...(pelvisMl ? { renalPelvis: true as const, renalPelvisMl: pelvisMl.map((v) => Math.round(v * 10) / 10) } : {}),
+      ...(mesentericMl !== undefined ? { mesentericVesselsMl: Math.round(mesentericMl * 10) / 10 } : {}),
       labelMap: { source: opts.source, deformation },
     },
   };
@@ -838,6 +854,251 @@ function paintRenalPelvis(g: PaintedGrid, kidneyId: number, urineHu: number, rng
         painted += w;
       }
   return painted * voxelMl;
+}
+
+/** TotalSegmentator v2 'total' ids the mesenteric vessels are placed from: the aorta and the portal/splenic vein. */
+const TOTALSEG_AORTA = 52;
+const TOTALSEG_PORTAL_SPLENIC_VEIN = 64;
+
+/** One piece of a painted tube or node: a capsule from `a` to `b` (LPS mm) of radius `r`, at `hu`. */
+interface Capsule {
+  a: Vec3;
+  b: Vec3;
+  r: number;
+  hu: number;
+}
+
+/**
+ * Per slice, the medial (left, +x) edge of the pancreatic head and uncinate process: the pancreas voxels right of a
+ * line 10 mm left of the aorta's centre and within 70 mm of it, as the edge's x and the mean y of the voxels within
+ * 9 mm of it (LPS mm); null on slices with fewer than three such voxels or no aorta.
+ */
+function headEdges(
+  g: PaintedGrid,
+  aortaAt: (k: number) => { x: number; y: number } | null,
+): ({ x: number; y: number } | null)[] {
+  const { ids, dims, spacingMm, originMm } = g;
+  const [ni, nj, nk] = dims;
+  const out: ({ x: number; y: number } | null)[] = [];
+  for (let k = 0; k < nk; k++) {
+    const a = aortaAt(k);
+    const pts: [number, number][] = [];
+    if (a)
+      for (let j = 0; j < nj; j++)
+        for (let i = 0; i < ni; i++) {
+          if (ids[i + ni * (j + nj * k)] !== TOTALSEG_PANCREAS) continue;
+          const x = originMm[0] + i * spacingMm[0];
+          const y = originMm[1] + j * spacingMm[1];
+          if (x < a.x + 10 && Math.hypot(x - a.x, y - a.y) <= 70) pts.push([x, y]);
+        }
+    if (pts.length < 3) {
+      out.push(null);
+      continue;
+    }
+    const edgeX = Math.max(...pts.map((p) => p[0]));
+    const near = pts.filter((p) => p[0] >= edgeX - 9);
+    out.push({ x: edgeX, y: near.reduce((s, p) => s + p[1], 0) / near.length });
+  }
+  return out;
+}
+
+/**
+ * Generator v8: the superior mesenteric vein and artery below the pancreas, with a few jejunal branches and
+ * mesenteric lymph nodes, painted into the visceral fat of a label-map case without a label. TotalSegmentator's map
+ * labels the portal and splenic veins and the aorta but neither mesenteric vessel, so v2-v7 painted fat where a
+ * patient has a 8-14 mm vein and a 5-8 mm artery beside the pancreatic head and uncinate process: in a native case
+ * the only soft tissue there was pancreas. The vein leaves the lowest part of the portal/splenic vein near the aorta
+ * (the confluence behind the pancreatic neck) and runs down against the medial edge of the pancreatic head (the head
+ * to its right, the uncinate process behind it), below the head a little forward; the artery leaves the aorta's
+ * front 0-15 mm above the confluence and runs down in front of it, left of the vein. Both reach the map's lower
+ * end. Painted over fat only (organs, bowel and labelled vessels stay), with a soft 1.5 mm edge; blood at the
+ * case's arterial and portal-venous HU, nodes at soft-tissue HU. Returns the painted volume (mL); 0 when the map has
+ * no aorta or no portal/splenic vein near it.
+ */
+function paintMesentericVessels(g: PaintedGrid, hu: TissueHu, rng: Rng): number {
+  const { img, ids, st, body, dims, spacingMm, originMm } = g;
+  const [ni, nj, nk] = dims;
+  const plane = ni * nj;
+  // Draws come first, so the same seed draws the same vessels whatever the map.
+  const veinR = rng.range(4, 7);
+  const veinForwardMm = rng.range(0, 12);
+  const veinGapMm = rng.range(0, 3);
+  const veinShiftMm = rng.range(-6, 4);
+  const arteryR = rng.range(2.5, 4);
+  const arteryAboveMm = rng.range(0, 15);
+  const arteryForwardMm = rng.range(6, 16);
+  const arterySideMm = rng.range(-3, 5);
+  const wiggle = new SmoothField(rng, 40);
+  const branchCount = rng.int(2, 5);
+  const branches = Array.from({ length: branchCount }, () => ({
+    fromArtery: rng.chance(0.5),
+    at: rng.range(0.1, 0.9),
+    lengthMm: rng.range(25, 60),
+    angle: rng.range(-0.3, 1.4), // radians from patient-left (+x) towards the front (−y)
+    down: rng.range(-0.6, 0.1),
+    r: rng.range(1.2, 2.2),
+  }));
+  const nodeCount = rng.int(0, 4);
+  const nodes = Array.from({ length: nodeCount }, () => ({
+    at: rng.range(0, 1),
+    distMm: rng.range(12, 35),
+    angle: rng.range(-Math.PI, Math.PI),
+    r: rng.range(2.5, 5),
+    hu: hu.muscle + rng.range(-15, 10),
+  }));
+
+  // The aorta's centre and radius per slice; the confluence as the lowest 6 mm of the portal/splenic vein that lie
+  // within 40 mm of the aorta in plane and in front of its back wall.
+  const aorta: ({ x: number; y: number; r: number } | null)[] = [];
+  for (let k = 0; k < nk; k++) {
+    let n = 0;
+    let si = 0;
+    let sj = 0;
+    for (let r = 0; r < plane; r++)
+      if (ids[r + k * plane] === TOTALSEG_AORTA) {
+        n++;
+        si += r % ni;
+        sj += Math.floor(r / ni);
+      }
+    aorta.push(
+      n >= 3
+        ? {
+            x: originMm[0] + (si / n) * spacingMm[0],
+            y: originMm[1] + (sj / n) * spacingMm[1],
+            r: Math.sqrt((n * spacingMm[0] * spacingMm[1]) / Math.PI),
+          }
+        : null,
+    );
+  }
+  const near: { k: number; x: number; y: number }[] = [];
+  for (let k = 0; k < nk; k++) {
+    const a = aorta[k];
+    if (!a) continue;
+    for (let r = 0; r < plane; r++) {
+      if (ids[r + k * plane] !== TOTALSEG_PORTAL_SPLENIC_VEIN) continue;
+      const x = originMm[0] + (r % ni) * spacingMm[0];
+      const y = originMm[1] + Math.floor(r / ni) * spacingMm[1];
+      if (Math.hypot(x - a.x, y - a.y) <= 40 && y <= a.y + a.r) near.push({ k, x, y });
+    }
+  }
+  if (near.length === 0) return 0;
+  const kLow = Math.min(...near.map((p) => p.k));
+  const low = near.filter((p) => p.k <= kLow + Math.max(1, Math.round(6 / spacingMm[2])) - 1);
+  const conf: Vec3 = [
+    low.reduce((s, p) => s + p.x, 0) / low.length,
+    low.reduce((s, p) => s + p.y, 0) / low.length,
+    originMm[2] + kLow * spacingMm[2],
+  ];
+  const aortaAt = (k: number) => {
+    for (let d = 0; d < nk; d++) {
+      const a = aorta[k - d] ?? aorta[k + d];
+      if (a) return a;
+    }
+    return null;
+  };
+
+  // The two vessels as chains of capsules, one slice long; x is patient-left (+), y posterior (+), z up (+).
+  const pieces: Capsule[] = [];
+  const vein: Vec3[] = [];
+  const artery: Vec3[] = [];
+  const bottom = originMm[2];
+  const step = spacingMm[2];
+  // The vein: down from the confluence along the medial edge of the pancreatic head on each slice that holds it (the
+  // head to its right, the uncinate process behind it), below the head on down and a little forward.
+  const head = headEdges(g, aortaAt);
+  let vx = conf[0];
+  let vy = conf[1];
+  let forward = 0;
+  for (let z = conf[2]; z >= bottom - step; z -= step) {
+    const k = Math.round((z - originMm[2]) / step);
+    const edge = k >= 0 && k < nk ? head[k] : null;
+    if (edge) {
+      vx += 0.6 * (edge.x + veinR + veinGapMm - vx);
+      vy += 0.6 * (edge.y + veinShiftMm - vy);
+    } else if (z < conf[2] && forward < veinForwardMm) {
+      vy -= step / 3;
+      forward += step / 3;
+    }
+    vein.push([vx + 2 * wiggle.at(0, 0, z), vy + 2 * wiggle.at(100, 0, z), z]);
+  }
+  const zArtery = conf[2] + arteryAboveMm;
+  for (let z = zArtery; z >= bottom - step; z -= step) {
+    const k = Math.min(nk - 1, Math.max(0, Math.round((z - originMm[2]) / step)));
+    const a = aortaAt(k);
+    if (!a) break;
+    const f = Math.min(1, (zArtery - z) / 25);
+    artery.push([a.x + arterySideMm + 2 * wiggle.at(200, 0, z), a.y - a.r - arteryR - arteryForwardMm * f, z]);
+  }
+  // The artery lies left of the vein (+x): push it aside where the two would touch.
+  for (const q of artery) {
+    const p = vein.find((s) => Math.abs(s[2] - q[2]) < step / 2);
+    const gap = veinR + arteryR + 2;
+    if (p && q[0] < p[0] + gap && Math.hypot(p[0] - q[0], p[1] - q[1]) < gap) q[0] = p[0] + gap;
+  }
+  const chain = (pts: Vec3[], r: number, v: number, taper: number) => {
+    for (let n = 0; n + 1 < pts.length; n++)
+      pieces.push({ a: pts[n], b: pts[n + 1], r: r * (1 - (taper * n) / pts.length), hu: v });
+  };
+  chain(vein, veinR, hu.portalVein, 0.3);
+  chain(artery, arteryR, hu.artery, 0.3);
+  for (const b of branches) {
+    const from = b.fromArtery ? artery : vein;
+    if (from.length < 2) continue;
+    const o = from[Math.floor(b.at * (from.length - 1))];
+    const dir: Vec3 = [Math.cos(b.angle), -Math.sin(b.angle), b.down];
+    const len = Math.hypot(dir[0], dir[1], dir[2]);
+    const end: Vec3 = [0, 1, 2].map((a) => o[a] + (dir[a] / len) * b.lengthMm) as Vec3;
+    pieces.push({ a: o, b: end, r: b.r, hu: b.fromArtery ? hu.artery : hu.portalVein });
+  }
+  for (const nd of nodes) {
+    if (vein.length === 0) continue;
+    const o = vein[Math.floor(nd.at * (vein.length - 1))];
+    const c: Vec3 = [o[0] + Math.cos(nd.angle) * nd.distMm, o[1] + Math.sin(nd.angle) * nd.distMm, o[2]];
+    pieces.push({ a: c, b: c, r: nd.r, hu: nd.hu });
+  }
+
+  // Paint: the largest weight of any piece per voxel, over visceral fat only.
+  const edgeMm = 1.5;
+  const weight = new Float32Array(ni * nj * nk);
+  const value = new Float32Array(weight.length);
+  for (const c of pieces) {
+    const ex = c.b[0] - c.a[0];
+    const ey = c.b[1] - c.a[1];
+    const ez = c.b[2] - c.a[2];
+    const len2 = ex * ex + ey * ey + ez * ez;
+    const pad = c.r + edgeMm;
+    const lo = [0, 1, 2].map((a) =>
+      Math.max(0, Math.floor((Math.min(c.a[a], c.b[a]) - pad - originMm[a]) / spacingMm[a])),
+    );
+    const hi = [0, 1, 2].map((a) =>
+      Math.min(dims[a] - 1, Math.ceil((Math.max(c.a[a], c.b[a]) + pad - originMm[a]) / spacingMm[a])),
+    );
+    for (let k = lo[2]; k <= hi[2]; k++)
+      for (let j = lo[1]; j <= hi[1]; j++)
+        for (let i = lo[0]; i <= hi[0]; i++) {
+          const r = i + ni * (j + nj * k);
+          if (st[r] !== S.background || body[r] !== 4) continue;
+          const px = originMm[0] + i * spacingMm[0] - c.a[0];
+          const py = originMm[1] + j * spacingMm[1] - c.a[1];
+          const pz = originMm[2] + k * spacingMm[2] - c.a[2];
+          let t = len2 > 0 ? (px * ex + py * ey + pz * ez) / len2 : 0;
+          t = t < 0 ? 0 : t > 1 ? 1 : t;
+          const dist = Math.hypot(px - t * ex, py - t * ey, pz - t * ez);
+          const w = Math.min(1, Math.max(0, (c.r - dist) / edgeMm + 0.5));
+          if (w > weight[r]) {
+            weight[r] = w;
+            value[r] = c.hu;
+          }
+        }
+  }
+  let painted = 0;
+  for (let r = 0; r < weight.length; r++) {
+    const w = weight[r];
+    if (w <= 0) continue;
+    img[r] = img[r] * (1 - w) + value[r] * w;
+    painted += w;
+  }
+  return (painted * spacingMm[0] * spacingMm[1] * spacingMm[2]) / 1000;
 }
 
 /** Tumours and cysts grown from random organ voxels: wobbly ellipsoids, exophytic growth into fat allowed. */

@@ -139,9 +139,19 @@ describe('phantom domains', () => {
     // The standard domain has no oral contrast, in any version.
     const standard = generatePhantom({ ...opts, seed: 2 });
     expect(standard.meta.oralContrastHu).toBeUndefined();
-    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 8 as never })).toThrow(
-      /synthVersion must be one of 1, 2, 3, 4, 5, 6, 7/,
+    expect(() => generatePhantom({ ...opts, seed: 2, domain: 'synth', synthVersion: 9 as never })).toThrow(
+      /synthVersion must be one of 1, 2, 3, 4, 5, 6, 7, 8/,
     );
+  });
+
+  it('generator v8 changes label-map cases only: a procedural synth phantom of v8 is v7 byte for byte', () => {
+    for (const schema of ['kidney', 'pancreas'] as const) {
+      const o = { schema, dims: [64, 64, 48] as Vec3, seed: 3, domain: 'synth' as const };
+      const v7 = generatePhantom({ ...o, synthVersion: 7 });
+      const v8 = generatePhantom(o);
+      expect(v8.meta.generatorVersion).toBe(8);
+      expect([hash(v8.image.data), hash(v8.label.data)]).toEqual([hash(v7.image.data), hash(v7.label.data)]);
+    }
   });
 
   it('generator v7 draws the renal pelvis out through the hilum, unlabelled; renalPelvis false reproduces v6', () => {

@@ -429,6 +429,81 @@ describe('synthesizeFromLabelMap', () => {
     expect(p7.meta.renalPelvis).toBeUndefined();
   });
 
+  it('generator v8 paints the mesenteric vessels below the pancreas, unlabelled; mesentericVessels false is v7', () => {
+    // The tiny map with an aorta (52) in front of the spine and a splenic vein (64) behind the pancreas, which
+    // TotalSegmentator labels; the superior mesenteric vessels below them it does not.
+    const data = new Uint8Array(map.data as Uint8Array);
+    const [ni, nj, nk] = map.dims;
+    for (let k = 0; k < nk; k++)
+      for (let j = 0; j < nj; j++)
+        for (let i = 0; i < ni; i++) {
+          const q = i + ni * (j + nj * k);
+          const w = voxelToWorld(map, i, j, k);
+          // Fat between the pancreas and the aorta, as in patients, and bowel in front, below the pancreas (so the
+          // trunk's outline holds the fat the vessels run down through).
+          if (data[q] === 7 && w[1] > -12) data[q] = 0;
+          if (((w[0] - 10) / 45) ** 2 + ((w[1] + 65) / 10) ** 2 + ((w[2] + 35) / 25) ** 2 < 1) data[q] = 18;
+          if (Math.hypot(w[0] - 8, w[1] - 3) < 9 && data[q] === 0) data[q] = 52;
+          if (((w[0] + 5) / 30) ** 2 + ((w[1] + 2) / 5) ** 2 + ((w[2] - 8) / 5) ** 2 < 1 && data[q] === 0) data[q] = 64;
+        }
+    const vesselMap: Volume = { ...map, data };
+    let painted = 0;
+    for (const seed of [1, 2, 3]) {
+      for (const schema of ['pancreas', 'kidney'] as const) {
+        const o = {
+          labelMap: vesselMap,
+          source: 'tiny.nii.gz',
+          seed,
+          schema,
+          deform: false,
+          lesions: false,
+          noiseSigmaHu: 0,
+        };
+        const v7 = synthesizeFromLabelMap({ ...o, synthVersion: 7 });
+        const v8 = synthesizeFromLabelMap({ ...o, synthVersion: 8 });
+        const off = synthesizeFromLabelMap({ ...o, synthVersion: 8, mesentericVessels: false });
+        expect(Buffer.from(off.image.data.buffer).equals(Buffer.from(v7.image.data.buffer))).toBe(true);
+        expect(v7.meta.mesentericVesselsMl).toBeUndefined();
+        expect(v8.meta.generatorVersion).toBe(8);
+        // Unlabelled: the labels are v7's.
+        expect(Buffer.from(v8.label.data.buffer).equals(Buffer.from(v7.label.data.buffer))).toBe(true);
+        const ml = v8.meta.mesentericVesselsMl!;
+        // A 4-7 mm vein and a 2.5-4 mm artery over the ~60 mm below the splenic vein, less what organs hold.
+        expect(ml).toBeGreaterThan(1);
+        expect(ml).toBeLessThan(25);
+        const a = v7.image.data as Int16Array;
+        const b = v8.image.data as Int16Array;
+        const [oi, oj] = v8.image.dims;
+        let changed = 0;
+        let inFront = 0;
+        let below = 0;
+        for (let q = 0; q < a.length; q++) {
+          if (Math.abs(b[q] - a[q]) <= 20) continue;
+          changed++;
+          const w = voxelToWorld(v8.image, q % oi, Math.floor(q / oi) % oj, Math.floor(q / (oi * oj)));
+          // In front of the aorta's back wall, within 70 mm of it in plane (branches and nodes reach out).
+          if (w[1] < 12 && Math.hypot(w[0] - 8, w[1] - 3) < 70) inFront++;
+          // Not above the artery's origin: at most 15 mm above the splenic vein's lowest point (z 3), plus the blur.
+          if (w[2] <= 3 + 15 + 6) below++;
+        }
+        expect(changed * 27e-3).toBeGreaterThan(ml * 0.3);
+        expect(inFront).toBeGreaterThanOrEqual(changed * 0.9);
+        expect(below).toBe(changed);
+        painted++;
+      }
+    }
+    expect(painted).toBe(6);
+    // A map without the aorta or the portal/splenic vein gets none.
+    const none = synthesizeFromLabelMap({
+      labelMap: map,
+      source: 'tiny.nii.gz',
+      seed: 1,
+      schema: 'pancreas',
+      synthVersion: 8,
+    });
+    expect(none.meta.mesentericVesselsMl).toBe(0);
+  });
+
   it('maps TotalSegmentator ids to tissues', () => {
     expect(structureOfTotalSegId(2)).toBe('kidney');
     expect(structureOfTotalSegId(7)).toBe('pancreas');

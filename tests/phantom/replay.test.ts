@@ -40,7 +40,7 @@ describe('replay recipe', () => {
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: 1 }).synthVersion).toBe(1);
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: 3 }).synthVersion).toBe(3);
     expect(modelRecipe({ ...meta.starterSettings, synthVersion: undefined }).synthVersion).toBeUndefined();
-    expect(modelRecipe({ ...meta.starterSettings, synthVersion: 8 }).synthVersion).toBeUndefined();
+    expect(modelRecipe({ ...meta.starterSettings, synthVersion: 9 }).synthVersion).toBeUndefined();
     // The renal pelvis (generator v7's, asked for at v4) replays as recorded.
     expect(r.renalPelvis).toBe(true);
     expect(modelRecipe({ ...meta.starterSettings, renalPelvis: undefined }).renalPelvis).toBeUndefined();

@@ -52,7 +52,8 @@ Options:
   --label-map FILE  paint each case from a real multi-organ label map (TotalSegmentator 'total'
                     classes, NIfTI) instead of procedural anatomy: random affine, elastic and
                     per-organ deformation, tissue HU of a random phase (oral contrast and renal
-                    sinus and pelvis as synth), body wall, lesions; the
+                    sinus and pelvis as synth), body wall, the superior mesenteric vessels
+                    below the pancreas (v8; unlabelled), lesions; the
                     map's grid sets the field of view (no --dims, --domain or --phase)
   -h, --help        show this help`;
 
