@@ -410,6 +410,17 @@ export function starterSettings(name: 'full' | 'smoke', schema: SchemaName): Sta
   // patch centre (fov { prob 0.35, mm [30, 240], offsetMm 72 }; 800 steps at lr 3e-4, then the half-way average, 20
   // min) held the shared CT (full 0.599 -> 0.600, crop 0.514 -> 0.510) and the portal-venous phantoms (0.881 / 0.524
   // -> 0.885 / 0.532) but lost synth tumours (0.809 / 0.388 -> 0.797 / 0.298): not shipped.
+  // Mesenteric vessels (2026-12-07): of this starter's false positives on the shared native full scan's labelled
+  // slices, 11 mL lie in unlabelled tissue beside the head, most of it a round 10 mm blob medial to the head: the
+  // superior mesenteric vein, which TotalSegmentator's map does not label, so label-map CTs painted fat there.
+  // Generator v8 paints it and the artery (mesentericVessels, asked for here on v2's draws). A phase from this
+  // starter on these data with the vessels (800 steps at lr 3e-4, seed 0, then the half-way average; 26 min) learnt
+  // them on held-out label-map CTs (seeds 990401-8: pancreas 0.721 -> 0.736, 0.18 -> 0.09 mL per case called
+  // pancreas on the vessels) but not on the real scan: full 0.599 -> 0.598 with the same blob (11.0 -> 11.4 mL in
+  // unlabelled tissue), smoothed 0.588 -> 0.594, at 0.75 mm 0.615 -> 0.629, the crop alone 0.514 -> 0.737, the
+  // enhanced crop 0.767 / 0.758 -> 0.774 / 0.771 (arterial / portal-venous); held-out phantoms 0.881 / 0.524 ->
+  // 0.882 / 0.529, synth 0.809 / 0.388 -> 0.774 / 0.314; and it called 5.9 mL pancreas on the unseen chest CT
+  // angiogram (0 before), between the spleen and the gastric fundus: not shipped.
   return {
     ...common,
     // Trained before generator v3 (oral contrast): its replay and retraining draw v2's phantoms.
