@@ -154,7 +154,7 @@ describe('training phantom draws', () => {
       expect(starterSettings('full', schema).synthVersion).toBe(version);
       expect(PHANTOM_GENERATOR_VERSION).toBeGreaterThanOrEqual(version);
       expect(modelRecipe(meta.starterSettings).synthVersion).toBe(version);
-      // The kidney's ninth and tenth phases trained with generator v7's renal pelvis on v4's draws; its replay draws it too.
+      // The kidney's ninth to eleventh phases trained with generator v7's renal pelvis on v4's draws; its replay draws it too.
       const pelvis = schema === 'kidney' ? true : undefined;
       expect(meta.starterSettings.renalPelvis).toBe(pelvis);
       expect(starterSettings('full', schema).renalPelvis).toBe(pelvis);
