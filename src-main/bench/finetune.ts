@@ -153,7 +153,12 @@ export interface FinetuneBenchResult {
   step_ms: number;
   /** The app's rule (replay holdout, the cases trained on); the test cases play no part in it. */
   promoted: boolean;
-  replay_holdout: { base: number | null; candidate: number | null } | null;
+  /** Its pooled Dice, and per foreground class (by_class, index 0 = class 1; null where a class never occurs). */
+  replay_holdout: {
+    base: number | null;
+    candidate: number | null;
+    by_class?: { base: (number | null)[]; candidate: (number | null)[] };
+  } | null;
   trained_cases: { base: number | null; candidate: number | null } | null;
   model: string;
   domain: PhantomDomain;
@@ -227,7 +232,19 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
     test_cases: o.testCases,
     step_ms: Math.round(trainMs / Math.max(1, r.steps)),
     promoted,
-    replay_holdout: pair(r.holdout.replay),
+    replay_holdout: r.holdout.replay
+      ? {
+          ...pair(r.holdout.replay)!,
+          ...(r.holdout.replay.byClass
+            ? {
+                by_class: {
+                  base: r.holdout.replay.byClass.base.map((v) => (v === null ? null : round4(v))),
+                  candidate: r.holdout.replay.byClass.candidate.map((v) => (v === null ? null : round4(v))),
+                },
+              }
+            : {}),
+        }
+      : null,
     trained_cases: pair(r.holdout.trained),
     model: o.modelDir,
     domain: 'shifted',

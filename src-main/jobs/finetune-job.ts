@@ -10,6 +10,7 @@ import { getModel, promoteModel, registerModel, updateModel } from '../store/mod
 import { projectSettings, saveLossCurve } from '../store/training-rows';
 import { FINETUNE_KIND, modelIdOfFolder, promotionDecision } from './finetune-plan';
 import { FINETUNE_DEFAULTS, RECIPE_DEFAULTS } from '../train/finetune-defaults';
+import { LABEL_SCHEMAS } from '../domain/label-schemas';
 import { formatEta } from '../util/eta';
 import type { FinetuneParams } from './finetune-plan';
 import { EngineClient } from './engine-client';
@@ -199,6 +200,8 @@ function registerCandidate(
             base: result.holdout.replay.base,
             candidate: result.holdout.replay.candidate,
             tolerance: FINETUNE_DEFAULTS.replayTolerance,
+            ...(result.holdout.replay.byClass ? { byClass: result.holdout.replay.byClass } : {}),
+            classNames: LABEL_SCHEMAS[params.schema].classes.map((c) => c.name),
           },
         }
       : {}),

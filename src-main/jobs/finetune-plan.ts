@@ -7,6 +7,7 @@ import { RequestError } from '../domain/errors';
 import type { ProjectStore } from '../store/project';
 import { activeModel, getModel, listModels, nextModelVersion, promoteModel, registerModel } from '../store/model-rows';
 import { submittedCases, updateHoldout } from '../store/training-rows';
+import { replayClassDrop } from '../train/holdout';
 
 export const FINETUNE_KIND = 'finetune';
 export const DEFAULT_FINETUNE_STEPS = 200;
@@ -140,15 +141,23 @@ const DICE_TOLERANCE = 1e-6;
 /**
  * The promotion rule. Two checks, each applied when it has scores: the real holdout (submitted cases never
  * trained on) must not get worse, and the replay holdout (the base's synthetic recipe, never trained on) must
- * not drop by more than its tolerance, which is what catches forgetting while a project has only one or two
- * submitted cases and no real holdout yet. Promotion needs at least one check and the setting on.
+ * not drop by more than its tolerance, in its mean and in each class, which is what catches forgetting while a
+ * project has only one or two submitted cases and no real holdout yet. Promotion needs at least one check and the
+ * setting on.
  */
 export function promotionDecision(o: {
   promoteIfNotWorse: boolean;
   baseDice: number | null;
   candidateDice: number | null;
   baseVersion: number;
-  replay?: { base: number | null; candidate: number | null; tolerance: number };
+  /** byClass: pooled per foreground class (index 0 = class 1), named by classNames; each may fall by tolerance. */
+  replay?: {
+    base: number | null;
+    candidate: number | null;
+    tolerance: number;
+    byClass?: { base: (number | null)[]; candidate: (number | null)[] };
+    classNames?: string[];
+  };
   /** Without a real holdout: Dice over the foreground voxels of the cases trained on, base and candidate. */
   trained?: { base: number | null; candidate: number | null };
 }): { promote: boolean; reason: string } {
@@ -178,6 +187,14 @@ export function promotionDecision(o: {
       promote: false,
       reason: `kept as a candidate: it forgets what the base knew (${replayText}, more than ${replay.tolerance} worse)`,
     };
+  const drop = replay?.byClass ? replayClassDrop(replay.byClass, replay.tolerance) : null;
+  if (replay && drop) {
+    const name = replay.classNames?.[drop.index] ?? `class ${drop.index + 1}`;
+    return {
+      promote: false,
+      reason: `kept as a candidate: it forgets what the base knew of the ${name} (replay holdout Dice of the ${name} ${fmt(drop.candidate)} vs ${fmt(drop.base)}, more than ${replay.tolerance} worse; ${both})`,
+    };
+  }
   const trained = o.trained && o.trained.base !== null && o.trained.candidate !== null ? o.trained : null;
   if (trained && trained.candidate! < trained.base! - DICE_TOLERANCE)
     return {

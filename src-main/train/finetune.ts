@@ -16,7 +16,7 @@ import { finetuneAugmentSettings } from './augment';
 import { FINETUNE_DEFAULTS, finetuneClassBalanced, finetuneEdgePad, replaySlots } from './finetune-defaults';
 
 export { FINETUNE_DEFAULTS, replaySlots };
-import { scoreCases } from './holdout';
+import { replayClassDrop, scoreCases } from './holdout';
 import type { HoldoutScore } from './holdout';
 import { checkCase, prepareCase } from './prepare';
 import { EDGE_PAD_IGNORE, sampleAugmentedBatch } from './sampler';
@@ -443,7 +443,13 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     const replayOf = (s: HoldoutScore | null | undefined) => (pooledBoth ? s?.pooledMean : s?.mean) ?? null;
     const replayBase = replayOf(baseReplay);
     const replayCand = replayOf(candReplay);
-    const replayOk = replayBase !== null && replayCand !== null ? replayCand >= replayBase - tolerance : null;
+    // Each class on its own too (holdout.ts replayClassDrop): a gain in one must not hide a loss in another.
+    const classDrop =
+      pooledBoth && baseReplay?.pooled && candReplay?.pooled
+        ? replayClassDrop({ base: baseReplay.pooled, candidate: candReplay.pooled }, tolerance)
+        : null;
+    const replayOk =
+      replayBase !== null && replayCand !== null ? replayCand >= replayBase - tolerance && classDrop === null : null;
     // The cases trained on are judged on Dice over all their foreground voxels: the check catches a run that lost
     // the case, and a few lesion voxels called on a lesion-free case are not that (by the per-case class mean the
     // shared crop's candidate fell 0.77 -> 0.29 while its kidney class rose 0.77 -> 0.88). A checkpoint of an older

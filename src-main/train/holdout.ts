@@ -113,3 +113,23 @@ export async function scoreCases(
     voxelDice: perCase.length ? voxelDice(results, model.classes) : null,
   };
 }
+
+/**
+ * The foreground class (index 0 = class 1) whose pooled replay-holdout Dice the candidate lowers the most, when that
+ * is by more than `tolerance`; null when none does (classes null on either side are skipped). The mean over classes
+ * lets a gain in one class hide a loss in another: on `bench finetune` with the eleventh kidney starter (case seed
+ * 200001) replay tumours rose 0.349 -> 0.433 while cysts fell 0.156 -> 0.140, the mean rose 0.469 -> 0.490, the
+ * candidate was promoted, and one test patient lost 0.13 (its cysts); with case seed 200002 every class rose.
+ */
+export function replayClassDrop(
+  byClass: { base: (number | null)[]; candidate: (number | null)[] },
+  tolerance: number,
+): { index: number; base: number; candidate: number } | null {
+  let worst: { index: number; base: number; candidate: number } | null = null;
+  byClass.base.forEach((b, index) => {
+    const c = byClass.candidate[index];
+    if (b === null || c === null || c === undefined || c >= b - tolerance - 1e-6) return;
+    if (!worst || b - c > worst.base - worst.candidate) worst = { index, base: b, candidate: c };
+  });
+  return worst;
+}

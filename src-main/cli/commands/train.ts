@@ -123,7 +123,14 @@ export async function settleCandidate(
     candidateDice: holdout.candidate,
     baseVersion: 0,
     ...(replay
-      ? { replay: { base: replay.base, candidate: replay.candidate, tolerance: FINETUNE_DEFAULTS.replayTolerance } }
+      ? {
+          replay: {
+            base: replay.base,
+            candidate: replay.candidate,
+            tolerance: FINETUNE_DEFAULTS.replayTolerance,
+            ...(replay.byClass ? { byClass: replay.byClass } : {}),
+          },
+        }
       : {}),
     ...(holdout.trained ? { trained: holdout.trained } : {}),
   });

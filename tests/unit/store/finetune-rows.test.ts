@@ -24,6 +24,7 @@ import {
   updateHoldout,
 } from '../../../src-main/store/training-rows';
 import { promotionDecision } from '../../../src-main/jobs/finetune-plan';
+import { replayClassDrop } from '../../../src-main/train/holdout';
 import { validateRequest } from '../../../src-main/api/validate';
 import { huPattern, makeVolume, tempDir } from '../helpers';
 
@@ -200,6 +201,41 @@ describe('promotion rule and requests', () => {
     expect(withTrained(0.772, 0.628)).toMatchObject({ promote: false });
     expect(withTrained(0.772, 0.628).reason).toMatch(/cases it trained on fell from 0\.772 to 0\.628/);
     expect(withTrained(0.772, 0.88).promote).toBe(true);
+  });
+
+  it('each class of the replay holdout must hold too: a gain in one does not hide a loss in another', () => {
+    // bench finetune with the eleventh kidney starter, case seed 200001: the mean rose, the cysts fell.
+    const d = (candidate: (number | null)[], classNames?: string[]) =>
+      promotionDecision({
+        promoteIfNotWorse: true,
+        baseDice: null,
+        candidateDice: null,
+        baseVersion: 1,
+        replay: {
+          base: 0.469,
+          candidate: 0.4904,
+          tolerance: 0.01,
+          byClass: { base: [0.9022, 0.3491, 0.1557], candidate },
+          ...(classNames ? { classNames } : {}),
+        },
+      });
+    const fell = d([0.8982, 0.433, 0.1401], ['kidney', 'tumor', 'cyst']);
+    expect(fell.promote).toBe(false);
+    expect(fell.reason).toMatch(
+      /forgets what the base knew of the cyst \(replay holdout Dice of the cyst 0\.140 vs 0\.156/,
+    );
+    expect(d([0.8982, 0.433, 0.1401]).reason).toMatch(/of the class 3 /);
+    // Case seed 200002: every class rose. A class within the tolerance, or absent on one side, does not refuse.
+    expect(d([0.9085, 0.3961, 0.177]).promote).toBe(true);
+    expect(d([0.8932, 0.433, 0.1501]).promote).toBe(true);
+    expect(d([0.9085, 0.3961, null]).promote).toBe(true);
+    // The largest drop is named.
+    expect(replayClassDrop({ base: [0.9, 0.5, 0.2], candidate: [0.85, 0.3, 0.19] }, 0.01)).toEqual({
+      index: 1,
+      base: 0.5,
+      candidate: 0.3,
+    });
+    expect(replayClassDrop({ base: [0.9, null], candidate: [0.895, 0.1] }, 0.01)).toBeNull();
   });
 
   it('a label submitted unchanged from its pre-label is no evidence: marked unedited', async () => {
