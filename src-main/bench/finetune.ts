@@ -7,11 +7,17 @@
 //
 //   bench finetune [--model DIR] [--train 5] [--test 10] [--steps N] [--batch B] [--patch D,H,W]
 //                  [--lr LR] [--seed S] [--case-seed S] [--dims I,J,K] [--phase P] [--no-augment]
-//                  [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--blend X] [--fast] [--keep DIR] [--json]
+//                  [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--blend X] [--fast] [--keep DIR]
+//                  [--sequence N] [--json]
 //
 // Phantoms are made at the model's spacing over the standard 384×384×320 mm field of view, or over
 // --dims voxels (centred on the body: e.g. 96,96,64 at 3 mm is a 288×288×192 mm kidney field). --case-seed picks
 // the fine-tune phantoms (which patient was corrected).
+//
+// --sequence N: a project's first N submissions (the case seeds from --case-seed on) one at a time, as the app
+// handles them: after each, a fine-tune of the active model on the corrected cases not held out (the project's
+// holdout rule: its first case at the 3rd submission), promoted only when the app's rule allows; prints each
+// stage's candidate and the test cases' Dice of what the annotator has after it.
 //
 // --fast (CI): a randomly initialised tiny network at 8 mm, fine-tuned for 60
 // at lr 3e-3 without augmentation or guards on the shifted domain in its arterial-phase variant (--phase overrides
@@ -35,6 +41,7 @@ import { CONTRAST_PHASES } from '../phantom/hu';
 import type { ContrastPhase, DomainShift, PhantomDomain } from '../phantom';
 import { resolveModelDir } from '../jobs/model-source';
 import { recipeDims } from '../phantom/replay';
+import { nextHoldoutIds } from '../train/holdout-rule';
 
 class BenchUsageError extends Error {
   constructor(message: string) {
@@ -266,6 +273,155 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
   };
 }
 
+/** One stage of `bench finetune --sequence`: the k-th case submitted, then the app's fine-tune of the active model. */
+export interface FinetuneSequenceStage {
+  submitted: number;
+  /** The cases trained on and held out at this stage (the app's holdout rule, train/holdout-rule.ts). */
+  train: string[];
+  holdout: string[];
+  promoted: boolean;
+  /** Test cases: the candidate's mean Dice, and the active model's after this stage (what the annotator has). */
+  dice_candidate: number;
+  dice_after: number;
+  /** The active model after this stage against the starter, on the test case that lost most (negative: worse). */
+  worst_case_delta: number;
+  real_holdout: { base: number | null; candidate: number | null } | null;
+  replay_holdout: {
+    base: number | null;
+    candidate: number | null;
+    by_class?: { base: (number | null)[]; candidate: (number | null)[] };
+  } | null;
+  trained_cases: { base: number | null; candidate: number | null } | null;
+  minutes: number;
+}
+
+export interface FinetuneSequenceResult {
+  dice_before: number;
+  stages: FinetuneSequenceStage[];
+  /** Per test case: the starter's Dice, then the active model's after each stage. */
+  per_case: { id: string; before: number; after: number[] }[];
+  model: string;
+  case_seed: number;
+  steps: number;
+  test_cases: number;
+  contrast_phase: ContrastPhase;
+  minutes: number;
+}
+
+/**
+ * `bench finetune --sequence N`: a project's first N submissions, one at a time, as the app handles them. After each,
+ * the app's fine-tune starts from the active model (the starter, or the last promoted candidate) on every corrected
+ * case not held out, the holdout chosen by the project's rule (its first case at the 3rd submission; the replay
+ * holdout and the trained-cases check while there is none), and promotes the candidate only when the rule allows.
+ * The test phantoms play no part in any decision.
+ */
+export async function benchFinetuneSequence(
+  o: FinetuneBenchOptions & { sequence: number },
+): Promise<FinetuneSequenceResult> {
+  const t0 = performance.now();
+  const loaded = await loadModelFolder(o.modelDir);
+  loaded.net.dispose();
+  const spacing = [...loaded.meta.inference.targetSpacingMm] as Vec3;
+  const dims = o.dims ?? phantomDimsFor(spacing);
+  const seeds = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+  const shift = o.phase ? { contrastPhase: o.phase } : undefined;
+  const caseSeed = o.caseSeed ?? FINETUNE_TRAIN_SEED0;
+  const submissions = phantomCases(seeds(caseSeed, o.sequence), 'shifted', dims, spacing, shift);
+  const test = phantomCases(seeds(FINETUNE_TEST_SEED0, o.testCases), 'shifted', dims, spacing, shift);
+  const guards = o.guards !== false;
+  const overrides = guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1, baseBlend: 1 };
+  const before = await scoreModel(o.modelDir, test);
+  if (before.mean === null) throw new Error('bench finetune: no test scores');
+  let active = o.modelDir;
+  let activeScore = before;
+  const held = new Set<string>();
+  const trainedOn = new Set<string>();
+  const stages: FinetuneSequenceStage[] = [];
+  const afterByStage: number[][] = [];
+  for (let k = 1; k <= o.sequence; k++) {
+    const ts = performance.now();
+    const submitted = submissions.slice(0, k);
+    for (const id of nextHoldoutIds(
+      submitted.map((c) => c.id),
+      held,
+      trainedOn,
+    ))
+      held.add(id);
+    const train = submitted.filter((c) => !held.has(c.id));
+    const holdout = submitted.filter((c) => held.has(c.id));
+    const outDir = join(o.outDir, `stage-${k}`);
+    const r = await finetune({
+      baseModelDir: active,
+      outDir,
+      train,
+      holdout,
+      ...(guards ? await recipeForModel(active, RECIPE_DEFAULTS) : {}),
+      steps: o.steps,
+      batch: o.batch,
+      patch: o.patch,
+      lr: o.lr,
+      seed: o.seed,
+      augment: o.augment,
+      ...overrides,
+      onProgress: o.onProgress,
+    });
+    for (const c of train) trainedOn.add(c.id);
+    const cand = await scoreModel(outDir, test);
+    if (cand.mean === null) throw new Error('bench finetune: no test scores');
+    const promoted = r.holdout.notWorse === true;
+    if (promoted) {
+      active = outDir;
+      activeScore = cand;
+    }
+    afterByStage.push(activeScore.perCase.map((p) => round4(p.dice)));
+    const pair = (x: { base: number | null; candidate: number | null } | undefined) =>
+      x ? { base: round4(x.base ?? NaN), candidate: round4(x.candidate ?? NaN) } : null;
+    const replay = r.holdout.replay;
+    stages.push({
+      submitted: k,
+      train: train.map((c) => c.id),
+      holdout: holdout.map((c) => c.id),
+      promoted,
+      dice_candidate: round4(cand.mean),
+      dice_after: round4(activeScore.mean!),
+      worst_case_delta: round4(Math.min(...activeScore.perCase.map((p, i) => p.dice - before.perCase[i].dice))),
+      real_holdout: holdout.length ? pair({ base: r.holdout.base, candidate: r.holdout.candidate }) : null,
+      replay_holdout: replay
+        ? {
+            ...pair(replay)!,
+            ...(replay.byClass
+              ? {
+                  by_class: {
+                    base: replay.byClass.base.map((v) => (v === null ? null : round4(v))),
+                    candidate: replay.byClass.candidate.map((v) => (v === null ? null : round4(v))),
+                  },
+                }
+              : {}),
+          }
+        : null,
+      trained_cases: pair(r.holdout.trained),
+      minutes: round4((performance.now() - ts) / 60000),
+    });
+    // A refused candidate is never a base again: only active folders are kept.
+    if (!promoted) await fs.rm(outDir, { recursive: true, force: true });
+  }
+  return {
+    dice_before: round4(before.mean),
+    stages,
+    per_case: before.perCase.map((p, i) => ({
+      id: p.id,
+      before: round4(p.dice),
+      after: afterByStage.map((scores) => scores[i]),
+    })),
+    model: o.modelDir,
+    case_seed: caseSeed,
+    steps: o.steps,
+    test_cases: o.testCases,
+    contrast_phase: o.phase ?? SHIFTED_DOMAIN.contrastPhase ?? 'portal',
+    minutes: round4((performance.now() - t0) / 60000),
+  };
+}
+
 /**
  * Numbers ≥ 0 from parsed flags, by a table of option key → flag name (absent flags left out); `bad` throws for a flag
  * that is not one. The fine-tune benches read their overrides of FINETUNE_DEFAULTS with it.
@@ -298,7 +454,7 @@ function positiveInt(flag: string, v: string | undefined, dflt: number): number 
 }
 
 const HELP =
-  'bench finetune [--model DIR] [--train 5] [--test 10] [--steps N] [--batch B] [--patch D,H,W] [--lr LR] [--seed S] [--case-seed S] [--dims I,J,K] [--phase P] [--no-augment] [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--blend X] [--fast] [--keep DIR] [--json]';
+  'bench finetune [--model DIR] [--train 5] [--test 10] [--steps N] [--batch B] [--patch D,H,W] [--lr LR] [--seed S] [--case-seed S] [--dims I,J,K] [--phase P] [--no-augment] [--anchor-decay X] [--replay-share X] [--encoder-lr X] [--blend X] [--fast] [--keep DIR] [--sequence N] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -318,6 +474,7 @@ export async function run(argv: string[]): Promise<number> {
       'no-augment': { type: 'boolean' },
       phase: { type: 'string' },
       'case-seed': { type: 'string' },
+      sequence: { type: 'string' },
       'anchor-decay': { type: 'string' },
       'replay-share': { type: 'string' },
       'encoder-lr': { type: 'string' },
@@ -372,7 +529,7 @@ export async function run(argv: string[]): Promise<number> {
       log('fast: a randomly initialised tiny model');
       modelDir = await makeTinyBaseModel(join(work, 'base'), 0);
     } else modelDir = resolveModelDir('kidney');
-    const res = await benchFinetune({
+    const common: FinetuneBenchOptions = {
       modelDir,
       outDir: values.keep ?? join(work, 'candidate'),
       trainCases: positiveInt('--train', values.train, 5),
@@ -392,7 +549,16 @@ export async function run(argv: string[]): Promise<number> {
       onProgress: (p) => {
         if (p.phase !== 'train' || p.step % 10 === 0 || p.step === 1) log(p.message);
       },
-    });
+    };
+    const res =
+      values.sequence === undefined
+        ? await benchFinetune(common)
+        : await benchFinetuneSequence({
+            ...common,
+            // Each stage's candidate is written under the work folder (or --keep): the next stage starts from it.
+            outDir: values.keep ?? join(work, 'sequence'),
+            sequence: positiveInt('--sequence', values.sequence, 1),
+          });
     console.log(values.json ? JSON.stringify(res) : JSON.stringify(res, null, 2));
     return 0;
   } finally {

@@ -1,5 +1,6 @@
 // Light, switchable post-processing that anatomy justifies, applied to the label on its own grid:
-// drop tiny islands, keep at most N organ bodies (2 kidneys, 1 pancreas), keep lesions only inside
+// drop tiny islands and organ bodies denser than any organ (bone, a contrast-filled artery), keep at most N organ
+// bodies (2 kidneys, 1 pancreas), keep lesions only inside
 // or touching their organ, drop an organ far smaller than any adult's that lies wholly inside the scan, and read
 // an organ body that is mostly "lesion" as organ. Removed voxels become background.
 //
@@ -48,6 +49,16 @@ export interface PostprocessRules {
    */
   minOrganMl?: number;
   lesionsMustTouchOrgan: boolean;
+  /**
+   * An organ body (its organ voxels with the lesions they touch) whose median HU is above this is removed, before the
+   * count rules rank the bodies (0 or absent: off; needs the image). No kidney or pancreas is that dense: renal cortex
+   * peaks at 150-250 HU in the corticomedullary phase and the whole organ's median lies below it, a pancreas peaks at
+   * 100-150 HU, and an excretory phase's dense urine is a small share of a kidney. Bone, a contrast-filled artery
+   * and metal are. Seen (2026-12-07) on the unseen portal-venous upper-abdomen DICOM (no kidneys in it): the kidney
+   * starter labelled 4.1 mL inside a sclerotic vertebral body (median 367 HU) as kidney, kept since it touches the
+   * scan's last slice.
+   */
+  maxOrganMedianHu?: number;
   /**
    * A body (with some organ voxels) whose lesion classes hold more than this share of its voxels is relabelled
    * organ (0 or absent: off).
@@ -98,6 +109,8 @@ export interface PostprocessStats {
   removedVoxels: number;
   /** Organ bodies (with their lesions) removed by minOrganMl. */
   smallOrganBodies?: number;
+  /** Organ bodies (with their lesions) removed by maxOrganMedianHu. */
+  denseBodies?: number;
   /** Lesion voxels relabelled organ by maxLesionShare. */
   relabelledVoxels?: number;
   /** Lesion bodies, and their voxels, relabelled organ by minLesionContrastHu. */
@@ -106,6 +119,9 @@ export interface PostprocessStats {
 }
 
 export const DEFAULT_MIN_ISLAND_MM3 = 250;
+
+/** maxOrganMedianHu of the built-in schemas (see there). */
+export const MAX_ORGAN_MEDIAN_HU = 300;
 
 /** The pancreas's pieceShare: a second piece at least half the size of the largest. */
 export const PANCREAS_PIECE_SHARE = 0.5;
@@ -132,6 +148,7 @@ export function rulesForClassNames(classNames: string[]): PostprocessRules | und
     ...(organName === 'pancreas' ? { pieceShare: PANCREAS_PIECE_SHARE } : {}),
     minOrganMl: organName === 'kidney' ? KIDNEY_MIN_ML : PANCREAS_MIN_ML,
     lesionsMustTouchOrgan: true,
+    maxOrganMedianHu: MAX_ORGAN_MEDIAN_HU,
     maxLesionShare: 2 / 3,
     minLesionContrastHu: 8,
     visibilityClasses: lower.flatMap((n, v) =>
@@ -387,6 +404,36 @@ function extentsAlong(cc: Components, axis: 0 | 1 | 2): { lo: Int32Array; hi: In
 }
 
 /**
+ * The maxOrganMedianHu rule over the organ bodies not yet marked in `remove`: marks those whose median HU (all their
+ * voxels, organ and lesion) is above the limit. Returns how many it marked.
+ */
+function removeDenseBodies(
+  cc: Components,
+  remove: Uint8Array,
+  organVoxels: Float64Array,
+  image: ArrayLike<number>,
+  maxHu: number,
+): number {
+  const hists = new Map<number, Uint32Array>();
+  for (let c = 0; c < cc.count; c++) if (!remove[c] && organVoxels[c] > 0) hists.set(c, new Uint32Array(HIST_BINS));
+  if (hists.size === 0) return 0;
+  const ni = cc.dims[0];
+  for (let a = 0; a < cc.runCount; a++) {
+    const h = hists.get(cc.runComp[a]);
+    if (!h) continue;
+    const row = cc.runRow[a] * ni;
+    for (let i = cc.runStart[a]; i <= cc.runEnd[a]; i++) h[histBin(image[row + i])]++;
+  }
+  let marked = 0;
+  for (const [c, h] of hists)
+    if (histQuantile(h, cc.voxels[c], 0.5) > maxHu) {
+      remove[c] = 1;
+      marked++;
+    }
+  return marked;
+}
+
+/**
  * The minOrganMl rule over the organ bodies not yet marked in `remove`: marks those of an organ under the volume
  * that touches no face of the grid. Returns how many bodies it marked.
  */
@@ -454,6 +501,10 @@ export function postprocessLabel(
     if (cc.voxels[c] * voxelMm3 < rules.minIslandMm3) remove[c] = 1;
     if (rules.lesionsMustTouchOrgan && organVoxels[c] === 0 && lesionVoxels[c] > 0) remove[c] = 1;
   }
+  const maxHu = rules.maxOrganMedianHu ?? 0;
+  if (image && image.length !== label.length)
+    throw new Error(`post-processing: image of ${image.length} voxels for a label of ${label.length}`);
+  const denseBodies = image && maxHu > 0 ? removeDenseBodies(cc, remove, organVoxels, image, maxHu) : 0;
   if (rules.maxOrganComponents > 0) {
     const bodies: number[] = [];
     for (let c = 0; c < cc.count; c++) if (!remove[c] && organVoxels[c] > 0) bodies.push(c);
@@ -489,6 +540,7 @@ export function postprocessLabel(
     removedVoxels,
     relabelledVoxels,
     ...(rules.minOrganMl ? { smallOrganBodies } : {}),
+    ...(image && maxHu > 0 ? { denseBodies } : {}),
     ...(invisible ? { invisibleLesions: invisible.lesions, invisibleLesionVoxels: invisible.voxels } : {}),
   };
 }

@@ -2,6 +2,7 @@
 // fine-tune loss curves and project settings.
 import type { ProjectSettings } from '../domain/project';
 import type { ProjectStore } from './project';
+import { nextHoldoutIds } from '../train/holdout-rule';
 
 export interface SubmittedCase {
   caseId: string;
@@ -73,28 +74,23 @@ export function holdoutCaseIds(store: ProjectStore): Set<string> {
   return new Set(rows.map((r) => r.case_id));
 }
 
-/** How many holdout cases `submitted` submitted cases call for: 1 of every 5, the first at the 3rd case. */
-export function holdoutTarget(submitted: number): number {
-  return Math.floor((submitted + 2) / 5);
-}
+export { holdoutTarget } from '../train/holdout-rule';
 
 /**
- * Grows the holdout by its rule and returns it. Cases once chosen stay; a new one is a submitted case
- * never trained on, preferring the one at the rule's place in submission order (the 3rd, 8th, 13th, ...).
+ * Grows the holdout by its rule (train/holdout-rule.ts) and returns it. Cases once chosen stay; a new one is a
+ * submitted case never trained on, preferring the one at the rule's place in submission order (the 3rd, 8th, ...).
  */
 export function updateHoldout(store: ProjectStore, trainedOn: ReadonlySet<string>): Set<string> {
   const held = holdoutCaseIds(store);
-  const cases = submittedCases(store);
-  const target = holdoutTarget(cases.length);
-  const free = cases
-    .map((c, index) => ({ id: c.caseId, index }))
-    .filter((c) => !held.has(c.id) && !trainedOn.has(c.id));
-  const preferred = [...free.filter((c) => c.index % 5 === 2), ...free.filter((c) => c.index % 5 !== 2).reverse()];
+  const added = nextHoldoutIds(
+    submittedCases(store).map((c) => c.caseId),
+    held,
+    trainedOn,
+  );
   const insert = store.database.prepare('INSERT OR IGNORE INTO holdout (case_id, added_at) VALUES (?, ?)');
-  for (const c of preferred) {
-    if (held.size >= target) break;
-    insert.run(c.id, new Date().toISOString());
-    held.add(c.id);
+  for (const id of added) {
+    insert.run(id, new Date().toISOString());
+    held.add(id);
   }
   return held;
 }

@@ -11,7 +11,13 @@ import { checkpointDirFor, finetune, scoreModel } from '../../src-main/train/fin
 import type { FinetuneCase, FinetuneProgress } from '../../src-main/train/finetune';
 import { prepareCase } from '../../src-main/train/prepare';
 import { reorientVolume } from '../../src-main/imaging/orient';
-import { TINY_CONFIG, TINY_SPACING_MM, phantomCases, phantomDimsFor } from '../../src-main/bench/finetune';
+import {
+  TINY_CONFIG,
+  TINY_SPACING_MM,
+  benchFinetuneSequence,
+  phantomCases,
+  phantomDimsFor,
+} from '../../src-main/bench/finetune';
 
 const dir = mkdtempSync(join(tmpdir(), 'deformux-finetune-'));
 const baseDir = join(dir, 'base');
@@ -214,6 +220,45 @@ describe('finetune', () => {
     const rec = JSON.parse(readFileSync(join(outDir, 'model.json'), 'utf8'));
     expect(rec.finetune.settings.edgePad).toBe(true);
   }, 60_000);
+
+  it('bench finetune --sequence replays a project: the holdout starts at the 3rd case, only promoted models carry on', async () => {
+    const seqDir = join(dir, 'sequence');
+    const r = await benchFinetuneSequence({
+      modelDir: baseDir,
+      outDir: seqDir,
+      trainCases: 1,
+      sequence: 3,
+      testCases: 2,
+      steps: 2,
+      patch: [16, 16, 16],
+      lr: 3e-3,
+      augment: false,
+      // No replay recipe: with one or two cases nothing can promote, the 3rd case's holdout decides the last stage.
+      guards: false,
+      phase: 'arterial',
+    });
+    expect(r.stages.map((s) => s.train)).toEqual([
+      ['shifted-200001'],
+      ['shifted-200001', 'shifted-200002'],
+      ['shifted-200001', 'shifted-200002'],
+    ]);
+    expect(r.stages.map((s) => s.holdout)).toEqual([[], [], ['shifted-200003']]);
+    expect(r.stages.map((s) => s.real_holdout === null)).toEqual([true, true, false]);
+    expect(r.stages.slice(0, 2).map((s) => s.promoted)).toEqual([false, false]);
+    let active = r.dice_before;
+    for (const [k, s] of r.stages.entries()) {
+      // What the annotator has: the candidate when promoted, else what it had before this stage.
+      if (s.promoted) active = s.dice_candidate;
+      expect(s.dice_after).toBe(active);
+      const after = r.per_case.map((p) => p.after[k]);
+      expect(after).toHaveLength(2);
+      expect(s.worst_case_delta).toBeCloseTo(Math.min(...r.per_case.map((p, i) => after[i] - p.before)), 3);
+      // A refused candidate's folder is gone; a promoted one stays as the next stage's base.
+      expect(existsSync(join(seqDir, `stage-${k + 1}`, 'model.json'))).toBe(s.promoted);
+    }
+    const last = r.stages[2];
+    expect(last.promoted).toBe(last.real_holdout!.candidate! >= last.real_holdout!.base! - 1e-6);
+  }, 120_000);
 
   it('refuses to resume a checkpoint saved with other settings', async () => {
     const outDir = join(dir, 'mismatch');

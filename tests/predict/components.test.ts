@@ -6,6 +6,7 @@ import { componentIdMap, connectedComponents } from '../../src-main/predict/comp
 import {
   KIDNEY_MIN_ML,
   LESION_MARGIN_MM,
+  MAX_ORGAN_MEDIAN_HU,
   PANCREAS_MIN_ML,
   postprocessLabel,
   relabelInvisibleLesions,
@@ -273,6 +274,53 @@ describe('organs far smaller than any adult one (minOrganMl)', () => {
     head(alone);
     expect(postprocessLabel(alone, dims, spacing, rulesForSchema('pancreas')).smallOrganBodies).toBe(1);
     expect(alone.every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('bodies denser than any organ (maxOrganMedianHu)', () => {
+  const dims: Vec3 = [40, 20, 12];
+  const spacing: Vec3 = [3, 3, 3];
+
+  /** Two kidneys at kidneyHu, and a third "kidney" in a vertebral body (bone at boneHu), the largest of the three. */
+  function scene(kidneyHu: number, boneHu: number) {
+    const label = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    const image = new Float32Array(label.length).fill(-100);
+    const paint = (lo: Vec3, hi: Vec3, value: number, hu: number) => {
+      box(label, dims, lo, hi, value);
+      for (let k = lo[2]; k < hi[2]; k++)
+        for (let j = lo[1]; j < hi[1]; j++)
+          for (let i = lo[0]; i < hi[0]; i++) image[i + dims[0] * (j + dims[1] * k)] = hu;
+    };
+    paint([2, 2, 2], [10, 10, 10], 1, kidneyHu); // 512 voxels
+    paint([28, 2, 2], [36, 10, 10], 1, kidneyHu); // 512 voxels
+    paint([14, 2, 1], [24, 10, 11], 1, boneHu); // 800 voxels: ranked first by size
+    // Dense urine in a small share of the first kidney does not make it dense.
+    for (let k = 4; k < 6; k++) for (let j = 4; j < 6; j++) image[5 + dims[0] * (j + dims[1] * k)] = 1200;
+    return { label, image };
+  }
+  const rules = { ...schemaRules('kidney'), minOrganMl: 0 };
+
+  it('removes a body whose median is bone before ranking, so both kidneys stay', () => {
+    expect(MAX_ORGAN_MEDIAN_HU).toBe(300);
+    // Corticomedullary cortex (250 HU) stays; a 367 HU "kidney" in bone goes, and does not displace a kidney.
+    const { label, image } = scene(250, 367);
+    const stats = postprocessLabel(label, dims, spacing, rules, image);
+    expect(stats.denseBodies).toBe(1);
+    const expected = scene(250, 367).label;
+    box(expected, dims, [14, 2, 1], [24, 10, 11], 0);
+    expect(Array.from(label)).toEqual(Array.from(expected));
+    // At 290 HU nothing is dense: the count rule keeps the two largest (the "bone" and one kidney).
+    const soft = scene(250, 290);
+    expect(postprocessLabel(soft.label, dims, spacing, rules, soft.image).denseBodies).toBe(0);
+    expect(soft.label.filter((v) => v === 1).length).toBe(800 + 512);
+    // Without an image, or with the rule off, nothing is judged.
+    const blind = scene(250, 367);
+    expect(postprocessLabel(blind.label, dims, spacing, rules).denseBodies).toBeUndefined();
+    const off = scene(250, 367);
+    expect(
+      postprocessLabel(off.label, dims, spacing, { ...rules, maxOrganMedianHu: 0 }, off.image).denseBodies,
+    ).toBeUndefined();
+    expect(off.label.filter((v) => v === 1).length).toBe(800 + 512);
   });
 });
 

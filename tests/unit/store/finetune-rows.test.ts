@@ -25,6 +25,7 @@ import {
 } from '../../../src-main/store/training-rows';
 import { promotionDecision } from '../../../src-main/jobs/finetune-plan';
 import { replayClassDrop } from '../../../src-main/train/holdout';
+import { nextHoldoutIds } from '../../../src-main/train/holdout-rule';
 import { validateRequest } from '../../../src-main/api/validate';
 import { huPattern, makeVolume, tempDir } from '../helpers';
 
@@ -112,6 +113,18 @@ describe('holdout, curves, jobs', () => {
     expect(held.has(ids[2])).toBe(true);
     expect(held.has(ids[7])).toBe(false);
     expect([...holdoutCaseIds(store)].sort()).toEqual([...held].sort());
+  });
+
+  it('the holdout rule on its own (the store and bench finetune --sequence share it)', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    expect(nextHoldoutIds(ids.slice(0, 2), new Set(), new Set(['a']))).toEqual([]);
+    expect(nextHoldoutIds(ids.slice(0, 3), new Set(), new Set(['a', 'b']))).toEqual(['c']);
+    // The 3rd was trained on: the latest untrained case instead.
+    expect(nextHoldoutIds(ids.slice(0, 4), new Set(), new Set(['a', 'c']))).toEqual(['d']);
+    // Held cases count toward the target and are not returned again.
+    expect(nextHoldoutIds(ids.slice(0, 7), new Set(['c']), new Set(['a', 'b']))).toEqual([]);
+    expect(nextHoldoutIds(ids, new Set(['c']), new Set(['a', 'b']))).toEqual(['h']);
+    expect(nextHoldoutIds(ids, new Set(), new Set())).toEqual(['c', 'h']);
   });
 
   it('downsamples loss curves to at most 500 points keeping the ends', () => {
