@@ -41,7 +41,7 @@ import { CONTRAST_PHASES } from '../phantom/hu';
 import type { ContrastPhase, DomainShift, PhantomDomain } from '../phantom';
 import { resolveModelDir } from '../jobs/model-source';
 import { recipeDims } from '../phantom/replay';
-import { nextHoldoutIds } from '../train/holdout-rule';
+import { nextHoldoutIds } from '../domain/holdout-rule';
 
 class BenchUsageError extends Error {
   constructor(message: string) {
@@ -276,7 +276,7 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
 /** One stage of `bench finetune --sequence`: the k-th case submitted, then the app's fine-tune of the active model. */
 export interface FinetuneSequenceStage {
   submitted: number;
-  /** The cases trained on and held out at this stage (the app's holdout rule, train/holdout-rule.ts). */
+  /** The cases trained on and held out at this stage (the app's holdout rule, domain/holdout-rule.ts). */
   train: string[];
   holdout: string[];
   promoted: boolean;

@@ -2,7 +2,7 @@
 // fine-tune loss curves and project settings.
 import type { ProjectSettings } from '../domain/project';
 import type { ProjectStore } from './project';
-import { nextHoldoutIds } from '../train/holdout-rule';
+import { nextHoldoutIds } from '../domain/holdout-rule';
 
 export interface SubmittedCase {
   caseId: string;
@@ -74,10 +74,10 @@ export function holdoutCaseIds(store: ProjectStore): Set<string> {
   return new Set(rows.map((r) => r.case_id));
 }
 
-export { holdoutTarget } from '../train/holdout-rule';
+export { holdoutTarget } from '../domain/holdout-rule';
 
 /**
- * Grows the holdout by its rule (train/holdout-rule.ts) and returns it. Cases once chosen stay; a new one is a
+ * Grows the holdout by its rule (domain/holdout-rule.ts) and returns it. Cases once chosen stay; a new one is a
  * submitted case never trained on, preferring the one at the rule's place in submission order (the 3rd, 8th, ...).
  */
 export function updateHoldout(store: ProjectStore, trainedOn: ReadonlySet<string>): Set<string> {

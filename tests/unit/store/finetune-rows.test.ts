@@ -25,7 +25,7 @@ import {
 } from '../../../src-main/store/training-rows';
 import { promotionDecision } from '../../../src-main/jobs/finetune-plan';
 import { replayClassDrop } from '../../../src-main/train/holdout';
-import { nextHoldoutIds } from '../../../src-main/train/holdout-rule';
+import { nextHoldoutIds } from '../../../src-main/domain/holdout-rule';
 import { validateRequest } from '../../../src-main/api/validate';
 import { huPattern, makeVolume, tempDir } from '../helpers';
 
