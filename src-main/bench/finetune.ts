@@ -33,7 +33,7 @@ import { presetConfig } from '../engine/model/config';
 import type { ModelConfig } from '../engine/model/config';
 import { DeformUXNet } from '../engine/model/network';
 import { finetune, scoreModel } from '../train/finetune';
-import type { FinetuneCase, FinetuneOptions, FinetuneProgress } from '../train/finetune';
+import type { FinetuneCase, FinetuneOptions, FinetuneProgress, FinetuneResult } from '../train/finetune';
 import { RECIPE_DEFAULTS } from '../train/finetune-defaults';
 import { recipeForModel } from '../train/recipe';
 import { generatePhantom, SHIFTED_DOMAIN } from '../phantom';
@@ -184,8 +184,8 @@ export interface FinetuneBenchResult {
   per_case: { id: string; before: number; candidate: number }[];
 }
 
-export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBenchResult> {
-  const t0 = performance.now();
+/** The shifted-domain phantoms of a bench run: `corrected` ones from the case seed on, and the test ones. */
+async function benchCases(o: FinetuneBenchOptions, corrected: number) {
   const loaded = await loadModelFolder(o.modelDir);
   loaded.net.dispose();
   const spacing = [...loaded.meta.inference.targetSpacingMm] as Vec3;
@@ -193,11 +193,57 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
   const seeds = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
   const shift = o.phase ? { contrastPhase: o.phase } : undefined;
   const caseSeed = o.caseSeed ?? FINETUNE_TRAIN_SEED0;
-  const train = phantomCases(seeds(caseSeed, o.trainCases), 'shifted', dims, spacing, shift);
-  const test = phantomCases(seeds(FINETUNE_TEST_SEED0, o.testCases), 'shifted', dims, spacing, shift);
   const guards = o.guards !== false;
-  const recipe = guards ? await recipeForModel(o.modelDir, RECIPE_DEFAULTS) : { replay: [], replayHoldout: [] };
   const overrides = guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1, baseBlend: 1 };
+  return {
+    spacing,
+    dims,
+    caseSeed,
+    corrected: phantomCases(seeds(caseSeed, corrected), 'shifted', dims, spacing, shift),
+    test: phantomCases(seeds(FINETUNE_TEST_SEED0, o.testCases), 'shifted', dims, spacing, shift),
+    guards,
+    overrides,
+    // What every fine-tune of the run is given besides its cases and folders.
+    settings: {
+      steps: o.steps,
+      batch: o.batch,
+      patch: o.patch,
+      lr: o.lr,
+      seed: o.seed,
+      augment: o.augment,
+      ...overrides,
+    },
+  };
+}
+
+/** A base / candidate pair of Dice, rounded; null when absent. */
+function pair(x: { base: number | null; candidate: number | null } | undefined) {
+  return x ? { base: round4(x.base ?? NaN), candidate: round4(x.candidate ?? NaN) } : null;
+}
+
+/** The replay holdout's pooled Dice and, when scored, per class, rounded for the JSON. */
+function replayJson(replay: FinetuneResult['holdout']['replay']): FinetuneBenchResult['replay_holdout'] {
+  if (!replay) return null;
+  const r4 = (xs: (number | null)[]) => xs.map((v) => (v === null ? null : round4(v)));
+  return {
+    ...pair(replay)!,
+    ...(replay.byClass ? { by_class: { base: r4(replay.byClass.base), candidate: r4(replay.byClass.candidate) } } : {}),
+  };
+}
+
+export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBenchResult> {
+  const t0 = performance.now();
+  const {
+    spacing,
+    dims,
+    caseSeed,
+    corrected: train,
+    test,
+    guards,
+    overrides,
+    settings,
+  } = await benchCases(o, o.trainCases);
+  const recipe = guards ? await recipeForModel(o.modelDir, RECIPE_DEFAULTS) : { replay: [], replayHoldout: [] };
   const before = await scoreModel(o.modelDir, test);
   let trainMs = 0;
   let lastStepAt = 0;
@@ -208,13 +254,7 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
     train,
     holdout: [],
     ...recipe,
-    steps: o.steps,
-    batch: o.batch,
-    patch: o.patch,
-    lr: o.lr,
-    seed: o.seed,
-    augment: o.augment,
-    ...overrides,
+    ...settings,
     onProgress: (p) => {
       // Step time: wall time between train-phase reports (the first step's start is the previous report).
       const now = performance.now();
@@ -227,8 +267,6 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
   if (before.mean === null || cand.mean === null) throw new Error('bench finetune: no test scores');
   const promoted = r.holdout.notWorse === true;
   const batch = o.batch ?? 2;
-  const pair = (x: { base: number | null; candidate: number | null } | undefined) =>
-    x ? { base: round4(x.base ?? NaN), candidate: round4(x.candidate ?? NaN) } : null;
   return {
     dice_before: round4(before.mean),
     dice_candidate: round4(cand.mean),
@@ -239,19 +277,7 @@ export async function benchFinetune(o: FinetuneBenchOptions): Promise<FinetuneBe
     test_cases: o.testCases,
     step_ms: Math.round(trainMs / Math.max(1, r.steps)),
     promoted,
-    replay_holdout: r.holdout.replay
-      ? {
-          ...pair(r.holdout.replay)!,
-          ...(r.holdout.replay.byClass
-            ? {
-                by_class: {
-                  base: r.holdout.replay.byClass.base.map((v) => (v === null ? null : round4(v))),
-                  candidate: r.holdout.replay.byClass.candidate.map((v) => (v === null ? null : round4(v))),
-                },
-              }
-            : {}),
-        }
-      : null,
+    replay_holdout: replayJson(r.holdout.replay),
     trained_cases: pair(r.holdout.trained),
     model: o.modelDir,
     domain: 'shifted',
@@ -285,13 +311,9 @@ export interface FinetuneSequenceStage {
   dice_after: number;
   /** The active model after this stage against the starter, on the test case that lost most (negative: worse). */
   worst_case_delta: number;
-  real_holdout: { base: number | null; candidate: number | null } | null;
-  replay_holdout: {
-    base: number | null;
-    candidate: number | null;
-    by_class?: { base: (number | null)[]; candidate: (number | null)[] };
-  } | null;
-  trained_cases: { base: number | null; candidate: number | null } | null;
+  real_holdout: FinetuneBenchResult['trained_cases'];
+  replay_holdout: FinetuneBenchResult['replay_holdout'];
+  trained_cases: FinetuneBenchResult['trained_cases'];
   minutes: number;
 }
 
@@ -319,17 +341,7 @@ export async function benchFinetuneSequence(
   o: FinetuneBenchOptions & { sequence: number },
 ): Promise<FinetuneSequenceResult> {
   const t0 = performance.now();
-  const loaded = await loadModelFolder(o.modelDir);
-  loaded.net.dispose();
-  const spacing = [...loaded.meta.inference.targetSpacingMm] as Vec3;
-  const dims = o.dims ?? phantomDimsFor(spacing);
-  const seeds = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
-  const shift = o.phase ? { contrastPhase: o.phase } : undefined;
-  const caseSeed = o.caseSeed ?? FINETUNE_TRAIN_SEED0;
-  const submissions = phantomCases(seeds(caseSeed, o.sequence), 'shifted', dims, spacing, shift);
-  const test = phantomCases(seeds(FINETUNE_TEST_SEED0, o.testCases), 'shifted', dims, spacing, shift);
-  const guards = o.guards !== false;
-  const overrides = guards ? (o.overrides ?? {}) : { anchorDecay: 0, encoderLrMult: 1, baseBlend: 1 };
+  const { caseSeed, corrected: submissions, test, guards, settings } = await benchCases(o, o.sequence);
   const before = await scoreModel(o.modelDir, test);
   if (before.mean === null) throw new Error('bench finetune: no test scores');
   let active = o.modelDir;
@@ -356,13 +368,7 @@ export async function benchFinetuneSequence(
       train,
       holdout,
       ...(guards ? await recipeForModel(active, RECIPE_DEFAULTS) : {}),
-      steps: o.steps,
-      batch: o.batch,
-      patch: o.patch,
-      lr: o.lr,
-      seed: o.seed,
-      augment: o.augment,
-      ...overrides,
+      ...settings,
       onProgress: o.onProgress,
     });
     for (const c of train) trainedOn.add(c.id);
@@ -374,9 +380,6 @@ export async function benchFinetuneSequence(
       activeScore = cand;
     }
     afterByStage.push(activeScore.perCase.map((p) => round4(p.dice)));
-    const pair = (x: { base: number | null; candidate: number | null } | undefined) =>
-      x ? { base: round4(x.base ?? NaN), candidate: round4(x.candidate ?? NaN) } : null;
-    const replay = r.holdout.replay;
     stages.push({
       submitted: k,
       train: train.map((c) => c.id),
@@ -386,19 +389,7 @@ export async function benchFinetuneSequence(
       dice_after: round4(activeScore.mean!),
       worst_case_delta: round4(Math.min(...activeScore.perCase.map((p, i) => p.dice - before.perCase[i].dice))),
       real_holdout: holdout.length ? pair({ base: r.holdout.base, candidate: r.holdout.candidate }) : null,
-      replay_holdout: replay
-        ? {
-            ...pair(replay)!,
-            ...(replay.byClass
-              ? {
-                  by_class: {
-                    base: replay.byClass.base.map((v) => (v === null ? null : round4(v))),
-                    candidate: replay.byClass.candidate.map((v) => (v === null ? null : round4(v))),
-                  },
-                }
-              : {}),
-          }
-        : null,
+      replay_holdout: replayJson(r.holdout.replay),
       trained_cases: pair(r.holdout.trained),
       minutes: round4((performance.now() - ts) / 60000),
     });
