@@ -311,6 +311,8 @@ export interface FinetuneSequenceStage {
   dice_after: number;
   /** The active model after this stage against the starter, on the test case that lost most (negative: worse). */
   worst_case_delta: number;
+  /** The same for this stage's candidate, promoted or not: what the rule's refusal spared or cost the annotator. */
+  candidate_worst_case_delta: number;
   real_holdout: FinetuneBenchResult['trained_cases'];
   replay_holdout: FinetuneBenchResult['replay_holdout'];
   trained_cases: FinetuneBenchResult['trained_cases'];
@@ -388,6 +390,7 @@ export async function benchFinetuneSequence(
       dice_candidate: round4(cand.mean),
       dice_after: round4(activeScore.mean!),
       worst_case_delta: round4(Math.min(...activeScore.perCase.map((p, i) => p.dice - before.perCase[i].dice))),
+      candidate_worst_case_delta: round4(Math.min(...cand.perCase.map((p, i) => p.dice - before.perCase[i].dice))),
       real_holdout: holdout.length ? pair({ base: r.holdout.base, candidate: r.holdout.candidate }) : null,
       replay_holdout: replayJson(r.holdout.replay),
       trained_cases: pair(r.holdout.trained),

@@ -250,6 +250,8 @@ describe('finetune', () => {
       // What the annotator has: the candidate when promoted, else what it had before this stage.
       if (s.promoted) active = s.dice_candidate;
       expect(s.dice_after).toBe(active);
+      if (s.promoted) expect(s.candidate_worst_case_delta).toBe(s.worst_case_delta);
+      expect(Number.isFinite(s.candidate_worst_case_delta)).toBe(true);
       const after = r.per_case.map((p) => p.after[k]);
       expect(after).toHaveLength(2);
       expect(s.worst_case_delta).toBeCloseTo(Math.min(...r.per_case.map((p, i) => after[i] - p.before)), 3);
