@@ -166,7 +166,7 @@ export interface FinetuneBenchResult {
     candidate: number | null;
     by_class?: { base: (number | null)[]; candidate: (number | null)[] };
   } | null;
-  trained_cases: { base: number | null; candidate: number | null } | null;
+  trained_cases: DicePair;
   model: string;
   domain: PhantomDomain;
   contrast_phase: ContrastPhase;
@@ -183,6 +183,9 @@ export interface FinetuneBenchResult {
   /** Per test case: before and candidate. */
   per_case: { id: string; before: number; candidate: number }[];
 }
+
+/** A base / candidate pair of Dice in the JSON (null: not scored). */
+type DicePair = { base: number | null; candidate: number | null } | null;
 
 /** The shifted-domain phantoms of a bench run: `corrected` ones from the case seed on, and the test ones. */
 async function benchCases(o: FinetuneBenchOptions, corrected: number) {
@@ -217,7 +220,7 @@ async function benchCases(o: FinetuneBenchOptions, corrected: number) {
 }
 
 /** A base / candidate pair of Dice, rounded; null when absent. */
-function pair(x: { base: number | null; candidate: number | null } | undefined) {
+function pair(x: { base: number | null; candidate: number | null } | undefined): DicePair {
   return x ? { base: round4(x.base ?? NaN), candidate: round4(x.candidate ?? NaN) } : null;
 }
 
@@ -313,9 +316,9 @@ export interface FinetuneSequenceStage {
   worst_case_delta: number;
   /** The same for this stage's candidate, promoted or not: what the rule's refusal spared or cost the annotator. */
   candidate_worst_case_delta: number;
-  real_holdout: FinetuneBenchResult['trained_cases'];
+  real_holdout: DicePair;
   replay_holdout: FinetuneBenchResult['replay_holdout'];
-  trained_cases: FinetuneBenchResult['trained_cases'];
+  trained_cases: DicePair;
   minutes: number;
 }
 
@@ -352,6 +355,8 @@ export async function benchFinetuneSequence(
   const trainedOn = new Set<string>();
   const stages: FinetuneSequenceStage[] = [];
   const afterByStage: number[][] = [];
+  // The replay recipe is the active model's: drawn once per model, not once per stage.
+  const recipes = new Map<string, Awaited<ReturnType<typeof recipeForModel>>>();
   for (let k = 1; k <= o.sequence; k++) {
     const ts = performance.now();
     const submitted = submissions.slice(0, k);
@@ -364,12 +369,13 @@ export async function benchFinetuneSequence(
     const train = submitted.filter((c) => !held.has(c.id));
     const holdout = submitted.filter((c) => held.has(c.id));
     const outDir = join(o.outDir, `stage-${k}`);
+    if (guards && !recipes.has(active)) recipes.set(active, await recipeForModel(active, RECIPE_DEFAULTS));
     const r = await finetune({
       baseModelDir: active,
       outDir,
       train,
       holdout,
-      ...(guards ? await recipeForModel(active, RECIPE_DEFAULTS) : {}),
+      ...(recipes.get(active) ?? {}),
       ...settings,
       onProgress: o.onProgress,
     });
